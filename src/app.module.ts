@@ -1,0 +1,37 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import type { Logger } from 'pino';
+import { AuthModule } from './auth/auth.module.js';
+import { ConfigModule } from './config/config.module.js';
+import { AppConfig } from './config/config.schema.js';
+import { DatabaseModule } from './database/database.module.js';
+import { DeliveryModule } from './delivery/delivery.module.js';
+import { EventsModule } from './events/events.module.js';
+import { HealthModule } from './health/health.module.js';
+import { IntakeModule } from './intake/intake.module.js';
+import { LoggingModule } from './logging/logging.module.js';
+import { MailLogModule } from './mail-log/mail-log.module.js';
+import { QueueModule } from './queue/queue.module.js';
+import { SettingsModule } from './settings/settings.module.js';
+
+/** Wiring only: the feature modules, with the validated config and the root logger. */
+@Module({})
+export class AppModule {
+  static forRoot(config: AppConfig, logger: Logger): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        ConfigModule.forRoot(config),
+        LoggingModule.forRoot(logger),
+        DatabaseModule,
+        AuthModule,
+        EventsModule,
+        MailLogModule,
+        SettingsModule,
+        QueueModule,
+        IntakeModule,
+        DeliveryModule,
+        HealthModule,
+      ],
+    };
+  }
+}

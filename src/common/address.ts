@@ -1,0 +1,57 @@
+/** Address and header helpers shared by intake, settings and delivery. Pure functions. */
+
+const HOSTNAME_LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/i;
+
+export function isHostname(value: string): boolean {
+  if (value.length === 0 || value.length > 253) return false;
+  const labels = value.replace(/\.$/, '').split('.');
+  return labels.every((l) => HOSTNAME_LABEL.test(l));
+}
+
+/** A relay host: a DNS name, an IPv4 address, or an IPv6 address (optionally in brackets). */
+export function isHostOrAddress(value: string): boolean {
+  if (isHostname(value)) return true;
+  const v6 = value.replace(/^\[(.*)\]$/, '$1');
+  return /^[0-9a-f:.]+$/i.test(v6) && v6.includes(':');
+}
+
+const LOCAL_PART = /^(?:[a-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*|"(?:[\x20\x21\x23-\x5b\x5d-\x7e]|\\[\x20-\x7e])*")$/i;
+
+/**
+ * An envelope address as SMTP carries it (RFC 5321 mailbox): local@domain, at most 254
+ * characters, local part at most 64, domain a hostname or an address literal. UTF-8 local
+ * parts and domains (SMTPUTF8) are accepted when they hold no control characters.
+ */
+export function isMailbox(address: string): boolean {
+  if (address.length > 254 || /[\x00-\x20\x7f<>]/.test(address.replace(/^".*"@/, 'x@'))) return false;
+  const at = address.lastIndexOf('@');
+  if (at < 1) return false;
+  const local = address.slice(0, at);
+  const domain = address.slice(at + 1);
+  if (local.length > 64) return false;
+  const asciiLocal = /^[\x00-\x7f]*$/.test(local);
+  if (asciiLocal ? !LOCAL_PART.test(local) : /[\s"\\@]/.test(local)) return false;
+  if (/^\[.*\]$/.test(domain)) return /^\[(?:[0-9.]+|IPv6:[0-9a-f:.]+)\]$/i.test(domain);
+  if (/^[\x00-\x7f]*$/.test(domain)) return isHostname(domain) && domain.includes('.') || domain.toLowerCase() === 'localhost';
+  return domain.length <= 253 && !/[\s@\\]/.test(domain) && domain.includes('.');
+}
+
+export function domainOf(address: string): string {
+  return address.slice(address.lastIndexOf('@') + 1).toLowerCase();
+}
+
+/** Header values must never carry line breaks: a From name with CRLF could inject headers. */
+export function hasLineBreak(value: string): boolean {
+  return /[\r\n]/.test(value);
+}
+
+/** Formats "Name <address>" with the name quoted when it needs to be (RFC 5322 display name). */
+export function formatMailbox(name: string, address: string): string {
+  if (!name) return address;
+  if (/^[\x20-\x7e]*$/.test(name)) {
+    const atom = /^[a-z0-9!#$%&'*+/=?^_`{|}~ -]+$/i.test(name);
+    return `${atom ? name : `"${name.replace(/(["\\])/g, '\\$1')}"`} <${address}>`;
+  }
+  // RFC 2047 encoded word for non-ASCII names
+  return `=?UTF-8?B?${Buffer.from(name, 'utf8').toString('base64')}?= <${address}>`;
+}

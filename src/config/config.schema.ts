@@ -1,0 +1,135 @@
+import { z } from 'zod';
+import { BlockList, isIP } from 'node:net';
+import os from 'node:os';
+
+const port = z.coerce.number().int().min(1, 'must be a port number (1-65535)').max(65535, 'must be a port number (1-65535)');
+const optionalText = z.string().trim().min(1).optional().catch(undefined);
+
+const cidrList = z
+  .string()
+  .transform((value, ctx) => {
+    const items = value.split(',').map((s) => s.trim()).filter(Boolean);
+    for (const item of items) {
+      const [address, prefix] = item.split('/');
+      const family = address ? isIP(address) : 0;
+      const bits = prefix === undefined ? (family === 6 ? 128 : 32) : Number(prefix);
+      if (!family || !Number.isInteger(bits) || bits < 0 || bits > (family === 6 ? 128 : 32)) {
+        ctx.addIssue({ code: 'custom', message: `"${item}" is not an address or a network in CIDR form` });
+      }
+    }
+    return items;
+  });
+
+/** Every environment variable Postroom reads, with its default. */
+export const configSchema = z.object({
+  DATABASE_URL: z
+    .string()
+    .trim()
+    .optional()
+    .transform((v) => (v ? v : undefined))
+    .refine((v) => v === undefined || /^postgres(ql)?:\/\//.test(v), 'must be a postgres:// or postgresql:// URL'),
+  DATA_DIR: z.string().trim().min(1).default('./data'),
+  HTTP_HOST: z.string().trim().min(1).default('127.0.0.1'),
+  HTTP_PORT: port.default(8025),
+  SMTP_LISTEN_HOST: z.string().trim().min(1).default('127.0.0.1'),
+  SMTP_LISTEN_PORT: port.default(2525),
+  SMTP_ALLOWED_NETWORKS: cidrList.default(['127.0.0.0/8', '::1/128']),
+  SMTP_MAX_MESSAGE_BYTES: z.coerce.number().int().min(1024, 'must be at least 1024').default(25 * 1024 * 1024),
+  SMTP_MAX_RECIPIENTS: z.coerce.number().int().min(1, 'must be at least 1').max(10000).default(100),
+  SMTP_MAX_SESSIONS: z.coerce.number().int().min(1, 'must be at least 1').default(200),
+  SMTP_MAX_SESSIONS_PER_CLIENT: z.coerce.number().int().min(1, 'must be at least 1').default(100),
+  ADMIN_PASSWORD: optionalText,
+  API_TOKEN: z
+    .string()
+    .optional()
+    .transform((v) => (v ? v : undefined))
+    .refine((v) => v === undefined || v.length >= 16, 'must be at least 16 characters'),
+  SECRET_KEY: optionalText,
+  EMBEDDED_PG_PORT: port.optional(),
+  DIRECT_SMTP_PORT: port.default(25),
+  INSTANCE_NAME: z.string().trim().min(1).default(`${os.hostname()}-${process.pid}`),
+  DELIVERY_LEASE_SECONDS: z.coerce.number().int().min(10, 'must be at least 10').default(600),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export type Env = z.infer<typeof configSchema>;
+
+export interface AppConfig {
+  databaseUrl: string | undefined;
+  dataDir: string;
+  http: { host: string; port: number };
+  smtp: {
+    host: string;
+    port: number;
+    allowedNetworks: string[];
+    maxMessageBytes: number;
+    maxRecipients: number;
+    maxSessions: number;
+    maxSessionsPerClient: number;
+  };
+  adminPassword: string | undefined;
+  apiToken: string | undefined;
+  secretKey: string | undefined;
+  embeddedPgPort: number | undefined;
+  /** Port of recipients' MX hosts in direct delivery (25; tests point it at a sink). */
+  directPort: number;
+  instanceName: string;
+  leaseSeconds: number;
+  logLevel: Env['LOG_LEVEL'];
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Validates the environment once; the error names every bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
+  const parsed = configSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => {
+        const name = String(issue.path[0] ?? '');
+        const raw = env[name];
+        return `${name}: ${issue.message}${raw === undefined ? '' : ` (got "${name === 'API_TOKEN' || name === 'SECRET_KEY' || name === 'ADMIN_PASSWORD' ? '…' : raw}")`}`;
+      }),
+    );
+  }
+  const e = parsed.data;
+  return {
+    databaseUrl: e.DATABASE_URL,
+    dataDir: e.DATA_DIR,
+    http: { host: e.HTTP_HOST, port: e.HTTP_PORT },
+    smtp: {
+      host: e.SMTP_LISTEN_HOST,
+      port: e.SMTP_LISTEN_PORT,
+      allowedNetworks: e.SMTP_ALLOWED_NETWORKS,
+      maxMessageBytes: e.SMTP_MAX_MESSAGE_BYTES,
+      maxRecipients: e.SMTP_MAX_RECIPIENTS,
+      maxSessions: e.SMTP_MAX_SESSIONS,
+      maxSessionsPerClient: e.SMTP_MAX_SESSIONS_PER_CLIENT,
+    },
+    adminPassword: e.ADMIN_PASSWORD,
+    apiToken: e.API_TOKEN,
+    secretKey: e.SECRET_KEY,
+    embeddedPgPort: e.EMBEDDED_PG_PORT,
+    directPort: e.DIRECT_SMTP_PORT,
+    instanceName: e.INSTANCE_NAME,
+    leaseSeconds: e.DELIVERY_LEASE_SECONDS,
+    logLevel: e.LOG_LEVEL,
+  };
+}
+
+/** Builds a BlockList that answers whether a client address is allowed. */
+export function allowedNetworkList(networks: string[]): BlockList {
+  const list = new BlockList();
+  for (const item of networks) {
+    const [address = '', prefix] = item.split('/');
+    const type = isIP(address) === 6 ? 'ipv6' : 'ipv4';
+    if (prefix === undefined) list.addAddress(address, type);
+    else list.addSubnet(address, Number(prefix), type);
+  }
+  return list;
+}

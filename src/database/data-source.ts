@@ -1,0 +1,29 @@
+import { DataSourceOptions } from 'typeorm';
+import { Initial1763780000000 } from '../../migrations/1763780000000-initial.js';
+import { ApiTokenEntity } from '../auth/api-token.entity.js';
+import { EventEntity } from '../events/event.entity.js';
+import { MailLogEntity } from '../mail-log/mail-log.entity.js';
+import { MessageBodyEntity, MessageEntity } from '../queue/message.entity.js';
+import { SettingsEntity } from '../settings/settings.entity.js';
+
+export const ENTITIES = [SettingsEntity, MessageEntity, MessageBodyEntity, MailLogEntity, EventEntity, ApiTokenEntity];
+export const MIGRATIONS = [Initial1763780000000];
+
+/** One explicit data source definition, shared by the app, the tests and the benchmarks. */
+export function dataSourceOptions(url: string, poolSize = 20): DataSourceOptions {
+  return {
+    type: 'postgres',
+    url,
+    entities: ENTITIES,
+    migrations: MIGRATIONS,
+    migrationsTableName: 'postroom_migrations',
+    synchronize: false,
+    migrationsRun: false,
+    logging: false,
+    extra: {
+      max: poolSize,
+      connectionTimeoutMillis: 5000,
+      application_name: 'postroom',
+    },
+  };
+}

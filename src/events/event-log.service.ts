@@ -1,0 +1,90 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import type { Logger } from 'pino';
+import { DataSource, EntityManager } from 'typeorm';
+import { ROOT_LOGGER } from '../logging/logging.module.js';
+import { Page, isBigintKey, toPage } from '../common/pagination.js';
+import { EventEntity, EventLevel, EventSource } from './event.entity.js';
+
+export interface NewEvent {
+  level: EventLevel;
+  source: EventSource;
+  message: string;
+  details?: Record<string, unknown>;
+}
+
+export interface EventFilter {
+  level?: EventLevel;
+  source?: string;
+  since?: Date;
+  until?: Date;
+  cursor?: string;
+  limit: number;
+}
+
+export interface EventView {
+  id: string;
+  at: string;
+  level: EventLevel;
+  source: string;
+  message: string;
+  details: Record<string, unknown>;
+}
+
+export const isEventCursor = isBigintKey;
+
+/** The system event log: every state change worth an operator's eye (PRODUCT §6). */
+@Injectable()
+export class EventLogService {
+  private readonly log: Logger;
+
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    @Inject(ROOT_LOGGER) root: Logger,
+  ) {
+    this.log = root.child({ module: 'events' });
+  }
+
+  /** Writes one event, inside the caller's transaction when a manager is given. */
+  async record(event: NewEvent, manager: EntityManager = this.db.manager): Promise<void> {
+    await manager.query('INSERT INTO event (level, source, message, details) VALUES ($1, $2, $3, $4)', [
+      event.level,
+      event.source,
+      event.message,
+      JSON.stringify(event.details ?? {}),
+    ]);
+    const pinoLevel = event.level === 'warning' ? 'warn' : event.level;
+    this.log[pinoLevel]({ source: event.source, ...event.details }, event.message);
+  }
+
+  /** Like record, but never throws: for paths where the event log must not break the work. */
+  async recordSafely(event: NewEvent): Promise<void> {
+    await this.record(event).catch((err: unknown) => this.log.error({ err, event }, 'could not write to the event log'));
+  }
+
+  async list(filter: EventFilter): Promise<Page<EventView>> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    const add = (sql: string, value: unknown) => {
+      params.push(value);
+      where.push(sql.replace('?', `$${params.length}`));
+    };
+    if (filter.level) add('level = ?', filter.level);
+    if (filter.source) add('source = ?', filter.source);
+    if (filter.since) add('at >= ?', filter.since);
+    if (filter.until) add('at < ?', filter.until);
+    if (filter.cursor) add('id < ?', filter.cursor);
+    params.push(filter.limit + 1);
+    const rows: EventEntity[] = await this.db.query(
+      `SELECT id::text AS id, at, level, source, message, details FROM event
+       ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY id DESC LIMIT $${params.length}`,
+      params,
+    );
+    const page = toPage(rows, filter.limit, (r) => r.id);
+    return { ...page, items: page.items.map(toEventView) };
+  }
+}
+
+export function toEventView(row: EventEntity): EventView {
+  return { id: row.id, at: new Date(row.at).toISOString(), level: row.level, source: row.source, message: row.message, details: row.details };
+}

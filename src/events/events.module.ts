@@ -1,0 +1,12 @@
+import { Module } from '@nestjs/common';
+import { AuthModule } from '../auth/auth.module.js';
+import { EventLogService } from './event-log.service.js';
+import { EventsController } from './events.controller.js';
+
+@Module({
+  imports: [AuthModule],
+  providers: [EventLogService],
+  controllers: [EventsController],
+  exports: [EventLogService],
+})
+export class EventsModule {}

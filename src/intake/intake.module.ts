@@ -1,0 +1,17 @@
+import { Module } from '@nestjs/common';
+import { AuthModule } from '../auth/auth.module.js';
+import { EventsModule } from '../events/events.module.js';
+import { MailLogModule } from '../mail-log/mail-log.module.js';
+import { QueueModule } from '../queue/queue.module.js';
+import { SettingsModule } from '../settings/settings.module.js';
+import { IntakeService } from './intake.service.js';
+import { MessagesController } from './messages.controller.js';
+import { SmtpListenerService } from './smtp-listener.service.js';
+
+@Module({
+  imports: [AuthModule, EventsModule, MailLogModule, QueueModule, SettingsModule],
+  providers: [IntakeService, SmtpListenerService],
+  controllers: [MessagesController],
+  exports: [SmtpListenerService, IntakeService],
+})
+export class IntakeModule {}

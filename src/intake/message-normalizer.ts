@@ -1,0 +1,96 @@
+import Headers from '@zone-eu/mailsplit/lib/headers.js';
+import libmime from 'libmime';
+import { randomUUID } from 'node:crypto';
+import { formatMailbox } from '../common/address.js';
+
+export interface NormalizeInput {
+  raw: Buffer;
+  queueId: string;
+  envelopeFrom: string;
+  recipients: string[];
+  now: Date;
+  /** Our EHLO name, used in Received and in a Message-ID we add. */
+  hostname: string;
+  fromName: string;
+  fromAddress: string;
+  /** Always rewrite the envelope sender and From (keeping the original From as Reply-To). */
+  rewriteFrom: boolean;
+  client: { address: string | null; heloName?: string; reverseName?: string; protocol: string };
+}
+
+export interface NormalizedMessage {
+  data: Buffer;
+  sender: string;
+  messageId: string;
+  subject: string;
+}
+
+const HEADER_LINE = /^[\x21-\x39\x3b-\x7e]+:/;
+
+/** Splits a message at the blank line that ends the header block (CRLF or bare LF). */
+export function splitHeaders(raw: Buffer): { head: Buffer; body: Buffer } {
+  const firstLineEnd = raw.indexOf(0x0a);
+  const firstLine = raw.subarray(0, firstLineEnd === -1 ? raw.length : firstLineEnd).toString('latin1');
+  if (!HEADER_LINE.test(firstLine)) return { head: Buffer.alloc(0), body: raw };
+  const crlf = raw.indexOf('\r\n\r\n');
+  const lf = raw.indexOf('\n\n');
+  if (crlf === -1 && lf === -1) return { head: raw, body: Buffer.alloc(0) };
+  if (crlf !== -1 && (lf === -1 || crlf + 1 <= lf)) return { head: raw.subarray(0, crlf + 2), body: raw.subarray(crlf + 4) };
+  return { head: raw.subarray(0, lf + 1), body: raw.subarray(lf + 2) };
+}
+
+/** RFC 5322 date-time, e.g. "Sun, 22 Nov 2026 03:15:19 +0000". */
+export function rfc5322Date(d: Date): string {
+  const days = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
+  const months = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+  const pad = (n: number) => String(n).padStart(2, '0');
+  return `${days[d.getUTCDay()]}, ${d.getUTCDate()} ${months[d.getUTCMonth()]} ${d.getUTCFullYear()} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())} +0000`;
+}
+
+function receivedHeader(i: NormalizeInput): string {
+  const c = i.client;
+  const from = c.address ? `from ${c.heloName || 'unknown'} (${c.reverseName || 'unknown'} [${c.address}])` : 'from localhost (api)';
+  const forPart = i.recipients.length === 1 ? ` for <${i.recipients[0]}>` : '';
+  return `${from} by ${i.hostname} (Postroom) with ${c.protocol} id ${i.queueId}${forPart}; ${rfc5322Date(i.now)}`;
+}
+
+/**
+ * Prepares a message for the queue: a Received header on top; Message-ID, Date and From added
+ * where missing; optionally the sender rewritten. The body is kept byte for byte.
+ */
+export function normalizeMessage(i: NormalizeInput): NormalizedMessage {
+  const { head, body } = splitHeaders(i.raw);
+  const headers = new Headers(head);
+  headers.add('Received', receivedHeader(i), 0);
+
+  let messageId = headers.getFirst('message-id').trim();
+  if (!messageId) {
+    messageId = `<${randomUUID()}@${i.hostname}>`;
+    headers.add('Message-ID', messageId, Number.MAX_SAFE_INTEGER);
+  }
+  if (!headers.hasHeader('date')) headers.add('Date', rfc5322Date(i.now), Number.MAX_SAFE_INTEGER);
+
+  const configuredFrom = i.fromAddress ? formatMailbox(i.fromName, i.fromAddress) : '';
+  let sender = i.envelopeFrom;
+  if (!headers.hasHeader('from')) {
+    const fallback = configuredFrom || (i.envelopeFrom ? i.envelopeFrom : `MAILER-DAEMON@${i.hostname}`);
+    headers.add('From', fallback, Number.MAX_SAFE_INTEGER);
+  } else if (i.rewriteFrom && configuredFrom) {
+    const original = headers.getFirst('from');
+    if (!headers.hasHeader('reply-to') && original) headers.add('Reply-To', original, Number.MAX_SAFE_INTEGER);
+    headers.update('From', configuredFrom);
+  }
+  if (i.rewriteFrom && i.fromAddress && sender !== '') sender = i.fromAddress;
+
+  const subject = safeDecode(headers.getFirst('subject'));
+  const data = Buffer.concat([headers.build(), body]);
+  return { data, sender, messageId: messageId.slice(0, 998), subject: subject.slice(0, 998) };
+}
+
+function safeDecode(value: string): string {
+  try {
+    return libmime.decodeWords(value).replace(/\s+/g, ' ').trim();
+  } catch {
+    return value;
+  }
+}

@@ -1,0 +1,49 @@
+import { BadRequestException, Body, Controller, HttpCode, Post, ServiceUnavailableException, UseGuards } from '@nestjs/common';
+import MailComposer from 'nodemailer/lib/mail-composer/index.js';
+import { ApiTokenGuard } from '../auth/api-token.guard.js';
+import { formatMailbox } from '../common/address.js';
+import { fieldErrors } from '../settings/dto/settings-input.js';
+import { SettingsService } from '../settings/settings.service.js';
+import { messageInputSchema } from './dto/message-input.js';
+import { IntakeService } from './intake.service.js';
+
+@Controller('api/v1/messages')
+@UseGuards(ApiTokenGuard)
+export class MessagesController {
+  constructor(
+    private readonly intake: IntakeService,
+    private readonly settings: SettingsService,
+  ) {}
+
+  /** Builds the MIME message, queues it, and answers 202 with its queue id once committed. */
+  @Post()
+  @HttpCode(202)
+  async submit(@Body() body: unknown): Promise<{ id: string }> {
+    const parsed = messageInputSchema.safeParse(body ?? {});
+    if (!parsed.success) throw new BadRequestException({ statusCode: 400, error: 'Bad Request', message: 'Invalid message: nothing was queued', fields: fieldErrors(parsed.error) });
+    const m = parsed.data;
+    const s = await this.settings.get();
+    const fromAddress = m.from ?? s.fromAddress;
+    if (!fromAddress) throw new BadRequestException({ statusCode: 400, error: 'Bad Request', message: 'Invalid message: nothing was queued', fields: { from: 'is required while no From address is configured in the settings' } });
+    const raw = await new MailComposer({
+      from: formatMailbox(m.fromName ?? (m.from ? '' : s.fromName), fromAddress),
+      to: m.to,
+      cc: m.cc,
+      bcc: m.bcc,
+      replyTo: m.replyTo,
+      subject: m.subject,
+      text: m.text,
+      html: m.html,
+    })
+      .compile()
+      .build();
+    // MailComposer keeps Bcc out of the headers; the envelope still carries them.
+    const recipients = [...new Set([...m.to, ...(m.cc ?? []), ...(m.bcc ?? [])])];
+    try {
+      const id = await this.intake.submit({ envelopeFrom: fromAddress, recipients, raw, client: { address: null, protocol: 'HTTP' } });
+      return { id };
+    } catch (err) {
+      throw new ServiceUnavailableException({ message: 'The message could not be stored, try again later', cause: String(err) });
+    }
+  }
+}

@@ -1,0 +1,171 @@
+import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
+import type { Logger } from 'pino';
+import { SMTPServer, SMTPServerAddress, SMTPServerDataStream, SMTPServerSession } from 'smtp-server';
+import { isMailbox } from '../common/address.js';
+import { APP_CONFIG } from '../config/config.module.js';
+import { AppConfig, allowedNetworkList } from '../config/config.schema.js';
+import { EventLogService } from '../events/event-log.service.js';
+import { ROOT_LOGGER } from '../logging/logging.module.js';
+import { MailLogService } from '../mail-log/mail-log.service.js';
+import { SettingsService } from '../settings/settings.service.js';
+import { IntakeService } from './intake.service.js';
+
+/** An error whose responseCode smtp-server turns into the SMTP reply. */
+function smtpError(code: number, message: string): Error & { responseCode: number } {
+  return Object.assign(new Error(message), { responseCode: code });
+}
+
+const unmapped = (address: string): string => address.replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/, '$1');
+
+/**
+ * The local SMTP listener. It answers 250 with the queue id only after the message is
+ * committed; 451 when the database cannot take it; 552 over the size limit.
+ */
+@Injectable()
+export class SmtpListenerService implements OnApplicationShutdown {
+  private server?: SMTPServer;
+  private readonly allowed;
+  private readonly perClient = new Map<string, number>();
+  private readonly log: Logger;
+  private listening = false;
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(ROOT_LOGGER) root: Logger,
+    private readonly intake: IntakeService,
+    private readonly settings: SettingsService,
+    private readonly events: EventLogService,
+    private readonly mailLog: MailLogService,
+  ) {
+    this.log = root.child({ module: 'listener' });
+    this.allowed = allowedNetworkList(config.smtp.allowedNetworks);
+  }
+
+  get isListening(): boolean {
+    return this.listening;
+  }
+
+  get address(): string {
+    return `${this.config.smtp.host}:${this.config.smtp.port}`;
+  }
+
+  async start(): Promise<void> {
+    const limits = this.config.smtp;
+    const server = new SMTPServer({
+      name: await this.settings.heloName(),
+      banner: 'Postroom ESMTP',
+      size: limits.maxMessageBytes,
+      authOptional: true,
+      disabledCommands: ['AUTH', 'STARTTLS'],
+      maxClients: limits.maxSessions,
+      socketTimeout: 60_000,
+      closeTimeout: 30_000,
+      logger: false,
+      onConnect: (session, cb) => this.onConnect(session, cb),
+      onClose: (session) => this.onClose(session),
+      onMailFrom: (address, _session, cb) => this.onMailFrom(address, cb),
+      onRcptTo: (address, session, cb) => this.onRcptTo(address, session, cb),
+      onData: (stream, session, cb) => this.onData(stream, session, cb),
+    });
+    server.on('error', (err) => this.log.error({ err }, 'SMTP server error'));
+    await new Promise<void>((resolve, reject) => {
+      const onError = (err: Error) => reject(err);
+      server.server.once('error', onError);
+      server.listen(limits.port, limits.host, () => {
+        server.server.off('error', onError);
+        resolve();
+      });
+    });
+    this.server = server;
+    this.listening = true;
+    await this.events.recordSafely({ level: 'info', source: 'listener', message: `SMTP listener bound to ${this.address}`, details: { host: limits.host, port: limits.port, allowedNetworks: limits.allowedNetworks } });
+  }
+
+  /** Stops accepting new sessions and lets current ones finish (up to closeTimeout). */
+  async onApplicationShutdown(): Promise<void> {
+    const server = this.server;
+    if (!server) return;
+    this.server = undefined;
+    this.listening = false;
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  private onConnect(session: SMTPServerSession, cb: (err?: Error | null) => void): void {
+    const address = unmapped(session.remoteAddress);
+    const family = address.includes(':') ? 'ipv6' : 'ipv4';
+    if (!this.allowed.check(address, family)) {
+      this.log.warn({ client: address }, 'connection refused: not in the allowed networks');
+      return cb(smtpError(554, `5.7.1 ${address} is not allowed to use this server`));
+    }
+    const n = (this.perClient.get(address) ?? 0) + 1;
+    if (n > this.config.smtp.maxSessionsPerClient) {
+      return cb(smtpError(421, '4.7.0 Too many connections from your address, try again later'));
+    }
+    this.perClient.set(address, n);
+    (session as SMTPServerSession & { counted?: boolean }).counted = true;
+    cb();
+  }
+
+  private onClose(session: SMTPServerSession): void {
+    if (!(session as SMTPServerSession & { counted?: boolean }).counted) return;
+    const address = unmapped(session.remoteAddress);
+    const n = (this.perClient.get(address) ?? 1) - 1;
+    if (n <= 0) this.perClient.delete(address);
+    else this.perClient.set(address, n);
+  }
+
+  private onMailFrom(address: SMTPServerAddress, cb: (err?: Error | null) => void): void {
+    if (address.address !== '' && !isMailbox(address.address)) {
+      return cb(smtpError(553, `5.1.7 <${address.address}> is not a valid sender address`));
+    }
+    cb();
+  }
+
+  private onRcptTo(address: SMTPServerAddress, session: SMTPServerSession, cb: (err?: Error | null) => void): void {
+    if (!isMailbox(address.address)) return cb(smtpError(553, `5.1.3 <${address.address}> is not a valid recipient address`));
+    if (session.envelope.rcptTo.length >= this.config.smtp.maxRecipients) {
+      return cb(smtpError(452, `4.5.3 Too many recipients (at most ${this.config.smtp.maxRecipients} per message)`));
+    }
+    cb();
+  }
+
+  private onData(stream: SMTPServerDataStream, session: SMTPServerSession, cb: (err?: Error | null, message?: string) => void): void {
+    const chunks: Buffer[] = [];
+    stream.on('data', (chunk: Buffer) => {
+      if (!stream.sizeExceeded) chunks.push(chunk);
+    });
+    stream.on('error', (err) => cb(err));
+    stream.on('end', () => {
+      const envelopeFrom = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
+      const recipients = session.envelope.rcptTo.map((r) => r.address);
+      const client = unmapped(session.remoteAddress);
+      if (stream.sizeExceeded) {
+        chunks.length = 0;
+        void this.reject(session, envelopeFrom, recipients, client, 'message size exceeds the limit');
+        return cb(smtpError(552, `5.3.4 Message size exceeds the limit of ${this.config.smtp.maxMessageBytes} bytes`));
+      }
+      this.intake
+        .submit({
+          envelopeFrom,
+          recipients,
+          raw: Buffer.concat(chunks),
+          client: { address: client, heloName: session.hostNameAppearsAs, reverseName: session.clientHostname, protocol: session.transmissionType || 'ESMTP' },
+        })
+        .then((queueId) => {
+          this.log.info({ queueId, client, from: envelopeFrom, rcpt: recipients.length }, 'message queued');
+          cb(null, `2.0.0 Ok: queued as ${queueId}`);
+        })
+        .catch((err: unknown) => {
+          this.log.error({ err, client }, 'message not stored: answering 451');
+          cb(smtpError(451, '4.3.0 Temporary failure storing the message, try again later'));
+        });
+    });
+  }
+
+  /** A refusal at intake goes to the mail log (reports count it), best effort. */
+  private async reject(session: SMTPServerSession, sender: string, recipients: string[], client: string, reason: string): Promise<void> {
+    await this.mailLog
+      .append([{ queueId: null, messageId: null, event: 'rejected', sender, recipient: recipients.join(', '), size: 0, reply: reason, clientAddress: client }])
+      .catch((err: unknown) => this.log.warn({ err, session: session.id }, 'could not log a rejection'));
+  }
+}

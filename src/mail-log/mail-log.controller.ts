@@ -1,0 +1,23 @@
+import { Controller, Get, Query, UseGuards } from '@nestjs/common';
+import { ApiTokenGuard } from '../auth/api-token.guard.js';
+import { decodeCursor, parseEnum, parseLimit, parseTime } from '../common/pagination.js';
+import { MAIL_LOG_EVENTS, MailLogService, isMailLogCursor } from './mail-log.service.js';
+
+@Controller('api/v1/mail-log')
+@UseGuards(ApiTokenGuard)
+export class MailLogController {
+  constructor(private readonly mailLog: MailLogService) {}
+
+  @Get()
+  list(@Query() q: Record<string, unknown>) {
+    return this.mailLog.list({
+      event: parseEnum(q.event ?? q.status, 'event', MAIL_LOG_EVENTS),
+      address: typeof q.address === 'string' && q.address.trim() ? q.address.trim() : undefined,
+      queueId: typeof q.queueId === 'string' && q.queueId ? q.queueId : undefined,
+      since: parseTime(q.since, 'since'),
+      until: parseTime(q.until, 'until'),
+      cursor: decodeCursor(q.cursor, isMailLogCursor),
+      limit: parseLimit(q.limit),
+    });
+  }
+}

@@ -1,0 +1,53 @@
+import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
+
+export type MailLogEvent = 'received' | 'sent' | 'deferred' | 'bounced' | 'rejected';
+
+/** One line of the mail log: a reception, or one recipient's outcome (PRODUCT §5). */
+@Entity({ name: 'mail_log' })
+@Index('mail_log_event_id', ['event', 'id'])
+@Index('mail_log_queue_id', ['queueId'])
+@Index('mail_log_at', ['at'])
+export class MailLogEntity {
+  @PrimaryGeneratedColumn('identity', { type: 'bigint', generatedIdentity: 'ALWAYS' })
+  id!: string;
+
+  @Column({ type: 'timestamptz', default: () => 'now()' })
+  at!: Date;
+
+  @Column({ name: 'queue_id', type: 'text', nullable: true })
+  queueId!: string | null;
+
+  @Column({ name: 'message_id', type: 'text', nullable: true })
+  messageId!: string | null;
+
+  @Column({ type: 'text' })
+  event!: MailLogEvent;
+
+  @Column({ type: 'text', default: '' })
+  sender!: string;
+
+  /** The recipient of an outcome; for a reception, every recipient joined with ", ". */
+  @Column({ type: 'text', default: '' })
+  recipient!: string;
+
+  @Column({ type: 'text', nullable: true })
+  relay!: string | null;
+
+  @Column({ type: 'integer', default: 0 })
+  size!: number;
+
+  @Column({ name: 'delay_ms', type: 'integer', nullable: true })
+  delayMs!: number | null;
+
+  @Column({ type: 'integer', nullable: true })
+  attempt!: number | null;
+
+  @Column({ type: 'text', nullable: true })
+  reply!: string | null;
+
+  @Column({ name: 'client_address', type: 'text', nullable: true })
+  clientAddress!: string | null;
+
+  @Column({ type: 'text', nullable: true })
+  subject!: string | null;
+}

@@ -1,0 +1,149 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, EntityManager } from 'typeorm';
+import { Page, isBigintKey, toPage } from '../common/pagination.js';
+import { MailLogEvent } from './mail-log.entity.js';
+
+export interface NewMailLogEntry {
+  at?: Date;
+  queueId: string | null;
+  messageId: string | null;
+  event: MailLogEvent;
+  sender: string;
+  recipient: string;
+  relay?: string | null;
+  size: number;
+  delayMs?: number | null;
+  attempt?: number | null;
+  reply?: string | null;
+  clientAddress?: string | null;
+  subject?: string | null;
+}
+
+export interface MailLogFilter {
+  event?: MailLogEvent;
+  address?: string;
+  queueId?: string;
+  since?: Date;
+  until?: Date;
+  cursor?: string;
+  limit: number;
+}
+
+/** The JSON shape of a mail-log entry (PRODUCT §10). */
+export interface MailLogView {
+  id: string;
+  at: string;
+  queueId: string | null;
+  messageId: string | null;
+  event: MailLogEvent;
+  from: string;
+  to: string;
+  relay: string | null;
+  size: number;
+  delayMs: number | null;
+  attempt: number | null;
+  reply: string | null;
+  clientAddress: string | null;
+  subject: string | null;
+}
+
+export const MAIL_LOG_EVENTS = ['received', 'sent', 'deferred', 'bounced', 'rejected'] as const;
+const COLUMNS = ['at', 'queue_id', 'message_id', 'event', 'sender', 'recipient', 'relay', 'size', 'delay_ms', 'attempt', 'reply', 'client_address', 'subject'];
+
+/** Escapes LIKE wildcards so an address filter matches literally. */
+export function likePattern(text: string): string {
+  return `%${text.replace(/[\\%_]/g, (c) => '\\' + c)}%`;
+}
+
+@Injectable()
+export class MailLogService {
+  constructor(@InjectDataSource() private readonly db: DataSource) {}
+
+  /** Appends entries with one multi-row INSERT, inside the caller's transaction when given. */
+  async append(entries: NewMailLogEntry[], manager: EntityManager = this.db.manager): Promise<void> {
+    if (entries.length === 0) return;
+    const params: unknown[] = [];
+    const rows = entries.map((e) => {
+      const values = [e.at ?? new Date(), e.queueId, e.messageId, e.event, e.sender, e.recipient, e.relay ?? null, e.size, e.delayMs ?? null, e.attempt ?? null, e.reply ?? null, e.clientAddress ?? null, e.subject ?? null];
+      const placeholders = values.map((v) => {
+        params.push(v);
+        return `$${params.length}`;
+      });
+      return `(${placeholders.join(', ')})`;
+    });
+    await manager.query(`INSERT INTO mail_log (${COLUMNS.join(', ')}) VALUES ${rows.join(', ')}`, params);
+  }
+
+  async list(filter: MailLogFilter): Promise<Page<MailLogView>> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    const p = (value: unknown) => {
+      params.push(value);
+      return `$${params.length}`;
+    };
+    if (filter.event) where.push(`event = ${p(filter.event)}`);
+    if (filter.address) {
+      const pattern = p(likePattern(filter.address));
+      where.push(`(sender ILIKE ${pattern} OR recipient ILIKE ${pattern})`);
+    }
+    if (filter.queueId) where.push(`queue_id = ${p(filter.queueId)}`);
+    if (filter.since) where.push(`at >= ${p(filter.since)}`);
+    if (filter.until) where.push(`at < ${p(filter.until)}`);
+    if (filter.cursor) where.push(`id < ${p(filter.cursor)}`);
+    const rows: RawRow[] = await this.db.query(
+      `SELECT id::text AS id, ${COLUMNS.join(', ')} FROM mail_log
+       ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY id DESC LIMIT ${p(filter.limit + 1)}`,
+      params,
+    );
+    const page = toPage(rows, filter.limit, (r) => r.id);
+    return { ...page, items: page.items.map(toView) };
+  }
+
+  /** A message's whole story, oldest first: received, each attempt, the outcome. */
+  async story(queueId: string): Promise<MailLogView[]> {
+    const rows: RawRow[] = await this.db.query(
+      `SELECT id::text AS id, ${COLUMNS.join(', ')} FROM mail_log WHERE queue_id = $1 ORDER BY id`,
+      [queueId],
+    );
+    return rows.map(toView);
+  }
+}
+
+export const isMailLogCursor = isBigintKey;
+
+interface RawRow {
+  id: string;
+  at: Date;
+  queue_id: string | null;
+  message_id: string | null;
+  event: MailLogEvent;
+  sender: string;
+  recipient: string;
+  relay: string | null;
+  size: number;
+  delay_ms: number | null;
+  attempt: number | null;
+  reply: string | null;
+  client_address: string | null;
+  subject: string | null;
+}
+
+function toView(r: RawRow): MailLogView {
+  return {
+    id: r.id,
+    at: new Date(r.at).toISOString(),
+    queueId: r.queue_id,
+    messageId: r.message_id,
+    event: r.event,
+    from: r.sender,
+    to: r.recipient,
+    relay: r.relay,
+    size: r.size,
+    delayMs: r.delay_ms,
+    attempt: r.attempt,
+    reply: r.reply,
+    clientAddress: r.client_address,
+    subject: r.subject,
+  };
+}

@@ -1,0 +1,86 @@
+import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { DataSource } from 'typeorm';
+import { AppModule } from './app.module.js';
+import { ApiTokenService } from './auth/api-token.service.js';
+import { ConfigError, loadConfig } from './config/config.schema.js';
+import { EmbeddedPostgres } from './database/embedded-postgres.js';
+import { runMigrations } from './database/migrate.js';
+import { PgNotifier } from './database/pg-notifier.js';
+import { DeliveryWorker } from './delivery/delivery.worker.js';
+import { EventLogService } from './events/event-log.service.js';
+import { SmtpListenerService } from './intake/smtp-listener.service.js';
+import { PinoNestLogger, createRootLogger } from './logging/logger.js';
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`postroom: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const logger = createRootLogger(config.logLevel);
+  await mkdir(config.dataDir, { recursive: true });
+
+  const embedded = config.databaseUrl
+    ? undefined
+    : new EmbeddedPostgres({ dataDir: path.join(config.dataDir, 'pg'), port: config.embeddedPgPort, logger });
+  const databaseUrl = config.databaseUrl ?? (await embedded!.start());
+
+  let app: NestExpressApplication | undefined;
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    try {
+      if (app) {
+        await app.get(EventLogService).recordSafely({ level: 'info', source: 'system', message: `Postroom stopping (${signal})`, details: { signal } });
+        await app.close();
+      }
+    } catch (err) {
+      logger.error({ err }, 'error during shutdown');
+    }
+    await embedded?.stop();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+
+  try {
+    app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot({ ...config, databaseUrl }, logger), {
+      logger: new PinoNestLogger(logger),
+      bodyParser: false,
+    });
+    app.disable('x-powered-by');
+    app.useBodyParser('json', { limit: '12mb' });
+    const migrated = await runMigrations(app.get(DataSource));
+    if (migrated.length) logger.info({ migrations: migrated }, 'database migrated');
+    await app.get(ApiTokenService).ensureCliToken();
+    await app.get(PgNotifier).start();
+    await app.get(SmtpListenerService).start();
+    app.get(DeliveryWorker).start();
+    await app.listen(config.http.port, config.http.host);
+    await app.get(EventLogService).recordSafely({
+      level: 'info',
+      source: 'system',
+      message: `Postroom started: SMTP on ${config.smtp.host}:${config.smtp.port}, HTTP on ${config.http.host}:${config.http.port}`,
+      details: { instance: config.instanceName, embeddedDatabase: !config.databaseUrl },
+    });
+    logger.info({ smtp: `${config.smtp.host}:${config.smtp.port}`, http: `${config.http.host}:${config.http.port}` }, 'Postroom ready');
+  } catch (err) {
+    logger.fatal({ err }, 'Postroom could not start');
+    await app?.close().catch(() => undefined);
+    await embedded?.stop();
+    process.exit(1);
+  }
+}
+
+void main();

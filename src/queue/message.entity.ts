@@ -1,0 +1,63 @@
+import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
+
+/** Stored states; "sending" is a claimed message under a lease. */
+export type MessageState = 'queued' | 'deferred' | 'hold' | 'sending';
+
+/** A message in the queue with the recipients still pending (PRODUCT §3). */
+@Entity({ name: 'message' })
+@Index('message_due', ['nextAttemptAt'], { where: `state IN ('queued', 'deferred')` })
+@Index('message_lease', ['leaseUntil'], { where: `state = 'sending'` })
+@Index('message_state_id', ['state', 'id'])
+export class MessageEntity {
+  @PrimaryColumn({ type: 'text' })
+  id!: string;
+
+  @Column({ type: 'text' })
+  state!: MessageState;
+
+  @Column({ type: 'text', default: '' })
+  sender!: string;
+
+  @Column({ type: 'text', array: true })
+  recipients!: string[];
+
+  @Column({ type: 'text', default: '' })
+  subject!: string;
+
+  @Column({ name: 'message_id', type: 'text', default: '' })
+  messageId!: string;
+
+  @Column({ type: 'integer' })
+  size!: number;
+
+  @Column({ name: 'client_address', type: 'text', nullable: true })
+  clientAddress!: string | null;
+
+  @Column({ name: 'created_at', type: 'timestamptz', default: () => 'now()' })
+  createdAt!: Date;
+
+  @Column({ name: 'next_attempt_at', type: 'timestamptz', default: () => 'now()' })
+  nextAttemptAt!: Date;
+
+  @Column({ type: 'integer', default: 0 })
+  attempts!: number;
+
+  @Column({ name: 'last_error', type: 'text', nullable: true })
+  lastError!: string | null;
+
+  @Column({ name: 'lease_owner', type: 'text', nullable: true })
+  leaseOwner!: string | null;
+
+  @Column({ name: 'lease_until', type: 'timestamptz', nullable: true })
+  leaseUntil!: Date | null;
+}
+
+/** The raw RFC 5322 bytes of a queued message, kept apart so listings never read them. */
+@Entity({ name: 'message_body' })
+export class MessageBodyEntity {
+  @PrimaryColumn({ type: 'text' })
+  id!: string;
+
+  @Column({ type: 'bytea' })
+  data!: Buffer;
+}

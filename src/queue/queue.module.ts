@@ -1,0 +1,15 @@
+import { Module } from '@nestjs/common';
+import { AuthModule } from '../auth/auth.module.js';
+import { EventsModule } from '../events/events.module.js';
+import { MailLogModule } from '../mail-log/mail-log.module.js';
+import { QueueController } from './queue.controller.js';
+import { QueueRepository } from './queue.repository.js';
+import { QueueService } from './queue.service.js';
+
+@Module({
+  imports: [AuthModule, EventsModule, MailLogModule],
+  providers: [QueueRepository, QueueService],
+  controllers: [QueueController],
+  exports: [QueueService, QueueRepository],
+})
+export class QueueModule {}

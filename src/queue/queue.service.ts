@@ -1,0 +1,133 @@
+import { ConflictException, Injectable, NotFoundException } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { Batcher } from '../common/batcher.js';
+import { Page, toPage } from '../common/pagination.js';
+import { PgNotifier } from '../database/pg-notifier.js';
+import { EventLogService } from '../events/event-log.service.js';
+import { MailLogService } from '../mail-log/mail-log.service.js';
+import { NewMessage, QueueFilter, QueueRepository } from './queue.repository.js';
+import { QueueEntryView, toQueueEntryView } from './queue.view.js';
+
+/** Operator actions on the queue, each logged with who and how many. */
+@Injectable()
+export class QueueService {
+  private readonly intake: Batcher<NewMessage, string>;
+
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly repo: QueueRepository,
+    private readonly mailLog: MailLogService,
+    private readonly events: EventLogService,
+    private readonly notifier: PgNotifier,
+  ) {
+    this.intake = new Batcher((batch) => this.commit(batch), { maxBatch: 200, maxConcurrent: 4 });
+  }
+
+  /**
+   * Stores a message durably and resolves with its queue id only after COMMIT. Concurrent
+   * callers share one transaction (group commit), so one fsync serves many sessions.
+   */
+  enqueue(message: NewMessage): Promise<string> {
+    return this.intake.add(message);
+  }
+
+  private async commit(batch: NewMessage[]): Promise<string[]> {
+    const now = new Date();
+    await this.db.transaction(async (tx) => {
+      await this.repo.insert(tx, batch, now);
+      await this.mailLog.append(
+        batch.map((m) => ({
+          at: now,
+          queueId: m.id,
+          messageId: m.messageId,
+          event: 'received' as const,
+          sender: m.sender,
+          recipient: m.recipients.join(', '),
+          size: m.data.length,
+          clientAddress: m.clientAddress,
+          subject: m.subject,
+        })),
+        tx,
+      );
+      await tx.query(`SELECT pg_notify('postroom_wakeup', '')`);
+    });
+    this.notifier.notifyLocal('postroom_wakeup', 'local');
+    return batch.map((m) => m.id);
+  }
+
+  async list(filter: QueueFilter): Promise<Page<QueueEntryView>> {
+    const rows = await this.repo.list(filter);
+    const page = toPage(rows, filter.limit, (r) => r.id);
+    return { ...page, items: page.items.map(toQueueEntryView) };
+  }
+
+  async get(id: string): Promise<QueueEntryView> {
+    const row = await this.repo.get(id);
+    if (!row) throw new NotFoundException({ message: `No message ${id} in the queue` });
+    return toQueueEntryView(row);
+  }
+
+  counts() {
+    return this.repo.countByState();
+  }
+
+  async flushAll(actor: string): Promise<{ count: number }> {
+    const ids = await this.db.transaction(async (tx) => {
+      const ids = await this.repo.flush(tx);
+      await this.events.record({ level: 'info', source: 'queue', message: `Queue flushed by ${actor}: ${ids.length} message(s) due now`, details: { actor, count: ids.length } }, tx);
+      await tx.query(`SELECT pg_notify('postroom_wakeup', '')`);
+      return ids;
+    });
+    this.notifier.notifyLocal('postroom_wakeup', 'flush');
+    return { count: ids.length };
+  }
+
+  async deleteAll(actor: string): Promise<{ count: number }> {
+    const ids = await this.db.transaction(async (tx) => {
+      const ids = await this.repo.delete(tx);
+      await this.events.record({ level: 'warning', source: 'queue', message: `Queue deleted by ${actor}: ${ids.length} message(s) removed`, details: { actor, count: ids.length } }, tx);
+      return ids;
+    });
+    return { count: ids.length };
+  }
+
+  async flushOne(id: string, actor: string): Promise<QueueEntryView> {
+    await this.one(id, actor, 'flush', 'flushed (due now)');
+    this.notifier.notifyLocal('postroom_wakeup', 'flush');
+    return this.get(id);
+  }
+
+  async holdOne(id: string, actor: string): Promise<QueueEntryView> {
+    await this.one(id, actor, 'hold', 'put on hold');
+    return this.get(id);
+  }
+
+  async releaseOne(id: string, actor: string): Promise<QueueEntryView> {
+    await this.one(id, actor, 'release', 'released from hold');
+    this.notifier.notifyLocal('postroom_wakeup', 'release');
+    return this.get(id);
+  }
+
+  async deleteOne(id: string, actor: string): Promise<{ count: number }> {
+    await this.one(id, actor, 'delete', 'deleted');
+    return { count: 1 };
+  }
+
+  /** One message: 404 when absent, 409 when its state does not allow the action. */
+  private async one(id: string, actor: string, action: 'flush' | 'hold' | 'release' | 'delete', done: string): Promise<void> {
+    const before = await this.repo.get(id);
+    if (!before) throw new NotFoundException({ message: `No message ${id} in the queue` });
+    const changed = await this.db.transaction(async (tx) => {
+      const ids = await this.repo[action](tx, [id]);
+      if (ids.length === 0) return false;
+      await this.events.record(
+        { level: action === 'delete' ? 'warning' : 'info', source: 'queue', message: `Message ${id} ${done} by ${actor}`, details: { actor, id, action, count: 1 } },
+        tx,
+      );
+      if (action === 'flush' || action === 'release') await tx.query(`SELECT pg_notify('postroom_wakeup', '')`);
+      return true;
+    });
+    if (!changed) throw new ConflictException({ message: `Message ${id} is ${before.state}: cannot ${action} it now` });
+  }
+}

@@ -1,0 +1,48 @@
+import { z } from 'zod';
+import { hasLineBreak, isHostOrAddress, isHostname, isMailbox } from '../../common/address.js';
+
+const emptyOr = (check: (v: string) => boolean, message: string) =>
+  z.string({ error: 'must be text' }).trim().max(320, 'is too long').refine((v) => v === '' || check(v), message);
+
+const whole = (min: number, max: number, what: string) =>
+  z.number({ error: `must be a whole number of ${what}` }).int(`must be a whole number of ${what}`).min(min, `must be at least ${min}`).max(max, `must be at most ${max}`);
+
+/** PUT /api/v1/settings: every field optional (what is absent keeps its value). */
+export const settingsInputSchema = z
+  .object({
+    relayHost: emptyOr(isHostOrAddress, 'must be a host name or an IP address (blank for direct delivery)'),
+    relayPort: z.union([whole(1, 65535, 'port (1-65535)'), z.null()], { error: 'must be a port number (1-65535) or null for the default' }),
+    security: z.enum(['none', 'starttls', 'tls'], { error: 'must be one of none, starttls, tls' }),
+    tlsVerify: z.boolean({ error: 'must be true or false' }),
+    authEnabled: z.boolean({ error: 'must be true or false' }),
+    username: z.string({ error: 'must be text' }).max(256, 'is too long').refine((v) => !hasLineBreak(v), 'must not contain line breaks'),
+    password: z.union([z.string({ error: 'must be text' }).max(1024, 'is too long'), z.null()], { error: 'must be text (empty keeps the stored one) or null to clear it' }),
+    hostname: emptyOr(isHostname, 'must be a host name such as mail.example.com (blank for the machine name)'),
+    fromName: z.string({ error: 'must be text' }).max(200, 'is too long').refine((v) => !hasLineBreak(v), 'must not contain line breaks'),
+    fromAddress: emptyOr(isMailbox, 'must be an email address such as alerts@example.com'),
+    adminAddress: emptyOr(isMailbox, 'must be an email address such as admin@example.com'),
+    rewriteFrom: z.boolean({ error: 'must be true or false' }),
+    timeoutSeconds: whole(1, 600, 'seconds (1-600)'),
+    poolSize: whole(1, 100, 'connections (1-100)'),
+    lifetimeHours: whole(1, 2400, 'hours (1-2400)'),
+  })
+  .partial()
+  .strict();
+
+export type SettingsInput = z.infer<typeof settingsInputSchema>;
+
+export type FieldErrors = Record<string, string>;
+
+/** Turns zod issues into one message per field. */
+export function fieldErrors(error: z.ZodError): FieldErrors {
+  const out: FieldErrors = {};
+  for (const issue of error.issues) {
+    if (issue.code === 'unrecognized_keys') {
+      for (const key of issue.keys) out[key] = 'is not a setting';
+      continue;
+    }
+    const field = issue.path.length ? String(issue.path[0]) : '_';
+    out[field] ??= issue.message;
+  }
+  return out;
+}

@@ -1,0 +1,23 @@
+import { Module } from '@nestjs/common';
+import { AuthModule } from '../auth/auth.module.js';
+import { APP_CONFIG } from '../config/config.module.js';
+import { AppConfig } from '../config/config.schema.js';
+import { EventsModule } from '../events/events.module.js';
+import { SecretBox, loadSecretKey } from './secret-box.js';
+import { SettingsController } from './settings.controller.js';
+import { SECRET_BOX, SettingsService } from './settings.service.js';
+
+@Module({
+  imports: [AuthModule, EventsModule],
+  providers: [
+    SettingsService,
+    {
+      provide: SECRET_BOX,
+      inject: [APP_CONFIG],
+      useFactory: async (config: AppConfig) => new SecretBox(await loadSecretKey(config.secretKey, config.dataDir)),
+    },
+  ],
+  controllers: [SettingsController],
+  exports: [SettingsService],
+})
+export class SettingsModule {}

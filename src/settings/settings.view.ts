@@ -1,0 +1,50 @@
+import { Security, SettingsEntity } from './settings.entity.js';
+
+/** The settings as the API shows them: the password never, only whether one is set. */
+export interface SettingsView {
+  relayHost: string;
+  relayPort: number | null;
+  effectivePort: number;
+  security: Security;
+  tlsVerify: boolean;
+  authEnabled: boolean;
+  username: string;
+  passwordSet: boolean;
+  hostname: string;
+  fromName: string;
+  fromAddress: string;
+  adminAddress: string;
+  rewriteFrom: boolean;
+  timeoutSeconds: number;
+  poolSize: number;
+  lifetimeHours: number;
+  updatedAt: string;
+}
+
+export const DEFAULT_PORTS: Record<Security, number> = { none: 25, starttls: 587, tls: 465 };
+
+export function effectivePort(s: Pick<SettingsEntity, 'relayPort' | 'security'>): number {
+  return s.relayPort ?? DEFAULT_PORTS[s.security];
+}
+
+export function toSettingsView(s: SettingsEntity): SettingsView {
+  return {
+    relayHost: s.relayHost,
+    relayPort: s.relayPort,
+    effectivePort: effectivePort(s),
+    security: s.security,
+    tlsVerify: s.tlsVerify,
+    authEnabled: s.authEnabled,
+    username: s.username,
+    passwordSet: s.passwordSealed !== null,
+    hostname: s.hostname,
+    fromName: s.fromName,
+    fromAddress: s.fromAddress,
+    adminAddress: s.adminAddress,
+    rewriteFrom: s.rewriteFrom,
+    timeoutSeconds: s.timeoutSeconds,
+    poolSize: s.poolSize,
+    lifetimeHours: s.lifetimeHours,
+    updatedAt: new Date(s.updatedAt).toISOString(),
+  };
+}

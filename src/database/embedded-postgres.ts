@@ -132,6 +132,10 @@ export class EmbeddedPostgres {
     const gid = await idOf('-g', 'postgres');
     if (uid === undefined || gid === undefined) throw new Error('cannot find the "postgres" user to run the embedded database');
     this.runAs = { uid, gid };
+    // The "postgres" user must be able to reach the cluster through DATA_DIR (traverse only).
+    const parent = path.dirname(this.pgdata);
+    const mode = (await stat(parent)).mode & 0o777;
+    if ((mode & 0o001) === 0) await chmod(parent, mode | 0o001);
     await chown(this.pgdata, uid, gid);
     await chmod(this.pgdata, 0o700);
   }
@@ -151,7 +155,7 @@ export class EmbeddedPostgres {
   }
 
   private async initdb(password: string): Promise<void> {
-    const pwfile = path.join(this.pgdata, '..', `.pwfile-${process.pid}`);
+    const pwfile = path.join(os.tmpdir(), `postroom-pwfile-${process.pid}-${randomBytes(4).toString('hex')}`);
     await writeFile(pwfile, password + '\n', { mode: 0o600 });
     if (this.runAs.uid !== undefined) await chown(pwfile, this.runAs.uid, this.runAs.gid ?? 0);
     try {

@@ -1,0 +1,43 @@
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { pino } from 'pino';
+import { DataSource } from 'typeorm';
+import { inject } from 'vitest';
+import { dataSourceOptions } from '../../src/database/data-source.js';
+import { TEMPLATE_DB, withDatabase } from './global-setup.js';
+
+/** A fresh database for one test file, copied from the migrated template (real migrations). */
+export async function createTestDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
+  const adminUrl = inject('pgAdminUrl');
+  const name = `postroom_t_${randomBytes(5).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name} TEMPLATE ${TEMPLATE_DB}`);
+  await admin.end();
+  return {
+    url: withDatabase(adminUrl, name),
+    drop: async () => {
+      const c = new pg.Client({ connectionString: adminUrl });
+      await c.connect();
+      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await c.end();
+    },
+  };
+}
+
+/** A TypeORM data source on a fresh test database; close() drops the database. */
+export async function openTestDataSource(): Promise<{ ds: DataSource; url: string; close: () => Promise<void> }> {
+  const db = await createTestDatabase();
+  const ds = new DataSource(dataSourceOptions(db.url, 10));
+  await ds.initialize();
+  return {
+    ds,
+    url: db.url,
+    close: async () => {
+      await ds.destroy();
+      await db.drop();
+    },
+  };
+}
+
+export const silentLogger = pino({ level: 'silent' });

@@ -1,0 +1,126 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+
+export const ROOT = path.resolve(import.meta.dirname, '..', '..');
+export const MAIN = path.join(ROOT, 'dist', 'src', 'main.js');
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export interface PostroomOptions {
+  /** Omit to let Postroom start its embedded PostgreSQL under DATA_DIR. */
+  databaseUrl?: string;
+  dataDir?: string;
+  env?: Record<string, string>;
+}
+
+/**
+ * The real Postroom (compiled, `node dist/src/main.js`) as a child process with its own ports,
+ * data directory and API token. Run `npm run build` first (npm test does).
+ */
+export class PostroomProcess {
+  child?: ChildProcess;
+  httpPort = 0;
+  smtpPort = 0;
+  readonly token = 'test-token-' + randomBytes(12).toString('hex');
+  dataDir = '';
+  output = '';
+  private ownDataDir = false;
+
+  constructor(private readonly options: PostroomOptions = {}) {}
+
+  get baseUrl(): string {
+    return `http://127.0.0.1:${this.httpPort}`;
+  }
+
+  async start(): Promise<this> {
+    if (!this.dataDir) {
+      this.dataDir = this.options.dataDir ?? (await mkdtemp(path.join(os.tmpdir(), 'postroom-e2e-')));
+      this.ownDataDir = !this.options.dataDir;
+    }
+    if (!this.httpPort) this.httpPort = await freePort();
+    if (!this.smtpPort) this.smtpPort = await freePort();
+    const env: Record<string, string> = {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '/tmp',
+      DATA_DIR: this.dataDir,
+      HTTP_PORT: String(this.httpPort),
+      SMTP_LISTEN_PORT: String(this.smtpPort),
+      API_TOKEN: this.token,
+      LOG_LEVEL: 'info',
+      ...(this.options.databaseUrl ? { DATABASE_URL: this.options.databaseUrl } : {}),
+      ...this.options.env,
+    };
+    const child = spawn(process.execPath, [MAIN], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = child;
+    child.stdout?.on('data', (c: Buffer) => (this.output += c.toString()));
+    child.stderr?.on('data', (c: Buffer) => (this.output += c.toString()));
+    await this.waitReady();
+    return this;
+  }
+
+  private async waitReady(timeoutMs = 30_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      if (this.child?.exitCode !== null) throw new Error(`Postroom exited (${this.child?.exitCode}):\n${this.output}`);
+      try {
+        const res = await fetch(`${this.baseUrl}/readyz`);
+        if (res.status === 200) return;
+      } catch {
+        // not listening yet
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`Postroom not ready after ${timeoutMs} ms:\n${this.output}`);
+  }
+
+  async api<T = unknown>(method: string, urlPath: string, body?: unknown): Promise<{ status: number; body: T }> {
+    const res = await fetch(this.baseUrl + urlPath, {
+      method,
+      headers: { authorization: `Bearer ${this.token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      body: body !== undefined ? JSON.stringify(body) : undefined,
+    });
+    const text = await res.text();
+    return { status: res.status, body: (text ? JSON.parse(text) : undefined) as T };
+  }
+
+  /** Polls until check() returns a truthy value (bounded). */
+  async until<T>(check: () => Promise<T | undefined | false>, what: string, timeoutMs = 15_000): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      const v = await check();
+      if (v) return v;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`timed out waiting for ${what}`);
+  }
+
+  /** SIGTERM (graceful) or SIGKILL (crash); resolves when the process is gone. */
+  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.kill(signal);
+    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    await exited;
+    clearTimeout(timer);
+  }
+
+  /** Stops the process and removes the data directory it made. */
+  async dispose(): Promise<void> {
+    await this.stop('SIGTERM');
+    if (this.ownDataDir) await rm(this.dataDir, { recursive: true, force: true });
+  }
+}

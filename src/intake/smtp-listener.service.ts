@@ -61,6 +61,8 @@ export class SmtpListenerService implements OnApplicationShutdown {
       socketTimeout: 60_000,
       closeTimeout: 30_000,
       logger: false,
+      // Local clients: the Received header names the IP; a PTR look-up per session only adds latency.
+      disableReverseLookup: true,
       onConnect: (session, cb) => this.onConnect(session, cb),
       onClose: (session) => this.onClose(session),
       onMailFrom: (address, _session, cb) => this.onMailFrom(address, cb),

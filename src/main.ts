@@ -43,6 +43,8 @@ async function main(): Promise<void> {
     try {
       if (app) {
         await app.get(EventLogService).recordSafely({ level: 'info', source: 'system', message: `Postroom stopping (${signal})`, details: { signal } });
+        // Stop taking mail first; then workers finish, leases are given back, the pool closes.
+        await app.get(SmtpListenerService).stop();
         await app.close();
       }
     } catch (err) {

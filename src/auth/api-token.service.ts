@@ -4,6 +4,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { DataSource } from 'typeorm';
+import { queryRows } from '../database/sql.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import { AppConfig } from '../config/config.schema.js';
 
@@ -25,7 +26,7 @@ export class ApiTokenService {
     if (!token) return false;
     const digest = sha256(token);
     if (this.envDigest && timingSafeEqual(this.envDigest, Buffer.from(digest, 'hex'))) return true;
-    const rows: unknown[] = await this.db.query(
+    const rows = await queryRows(this.db,
       'UPDATE api_token SET last_used_at = now() WHERE token_sha256 = $1 RETURNING id',
       [digest],
     );

@@ -1,4 +1,5 @@
 /** Address and header helpers shared by intake, settings and delivery. Pure functions. */
+import { isIP } from 'node:net';
 
 const HOSTNAME_LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/i;
 
@@ -12,7 +13,7 @@ export function isHostname(value: string): boolean {
 export function isHostOrAddress(value: string): boolean {
   if (isHostname(value)) return true;
   const v6 = value.replace(/^\[(.*)\]$/, '$1');
-  return /^[0-9a-f:.]+$/i.test(v6) && v6.includes(':');
+  return /^[0-9a-f:.]+$/i.test(v6) && isIP(v6) === 6;
 }
 
 const LOCAL_PART = /^(?:[a-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*|"(?:[\x20\x21\x23-\x5b\x5d-\x7e]|\\[\x20-\x7e])*")$/i;
@@ -23,7 +24,7 @@ const LOCAL_PART = /^(?:[a-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[a-z0-9!#$%&'*+/=?^_`{|
  * parts and domains (SMTPUTF8) are accepted when they hold no control characters.
  */
 export function isMailbox(address: string): boolean {
-  if (address.length > 254 || /[\x00-\x20\x7f<>]/.test(address.replace(/^".*"@/, 'x@'))) return false;
+  if (address.length > 254 || /[\x00-\x20\x7f-\x9f<>]/.test(address.replace(/^".*"@/, 'x@'))) return false;
   const at = address.lastIndexOf('@');
   if (at < 1) return false;
   const local = address.slice(0, at);

@@ -10,10 +10,11 @@ const cidrList = z
   .transform((value, ctx) => {
     const items = value.split(',').map((s) => s.trim()).filter(Boolean);
     for (const item of items) {
-      const [address, prefix] = item.split('/');
+      const [address, prefix, extra] = item.split('/');
       const family = address ? isIP(address) : 0;
-      const bits = prefix === undefined ? (family === 6 ? 128 : 32) : Number(prefix);
-      if (!family || !Number.isInteger(bits) || bits < 0 || bits > (family === 6 ? 128 : 32)) {
+      // Digits only: Number('') is 0, so "10.0.0.0/" would otherwise allow every address.
+      const bits = prefix === undefined ? (family === 6 ? 128 : 32) : /^\d{1,3}$/.test(prefix) ? Number(prefix) : NaN;
+      if (!family || extra !== undefined || !Number.isInteger(bits) || bits < 0 || bits > (family === 6 ? 128 : 32)) {
         ctx.addIssue({ code: 'custom', message: `"${item}" is not an address or a network in CIDR form` });
       }
     }

@@ -49,7 +49,8 @@ export function rfc5322Date(d: Date): string {
 
 function receivedHeader(i: NormalizeInput): string {
   const c = i.client;
-  const from = c.address ? `from ${c.heloName || 'unknown'} (${c.reverseName || 'unknown'} [${c.address}])` : 'from localhost (api)';
+  const reverse = c.reverseName && !c.reverseName.startsWith('[') ? `${c.reverseName} ` : '';
+  const from = c.address ? `from ${c.heloName || 'unknown'} (${reverse}[${c.address}])` : 'from localhost (api)';
   const forPart = i.recipients.length === 1 ? ` for <${i.recipients[0]}>` : '';
   return `${from} by ${i.hostname} (Postroom) with ${c.protocol} id ${i.queueId}${forPart}; ${rfc5322Date(i.now)}`;
 }

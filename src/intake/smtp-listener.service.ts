@@ -59,7 +59,7 @@ export class SmtpListenerService implements OnApplicationShutdown {
       disabledCommands: ['AUTH', 'STARTTLS'],
       maxClients: limits.maxSessions,
       socketTimeout: 60_000,
-      closeTimeout: 30_000,
+      closeTimeout: 5_000,
       logger: false,
       // Local clients: the Received header names the IP; a PTR look-up per session only adds latency.
       disableReverseLookup: true,
@@ -83,13 +83,17 @@ export class SmtpListenerService implements OnApplicationShutdown {
     await this.events.recordSafely({ level: 'info', source: 'listener', message: `SMTP listener bound to ${this.address}`, details: { host: limits.host, port: limits.port, allowedNetworks: limits.allowedNetworks } });
   }
 
-  /** Stops accepting new sessions and lets current ones finish (up to closeTimeout). */
-  async onApplicationShutdown(): Promise<void> {
+  /** Stops accepting new sessions and lets current ones finish (up to closeTimeout, then drops them unacknowledged). */
+  async stop(): Promise<void> {
     const server = this.server;
     if (!server) return;
     this.server = undefined;
     this.listening = false;
     await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  onApplicationShutdown(): Promise<void> {
+    return this.stop();
   }
 
   private onConnect(session: SMTPServerSession, cb: (err?: Error | null) => void): void {

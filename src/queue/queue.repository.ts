@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
+import { queryRows } from '../database/sql.js';
 import { likePattern } from '../mail-log/mail-log.service.js';
 import { MessageState } from './message.entity.js';
 
@@ -107,10 +108,10 @@ export class QueueRepository {
     outcome: { pending: string[]; nextAttemptAt: Date | null; lastError: string | null },
   ): Promise<boolean> {
     if (outcome.pending.length === 0 || outcome.nextAttemptAt === null) {
-      const deleted: unknown[] = await manager.query(`DELETE FROM message WHERE id = $1 AND lease_owner = $2 AND state = 'sending' RETURNING id`, [id, owner]);
+      const deleted = await queryRows(manager, `DELETE FROM message WHERE id = $1 AND lease_owner = $2 AND state = 'sending' RETURNING id`, [id, owner]);
       return deleted.length > 0;
     }
-    const updated: unknown[] = await manager.query(
+    const updated = await queryRows(manager,
       `UPDATE message SET state = 'deferred', recipients = $3::text[], attempts = attempts + 1, next_attempt_at = $4,
               last_error = $5, lease_owner = NULL, lease_until = NULL
         WHERE id = $1 AND lease_owner = $2 AND state = 'sending' RETURNING id`,
@@ -121,7 +122,7 @@ export class QueueRepository {
 
   /** Gives claimed messages back without counting an attempt (graceful shutdown). */
   async releaseLeases(owner: string): Promise<number> {
-    const rows: unknown[] = await this.db.query(
+    const rows = await queryRows(this.db,
       `UPDATE message SET state = 'queued', lease_owner = NULL, lease_until = NULL WHERE state = 'sending' AND lease_owner = $1 RETURNING id`,
       [owner],
     );
@@ -161,7 +162,7 @@ export class QueueRepository {
 
   /** Every deferred message (or the given ones) becomes due now. */
   async flush(manager: EntityManager, ids?: string[]): Promise<string[]> {
-    const rows: { id: string }[] = await manager.query(
+    const rows = await queryRows<{ id: string }>(manager,
       `UPDATE message SET state = 'queued', next_attempt_at = now()
         WHERE state IN ('queued', 'deferred') ${ids ? 'AND id = ANY($1::text[])' : ''} RETURNING id`,
       ids ? [ids] : [],
@@ -171,7 +172,7 @@ export class QueueRepository {
 
   /** Removes queued, deferred and held messages (all, or the given ones); messages being sent are left alone. */
   async delete(manager: EntityManager, ids?: string[]): Promise<string[]> {
-    const rows: { id: string }[] = await manager.query(
+    const rows = await queryRows<{ id: string }>(manager,
       `DELETE FROM message WHERE state IN ('queued', 'deferred', 'hold') ${ids ? 'AND id = ANY($1::text[])' : ''} RETURNING id`,
       ids ? [ids] : [],
     );
@@ -179,7 +180,7 @@ export class QueueRepository {
   }
 
   async hold(manager: EntityManager, ids: string[]): Promise<string[]> {
-    const rows: { id: string }[] = await manager.query(
+    const rows = await queryRows<{ id: string }>(manager,
       `UPDATE message SET state = 'hold' WHERE state IN ('queued', 'deferred') AND id = ANY($1::text[]) RETURNING id`,
       [ids],
     );
@@ -187,7 +188,7 @@ export class QueueRepository {
   }
 
   async release(manager: EntityManager, ids: string[]): Promise<string[]> {
-    const rows: { id: string }[] = await manager.query(
+    const rows = await queryRows<{ id: string }>(manager,
       `UPDATE message SET state = 'queued', next_attempt_at = now() WHERE state = 'hold' AND id = ANY($1::text[]) RETURNING id`,
       [ids],
     );

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { AuthModule } from './auth/auth.module.js';
 import { ConfigModule } from './config/config.module.js';
 import { AppConfig } from './config/config.schema.js';
+import { DashboardModule } from './dashboard/dashboard.module.js';
 import { DatabaseModule } from './database/database.module.js';
 import { DeliveryModule } from './delivery/delivery.module.js';
 import { EventsModule } from './events/events.module.js';
@@ -31,6 +32,7 @@ export class AppModule {
         IntakeModule,
         DeliveryModule,
         HealthModule,
+        DashboardModule,
       ],
     };
   }

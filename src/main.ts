@@ -7,6 +7,8 @@ import { DataSource } from 'typeorm';
 import { AppModule } from './app.module.js';
 import { ApiTokenService } from './auth/api-token.service.js';
 import { ConfigError, loadConfig } from './config/config.schema.js';
+import { AdminPasswordService } from './dashboard/admin-password.service.js';
+import { configureWeb } from './dashboard/web-setup.js';
 import { EmbeddedPostgres } from './database/embedded-postgres.js';
 import { runMigrations } from './database/migrate.js';
 import { PgNotifier } from './database/pg-notifier.js';
@@ -14,6 +16,8 @@ import { DeliveryWorker } from './delivery/delivery.worker.js';
 import { EventLogService } from './events/event-log.service.js';
 import { SmtpListenerService } from './intake/smtp-listener.service.js';
 import { PinoNestLogger, createRootLogger } from './logging/logger.js';
+import { SecretBox } from './settings/secret-box.js';
+import { SECRET_BOX } from './settings/settings.service.js';
 
 async function main(): Promise<void> {
   let config;
@@ -65,7 +69,13 @@ async function main(): Promise<void> {
     app.useBodyParser('json', { limit: '12mb' });
     const migrated = await runMigrations(app.get(DataSource));
     if (migrated.length) logger.info({ migrations: migrated }, 'database migrated');
+    await configureWeb(app, {
+      databaseUrl,
+      sessionSecret: app.get<SecretBox>(SECRET_BOX).derive('session-cookie'),
+      secureCookies: false,
+    });
     await app.get(ApiTokenService).ensureCliToken();
+    await app.get(AdminPasswordService).ensure();
     await app.get(PgNotifier).start();
     await app.get(SmtpListenerService).start();
     app.get(DeliveryWorker).start();

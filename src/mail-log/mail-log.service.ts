@@ -100,6 +100,23 @@ export class MailLogService {
     return { ...page, items: page.items.map(toView) };
   }
 
+  /** Entries of one kind since the start of today in the given time zone. */
+  async countToday(event: MailLogEvent, timeZone: string): Promise<number> {
+    const rows: { n: number }[] = await this.db.query(
+      `SELECT count(*)::int AS n FROM mail_log WHERE event = $1 AND at >= (date_trunc('day', now() AT TIME ZONE $2) AT TIME ZONE $2)`,
+      [event, timeZone],
+    );
+    return rows[0]?.n ?? 0;
+  }
+
+  /** The latest delivery outcome (sent, deferred or bounced), for the dashboard's status. */
+  async lastOutcome(): Promise<MailLogView | undefined> {
+    const rows: RawRow[] = await this.db.query(
+      `SELECT id::text AS id, ${COLUMNS.join(', ')} FROM mail_log WHERE event IN ('sent', 'deferred', 'bounced') ORDER BY id DESC LIMIT 1`,
+    );
+    return rows[0] ? toView(rows[0]) : undefined;
+  }
+
   /** A message's whole story, oldest first: received, each attempt, the outcome. */
   async story(queueId: string): Promise<MailLogView[]> {
     const rows: RawRow[] = await this.db.query(

@@ -1,5 +1,5 @@
-import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { createCipheriv, createDecipheriv, createHash, createHmac, randomBytes } from 'node:crypto';
+import { link, mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
 const VERSION = 'v1';
@@ -15,6 +15,11 @@ export class SecretBox {
     const cipher = createCipheriv('aes-256-gcm', this.key, iv);
     const data = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
     return [VERSION, iv.toString('base64url'), cipher.getAuthTag().toString('base64url'), data.toString('base64url')].join('.');
+  }
+
+  /** A key for another purpose (e.g. signing session cookies), derived so the two never coincide. */
+  derive(label: string): string {
+    return createHmac('sha256', this.key).update(label).digest('hex');
   }
 
   open(sealed: string): string {
@@ -43,9 +48,16 @@ export async function loadSecretKey(secretKey: string | undefined, dataDir: stri
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     await mkdir(dataDir, { recursive: true });
     const key = randomBytes(32);
-    await writeFile(file, key.toString('hex') + '\n', { mode: 0o600, flag: 'wx' }).catch(async (e: NodeJS.ErrnoException) => {
-      if (e.code !== 'EEXIST') throw e;
-    });
+    // Written aside and linked into place, so a process racing us never reads a half-written file.
+    const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}`;
+    await writeFile(tmp, key.toString('hex') + '\n', { mode: 0o600, flag: 'wx' });
+    try {
+      await link(tmp, file).catch((e: NodeJS.ErrnoException) => {
+        if (e.code !== 'EEXIST') throw e;
+      });
+    } finally {
+      await unlink(tmp).catch(() => undefined);
+    }
     return Buffer.from((await readFile(file, 'utf8')).trim(), 'hex');
   }
 }

@@ -18,6 +18,6 @@ import { SECRET_BOX, SettingsService } from './settings.service.js';
     },
   ],
   controllers: [SettingsController],
-  exports: [SettingsService],
+  exports: [SettingsService, SECRET_BOX],
 })
 export class SettingsModule {}

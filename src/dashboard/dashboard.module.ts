@@ -1,0 +1,16 @@
+import { Module } from '@nestjs/common';
+import { EventsModule } from '../events/events.module.js';
+import { MailLogModule } from '../mail-log/mail-log.module.js';
+import { QueueModule } from '../queue/queue.module.js';
+import { SettingsModule } from '../settings/settings.module.js';
+import { AdminPasswordService } from './admin-password.service.js';
+import { AuthController } from './auth.controller.js';
+import { HomeController } from './home.controller.js';
+
+@Module({
+  imports: [EventsModule, MailLogModule, QueueModule, SettingsModule],
+  providers: [AdminPasswordService],
+  controllers: [AuthController, HomeController],
+  exports: [AdminPasswordService],
+})
+export class DashboardModule {}

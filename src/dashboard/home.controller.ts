@@ -1,0 +1,64 @@
+import { Controller, Get, Inject, Req, Res } from '@nestjs/common';
+import type { Request, Response } from 'express';
+import { appTimeZone } from '../common/timezone.js';
+import { APP_CONFIG } from '../config/config.module.js';
+import { AppConfig } from '../config/config.schema.js';
+import { EventLogService } from '../events/event-log.service.js';
+import { MailLogService } from '../mail-log/mail-log.service.js';
+import { QueueService } from '../queue/queue.service.js';
+import { SettingsService } from '../settings/settings.service.js';
+import { renderView } from './htmx.js';
+
+/** The SMTP Dashboard home: status, counters, and the latest queue, mail log and events. */
+@Controller()
+export class HomeController {
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly queue: QueueService,
+    private readonly mailLog: MailLogService,
+    private readonly events: EventLogService,
+    private readonly settings: SettingsService,
+  ) {}
+
+  @Get()
+  async home(@Req() req: Request, @Res() res: Response): Promise<void> {
+    const [status, latestQueue, latestLog, latestEvents] = await Promise.all([
+      this.status(),
+      this.queue.list({ limit: 5 }),
+      this.mailLog.list({ limit: 5 }),
+      this.events.list({ limit: 5 }),
+    ]);
+    renderView(req, res, 'pages/home', 'fragments/home/status', {
+      title: 'SMTP Dashboard',
+      nav: 'home',
+      ...status,
+      queue: latestQueue.items,
+      mailLog: latestLog.items,
+      events: latestEvents.items,
+    });
+  }
+
+  /** The live part of the home page (polled every few seconds while the tab is visible). */
+  @Get('dashboard/status')
+  async statusFragment(@Req() req: Request, @Res() res: Response): Promise<void> {
+    res.vary('HX-Request');
+    res.render('fragments/home/status', { ...(await this.status()), layout: false });
+  }
+
+  private async status() {
+    const tz = appTimeZone();
+    const [s, counts, sentToday, failedToday, last] = await Promise.all([
+      this.settings.view(),
+      this.queue.counts(),
+      this.mailLog.countToday('sent', tz),
+      this.mailLog.countToday('bounced', tz),
+      this.mailLog.lastOutcome(),
+    ]);
+    return {
+      relay: s.relayHost ? `${s.relayHost}:${s.effectivePort} (${s.security})` : null,
+      listener: `${this.config.smtp.host}:${this.config.smtp.port}`,
+      last,
+      counters: { inQueue: counts.queued + counts.sending + counts.deferred + counts.hold, queued: counts.queued + counts.sending, deferred: counts.deferred, held: counts.hold, sentToday, failedToday },
+    };
+  }
+}

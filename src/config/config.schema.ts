@@ -2,7 +2,9 @@ import { z } from 'zod';
 import { BlockList, isIP } from 'node:net';
 import os from 'node:os';
 
-const port = z.coerce.number().int().min(1, 'must be a port number (1-65535)').max(65535, 'must be a port number (1-65535)');
+/** An empty variable (`HTTP_PORT=`) means "not set": the default applies. */
+const unsetIfEmpty = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
+const port = z.preprocess(unsetIfEmpty, z.coerce.number().int().min(1, 'must be a port number (1-65535)').max(65535, 'must be a port number (1-65535)'));
 const optionalText = z.string().trim().min(1).optional().catch(undefined);
 
 const cidrList = z
@@ -79,6 +81,9 @@ export interface AppConfig {
   logLevel: Env['LOG_LEVEL'];
 }
 
+/** Never echoed in an error: they are secrets, or may hold one (a URL with a password). */
+const SECRET_VARIABLES = new Set(['API_TOKEN', 'SECRET_KEY', 'ADMIN_PASSWORD', 'DATABASE_URL']);
+
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
     super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
@@ -94,7 +99,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       parsed.error.issues.map((issue) => {
         const name = String(issue.path[0] ?? '');
         const raw = env[name];
-        return `${name}: ${issue.message}${raw === undefined ? '' : ` (got "${name === 'API_TOKEN' || name === 'SECRET_KEY' || name === 'ADMIN_PASSWORD' ? '…' : raw}")`}`;
+        return `${name}: ${issue.message}${raw === undefined ? '' : ` (got "${SECRET_VARIABLES.has(name) ? '…' : raw}")`}`;
       }),
     );
   }

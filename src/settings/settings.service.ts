@@ -55,7 +55,7 @@ export class SettingsService {
     if (!parsed.success) throw invalid(fieldErrors(parsed.error));
     const input: SettingsInput = parsed.data;
 
-    return this.db.transaction(async (tx) => {
+    const saved = await this.db.transaction(async (tx) => {
       const current = await tx.getRepository(SettingsEntity).findOneOrFail({ where: { id: 1 }, lock: { mode: 'pessimistic_write' } });
       const next: SettingsEntity = { ...current };
       const changed: string[] = [];
@@ -80,7 +80,7 @@ export class SettingsService {
         if (!next.passwordSealed) cross.password = 'is required when SASL authentication is on';
       }
       if (Object.keys(cross).length) throw invalid(cross);
-      if (changed.length === 0) return toSettingsView(current);
+      if (changed.length === 0) return current;
 
       const saved = await tx.getRepository(SettingsEntity).save(next);
       await this.events.record(
@@ -98,10 +98,12 @@ export class SettingsService {
         tx,
       );
       await tx.query(`SELECT pg_notify('postroom_settings', '')`);
-      this.notifier.notifyLocal('postroom_settings', 'local');
-      this.cached = Promise.resolve(saved);
-      return toSettingsView(saved);
+      return saved;
     });
+    // Only after COMMIT: this instance's cache and transport see the new values.
+    this.notifier.notifyLocal('postroom_settings', 'local');
+    this.cached = Promise.resolve(saved);
+    return toSettingsView(saved);
   }
 }
 

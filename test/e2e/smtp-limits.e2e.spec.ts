@@ -1,0 +1,140 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase } from '../helpers/db.js';
+import { PostroomProcess } from '../helpers/postroom-process.js';
+import { SmtpSink } from '../helpers/smtp-sink.js';
+import { mailLog, queue, queueEntry } from './api.js';
+import { RawSmtp } from './raw-smtp.js';
+
+const MAX_BYTES = 2048;
+
+/** The SMTP listener's limits, on a raw socket so every reply code is seen as sent. */
+describe('SMTP listener limits: size, recipients, addresses, allowed networks', () => {
+  let db: Awaited<ReturnType<typeof createTestDatabase>>;
+  let postroom: PostroomProcess;
+  const sink = new SmtpSink({ starttls: false });
+  const sessions: RawSmtp[] = [];
+
+  const open = async (localAddress?: string) => {
+    const s = await RawSmtp.connect(postroom.smtpPort, { localAddress });
+    sessions.push(s);
+    return s;
+  };
+  const greeted = async () => {
+    const s = await open();
+    expect((await s.read()).code).toBe(220);
+    expect((await s.command('EHLO client.nas.local')).code).toBe(250);
+    return s;
+  };
+  const received = async () => (await mailLog(postroom, 'event=received')).length;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    await sink.start();
+    postroom = await new PostroomProcess({
+      databaseUrl: db.url,
+      env: { SMTP_MAX_MESSAGE_BYTES: String(MAX_BYTES), SMTP_MAX_RECIPIENTS: '2', SMTP_ALLOWED_NETWORKS: '127.0.0.1/32' },
+    }).start();
+    const r = await postroom.api('PUT', '/api/v1/settings', { relayHost: '127.0.0.1', relayPort: sink.port, security: 'none', authEnabled: false });
+    expect(r.status).toBe(200);
+  });
+
+  afterAll(async () => {
+    for (const s of sessions) s.close();
+    await postroom?.dispose();
+    await sink.stop();
+    await db?.drop();
+  });
+
+  it('answers 552 to a message over SMTP_MAX_MESSAGE_BYTES, stores nothing and logs the rejection', async () => {
+    const s = await open();
+    expect((await s.read()).code).toBe(220);
+    const ehlo = await s.command('EHLO client.nas.local');
+    expect(ehlo.code).toBe(250);
+    expect(ehlo.text).toMatch(new RegExp(`^SIZE ${MAX_BYTES}$`, 'm'));
+
+    // Announced too big: refused at MAIL FROM already.
+    expect((await s.command(`MAIL FROM:<cron@nas.local> SIZE=${MAX_BYTES * 4}`)).code).toBe(552);
+
+    // Not announced: refused at the end of DATA.
+    expect((await s.command('MAIL FROM:<cron@nas.local>')).code).toBe(250);
+    expect((await s.command('RCPT TO:<ops@example.com>')).code).toBe(250);
+    expect((await s.command('DATA')).code).toBe(354);
+    const body = `From: cron@nas.local\r\nTo: ops@example.com\r\nSubject: huge log\r\n\r\n${'x'.repeat(70).concat('\r\n').repeat(60)}`;
+    expect(body.length).toBeGreaterThan(MAX_BYTES);
+    const reply = await s.data(body);
+    expect(reply.code).toBe(552);
+    expect(reply.text).toMatch(/5\.3\.4 .*limit of 2048 bytes/);
+    // The session goes on.
+    expect((await s.command('RSET')).code).toBe(250);
+    expect((await s.command('QUIT')).code).toBe(221);
+
+    const rejected = await postroom.until(async () => {
+      const e = await mailLog(postroom, 'event=rejected');
+      return e.length ? e : undefined;
+    }, 'the rejected entry');
+    expect(rejected).toHaveLength(1);
+    expect(rejected[0]).toMatchObject({ queueId: null, from: 'cron@nas.local', to: 'ops@example.com', clientAddress: '127.0.0.1' });
+    expect(rejected[0]!.reply).toMatch(/size exceeds/);
+    expect(await received()).toBe(0);
+    expect(await queue(postroom)).toEqual([]);
+  });
+
+  it('answers 553 to an invalid recipient address and 452 to the recipient after SMTP_MAX_RECIPIENTS', async () => {
+    const s = await greeted();
+    expect((await s.command('MAIL FROM:<cron@nas.local>')).code).toBe(250);
+    // Not an address at all: smtp-server's own syntax check (501).
+    expect((await s.command('RCPT TO:<ops-at-example.com>')).code).toBe(501);
+    // Well-formed to smtp-server, not a mailbox to Postroom: 553.
+    const invalid = await s.command('RCPT TO:<ops@-bad.example.com>');
+    expect(invalid.code).toBe(553);
+    expect(invalid.text).toMatch(/5\.1\.3 <ops@-bad\.example\.com> is not a valid recipient address/);
+    expect((await s.command('RCPT TO:<ops@nodot>')).code).toBe(553);
+    expect((await s.command('RCPT TO:<first@example.com>')).code).toBe(250);
+    expect((await s.command('RCPT TO:<second@example.com>')).code).toBe(250);
+    const third = await s.command('RCPT TO:<third@example.com>');
+    expect(third.code).toBe(452);
+    expect(third.text).toMatch(/4\.5\.3 Too many recipients \(at most 2/);
+
+    // The accepted two still get the message (the client sends the rest in another transaction).
+    expect((await s.command('DATA')).code).toBe(354);
+    const done = await s.data('From: cron@nas.local\r\nSubject: for two\r\n\r\nhello\r\n');
+    expect(done.code).toBe(250);
+    const id = /queued as ([0-9A-Z]{17})/.exec(done.text)![1]!;
+    expect((await s.command('QUIT')).code).toBe(221);
+
+    await sink.waitFor(1);
+    expect(sink.messages[0]!.to).toEqual(['first@example.com', 'second@example.com']);
+    expect(sink.messages[0]!.data.toString()).toContain(id);
+    await postroom.until(async () => (await queueEntry(postroom, id)) === undefined, 'the message to leave the queue');
+    const log = await mailLog(postroom, `queueId=${id}`);
+    expect(log.filter((e) => e.event === 'sent').map((e) => e.to).sort()).toEqual(['first@example.com', 'second@example.com']);
+  });
+
+  it('refuses a client outside SMTP_ALLOWED_NETWORKS with a 554 greeting and stores nothing', async () => {
+    const before = { received: await received(), all: (await mailLog(postroom, '')).length, sunk: sink.messages.length };
+    const s = await open('127.0.0.2');
+    const greeting = await s.read();
+    expect(greeting.code).toBe(554);
+    expect(greeting.text).toMatch(/5\.7\.1 127\.0\.0\.2 is not allowed/);
+    // Whatever it tries next goes nowhere.
+    await postroom.until(async () => {
+      if (s.isClosed) return true;
+      try {
+        const r = await s.command('MAIL FROM:<cron@nas.local>', 1000);
+        return r.code >= 500;
+      } catch {
+        return true;
+      }
+    }, 'the refused session to end or refuse commands', 5_000);
+    s.close();
+
+    // From the allowed address the listener still works.
+    const ok = await greeted();
+    expect((await ok.command('QUIT')).code).toBe(221);
+
+    expect(await received()).toBe(before.received);
+    expect((await mailLog(postroom, '')).length).toBe(before.all);
+    expect(await queue(postroom)).toEqual([]);
+    expect(sink.messages.length).toBe(before.sunk);
+  });
+});

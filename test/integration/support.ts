@@ -1,0 +1,42 @@
+import type { DataSource } from 'typeorm';
+import { silentLogger } from '../helpers/db.js';
+import { PgNotifier } from '../../src/database/pg-notifier.js';
+import { EventLogService } from '../../src/events/event-log.service.js';
+import { MailLogService } from '../../src/mail-log/mail-log.service.js';
+import { newQueueId } from '../../src/queue/queue-id.js';
+import { NewMessage, QueueRepository } from '../../src/queue/queue.repository.js';
+import { QueueService } from '../../src/queue/queue.service.js';
+
+/** The queue services wired by hand, as Nest would (the notifier is never started). */
+export function queueServices(ds: DataSource) {
+  const repo = new QueueRepository(ds);
+  const mailLog = new MailLogService(ds);
+  const events = new EventLogService(ds, silentLogger);
+  const notifier = new PgNotifier(ds, silentLogger);
+  const queue = new QueueService(ds, repo, mailLog, events, notifier);
+  return { repo, mailLog, events, notifier, queue };
+}
+
+/** A small message; ids made from distinct milliseconds sort in the order they were made. */
+export function message(n: number, overrides: Partial<NewMessage> = {}): NewMessage {
+  return {
+    id: newQueueId(1_760_000_000_000 + n),
+    sender: `sender${n}@example.com`,
+    recipients: [`rcpt${n}@example.net`],
+    subject: `Message ${n}`,
+    messageId: `<m${n}@example.com>`,
+    clientAddress: '127.0.0.1',
+    data: Buffer.from(`Subject: Message ${n}\r\n\r\nbody ${n}\r\n`),
+    ...overrides,
+  };
+}
+
+export async function stateOf(ds: DataSource, id: string): Promise<string | undefined> {
+  const rows: { state: string }[] = await ds.query(`SELECT state FROM message WHERE id = $1`, [id]);
+  return rows[0]?.state;
+}
+
+export async function count(ds: DataSource, table: string, where = 'true', params: unknown[] = []): Promise<number> {
+  const rows: { n: number }[] = await ds.query(`SELECT count(*)::int AS n FROM ${table} WHERE ${where}`, params);
+  return rows[0]!.n;
+}

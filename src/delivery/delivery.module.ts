@@ -1,15 +1,20 @@
 import { Module } from '@nestjs/common';
+import { AuthModule } from '../auth/auth.module.js';
 import { EventsModule } from '../events/events.module.js';
 import { MailLogModule } from '../mail-log/mail-log.module.js';
 import { QueueModule } from '../queue/queue.module.js';
 import { SettingsModule } from '../settings/settings.module.js';
 import { DeliveryWorker } from './delivery.worker.js';
 import { OutcomeRecorder } from './outcome.recorder.js';
+import { TestEmailController } from './test-email.controller.js';
+import { TestEmailPageController } from './test-email.page.controller.js';
+import { TestEmailService } from './test-email.service.js';
 import { TransportFactory } from './transport.factory.js';
 
 @Module({
-  imports: [EventsModule, MailLogModule, QueueModule, SettingsModule],
-  providers: [DeliveryWorker, OutcomeRecorder, TransportFactory],
-  exports: [DeliveryWorker, TransportFactory],
+  imports: [AuthModule, EventsModule, MailLogModule, QueueModule, SettingsModule],
+  providers: [DeliveryWorker, OutcomeRecorder, TransportFactory, TestEmailService],
+  controllers: [TestEmailController, TestEmailPageController],
+  exports: [DeliveryWorker, TransportFactory, TestEmailService],
 })
 export class DeliveryModule {}

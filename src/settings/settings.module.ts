@@ -5,6 +5,7 @@ import { AppConfig } from '../config/config.schema.js';
 import { EventsModule } from '../events/events.module.js';
 import { SecretBox, loadSecretKey } from './secret-box.js';
 import { SettingsController } from './settings.controller.js';
+import { SettingsPageController } from './settings.page.controller.js';
 import { SECRET_BOX, SettingsService } from './settings.service.js';
 
 @Module({
@@ -17,7 +18,7 @@ import { SECRET_BOX, SettingsService } from './settings.service.js';
       useFactory: async (config: AppConfig) => new SecretBox(await loadSecretKey(config.secretKey, config.dataDir)),
     },
   ],
-  controllers: [SettingsController],
+  controllers: [SettingsController, SettingsPageController],
   exports: [SettingsService, SECRET_BOX],
 })
 export class SettingsModule {}

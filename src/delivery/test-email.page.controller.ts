@@ -1,0 +1,81 @@
+import { BadRequestException, Controller, Get, Post, Req, Res } from '@nestjs/common';
+import type { Request, Response } from 'express';
+import { renderView } from '../dashboard/htmx.js';
+import { SettingsService } from '../settings/settings.service.js';
+import { SettingsView } from '../settings/settings.view.js';
+import { TestEmailResult, TestEmailService } from './test-email.service.js';
+
+const PAGE = 'pages/test-email/index';
+const FRAGMENT = 'fragments/test-email/form';
+
+const STEP_NAMES: Record<string, string> = {
+  dns: 'DNS lookup of the mail hosts',
+  connect: 'connecting',
+  greeting: 'waiting for the server greeting',
+  ehlo: 'EHLO',
+  starttls: 'STARTTLS',
+  tls: 'TLS handshake',
+  auth: 'authentication (AUTH)',
+  mail: 'sender (MAIL FROM)',
+  rcpt: 'recipient (RCPT TO)',
+  data: 'message (DATA)',
+  done: 'done',
+};
+
+const CODE_NAMES: Record<string, string> = {
+  connection_error: 'connection error',
+  timeout: 'timeout',
+  tls_error: 'TLS error',
+  auth_error: 'authentication error',
+  rejected: 'rejected by the server',
+};
+
+/** "Send Test Email": sends a test message on the saved settings and shows the diagnosis. */
+@Controller('test-email')
+export class TestEmailPageController {
+  constructor(
+    private readonly tests: TestEmailService,
+    private readonly settings: SettingsService,
+  ) {}
+
+  @Get()
+  async page(@Req() req: Request, @Res() res: Response): Promise<void> {
+    const view = await this.settings.view();
+    renderView(req, res, PAGE, FRAGMENT, this.model(view, view.adminAddress));
+  }
+
+  @Post()
+  async send(@Req() req: Request, @Res() res: Response): Promise<void> {
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    const to = typeof body.to === 'string' ? body.to.trim() : '';
+    const view = await this.settings.view();
+    let result: TestEmailResult;
+    try {
+      result = await this.tests.run({ to }, 'admin');
+    } catch (err) {
+      if (!(err instanceof BadRequestException)) throw err;
+      const fields = (err.getResponse() as { fields?: Record<string, string> }).fields ?? {};
+      res.status(400);
+      renderView(req, res, PAGE, FRAGMENT, this.model(view, to, `Address ${fields.to ?? 'is not valid'}`));
+      return;
+    }
+    res.status(200);
+    renderView(req, res, PAGE, FRAGMENT, this.model(view, to, undefined, result));
+  }
+
+  private model(view: SettingsView, to: string, error?: string, result?: TestEmailResult) {
+    return {
+      title: 'Send Test Email',
+      nav: 'test',
+      to,
+      error,
+      route: view.relayHost ? `the relay ${view.relayHost}:${view.effectivePort} (${view.security})` : 'direct delivery to the MX hosts of the recipient’s domain',
+      result: result && {
+        ...result,
+        stepName: STEP_NAMES[result.step] ?? result.step,
+        codeName: result.code ? (CODE_NAMES[result.code] ?? result.code) : undefined,
+        transcriptText: result.transcript.join('\n'),
+      },
+    };
+  }
+}

@@ -1,0 +1,93 @@
+import { BadRequestException, Controller, Get, Post, Req, Res } from '@nestjs/common';
+import type { Request, Response } from 'express';
+import { renderView, wantsFragment } from '../dashboard/htmx.js';
+import { SETTINGS_FIELDS, SettingsFormValues, changedFields, formToSettingsInput, formValuesFromBody, formValuesFromView } from './settings-form.js';
+import { SettingsService } from './settings.service.js';
+import { DEFAULT_PORTS, SettingsView } from './settings.view.js';
+
+const PAGE = 'pages/settings/index';
+const FRAGMENT = 'fragments/settings/form';
+
+/** Human names of the fields, for the error summary. */
+const LABELS: Record<string, string> = {
+  relayHost: 'Relay host',
+  relayPort: 'Relay port',
+  security: 'Security',
+  tlsVerify: 'Verify TLS certificate',
+  authEnabled: 'SASL authentication',
+  username: 'Username',
+  password: 'Password',
+  hostname: 'Hostname',
+  fromName: 'From name',
+  fromAddress: 'From address',
+  rewriteFrom: 'Rewrite From',
+  adminAddress: 'Admin address',
+  timeoutSeconds: 'Timeout',
+  poolSize: 'Pool size',
+  lifetimeHours: 'Lifetime',
+};
+
+/** "Edit Settings": every setting in one form; errors in place, nothing saved on any error. */
+@Controller('settings')
+export class SettingsPageController {
+  constructor(private readonly settings: SettingsService) {}
+
+  @Get()
+  async page(@Req() req: Request, @Res() res: Response): Promise<void> {
+    const view = await this.settings.view();
+    const saved = typeof req.query.saved === 'string' ? req.query.saved.split(',').filter((f) => (SETTINGS_FIELDS as readonly string[]).includes(f)) : [];
+    const confirmation = req.query.saved === undefined ? undefined : saved.length ? `Settings saved: ${saved.join(', ')}` : 'No changes: the settings already had these values.';
+    renderView(req, res, PAGE, FRAGMENT, this.model(req, view, formValuesFromView(view), {}, confirmation));
+  }
+
+  @Post()
+  async save(@Req() req: Request, @Res() res: Response): Promise<void> {
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    const input = formToSettingsInput(body);
+    const before = await this.settings.view();
+    let after: SettingsView;
+    try {
+      after = await this.settings.update(input, 'admin');
+    } catch (err) {
+      if (!(err instanceof BadRequestException)) throw err;
+      const fields = ((err.getResponse() as { fields?: Record<string, string> }).fields ?? {}) as Record<string, string>;
+      res.status(400);
+      renderView(req, res, PAGE, FRAGMENT, this.model(req, before, formValuesFromBody(body), fields));
+      return;
+    }
+    const changed = changedFields(before, after, input);
+    if (wantsFragment(req)) {
+      const confirmation = changed.length ? `Settings saved: ${changed.join(', ')}` : 'No changes: the settings already had these values.';
+      res.status(200);
+      renderView(req, res, PAGE, FRAGMENT, this.model(req, after, formValuesFromView(after), {}, confirmation));
+      return;
+    }
+    // Post/redirect/get: a reload does not post again.
+    res.redirect(303, `/settings?saved=${encodeURIComponent(changed.join(','))}`);
+  }
+
+  private model(_req: Request, view: SettingsView, values: SettingsFormValues, fields: Record<string, string>, confirmation?: string) {
+    const errors: Record<string, string> = {};
+    for (const [name, reason] of Object.entries(fields)) errors[name] = `${LABELS[name] ?? name} ${reason}`;
+    const summary = Object.keys(errors).map((name) => ({ name, message: errors[name], inForm: name in LABELS }));
+    const security = values.security || view.security;
+    return {
+      title: 'Edit Settings',
+      nav: 'settings',
+      values,
+      errors,
+      summary,
+      errorCount: summary.length,
+      confirmation,
+      passwordSet: view.passwordSet,
+      defaultPort: DEFAULT_PORTS[security as keyof typeof DEFAULT_PORTS] ?? DEFAULT_PORTS[view.security],
+      effectivePort: view.effectivePort,
+      securityChoices: [
+        { value: 'none', label: `None — plain SMTP (default port ${DEFAULT_PORTS.none})` },
+        { value: 'starttls', label: `STARTTLS (default port ${DEFAULT_PORTS.starttls})` },
+        { value: 'tls', label: `Implicit TLS (default port ${DEFAULT_PORTS.tls})` },
+      ].map((c) => ({ ...c, selected: c.value === security })),
+      updatedAt: view.updatedAt,
+    };
+  }
+}

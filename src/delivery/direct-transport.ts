@@ -40,6 +40,23 @@ export async function mailHosts(resolver: MxResolver, domain: string): Promise<H
   }
 }
 
+/** nodemailer's options for one MX host: opportunistic STARTTLS, no certificate check (as MTAs do). */
+export function directNodemailerOptions(host: string, port: number, o: Pick<DirectOptions, 'heloName' | 'timeoutSeconds'>): SMTPTransport.Options {
+  const timeout = o.timeoutSeconds * 1000;
+  return {
+    host,
+    port,
+    secure: false,
+    opportunisticTLS: true,
+    tls: { rejectUnauthorized: false },
+    name: o.heloName,
+    connectionTimeout: timeout,
+    greetingTimeout: timeout,
+    socketTimeout: timeout * 2,
+    logger: false,
+  } as SMTPTransport.Options;
+}
+
 /** Delivery straight to each recipient domain's MX, with opportunistic STARTTLS. */
 export class DirectTransport implements MailTransport {
   readonly description = 'direct (MX)';
@@ -75,18 +92,7 @@ export class DirectTransport implements MailTransport {
     for (const host of found.hosts) {
       const port = this.options.port ?? 25;
       lastRelay = `${host}:${port}`;
-      const transporter = nodemailer.createTransport({
-        host,
-        port,
-        secure: false,
-        opportunisticTLS: true,
-        tls: { rejectUnauthorized: false },
-        name: this.options.heloName,
-        connectionTimeout: this.options.timeoutSeconds * 1000,
-        greetingTimeout: this.options.timeoutSeconds * 1000,
-        socketTimeout: this.options.timeoutSeconds * 2000,
-        logger: false,
-      } as SMTPTransport.Options);
+      const transporter = nodemailer.createTransport(directNodemailerOptions(host, port, this.options));
       try {
         const info = (await transporter.sendMail({ envelope, raw })) as unknown as {
           accepted: string[];

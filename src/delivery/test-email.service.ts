@@ -11,7 +11,7 @@ import { SettingsInput, fieldErrors, settingsInputSchema } from '../settings/dto
 import { SettingsEntity } from '../settings/settings.entity.js';
 import { SettingsService } from '../settings/settings.service.js';
 import { SettingsView, effectivePort } from '../settings/settings.view.js';
-import { MxResolver, mailHosts, systemResolver } from './direct-transport.js';
+import { MxResolver, directNodemailerOptions, mailHosts, systemResolver } from './direct-transport.js';
 import { failureKind } from './outcome.js';
 import { nodemailerOptions } from './relay-transport.js';
 import { SmtpTranscript, TestStep } from './smtp-transcript.js';
@@ -178,22 +178,12 @@ export class TestEmailService {
     }
     transcript.note(`Mail hosts: ${found.hosts.join(', ')}`);
     const port = this.config.directPort;
-    const timeout = eff.s.timeoutSeconds * 1000;
     let last: Outcome | undefined;
     for (const host of found.hosts) {
       const relay = `${host}:${port}`;
       transcript.note(`Trying ${relay}`);
-      // The options of DirectTransport.sendToDomain: opportunistic STARTTLS, no certificate check.
-      const options = {
-        host,
-        port,
-        secure: false,
-        opportunisticTLS: true,
-        tls: { rejectUnauthorized: false },
-        name: eff.heloName,
-        connectionTimeout: timeout,
-        greetingTimeout: timeout,
-        socketTimeout: timeout * 2,
+      const options: SMTPTransport.Options = {
+        ...directNodemailerOptions(host, port, { heloName: eff.heloName, timeoutSeconds: eff.s.timeoutSeconds }),
         logger: transcript.logger,
         transactionLog: true,
       } as SMTPTransport.Options;

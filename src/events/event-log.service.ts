@@ -3,7 +3,8 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import type { Logger } from 'pino';
 import { DataSource, EntityManager } from 'typeorm';
 import { ROOT_LOGGER } from '../logging/logging.module.js';
-import { Page, isBigintKey, toPage } from '../common/pagination.js';
+import { LogPage, backwardPage } from '../common/keyset-page.js';
+import { isBigintKey, toPage } from '../common/pagination.js';
 import { EventEntity, EventLevel, EventSource } from './event.entity.js';
 
 export interface NewEvent {
@@ -18,7 +19,10 @@ export interface EventFilter {
   source?: string;
   since?: Date;
   until?: Date;
+  /** Older than this id (the API's and the Next link's cursor). */
   cursor?: string;
+  /** Newer than this id: the page just before, for a Prev link (the dashboard's). */
+  before?: string;
   limit: number;
 }
 
@@ -62,7 +66,7 @@ export class EventLogService {
     await this.record(event).catch((err: unknown) => this.log.error({ err, event }, 'could not write to the event log'));
   }
 
-  async list(filter: EventFilter): Promise<Page<EventView>> {
+  async list(filter: EventFilter): Promise<LogPage<EventView>> {
     const where: string[] = [];
     const params: unknown[] = [];
     const add = (sql: string, value: unknown) => {
@@ -74,12 +78,14 @@ export class EventLogService {
     if (filter.since) add('at >= ?', filter.since);
     if (filter.until) add('at < ?', filter.until);
     if (filter.cursor) add('id < ?', filter.cursor);
+    if (filter.before) add('id > ?', filter.before);
     params.push(filter.limit + 1);
     const rows: EventEntity[] = await this.db.query(
       `SELECT id::text AS id, at, level, source, message, details FROM event
-       ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY id DESC LIMIT $${params.length}`,
+       ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY event.id ${filter.before ? 'ASC' : 'DESC'} LIMIT $${params.length}`,
       params,
     );
+    if (filter.before) return backwardPage(rows, filter.limit, toEventView);
     const page = toPage(rows, filter.limit, (r) => r.id);
     return { ...page, items: page.items.map(toEventView) };
   }

@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
-import { Page, isBigintKey, toPage } from '../common/pagination.js';
+import { LogPage, backwardPage } from '../common/keyset-page.js';
+import { isBigintKey, toPage } from '../common/pagination.js';
 import { MailLogEvent } from './mail-log.entity.js';
 
 export interface NewMailLogEntry {
@@ -26,7 +27,10 @@ export interface MailLogFilter {
   queueId?: string;
   since?: Date;
   until?: Date;
+  /** Older than this id (the API's and the Next link's cursor). */
   cursor?: string;
+  /** Newer than this id: the page just before, for a Prev link (the dashboard's). */
+  before?: string;
   limit: number;
 }
 
@@ -75,7 +79,7 @@ export class MailLogService {
     await manager.query(`INSERT INTO mail_log (${COLUMNS.join(', ')}) VALUES ${rows.join(', ')}`, params);
   }
 
-  async list(filter: MailLogFilter): Promise<Page<MailLogView>> {
+  async list(filter: MailLogFilter): Promise<LogPage<MailLogView>> {
     const where: string[] = [];
     const params: unknown[] = [];
     const p = (value: unknown) => {
@@ -91,11 +95,13 @@ export class MailLogService {
     if (filter.since) where.push(`at >= ${p(filter.since)}`);
     if (filter.until) where.push(`at < ${p(filter.until)}`);
     if (filter.cursor) where.push(`id < ${p(filter.cursor)}`);
+    if (filter.before) where.push(`id > ${p(filter.before)}`);
     const rows: RawRow[] = await this.db.query(
       `SELECT id::text AS id, ${COLUMNS.join(', ')} FROM mail_log
-       ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY id DESC LIMIT ${p(filter.limit + 1)}`,
+       ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY mail_log.id ${filter.before ? 'ASC' : 'DESC'} LIMIT ${p(filter.limit + 1)}`,
       params,
     );
+    if (filter.before) return backwardPage(rows, filter.limit, toView);
     const page = toPage(rows, filter.limit, (r) => r.id);
     return { ...page, items: page.items.map(toView) };
   }
@@ -112,7 +118,7 @@ export class MailLogService {
   /** The latest delivery outcome (sent, deferred or bounced), for the dashboard's status. */
   async lastOutcome(): Promise<MailLogView | undefined> {
     const rows: RawRow[] = await this.db.query(
-      `SELECT id::text AS id, ${COLUMNS.join(', ')} FROM mail_log WHERE event IN ('sent', 'deferred', 'bounced') ORDER BY id DESC LIMIT 1`,
+      `SELECT id::text AS id, ${COLUMNS.join(', ')} FROM mail_log WHERE event IN ('sent', 'deferred', 'bounced') ORDER BY mail_log.id DESC LIMIT 1`,
     );
     return rows[0] ? toView(rows[0]) : undefined;
   }
@@ -120,7 +126,7 @@ export class MailLogService {
   /** A message's whole story, oldest first: received, each attempt, the outcome. */
   async story(queueId: string): Promise<MailLogView[]> {
     const rows: RawRow[] = await this.db.query(
-      `SELECT id::text AS id, ${COLUMNS.join(', ')} FROM mail_log WHERE queue_id = $1 ORDER BY id`,
+      `SELECT id::text AS id, ${COLUMNS.join(', ')} FROM mail_log WHERE queue_id = $1 ORDER BY mail_log.id`,
       [queueId],
     );
     return rows.map(toView);

@@ -8,6 +8,7 @@ import { MailLogService } from '../mail-log/mail-log.service.js';
 import { QueueService } from '../queue/queue.service.js';
 import { SettingsService } from '../settings/settings.service.js';
 import { renderView } from './htmx.js';
+import { localDay } from './local-time.js';
 
 /** The SMTP Dashboard home: status, counters, and the latest queue, mail log and events. */
 @Controller()
@@ -54,7 +55,9 @@ export class HomeController {
       this.mailLog.countToday('bounced', tz),
       this.mailLog.lastOutcome(),
     ]);
+    const today = localDay(tz, 0);
     return {
+      today: { since: today.since, until: today.until },
       relay: s.relayHost ? `${s.relayHost}:${s.effectivePort} (${s.security})` : null,
       listener: `${this.config.smtp.host}:${this.config.smtp.port}`,
       last,

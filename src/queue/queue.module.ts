@@ -3,13 +3,14 @@ import { AuthModule } from '../auth/auth.module.js';
 import { EventsModule } from '../events/events.module.js';
 import { MailLogModule } from '../mail-log/mail-log.module.js';
 import { QueueController } from './queue.controller.js';
+import { QueuePageController } from './queue.page.controller.js';
 import { QueueRepository } from './queue.repository.js';
 import { QueueService } from './queue.service.js';
 
 @Module({
   imports: [AuthModule, EventsModule, MailLogModule],
   providers: [QueueRepository, QueueService],
-  controllers: [QueueController],
+  controllers: [QueueController, QueuePageController],
   exports: [QueueService, QueueRepository],
 })
 export class QueueModule {}

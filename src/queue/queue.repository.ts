@@ -37,9 +37,15 @@ export interface ClaimedMessage extends QueueRow {
 export interface QueueFilter {
   state?: MessageState;
   address?: string;
+  /** Older than this id (the API's and the Next link's cursor). */
   cursor?: string;
+  /** Newer than this id: the page just before, for a Prev link (the dashboard's). */
+  before?: string;
   limit: number;
 }
+
+/** What an operator can do to queued messages, one or many at once. */
+export type QueueAction = 'flush' | 'hold' | 'release' | 'delete';
 
 const ROW = `id, state, sender, recipients, subject, message_id, size, client_address, created_at, next_attempt_at, attempts, last_error`;
 
@@ -129,6 +135,10 @@ export class QueueRepository {
     return rows.length;
   }
 
+  /**
+   * Up to limit + 1 rows, newest first below `cursor`; with `before`, the rows just above it
+   * OLDEST first (`id > before ORDER BY id ASC`): the caller turns them around.
+   */
   async list(filter: QueueFilter): Promise<QueueRow[]> {
     const where: string[] = [];
     const params: unknown[] = [];
@@ -141,9 +151,10 @@ export class QueueRepository {
       const pattern = p(likePattern(filter.address));
       where.push(`(sender ILIKE ${pattern} OR array_to_string(recipients, ',') ILIKE ${pattern})`);
     }
-    if (filter.cursor) where.push(`id < ${p(filter.cursor)}`);
+    if (filter.before) where.push(`id > ${p(filter.before)}`);
+    else if (filter.cursor) where.push(`id < ${p(filter.cursor)}`);
     return this.db.query(
-      `SELECT ${ROW} FROM message ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY id DESC LIMIT ${p(filter.limit + 1)}`,
+      `SELECT ${ROW} FROM message ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY id ${filter.before ? 'ASC' : 'DESC'} LIMIT ${p(filter.limit + 1)}`,
       params,
     );
   }

@@ -2,12 +2,22 @@ import { ConflictException, Injectable, NotFoundException } from '@nestjs/common
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { Batcher } from '../common/batcher.js';
-import { Page, toPage } from '../common/pagination.js';
+import { Page, encodeCursor, toPage } from '../common/pagination.js';
 import { PgNotifier } from '../database/pg-notifier.js';
 import { EventLogService } from '../events/event-log.service.js';
 import { MailLogService } from '../mail-log/mail-log.service.js';
-import { NewMessage, QueueFilter, QueueRepository } from './queue.repository.js';
+import { NewMessage, QueueAction, QueueFilter, QueueRepository } from './queue.repository.js';
 import { QueueEntryView, toQueueEntryView } from './queue.view.js';
+
+/**
+ * A page of the queue, newest first. `prevCursor` (a `before` value for the page of newer
+ * messages) is only set for a `before` query, so the API's answers keep their shape.
+ */
+export interface QueuePage extends Page<QueueEntryView> {
+  prevCursor?: string | null;
+}
+
+const DONE: Record<QueueAction, string> = { flush: 'flushed (due now)', hold: 'put on hold', release: 'released from hold', delete: 'deleted' };
 
 /** Operator actions on the queue, each logged with who and how many. */
 @Injectable()
@@ -56,8 +66,19 @@ export class QueueService {
     return batch.map((m) => m.id);
   }
 
-  async list(filter: QueueFilter): Promise<Page<QueueEntryView>> {
+  async list(filter: QueueFilter): Promise<QueuePage> {
     const rows = await this.repo.list(filter);
+    if (filter.before) {
+      // Oldest first from the repository: the extra row (if any) is the newest and says a newer page exists.
+      const items = rows.slice(0, filter.limit).reverse();
+      const newest = items[0];
+      const oldest = items[items.length - 1];
+      return {
+        items: items.map(toQueueEntryView),
+        nextCursor: oldest ? encodeCursor(oldest.id) : null,
+        prevCursor: rows.length > filter.limit && newest ? encodeCursor(newest.id) : null,
+      };
+    }
     const page = toPage(rows, filter.limit, (r) => r.id);
     return { ...page, items: page.items.map(toQueueEntryView) };
   }
@@ -92,6 +113,34 @@ export class QueueService {
     return { count: ids.length };
   }
 
+  /**
+   * One action on the selected messages, in one transaction with ONE event giving the count.
+   * Messages whose state does not allow the action (or that are gone) are skipped.
+   */
+  async bulk(action: QueueAction, ids: string[], actor: string): Promise<{ count: number; ids: string[] }> {
+    const wanted = [...new Set(ids)];
+    if (wanted.length === 0) return { count: 0, ids: [] };
+    const wakes = action === 'flush' || action === 'release';
+    const changed = await this.db.transaction(async (tx) => {
+      const changed = await this.repo[action](tx, wanted);
+      if (changed.length > 0) {
+        await this.events.record(
+          {
+            level: action === 'delete' ? 'warning' : 'info',
+            source: 'queue',
+            message: `${changed.length} selected message(s) ${DONE[action]} by ${actor}`,
+            details: { actor, action, count: changed.length, ids: changed },
+          },
+          tx,
+        );
+        if (wakes) await tx.query(`SELECT pg_notify('postroom_wakeup', '')`);
+      }
+      return changed;
+    });
+    if (wakes && changed.length > 0) this.notifier.notifyLocal('postroom_wakeup', action);
+    return { count: changed.length, ids: changed };
+  }
+
   async flushOne(id: string, actor: string): Promise<QueueEntryView> {
     await this.one(id, actor, 'flush', 'flushed (due now)');
     this.notifier.notifyLocal('postroom_wakeup', 'flush');
@@ -115,7 +164,7 @@ export class QueueService {
   }
 
   /** One message: 404 when absent, 409 when its state does not allow the action. */
-  private async one(id: string, actor: string, action: 'flush' | 'hold' | 'release' | 'delete', done: string): Promise<void> {
+  private async one(id: string, actor: string, action: QueueAction, done: string): Promise<void> {
     const before = await this.repo.get(id);
     if (!before) throw new NotFoundException({ message: `No message ${id} in the queue` });
     const changed = await this.db.transaction(async (tx) => {

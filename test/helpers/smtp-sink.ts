@@ -42,6 +42,8 @@ export class SmtpSink {
       allowInsecureAuth: true,
       disabledCommands: disabled,
       logger: false,
+      // stop() drops idle client connections (a relay pool) after half a second instead of waiting.
+      closeTimeout: 500,
       onAuth: (auth, _session, cb) => {
         const ok = !!o.auth && auth.username === o.auth.user && auth.password === o.auth.pass;
         this.authAttempts.push({ user: auth.username ?? '', ok });

@@ -12,6 +12,7 @@ import { IntakeModule } from './intake/intake.module.js';
 import { LoggingModule } from './logging/logging.module.js';
 import { MailLogModule } from './mail-log/mail-log.module.js';
 import { QueueModule } from './queue/queue.module.js';
+import { ReportsModule } from './reports/reports.module.js';
 import { SettingsModule } from './settings/settings.module.js';
 
 /** Wiring only: the feature modules, with the validated config and the root logger. */
@@ -33,6 +34,7 @@ export class AppModule {
         DeliveryModule,
         HealthModule,
         DashboardModule,
+        ReportsModule,
       ],
     };
   }

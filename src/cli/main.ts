@@ -2,6 +2,8 @@
 import { Command, CommanderError } from 'commander';
 import { ConfigError, loadConfig } from '../config/config.schema.js';
 import type { QueueEntryView } from '../queue/queue.view.js';
+import { formatReportText } from '../reports/report-text.js';
+import type { DailyReport } from '../reports/report.types.js';
 import { ApiClient, ApiError, UnreachableError, cliToken } from './api-client.js';
 import { formatMailq } from './mailq-format.js';
 
@@ -78,6 +80,17 @@ function program(): Command {
         out(`${id}: ${verb}`);
       });
   }
+  p.command('report <day>')
+    .description('the daily report for today, yesterday or a date (YYYY-MM-DD), in the server\'s time zone')
+    .option('--json', 'the report as JSON')
+    .option('--top <n>', 'rows in the top-N lists (default 10)')
+    .action(async (day: string, o: { json?: boolean; top?: string }) => {
+      const qs = new URLSearchParams();
+      if (o.top) qs.set('top', o.top);
+      const report: DailyReport = await (await client()).request('GET', `/api/v1/reports/${encodeURIComponent(day)}${qs.size ? '?' + qs : ''}`);
+      // The same formatter as ?format=text, so the CLI prints exactly what the API's text export says.
+      out(o.json ? JSON.stringify(report, null, 2) : formatReportText(report));
+    });
   return p;
 }
 

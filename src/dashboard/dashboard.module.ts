@@ -7,12 +7,11 @@ import { AdminPasswordService } from './admin-password.service.js';
 import { AuthController } from './auth.controller.js';
 import { HomeController } from './home.controller.js';
 import { MessageStoryController } from './message-story.controller.js';
-import { ReportsPlaceholderController } from './reports-placeholder.controller.js';
 
 @Module({
   imports: [EventsModule, MailLogModule, QueueModule, SettingsModule],
   providers: [AdminPasswordService],
-  controllers: [AuthController, HomeController, MessageStoryController, ReportsPlaceholderController],
+  controllers: [AuthController, HomeController, MessageStoryController],
   exports: [AdminPasswordService],
 })
 export class DashboardModule {}

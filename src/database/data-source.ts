@@ -1,6 +1,7 @@
 import { DataSourceOptions } from 'typeorm';
 import { Initial1763780000000 } from '../../migrations/1763780000000-initial.js';
 import { Dashboard1763790000000 } from '../../migrations/1763790000000-dashboard.js';
+import { Reports1763800000000 } from '../../migrations/1763800000000-reports.js';
 import { ApiTokenEntity } from '../auth/api-token.entity.js';
 import { EventEntity } from '../events/event.entity.js';
 import { MailLogEntity } from '../mail-log/mail-log.entity.js';
@@ -8,7 +9,7 @@ import { MessageBodyEntity, MessageEntity } from '../queue/message.entity.js';
 import { SettingsEntity } from '../settings/settings.entity.js';
 
 export const ENTITIES = [SettingsEntity, MessageEntity, MessageBodyEntity, MailLogEntity, EventEntity, ApiTokenEntity];
-export const MIGRATIONS = [Initial1763780000000, Dashboard1763790000000];
+export const MIGRATIONS = [Initial1763780000000, Dashboard1763790000000, Reports1763800000000];
 
 /** One explicit data source definition, shared by the app, the tests and the benchmarks. */
 export function dataSourceOptions(url: string, poolSize = 20): DataSourceOptions {

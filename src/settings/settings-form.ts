@@ -17,13 +17,15 @@ export const SETTINGS_FIELDS = [
   'timeoutSeconds',
   'poolSize',
   'lifetimeHours',
+  'reportEnabled',
+  'reportTime',
 ] as const;
 
 export type SettingsField = (typeof SETTINGS_FIELDS)[number];
 
-const TEXT_FIELDS = ['relayHost', 'security', 'username', 'hostname', 'fromName', 'fromAddress', 'adminAddress'] as const;
+const TEXT_FIELDS = ['relayHost', 'security', 'username', 'hostname', 'fromName', 'fromAddress', 'adminAddress', 'reportTime'] as const;
 const NUMBER_FIELDS = ['timeoutSeconds', 'poolSize', 'lifetimeHours'] as const;
-const CHECKBOX_FIELDS = ['tlsVerify', 'authEnabled', 'rewriteFrom'] as const;
+const CHECKBOX_FIELDS = ['tlsVerify', 'authEnabled', 'rewriteFrom', 'reportEnabled'] as const;
 
 /** What the form posts, as strings: the values to show again after an error. */
 export type SettingsFormValues = Record<Exclude<SettingsField, 'password'>, string> & { clearPassword: boolean };

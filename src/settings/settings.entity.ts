@@ -54,6 +54,14 @@ export class SettingsEntity {
   @Column({ name: 'lifetime_hours', type: 'integer', default: 120 })
   lifetimeHours!: number;
 
+  /** Mail yesterday's report to the admin address every day at reportTime (the appliance's time zone). */
+  @Column({ name: 'report_enabled', type: 'boolean', default: false })
+  reportEnabled!: boolean;
+
+  /** HH:MM, 24-hour clock. */
+  @Column({ name: 'report_time', type: 'text', default: '07:00' })
+  reportTime!: string;
+
   @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' })
   updatedAt!: Date;
 }

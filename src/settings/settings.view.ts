@@ -18,6 +18,8 @@ export interface SettingsView {
   timeoutSeconds: number;
   poolSize: number;
   lifetimeHours: number;
+  reportEnabled: boolean;
+  reportTime: string;
   updatedAt: string;
 }
 
@@ -45,6 +47,8 @@ export function toSettingsView(s: SettingsEntity): SettingsView {
     timeoutSeconds: s.timeoutSeconds,
     poolSize: s.poolSize,
     lifetimeHours: s.lifetimeHours,
+    reportEnabled: s.reportEnabled,
+    reportTime: s.reportTime,
     updatedAt: new Date(s.updatedAt).toISOString(),
   };
 }

@@ -20,6 +20,8 @@ const fullForm = {
   timeoutSeconds: '30',
   poolSize: '10',
   lifetimeHours: '120',
+  reportEnabled: 'on',
+  reportTime: ' 06:30 ',
 };
 
 const view: SettingsView = {
@@ -39,6 +41,8 @@ const view: SettingsView = {
   timeoutSeconds: 30,
   poolSize: 10,
   lifetimeHours: 120,
+  reportEnabled: false,
+  reportTime: '07:00',
   updatedAt: '2026-01-01T00:00:00.000Z',
 };
 
@@ -61,6 +65,8 @@ describe('formToSettingsInput', () => {
       timeoutSeconds: 30,
       poolSize: 10,
       lifetimeHours: 120,
+      reportEnabled: true,
+      reportTime: '06:30',
     });
     expect(settingsInputSchema.safeParse(input).success).toBe(true);
   });
@@ -71,7 +77,7 @@ describe('formToSettingsInput', () => {
 
   it('treats absent checkboxes as off', () => {
     const input = formToSettingsInput({ relayHost: '' });
-    expect(input).toMatchObject({ tlsVerify: false, authEnabled: false, rewriteFrom: false });
+    expect(input).toMatchObject({ tlsVerify: false, authEnabled: false, rewriteFrom: false, reportEnabled: false });
   });
 
   it('leaves out a blank password (keep the stored one) and sends null to clear it', () => {
@@ -101,7 +107,7 @@ describe('formToSettingsInput', () => {
 
   it('leaves out text fields the form did not send', () => {
     const input = formToSettingsInput({});
-    expect(Object.keys(input).sort()).toEqual(['authEnabled', 'rewriteFrom', 'tlsVerify']);
+    expect(Object.keys(input).sort()).toEqual(['authEnabled', 'reportEnabled', 'rewriteFrom', 'tlsVerify']);
   });
 });
 

@@ -25,6 +25,8 @@ export const settingsInputSchema = z
     timeoutSeconds: whole(1, 600, 'seconds (1-600)'),
     poolSize: whole(1, 100, 'connections (1-100)'),
     lifetimeHours: whole(1, 2400, 'hours (1-2400)'),
+    reportEnabled: z.boolean({ error: 'must be true or false' }),
+    reportTime: z.string({ error: 'must be a time such as 07:00' }).trim().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be a time such as 07:00 (24-hour clock, HH:MM)'),
   })
   .partial()
   .strict();

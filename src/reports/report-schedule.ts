@@ -1,0 +1,19 @@
+import { addDays, dateIn } from './report-date.js';
+
+/** "HH:MM" (24-hour clock) of an instant in a time zone. */
+export function clockIn(timeZone: string, now: Date): string {
+  const parts = new Intl.DateTimeFormat('en-GB', { timeZone, hourCycle: 'h23', hour: '2-digit', minute: '2-digit' }).formatToParts(now);
+  const get = (t: string) => parts.find((p) => p.type === t)?.value ?? '00';
+  return `${get('hour')}:${get('minute')}`;
+}
+
+/**
+ * Which report the daily mail should send at `now`, or null: yesterday's, once the local clock
+ * has reached the chosen time, unless it went out already (a missed minute, e.g. a restart,
+ * sends it later the same day instead of never).
+ */
+export function dueReportDate(reportTime: string, lastReportDate: string | null, timeZone: string, now: Date): string | null {
+  if (clockIn(timeZone, now) < reportTime) return null;
+  const date = addDays(dateIn(timeZone, now), -1);
+  return lastReportDate !== null && lastReportDate >= date ? null : date;
+}

@@ -1,0 +1,84 @@
+/** The JSON shape of a daily report (PRODUCT §10). Sizes in bytes, delays in milliseconds. */
+export interface DailyReport {
+  /** The calendar day, YYYY-MM-DD, in `timezone`. */
+  date: string;
+  timezone: string;
+  totals: ReportTotals;
+  /** 24 rows, hour 0 to 23 of the local day. */
+  hourly: HourRow[];
+  domains: DomainRow[];
+  topSenders: AddressRow[];
+  topRecipients: AddressRow[];
+  topSendersBySize: AddressRow[];
+  topRecipientsBySize: AddressRow[];
+  problems: { deferred: ReasonRow[]; bounced: ReasonRow[]; rejected: ReasonRow[] };
+  warnings: EventRow[];
+  errors: EventRow[];
+}
+
+export interface ReportTotals {
+  /** Messages accepted at intake. */
+  received: number;
+  /** Recipients delivered. */
+  delivered: number;
+  /** Messages deferred at least once that day. */
+  deferred: number;
+  /** Deferral outcomes (one per recipient per attempt). */
+  deferrals: number;
+  /** Recipients bounced. */
+  bounced: number;
+  /** Refusals at intake. */
+  rejected: number;
+  /** Messages put on hold. */
+  held: number;
+  bytesReceived: number;
+  /** The size of a message once per recipient delivered. */
+  bytesDelivered: number;
+  /** Distinct envelope senders of received messages. */
+  senders: number;
+  /** Distinct client addresses of received messages. */
+  sendingHosts: number;
+  /** Distinct recipients delivered to. */
+  recipients: number;
+  /** Distinct domains delivered to. */
+  recipientDomains: number;
+}
+
+export interface HourRow {
+  hour: number;
+  received: number;
+  delivered: number;
+  /** Deferrals in that hour. */
+  deferred: number;
+  bounced: number;
+  rejected: number;
+}
+
+export interface DomainRow {
+  domain: string;
+  sent: number;
+  bytes: number;
+  deferrals: number;
+  /** Of the deliveries; null when nothing was delivered to the domain. */
+  avgDelayMs: number | null;
+  maxDelayMs: number | null;
+}
+
+export interface AddressRow {
+  /** Lower-cased; '' is the null sender (<>). */
+  address: string;
+  count: number;
+  bytes: number;
+}
+
+export interface ReasonRow {
+  reason: string;
+  count: number;
+}
+
+export interface EventRow {
+  id: string;
+  at: string;
+  source: string;
+  message: string;
+}

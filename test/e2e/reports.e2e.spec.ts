@@ -1,0 +1,166 @@
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { DataSource } from 'typeorm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { dataSourceOptions } from '../../src/database/data-source.js';
+import { MailLogService, NewMailLogEntry } from '../../src/mail-log/mail-log.service.js';
+import { dateIn } from '../../src/reports/report-date.js';
+import type { DailyReport } from '../../src/reports/report.types.js';
+import { createTestDatabase } from '../helpers/db.js';
+import { PostroomProcess, ROOT } from '../helpers/postroom-process.js';
+import { WEB_PASSWORD, WebSession } from '../helpers/web-session.js';
+
+const CLI = path.join(ROOT, 'dist', 'src', 'cli', 'main.js');
+const TZ = 'Asia/Kolkata';
+const DAY = '2026-10-15';
+/** How this Node names TZ (ICU may canonicalise it, e.g. to Asia/Calcutta): the server says the same. */
+const ZONE_NAME = new Intl.DateTimeFormat('en', { timeZone: TZ }).resolvedOptions().timeZone;
+/** 10:00 local on DAY in Kolkata (UTC+05:30). */
+const at = (minutes: number) => new Date(Date.parse(`${DAY}T04:30:00Z`) + minutes * 60_000);
+
+function rows(): NewMailLogEntry[] {
+  const base = { messageId: null, relay: 'relay.example[192.0.2.1]:587', subject: null };
+  return [
+    { ...base, at: at(0), queueId: 'E1', event: 'received', sender: 'alice@a.example', recipient: 'bob@b.example, carol@c.example', size: 1200, clientAddress: '10.0.0.1' },
+    { ...base, at: at(1), queueId: 'E1', event: 'sent', sender: 'alice@a.example', recipient: 'bob@b.example', size: 1200, delayMs: 60000, attempt: 1, reply: '250 2.0.0 Ok' },
+    { ...base, at: at(1), queueId: 'E1', event: 'deferred', sender: 'alice@a.example', recipient: 'carol@c.example', size: 1200, delayMs: 60000, attempt: 1, reply: '451 4.7.1 Greylisted' },
+    { ...base, at: at(90), queueId: 'E1', event: 'sent', sender: 'alice@a.example', recipient: 'carol@c.example', size: 1200, delayMs: 5_400_000, attempt: 2, reply: '250 2.0.0 Ok' },
+    { ...base, at: at(120), queueId: 'E2', event: 'received', sender: 'eve@e.example', recipient: 'dave@b.example', size: 800, clientAddress: '10.0.0.2' },
+    { ...base, at: at(121), queueId: 'E2', event: 'bounced', sender: 'eve@e.example', recipient: 'dave@b.example', size: 800, delayMs: 60000, attempt: 1, reply: '550 5.1.1 No such user <dave@b.example>' },
+    { ...base, at: at(130), queueId: null, event: 'rejected', sender: 'spam@s.example', recipient: 'x@b.example', size: 0, reply: 'message size exceeds the limit', clientAddress: '10.0.0.9' },
+  ];
+}
+
+describe('Reports through the real app [GET /api/v1/reports/:day, /reports/:day, postroom report]', () => {
+  let db: Awaited<ReturnType<typeof createTestDatabase>>;
+  let postroom: PostroomProcess;
+  let web: WebSession;
+
+  const cli = (...args: string[]) => {
+    const r = spawnSync(process.execPath, [CLI, ...args], {
+      env: { PATH: process.env.PATH ?? '', HTTP_PORT: String(postroom.httpPort), DATA_DIR: postroom.dataDir },
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+    return { code: r.status, out: r.stdout, err: r.stderr };
+  };
+
+  const text = async (urlPath: string, headers: Record<string, string> = { authorization: `Bearer ${postroom.token}` }) => {
+    const res = await fetch(postroom.baseUrl + urlPath, { headers });
+    return { status: res.status, type: res.headers.get('content-type') ?? '', body: await res.text() };
+  };
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    postroom = await new PostroomProcess({ databaseUrl: db.url, env: { TZ, ADMIN_PASSWORD: WEB_PASSWORD } }).start();
+    const ds = new DataSource(dataSourceOptions(db.url, 2));
+    await ds.initialize();
+    await new MailLogService(ds).append(rows());
+    await ds.destroy();
+    web = await new WebSession(postroom).login();
+  });
+
+  afterAll(async () => {
+    await postroom?.dispose();
+    await db?.drop();
+  });
+
+  it('GET /api/v1/reports/2026-10-15 answers the report as JSON, in the TZ of the server', async () => {
+    const { status, body } = await postroom.api<DailyReport>('GET', `/api/v1/reports/${DAY}`);
+    expect(status).toBe(200);
+    expect(body.date).toBe(DAY);
+    expect(body.timezone).toBe(ZONE_NAME);
+    expect(body.totals).toEqual({
+      received: 2, delivered: 2, deferred: 1, deferrals: 1, bounced: 1, rejected: 1, held: 0,
+      bytesReceived: 2000, bytesDelivered: 2400, senders: 2, sendingHosts: 2, recipients: 2, recipientDomains: 2,
+    });
+    expect(body.hourly).toHaveLength(24);
+    expect(body.hourly[10]).toEqual({ hour: 10, received: 1, delivered: 1, deferred: 1, bounced: 0, rejected: 0 });
+    expect(body.hourly[11]).toEqual({ hour: 11, received: 0, delivered: 1, deferred: 0, bounced: 0, rejected: 0 });
+    expect(body.hourly[12]).toEqual({ hour: 12, received: 1, delivered: 0, deferred: 0, bounced: 1, rejected: 1 });
+    expect(body.problems.bounced).toEqual([{ reason: '550 5.1.1 No such user <dave@b.example>', count: 1 }]);
+  });
+
+  it('GET /api/v1/reports/:day?format=text answers plain text; bad days are 400, no token is 401', async () => {
+    const r = await text(`/api/v1/reports/${DAY}?format=text`);
+    expect(r.status).toBe(200);
+    expect(r.type).toMatch(/^text\/plain/);
+    expect(r.body).toContain(`Postroom report for ${DAY} (${ZONE_NAME})`);
+    expect(r.body).toContain('       2   received\n');
+    expect(r.body).toContain('       1   deferred  (1 deferrals)\n');
+    expect(r.body).toContain('    2400   bytes delivered\n');
+    expect((await postroom.api('GET', '/api/v1/reports/2026-02-30')).status).toBe(400);
+    expect((await postroom.api('GET', '/api/v1/reports/tomorrow')).status).toBe(400);
+    expect((await postroom.api('GET', `/api/v1/reports/${DAY}?format=pdf`)).status).toBe(400);
+    expect((await text(`/api/v1/reports/${DAY}`, {})).status).toBe(401);
+  });
+
+  it('GET /api/v1/reports/today counts a message submitted now, on the local date', async () => {
+    expect((await postroom.api('POST', '/api/v1/messages', { from: 'app@example.com', to: ['ops@example.net'], subject: 'hi', text: 'x' })).status).toBe(202);
+    const today = await postroom.api<DailyReport>('GET', '/api/v1/reports/today');
+    expect(today.status).toBe(200);
+    expect(today.body.date).toBe(dateIn(TZ));
+    expect(today.body.totals.received).toBe(1);
+    const yesterday = await postroom.api<DailyReport>('GET', '/api/v1/reports/yesterday');
+    expect(yesterday.body.totals.received).toBe(0);
+  });
+
+  it('the dashboard page /reports/2026-10-15 shows the same totals, a server-drawn chart and links to the mail log', async () => {
+    const page = await web.get(`/reports/${DAY}`);
+    expect(page.status).toBe(200);
+    const total = (label: string) => new RegExp(`data-total="${label}">\\s*(?:<a [^>]*>|<span [^>]*>)<strong>(\\d+)</strong>`).exec(page.text)?.[1];
+    expect([total('Received'), total('Delivered'), total('Deferred'), total('Bounced'), total('Rejected'), total('Held')]).toEqual(['2', '2', '1', '1', '1', '0']);
+    expect(page.text).toMatch(/data-volume="Bytes delivered"><a [^>]*>2400<\/a>/);
+    expect(page.text).toContain('<svg xmlns="http://www.w3.org/2000/svg" class="report-chart"');
+    const links = [...page.text.matchAll(/href="([^"]*)"/g)].map((m) => m[1]!.replace(/&#x3D;/g, '=').replace(/&amp;/g, '&'));
+    expect(links).toContain('/mail-log?event=sent&since=2026-10-15T00%3A00&until=2026-10-16T00%3A00');
+    expect(links).toContain('/mail-log?event=received&since=2026-10-15T10%3A00&until=2026-10-15T11%3A00');
+    expect(links).toContain('/mail-log?event=received&address=alice%40a.example&since=2026-10-15T00%3A00&until=2026-10-16T00%3A00');
+    expect(page.text).toContain('550 5.1.1 No such user &lt;dave@b.example&gt;');
+    expect(page.text).toContain('<form class="filters report-picker" method="get" action="/reports"');
+
+    const picked = await web.get(`/reports?date=${DAY}`);
+    expect(picked.status).toBe(303);
+    expect(picked.headers.get('location')).toBe(`/reports/${DAY}`);
+    expect((await web.get('/reports/2026-02-30')).status).toBe(400);
+
+    const fragment = await web.get(`/reports/${DAY}`, true);
+    expect(fragment.text.startsWith('<div id="report"')).toBe(true);
+    expect(fragment.headers.get('vary')).toMatch(/HX-Request/i);
+  });
+
+  it("Today's and Yesterday's Report pages are in the menu and show today's and yesterday's numbers", async () => {
+    const today = await web.get('/reports/today');
+    expect(today.status).toBe(200);
+    expect(today.text).toContain('<h1>Today&#x27;s Report</h1>');
+    expect(today.text).toMatch(/href="\/reports\/today" aria-current="page"/);
+    expect(today.text).toMatch(/data-total="Received">\s*<a [^>]*><strong>1<\/strong>/);
+    const yesterday = await web.get('/reports/yesterday');
+    expect(yesterday.status).toBe(200);
+    expect(yesterday.text).toContain('<h1>Yesterday&#x27;s Report</h1>');
+    expect(yesterday.text).toMatch(/href="\/reports\/yesterday" aria-current="page"/);
+    expect((await fetch(postroom.baseUrl + '/reports/today', { redirect: 'manual' })).status).toBe(303); // the login wall
+  });
+
+  it('PUT /api/v1/settings takes reportEnabled and reportTime (HH:MM), and refuses a bad time', async () => {
+    const bad = await postroom.api<{ fields: Record<string, string> }>('PUT', '/api/v1/settings', { reportEnabled: true, reportTime: '25:00' });
+    expect(bad.status).toBe(400);
+    expect(Object.keys(bad.body.fields)).toEqual(['reportTime']);
+    const ok = await postroom.api<{ reportEnabled: boolean; reportTime: string }>('PUT', '/api/v1/settings', { reportEnabled: true, reportTime: '06:30' });
+    expect(ok.status).toBe(200);
+    expect(ok.body).toMatchObject({ reportEnabled: true, reportTime: '06:30' });
+  });
+
+  it('postroom report prints the same text as the API, and --json the same JSON', async () => {
+    const api = await text(`/api/v1/reports/${DAY}?format=text`);
+    const r = cli('report', DAY);
+    expect(r.code).toBe(0);
+    expect(r.out).toBe(api.body);
+    const json = cli('report', DAY, '--json');
+    expect(json.code).toBe(0);
+    expect(JSON.parse(json.out)).toEqual((await postroom.api('GET', `/api/v1/reports/${DAY}`)).body);
+    const bad = cli('report', 'someday');
+    expect(bad.code).toBe(64);
+    expect(bad.err).toMatch(/Invalid report day/);
+  });
+});

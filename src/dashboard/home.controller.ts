@@ -10,6 +10,8 @@ import { SettingsService } from '../settings/settings.service.js';
 import { renderView } from './htmx.js';
 import { localDay } from './local-time.js';
 
+const SECURITY_LABELS = { none: 'no TLS', starttls: 'STARTTLS', tls: 'implicit TLS' } as const;
+
 /** The SMTP Dashboard home: status, counters, and the latest queue, mail log and events. */
 @Controller()
 export class HomeController {
@@ -58,7 +60,7 @@ export class HomeController {
     const today = localDay(tz, 0);
     return {
       today: { since: today.since, until: today.until },
-      relay: s.relayHost ? `${s.relayHost}:${s.effectivePort} (${s.security})` : null,
+      relay: s.relayHost ? `${s.relayHost}:${s.effectivePort} (${SECURITY_LABELS[s.security]})` : null,
       listener: `${this.config.smtp.host}:${this.config.smtp.port}`,
       last,
       counters: { inQueue: counts.queued + counts.sending + counts.deferred + counts.hold, queued: counts.queued + counts.sending, deferred: counts.deferred, held: counts.hold, sentToday, failedToday },

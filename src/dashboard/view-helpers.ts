@@ -3,8 +3,9 @@ interface HelperHost {
   registerHelper(name: string, fn: (...args: never[]) => unknown): void;
 }
 
-export function formatBytes(n: number): string {
-  if (!Number.isFinite(n)) return '';
+export function formatBytes(value: number | string): string {
+  const n = Number(value);
+  if (value === '' || value === null || !Number.isFinite(n)) return '';
   if (n < 1024) return `${n} B`;
   if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
   return `${(n / 1024 / 1024).toFixed(1)} MiB`;
@@ -29,7 +30,7 @@ export function formatDuration(ms: number | null | undefined): string {
 }
 
 export function registerHelpers(hbs: HelperHost): void {
-  hbs.registerHelper('bytes', (n: number) => formatBytes(n));
+  hbs.registerHelper('bytes', (n: number | string) => formatBytes(n));
   hbs.registerHelper('time', (v: string | Date | null) => formatTime(v));
   hbs.registerHelper('duration', (ms: number | null) => formatDuration(ms));
   hbs.registerHelper('eq', (a: unknown, b: unknown) => a === b);

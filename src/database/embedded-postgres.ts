@@ -1,6 +1,6 @@
 import { spawn, SpawnOptions } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmod, chown, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { chmod, chown, cp, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import os from 'node:os';
@@ -84,8 +84,8 @@ export class EmbeddedPostgres {
   /** Initialises the cluster on first use, stops a stale server, starts it; returns its URL. */
   async start(): Promise<string> {
     const log = this.options.logger;
-    this.bins = await loadBinaries();
     await this.prepareUser();
+    this.bins = await this.reachable(await loadBinaries());
     const password = await this.password();
     if (!existsSync(path.join(this.pgdata, 'PG_VERSION'))) await this.initdb(password);
     await this.stopStaleServer();
@@ -138,6 +138,29 @@ export class EmbeddedPostgres {
     if ((mode & 0o001) === 0) await chmod(parent, mode | 0o001);
     await chown(this.pgdata, uid, gid);
     await chmod(this.pgdata, 0o700);
+  }
+
+  /**
+   * The binaries as the "postgres" user can run them. When Postroom runs as root from a directory
+   * that user cannot enter (a checkout in a 0700 directory), they are copied once to a shared,
+   * root-owned, world-readable cache in the temporary directory.
+   */
+  private async reachable(bins: Binaries): Promise<Binaries> {
+    if (this.runAs.uid === undefined) return bins;
+    if ((await run('test', ['-x', bins.initdb], this.runAs)).code === 0) return bins;
+    const native = path.resolve(path.dirname(bins.initdb), '..');
+    const { version } = JSON.parse(await readFile(path.join(native, '..', 'package.json'), 'utf8')) as { version: string };
+    const cache = path.join(os.tmpdir(), `postroom-pg-${version}`);
+    const binaries = (dir: string): Binaries => ({ initdb: path.join(dir, 'bin', 'initdb'), pg_ctl: path.join(dir, 'bin', 'pg_ctl'), postgres: path.join(dir, 'bin', 'postgres') });
+    if (await stat(path.join(cache, '.complete')).then(() => true, () => false)) return binaries(cache);
+    const staging = `${cache}.${process.pid}.${randomBytes(3).toString('hex')}`;
+    await cp(native, staging, { recursive: true, verbatimSymlinks: true });
+    await writeFile(path.join(staging, '.complete'), version + '\n');
+    await chmod(staging, 0o755);
+    // Another process may have finished first: theirs is as good as ours.
+    await rename(staging, cache).catch(() => rm(staging, { recursive: true, force: true }));
+    this.options.logger.info({ cache }, 'copied the PostgreSQL binaries where the postgres user can run them');
+    return binaries(cache);
   }
 
   private spawnOptions(): SpawnOptions {

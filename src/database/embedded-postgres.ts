@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Logger } from 'pino';
 
-interface Binaries {
+export interface Binaries {
   initdb: string;
   pg_ctl: string;
   postgres: string;
@@ -50,6 +50,30 @@ async function idOf(flag: '-u' | '-g', user: string): Promise<number | undefined
   return code === 0 ? Number(output.trim()) : undefined;
 }
 
+/**
+ * The binaries as the given user can run them. When Postroom runs as root from a directory the
+ * "postgres" user cannot enter (a checkout in a 0700 directory), they are copied once to a shared,
+ * root-owned, world-readable cache in the temporary directory.
+ */
+export async function runnableBinaries(runAs: { uid?: number; gid?: number }, logger?: Logger): Promise<Binaries> {
+  const bins = await loadBinaries();
+  if (runAs.uid === undefined) return bins;
+  if ((await run('test', ['-x', bins.initdb], runAs)).code === 0) return bins;
+  const native = path.resolve(path.dirname(bins.initdb), '..');
+  const { version } = JSON.parse(await readFile(path.join(native, '..', 'package.json'), 'utf8')) as { version: string };
+  const cache = path.join(os.tmpdir(), `postroom-pg-${version}`);
+  const binaries = (dir: string): Binaries => ({ initdb: path.join(dir, 'bin', 'initdb'), pg_ctl: path.join(dir, 'bin', 'pg_ctl'), postgres: path.join(dir, 'bin', 'postgres') });
+  if (await stat(path.join(cache, '.complete')).then(() => true, () => false)) return binaries(cache);
+  const staging = `${cache}.${process.pid}.${randomBytes(3).toString('hex')}`;
+  await cp(native, staging, { recursive: true, verbatimSymlinks: true });
+  await writeFile(path.join(staging, '.complete'), version + '\n');
+  await chmod(staging, 0o755);
+  // Another process may have finished first: theirs is as good as ours.
+  await rename(staging, cache).catch(() => rm(staging, { recursive: true, force: true }));
+  logger?.info({ cache }, 'copied the PostgreSQL binaries where the postgres user can run them');
+  return binaries(cache);
+}
+
 export interface EmbeddedPostgresOptions {
   /** Directory that holds the cluster (DATA_DIR/pg). */
   dataDir: string;
@@ -85,7 +109,7 @@ export class EmbeddedPostgres {
   async start(): Promise<string> {
     const log = this.options.logger;
     await this.prepareUser();
-    this.bins = await this.reachable(await loadBinaries());
+    this.bins = await runnableBinaries(this.runAs, this.options.logger);
     const password = await this.password();
     if (!existsSync(path.join(this.pgdata, 'PG_VERSION'))) await this.initdb(password);
     await this.stopStaleServer();
@@ -138,29 +162,6 @@ export class EmbeddedPostgres {
     if ((mode & 0o001) === 0) await chmod(parent, mode | 0o001);
     await chown(this.pgdata, uid, gid);
     await chmod(this.pgdata, 0o700);
-  }
-
-  /**
-   * The binaries as the "postgres" user can run them. When Postroom runs as root from a directory
-   * that user cannot enter (a checkout in a 0700 directory), they are copied once to a shared,
-   * root-owned, world-readable cache in the temporary directory.
-   */
-  private async reachable(bins: Binaries): Promise<Binaries> {
-    if (this.runAs.uid === undefined) return bins;
-    if ((await run('test', ['-x', bins.initdb], this.runAs)).code === 0) return bins;
-    const native = path.resolve(path.dirname(bins.initdb), '..');
-    const { version } = JSON.parse(await readFile(path.join(native, '..', 'package.json'), 'utf8')) as { version: string };
-    const cache = path.join(os.tmpdir(), `postroom-pg-${version}`);
-    const binaries = (dir: string): Binaries => ({ initdb: path.join(dir, 'bin', 'initdb'), pg_ctl: path.join(dir, 'bin', 'pg_ctl'), postgres: path.join(dir, 'bin', 'postgres') });
-    if (await stat(path.join(cache, '.complete')).then(() => true, () => false)) return binaries(cache);
-    const staging = `${cache}.${process.pid}.${randomBytes(3).toString('hex')}`;
-    await cp(native, staging, { recursive: true, verbatimSymlinks: true });
-    await writeFile(path.join(staging, '.complete'), version + '\n');
-    await chmod(staging, 0o755);
-    // Another process may have finished first: theirs is as good as ours.
-    await rename(staging, cache).catch(() => rm(staging, { recursive: true, force: true }));
-    this.options.logger.info({ cache }, 'copied the PostgreSQL binaries where the postgres user can run them');
-    return binaries(cache);
   }
 
   private spawnOptions(): SpawnOptions {

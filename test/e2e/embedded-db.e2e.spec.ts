@@ -2,19 +2,21 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runnableBinaries } from '../../src/database/embedded-postgres.js';
 import { PostroomProcess, freePort } from '../helpers/postroom-process.js';
 import { mailLog, queueEntry, submitSmtp, untilState } from './api.js';
 
-/** The pg_ctl that Postroom itself uses (the embedded-postgres binaries). */
-const { pg_ctl: PG_CTL } = (await import(`@embedded-postgres/${process.platform}-${process.arch}`)) as { pg_ctl: string };
-
 /** pg_ctl refuses to run as root; Postroom runs the cluster as "postgres" then, and so do we. */
+const asPostgres: { uid?: number; gid?: number } = {};
+if (process.getuid?.() === 0) {
+  asPostgres.uid = Number(spawnSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).stdout.trim());
+  asPostgres.gid = Number(spawnSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).stdout.trim());
+}
+
+/** The pg_ctl that Postroom itself uses (the embedded-postgres binaries, as that user can run them). */
+const { pg_ctl: PG_CTL } = await runnableBinaries(asPostgres);
+
 function pgCtl(args: string[]): { code: number | null; out: string } {
-  const asPostgres: { uid?: number; gid?: number } = {};
-  if (process.getuid?.() === 0) {
-    asPostgres.uid = Number(spawnSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).stdout.trim());
-    asPostgres.gid = Number(spawnSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).stdout.trim());
-  }
   const r = spawnSync(PG_CTL, args, { ...asPostgres, encoding: 'utf8', timeout: 30_000, env: { ...process.env, LC_ALL: 'C' } });
   return { code: r.status, out: `${r.stdout}${r.stderr}` };
 }

@@ -172,10 +172,16 @@ export class QueueRepository {
   }
 
   /** Every deferred message (or the given ones) becomes due now. */
+  /**
+   * Flush: every deferred message (or the given ones) becomes due now. Given ids may also name
+   * messages already queued (due): they count as flushed and keep their place in line.
+   */
   async flush(manager: EntityManager, ids?: string[]): Promise<string[]> {
     const rows = await queryRows<{ id: string }>(manager,
-      `UPDATE message SET state = 'queued', next_attempt_at = now()
-        WHERE state IN ('queued', 'deferred') ${ids ? 'AND id = ANY($1::text[])' : ''} RETURNING id`,
+      ids
+        ? `UPDATE message SET state = 'queued', next_attempt_at = CASE WHEN state = 'deferred' THEN now() ELSE next_attempt_at END
+            WHERE state IN ('queued', 'deferred') AND id = ANY($1::text[]) RETURNING id`
+        : `UPDATE message SET state = 'queued', next_attempt_at = now() WHERE state = 'deferred' RETURNING id`,
       ids ? [ids] : [],
     );
     return rows.map((r) => r.id);

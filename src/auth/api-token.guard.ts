@@ -14,7 +14,6 @@ export class ApiTokenGuard implements CanActivate {
     if (!match?.[1] || !(await this.tokens.verify(match[1]))) {
       throw new UnauthorizedException({ message: 'A valid bearer token is required (Authorization: Bearer <token>)' });
     }
-    (req as Request & { actor?: string }).actor = 'api';
     return true;
   }
 }

@@ -43,7 +43,7 @@ export class HomeController {
 
   /** The live part of the home page (polled every few seconds while the tab is visible). */
   @Get('dashboard/status')
-  async statusFragment(@Req() req: Request, @Res() res: Response): Promise<void> {
+  async statusFragment(@Res() res: Response): Promise<void> {
     res.vary('HX-Request');
     res.render('fragments/home/status', { ...(await this.status()), layout: false });
   }

@@ -11,8 +11,12 @@ import { HealthModule } from './health/health.module.js';
 import { IntakeModule } from './intake/intake.module.js';
 import { LoggingModule } from './logging/logging.module.js';
 import { MailLogModule } from './mail-log/mail-log.module.js';
+import { MetricsModule } from './metrics/metrics.module.js';
+import { OpenApiModule } from './openapi/openapi.module.js';
 import { QueueModule } from './queue/queue.module.js';
+import { RelaysModule } from './relays/relays.module.js';
 import { ReportsModule } from './reports/reports.module.js';
+import { RetentionModule } from './retention/retention.module.js';
 import { SettingsModule } from './settings/settings.module.js';
 
 /** Wiring only: the feature modules, with the validated config and the root logger. */
@@ -24,17 +28,21 @@ export class AppModule {
       imports: [
         ConfigModule.forRoot(config),
         LoggingModule.forRoot(logger),
+        MetricsModule,
         DatabaseModule,
         AuthModule,
         EventsModule,
         MailLogModule,
         SettingsModule,
+        RelaysModule,
         QueueModule,
         IntakeModule,
         DeliveryModule,
         HealthModule,
         DashboardModule,
         ReportsModule,
+        RetentionModule,
+        OpenApiModule,
       ],
     };
   }

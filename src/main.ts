@@ -15,7 +15,10 @@ import { PgNotifier } from './database/pg-notifier.js';
 import { DeliveryWorker } from './delivery/delivery.worker.js';
 import { EventLogService } from './events/event-log.service.js';
 import { SmtpListenerService } from './intake/smtp-listener.service.js';
+import { httpLogger } from './logging/http-logger.js';
 import { PinoNestLogger, createRootLogger } from './logging/logger.js';
+import { buildApiDocument } from './openapi/api-docs.js';
+import { ApiDocsHolder } from './openapi/api-docs.controller.js';
 import { SecretBox } from './settings/secret-box.js';
 import { SECRET_BOX } from './settings/settings.service.js';
 
@@ -66,6 +69,7 @@ async function main(): Promise<void> {
       bodyParser: false,
     });
     app.disable('x-powered-by');
+    app.use(httpLogger(logger));
     app.useBodyParser('json', { limit: '12mb' });
     const migrated = await runMigrations(app.get(DataSource));
     if (migrated.length) logger.info({ migrations: migrated }, 'database migrated');
@@ -74,6 +78,7 @@ async function main(): Promise<void> {
       sessionSecret: app.get<SecretBox>(SECRET_BOX).derive('session-cookie'),
       secureCookies: false,
     });
+    app.get(ApiDocsHolder).document = buildApiDocument(app, process.env.npm_package_version ?? '0.1.0');
     await app.get(ApiTokenService).ensureCliToken();
     await app.get(AdminPasswordService).ensure();
     await app.get(PgNotifier).start();

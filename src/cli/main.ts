@@ -6,6 +6,7 @@ import { formatReportText } from '../reports/report-text.js';
 import type { DailyReport } from '../reports/report.types.js';
 import { ApiClient, ApiError, UnreachableError, cliToken } from './api-client.js';
 import { formatMailq } from './mailq-format.js';
+import { runSendmail, sendmailArgs } from './sendmail.js';
 
 /** sysexits.h, as sendmail and postqueue use them. */
 export const EX_USAGE = 64;
@@ -91,10 +92,23 @@ function program(): Command {
       // The same formatter as ?format=text, so the CLI prints exactly what the API's text export says.
       out(o.json ? JSON.stringify(report, null, 2) : formatReportText(report));
     });
+
+  // Registered for the help; run() hands `sendmail` to runSendmail before commander parses,
+  // because sendmail's options (-oi, -FCronDaemon, -f root …) are not commander's.
+  p.command('sendmail')
+    .description('read a message on stdin and queue it, like /usr/sbin/sendmail: [-t] [-i] [-f sender] [-F name] [recipient...]')
+    .helpOption(false)
+    .allowUnknownOption()
+    .allowExcessArguments()
+    .action(async (_o: unknown, cmd: Command) => {
+      process.exitCode = await runSendmail(cmd.args);
+    });
   return p;
 }
 
 export async function run(argv: string[]): Promise<number> {
+  const sendmail = sendmailArgs(argv);
+  if (sendmail) return runSendmail(sendmail);
   try {
     await program().parseAsync(argv);
     return 0;

@@ -52,6 +52,7 @@ export const configSchema = z.object({
   DIRECT_SMTP_PORT: port.default(25),
   INSTANCE_NAME: z.string().trim().min(1).default(`${os.hostname()}-${process.pid}`),
   DELIVERY_LEASE_SECONDS: z.coerce.number().int().min(10, 'must be at least 10').default(600),
+  RELAY_RETRY_SECONDS: z.preprocess(unsetIfEmpty, z.coerce.number().min(0, 'must be 0 or more').max(3600, 'must be at most 3600').default(30)),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -78,6 +79,8 @@ export interface AppConfig {
   directPort: number;
   instanceName: string;
   leaseSeconds: number;
+  /** How long a relay that just failed is tried after the others. */
+  relayRetrySeconds: number;
   logLevel: Env['LOG_LEVEL'];
 }
 
@@ -124,6 +127,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     directPort: e.DIRECT_SMTP_PORT,
     instanceName: e.INSTANCE_NAME,
     leaseSeconds: e.DELIVERY_LEASE_SECONDS,
+    relayRetrySeconds: e.RELAY_RETRY_SECONDS,
     logLevel: e.LOG_LEVEL,
   };
 }

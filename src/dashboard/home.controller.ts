@@ -6,11 +6,13 @@ import { AppConfig } from '../config/config.schema.js';
 import { EventLogService } from '../events/event-log.service.js';
 import { MailLogService } from '../mail-log/mail-log.service.js';
 import { QueueService } from '../queue/queue.service.js';
+import { RelaysService } from '../relays/relays.service.js';
 import { SettingsService } from '../settings/settings.service.js';
 import { renderView } from './htmx.js';
 import { localDay } from './local-time.js';
 
 const SECURITY_LABELS = { none: 'no TLS', starttls: 'STARTTLS', tls: 'implicit TLS' } as const;
+const HEALTH_BADGES = { healthy: 'info', failing: 'error', unknown: 'unknown' } as const;
 
 /** The SMTP Dashboard home: status, counters, and the latest queue, mail log and events. */
 @Controller()
@@ -21,6 +23,7 @@ export class HomeController {
     private readonly mailLog: MailLogService,
     private readonly events: EventLogService,
     private readonly settings: SettingsService,
+    private readonly relays: RelaysService,
   ) {}
 
   @Get()
@@ -50,17 +53,20 @@ export class HomeController {
 
   private async status() {
     const tz = appTimeZone();
-    const [s, counts, sentToday, failedToday, last] = await Promise.all([
+    const [s, counts, sentToday, failedToday, last, relays] = await Promise.all([
       this.settings.view(),
       this.queue.counts(),
       this.mailLog.countToday('sent', tz),
       this.mailLog.countToday('bounced', tz),
       this.mailLog.lastOutcome(),
+      this.relays.list(),
     ]);
     const today = localDay(tz, 0);
     return {
       today: { since: today.since, until: today.until },
       relay: s.relayHost ? `${s.relayHost}:${s.effectivePort} (${SECURITY_LABELS[s.security]})` : null,
+      relays: relays.map((r) => ({ ...r, badge: HEALTH_BADGES[r.health.status] })),
+      backupRelaysOnly: !s.relayHost && relays.some((r) => r.enabled),
       listener: `${this.config.smtp.host}:${this.config.smtp.port}`,
       last,
       counters: { inQueue: counts.queued + counts.sending + counts.deferred + counts.hold, queued: counts.queued + counts.sending, deferred: counts.deferred, held: counts.hold, sentToday, failedToday },

@@ -2,6 +2,8 @@ import { Global, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { APP_CONFIG } from '../config/config.module.js';
 import { AppConfig } from '../config/config.schema.js';
+import { EventsModule } from '../events/events.module.js';
+import { DatabaseHealthMonitor } from './database-health.monitor.js';
 import { dataSourceOptions } from './data-source.js';
 import { PgNotifier } from './pg-notifier.js';
 
@@ -15,8 +17,9 @@ import { PgNotifier } from './pg-notifier.js';
         return dataSourceOptions(config.databaseUrl);
       },
     }),
+    EventsModule,
   ],
-  providers: [PgNotifier],
-  exports: [PgNotifier],
+  providers: [PgNotifier, DatabaseHealthMonitor],
+  exports: [PgNotifier, DatabaseHealthMonitor],
 })
 export class DatabaseModule {}

@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import { DataSource } from 'typeorm';
 import { ROOT_LOGGER } from '../logging/logging.module.js';
 
-export const CHANNELS = ['postroom_wakeup', 'postroom_settings'] as const;
+export const CHANNELS = ['postroom_wakeup', 'postroom_settings', 'postroom_relays'] as const;
 export type Channel = (typeof CHANNELS)[number];
 
 /**

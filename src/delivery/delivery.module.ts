@@ -1,9 +1,12 @@
 import { Module } from '@nestjs/common';
 import { AuthModule } from '../auth/auth.module.js';
 import { EventsModule } from '../events/events.module.js';
+import { IntakeModule } from '../intake/intake.module.js';
 import { MailLogModule } from '../mail-log/mail-log.module.js';
 import { QueueModule } from '../queue/queue.module.js';
+import { RelaysModule } from '../relays/relays.module.js';
 import { SettingsModule } from '../settings/settings.module.js';
+import { BounceNotifier } from './bounce-notifier.js';
 import { DeliveryWorker } from './delivery.worker.js';
 import { OutcomeRecorder } from './outcome.recorder.js';
 import { TestEmailController } from './test-email.controller.js';
@@ -12,8 +15,8 @@ import { TestEmailService } from './test-email.service.js';
 import { TransportFactory } from './transport.factory.js';
 
 @Module({
-  imports: [AuthModule, EventsModule, MailLogModule, QueueModule, SettingsModule],
-  providers: [DeliveryWorker, OutcomeRecorder, TransportFactory, TestEmailService],
+  imports: [AuthModule, EventsModule, IntakeModule, MailLogModule, QueueModule, RelaysModule, SettingsModule],
+  providers: [DeliveryWorker, OutcomeRecorder, BounceNotifier, TransportFactory, TestEmailService],
   controllers: [TestEmailController, TestEmailPageController],
   exports: [DeliveryWorker, TransportFactory, TestEmailService],
 })

@@ -8,7 +8,7 @@ import { EventLogService } from '../events/event-log.service.js';
 import { ROOT_LOGGER } from '../logging/logging.module.js';
 import { ClaimedMessage, QueueRepository } from '../queue/queue.repository.js';
 import { SettingsService } from '../settings/settings.service.js';
-import { AttemptOutcome, outcomeOfError, outcomeOfResult } from './outcome.js';
+import { AttemptOutcome, alignRecipients, outcomeOfError, outcomeOfResult } from './outcome.js';
 import { OutcomeRecorder } from './outcome.recorder.js';
 import { TransportFactory } from './transport.factory.js';
 import { TransportError } from './transport.js';
@@ -114,10 +114,7 @@ export class DeliveryWorker implements BeforeApplicationShutdown {
     try {
       const transport = await this.transports.get();
       const result = await transport.send({ from: message.sender, to: message.recipients }, message.data);
-      outcome = outcomeOfResult(result);
-      // Recipients the transport did not mention (should not happen) stay pending.
-      const mentioned = new Set(outcome.recipients.map((r) => r.recipient));
-      for (const r of message.recipients) if (!mentioned.has(r)) outcome.recipients.push({ recipient: r, status: 'deferred', reply: 'no answer for this recipient', code: null });
+      outcome = alignRecipients(outcomeOfResult(result), message.recipients);
     } catch (err) {
       outcome = outcomeOfError(err as TransportError, message.recipients);
       if (outcome.failure) await this.raiseFailure(outcome, message.id);

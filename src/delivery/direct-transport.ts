@@ -1,4 +1,5 @@
 import { promises as dns } from 'node:dns';
+import { isIP } from 'node:net';
 import nodemailer from 'nodemailer';
 import type SMTPTransport from 'nodemailer/lib/smtp-transport/index.js';
 import { domainOf } from '../common/address.js';
@@ -7,9 +8,14 @@ import { MailTransport, SendResult, TransportError } from './transport.js';
 /** The DNS look-ups direct delivery needs; injected so tests run without the internet. */
 export interface MxResolver {
   resolveMx(domain: string): Promise<{ exchange: string; priority: number }[]>;
+  /** The addresses of a mail host (A/AAAA), tried in order; without it nodemailer resolves the name. */
+  lookup?(host: string): Promise<string[]>;
 }
 
-export const systemResolver: MxResolver = { resolveMx: (d) => dns.resolveMx(d) };
+export const systemResolver: MxResolver = {
+  resolveMx: (d) => dns.resolveMx(d),
+  lookup: async (host) => (await dns.lookup(host, { all: true })).map((a) => a.address),
+};
 
 export interface DirectOptions {
   heloName: string;
@@ -41,14 +47,14 @@ export async function mailHosts(resolver: MxResolver, domain: string): Promise<H
 }
 
 /** nodemailer's options for one MX host: opportunistic STARTTLS, no certificate check (as MTAs do). */
-export function directNodemailerOptions(host: string, port: number, o: Pick<DirectOptions, 'heloName' | 'timeoutSeconds'>): SMTPTransport.Options {
+export function directNodemailerOptions(host: string, port: number, o: Pick<DirectOptions, 'heloName' | 'timeoutSeconds'>, servername?: string): SMTPTransport.Options {
   const timeout = o.timeoutSeconds * 1000;
   return {
     host,
     port,
     secure: false,
     opportunisticTLS: true,
-    tls: { rejectUnauthorized: false },
+    tls: { rejectUnauthorized: false, ...(servername && !isIP(servername) ? { servername } : {}) },
     name: o.heloName,
     connectionTimeout: timeout,
     greetingTimeout: timeout,
@@ -87,43 +93,66 @@ export class DirectTransport implements MailTransport {
   private async sendToDomain(domain: string, envelope: { from: string; to: string[] }, raw: Buffer): Promise<SendResult> {
     const found = await mailHosts(this.resolver, domain);
     if ('error' in found) return { accepted: [], rejected: envelope.to.map((recipient) => ({ recipient, ...found.error })), reply: '', relay: '' };
-    let last: { code: number | null; reply: string } = { code: null, reply: `no mail host for ${domain} answered` };
+    const port = this.options.port ?? 25;
+    const failures: string[] = [];
+    // nodemailer reports addresses with the domain lower-cased (and in punycode): map them back to
+    // the queue's spelling, or the outcome would not match the pending recipient.
+    const spelled = new Map(envelope.to.map((r) => [r.toLowerCase(), r]));
+    // Every recipient here has this one domain, so an unknown spelling is the punycode form: match the local part.
+    const localPart = (a: string) => a.slice(0, a.lastIndexOf('@'));
+    const original = (a: string): string => spelled.get(a.toLowerCase()) ?? envelope.to.find((r) => localPart(r) === localPart(a)) ?? a;
     let lastRelay = '';
     for (const host of found.hosts) {
-      const port = this.options.port ?? 25;
-      lastRelay = `${host}:${port}`;
-      const transporter = nodemailer.createTransport(directNodemailerOptions(host, port, this.options));
+      let addresses: string[];
       try {
-        const info = (await transporter.sendMail({ envelope, raw })) as unknown as {
-          accepted: string[];
-          rejectedErrors?: TransportError[];
-          response: string;
-        };
-        return {
-          accepted: info.accepted.map(String),
-          rejected: (info.rejectedErrors ?? []).map((e) => ({ recipient: (e as { recipient?: string }).recipient ?? '', code: e.responseCode ?? null, reply: (e.response || e.message).trim() })),
-          reply: info.response,
-          relay: lastRelay,
-        };
+        addresses = isIP(host) || !this.resolver.lookup ? [host] : await this.resolver.lookup(host);
       } catch (err) {
-        const e = err as TransportError;
-        if (e.rejectedErrors?.length) {
+        failures.push(`${host}: address lookup failed (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+        continue;
+      }
+      if (addresses.length === 0) failures.push(`${host}: no address record`);
+      for (const address of addresses) {
+        const where = address === host ? host : `${host}[${address}]`;
+        lastRelay = `${where}:${port}`;
+        const transporter = nodemailer.createTransport(directNodemailerOptions(address, port, this.options, host));
+        try {
+          const info = (await transporter.sendMail({ envelope, raw })) as unknown as {
+            accepted: string[];
+            rejectedErrors?: TransportError[];
+            response: string;
+          };
           return {
-            accepted: [],
-            rejected: e.rejectedErrors.map((r) => ({ recipient: (r as { recipient?: string }).recipient ?? '', code: r.responseCode ?? null, reply: (r.response || r.message).trim() })),
-            reply: '',
+            accepted: info.accepted.map((a) => original(String(a))),
+            rejected: (info.rejectedErrors ?? []).map((e) => ({ recipient: original((e as { recipient?: string }).recipient ?? ''), code: e.responseCode ?? null, reply: oneLine(e.response || e.message) })),
+            reply: info.response,
             relay: lastRelay,
           };
+        } catch (err) {
+          const e = err as TransportError;
+          if (e.rejectedErrors?.length) {
+            return {
+              accepted: [],
+              rejected: e.rejectedErrors.map((r) => ({ recipient: original((r as { recipient?: string }).recipient ?? ''), code: r.responseCode ?? null, reply: oneLine(r.response || r.message) })),
+              reply: '',
+              relay: lastRelay,
+            };
+          }
+          // A 5xx from a server that answered (to MAIL or DATA) is final for every recipient.
+          if (e.responseCode && e.responseCode >= 500) {
+            return { accepted: [], rejected: envelope.to.map((recipient) => ({ recipient, code: e.responseCode!, reply: oneLine(e.response || e.message) })), reply: '', relay: lastRelay };
+          }
+          // A connection failure, a timeout or a 4xx: the next address, then the next MX.
+          failures.push(`${where}: ${oneLine(e.response || e.message)}`);
+        } finally {
+          transporter.close();
         }
-        last = { code: e.responseCode ?? null, reply: `${host}: ${(e.response || e.message).replace(/\s+/g, ' ').trim()}` };
-        // A 5xx from a server that answered is final; a connection failure or 4xx tries the next MX.
-        if (e.responseCode && e.responseCode >= 500) break;
-      } finally {
-        transporter.close();
       }
     }
-    return { accepted: [], rejected: envelope.to.map((recipient) => ({ recipient, ...last })), reply: '', relay: lastRelay };
+    const reply = `no mail server of ${domain} took the message on port ${port} (${failures.join('; ') || 'no host to try'})`;
+    return { accepted: [], rejected: envelope.to.map((recipient) => ({ recipient, code: null, reply: reply.slice(0, 1000) })), reply: '', relay: lastRelay };
   }
 
   close(): void {}
 }
+
+const oneLine = (text: string): string => text.replace(/\s+/g, ' ').trim();

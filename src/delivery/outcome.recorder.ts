@@ -5,6 +5,7 @@ import { EventLogService } from '../events/event-log.service.js';
 import { MailLogService } from '../mail-log/mail-log.service.js';
 import { ClaimedMessage, QueueRepository } from '../queue/queue.repository.js';
 import { nextAttemptAt } from '../queue/retry-schedule.js';
+import { BounceNotifier } from './bounce-notifier.js';
 import { AttemptOutcome } from './outcome.js';
 
 /** Commits one attempt's outcome: the queue row, a mail-log line per recipient, bounce events. */
@@ -15,6 +16,7 @@ export class OutcomeRecorder {
     private readonly repo: QueueRepository,
     private readonly mailLog: MailLogService,
     private readonly events: EventLogService,
+    private readonly notices: BounceNotifier,
   ) {}
 
   async record(message: ClaimedMessage, owner: string, outcome: AttemptOutcome, lifetimeHours: number): Promise<void> {
@@ -45,13 +47,13 @@ export class OutcomeRecorder {
     if (expired) deferred = [];
     const bounced = rows.filter((r) => r.event === 'bounced');
 
-    await this.db.transaction(async (tx) => {
+    const committed = await this.db.transaction(async (tx) => {
       const mine = await this.repo.finishAttempt(tx, message.id, owner, {
         pending: deferred.map((r) => r.recipient),
         nextAttemptAt: next,
         lastError: deferred[0]?.reply ?? null,
       });
-      if (!mine) return; // our lease expired and someone else took the message: their outcome counts
+      if (!mine) return false; // our lease expired and someone else took the message: their outcome counts
       await this.mailLog.append(rows, tx);
       if (bounced.length) {
         await this.events.record(
@@ -64,6 +66,9 @@ export class OutcomeRecorder {
           tx,
         );
       }
+      return true;
     });
+    // After COMMIT: delivery status notices (bounce, optional delay warning); never throws.
+    if (committed) await this.notices.afterAttempt({ message, outcome, bounced: bounced.map((b) => b.recipient), deferred: deferred.map((r) => r.recipient), expired, lifetimeHours, now });
   }
 }

@@ -73,12 +73,12 @@ export function outcomeOfError(err: TransportError, pending: string[]): AttemptO
   const kind = failureKind(err);
   const relay = err.relay ?? null;
   if (err.rejectedErrors?.length) {
-    const byRecipient = new Map(err.rejectedErrors.map((e) => [e.recipient ?? '', e]));
+    const byRecipient = new Map(err.rejectedErrors.map((e) => [(e.recipient ?? '').toLowerCase(), e]));
     return {
       relay,
       failure: { kind: 'rejected', reply: replyText(err) },
       recipients: pending.map((recipient) => {
-        const e = byRecipient.get(recipient);
+        const e = byRecipient.get(recipient.toLowerCase());
         const code = e?.responseCode ?? err.responseCode ?? null;
         const reply = (e?.response || e?.message || replyText(err)).replace(/\s+/g, ' ').trim();
         return { recipient, status: permanent(code) ? 'bounced' : 'deferred', reply, code };
@@ -97,4 +97,23 @@ export function outcomeOfError(err: TransportError, pending: string[]): AttemptO
 export function replyCode(reply: string): number | null {
   const m = /^([2-5]\d\d)\b/.exec(reply);
   return m ? Number(m[1]) : null;
+}
+
+/**
+ * Puts an outcome in the queue's own spelling of each recipient: transports may report an
+ * address differently (nodemailer lower-cases domains), and a recipient that is not recognised
+ * would stay pending and be sent again. Recipients the transport did not mention stay pending.
+ */
+export function alignRecipients(outcome: AttemptOutcome, recipients: string[]): AttemptOutcome {
+  const unclaimed = new Map<string, string[]>();
+  for (const r of recipients) unclaimed.set(r.toLowerCase(), [...(unclaimed.get(r.toLowerCase()) ?? []), r]);
+  const aligned: RecipientOutcome[] = [];
+  for (const r of outcome.recipients) {
+    const spelled = unclaimed.get(r.recipient.toLowerCase())?.shift();
+    if (spelled !== undefined) aligned.push({ ...r, recipient: spelled });
+  }
+  for (const rest of unclaimed.values()) {
+    for (const recipient of rest) aligned.push({ recipient, status: 'deferred', reply: 'no answer for this recipient', code: null });
+  }
+  return { ...outcome, recipients: aligned };
 }

@@ -1,4 +1,5 @@
 import { Body, Controller, HttpCode, Post, UseGuards } from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ApiTokenGuard } from '../auth/api-token.guard.js';
 import { TestEmailService } from './test-email.service.js';
 
@@ -7,11 +8,14 @@ import { TestEmailService } from './test-email.service.js';
  * diagnosis (200 whether the test succeeded or not; 400 for an invalid request). It lives in
  * DeliveryModule: SettingsModule must not import DeliveryModule (which imports it).
  */
+@ApiTags('Settings')
+@ApiBearerAuth()
 @Controller('api/v1/settings/test')
 @UseGuards(ApiTokenGuard)
 export class TestEmailController {
   constructor(private readonly tests: TestEmailService) {}
 
+  @ApiOperation({ summary: 'Send a test email through the real delivery path; answers the diagnosis' })
   @Post()
   @HttpCode(200)
   test(@Body() body: unknown) {

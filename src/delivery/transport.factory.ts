@@ -2,26 +2,35 @@ import { Inject, Injectable, OnApplicationShutdown, Optional } from '@nestjs/com
 import { APP_CONFIG } from '../config/config.module.js';
 import { AppConfig } from '../config/config.schema.js';
 import { PgNotifier } from '../database/pg-notifier.js';
+import { RelayHealthService } from '../relays/relay-health.service.js';
+import { RELAYS_CHANNEL, RelaysService } from '../relays/relays.service.js';
 import { SettingsService } from '../settings/settings.service.js';
-import { effectivePort } from '../settings/settings.view.js';
 import { DirectTransport, MxResolver, systemResolver } from './direct-transport.js';
+import { FailoverTransport } from './failover-transport.js';
 import { RelayTransport } from './relay-transport.js';
 import { MailTransport } from './transport.js';
 
 export const MX_RESOLVER = Symbol('MX_RESOLVER');
 
-/** Holds the transport the settings describe; a settings change builds a new one. */
+/**
+ * Holds the transport the settings and the relays describe; a change of either builds a new one.
+ * No relay at all: direct delivery to MX. Otherwise a FailoverTransport over one RelayTransport
+ * per relay in priority order (with a single relay it is that relay, plus health records).
+ */
 @Injectable()
 export class TransportFactory implements OnApplicationShutdown {
   private current?: Promise<MailTransport>;
 
   constructor(
     private readonly settings: SettingsService,
+    private readonly relays: RelaysService,
+    private readonly health: RelayHealthService,
     notifier: PgNotifier,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Optional() @Inject(MX_RESOLVER) private readonly resolver: MxResolver = systemResolver,
   ) {
     notifier.on('postroom_settings', () => this.reset());
+    notifier.on(RELAYS_CHANNEL, () => this.reset());
   }
 
   get(): Promise<MailTransport> {
@@ -33,18 +42,24 @@ export class TransportFactory implements OnApplicationShutdown {
   private async build(): Promise<MailTransport> {
     const s = await this.settings.get();
     const heloName = await this.settings.heloName();
-    if (!s.relayHost) return new DirectTransport(this.resolver, { heloName, timeoutSeconds: s.timeoutSeconds, port: this.config.directPort });
-    const pass = s.authEnabled ? await this.settings.password() : undefined;
-    return new RelayTransport({
-      host: s.relayHost,
-      port: effectivePort(s),
-      security: s.security,
-      tlsVerify: s.tlsVerify,
-      auth: s.authEnabled && pass !== undefined ? { user: s.username, pass } : undefined,
-      heloName,
-      timeoutSeconds: s.timeoutSeconds,
-      poolSize: s.poolSize,
-    });
+    const relays = await this.relays.deliveryRelays();
+    if (relays.length === 0) return new DirectTransport(this.resolver, { heloName, timeoutSeconds: s.timeoutSeconds, port: this.config.directPort });
+    return new FailoverTransport(
+      relays.map((r) => ({
+        key: r.key,
+        transport: new RelayTransport({
+          host: r.host,
+          port: r.port,
+          security: r.security,
+          tlsVerify: r.tlsVerify,
+          auth: r.auth,
+          heloName,
+          timeoutSeconds: s.timeoutSeconds,
+          poolSize: s.poolSize,
+        }),
+      })),
+      { health: this.health, retryAfterMs: this.config.relayRetrySeconds * 1000 },
+    );
   }
 
   private reset(): void {

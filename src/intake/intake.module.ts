@@ -4,12 +4,13 @@ import { EventsModule } from '../events/events.module.js';
 import { MailLogModule } from '../mail-log/mail-log.module.js';
 import { QueueModule } from '../queue/queue.module.js';
 import { SettingsModule } from '../settings/settings.module.js';
+import { StormModule } from '../storm/storm.module.js';
 import { IntakeService } from './intake.service.js';
 import { MessagesController } from './messages.controller.js';
 import { SmtpListenerService } from './smtp-listener.service.js';
 
 @Module({
-  imports: [AuthModule, EventsModule, MailLogModule, QueueModule, SettingsModule],
+  imports: [AuthModule, EventsModule, MailLogModule, QueueModule, SettingsModule, StormModule],
   providers: [IntakeService, SmtpListenerService],
   controllers: [MessagesController],
   exports: [SmtpListenerService, IntakeService],

@@ -1,7 +1,10 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
+import type { Logger } from 'pino';
+import { ROOT_LOGGER } from '../logging/logging.module.js';
 import { newQueueId } from '../queue/queue-id.js';
 import { QueueService } from '../queue/queue.service.js';
 import { SettingsService } from '../settings/settings.service.js';
+import { StormService } from '../storm/storm.service.js';
 import { normalizeMessage } from './message-normalizer.js';
 
 export interface Submission {
@@ -17,6 +20,8 @@ export class IntakeService {
   constructor(
     private readonly queue: QueueService,
     private readonly settings: SettingsService,
+    @Optional() private readonly storm?: StormService,
+    @Optional() @Inject(ROOT_LOGGER) private readonly log?: Logger,
   ) {}
 
   /** Resolves with the queue id once the message is committed; rejects when it is not stored. */
@@ -35,7 +40,7 @@ export class IntakeService {
       rewriteFrom: settings.rewriteFrom,
       client: s.client,
     });
-    return this.queue.enqueue({
+    const message = {
       id: queueId,
       sender: normalized.sender,
       recipients: s.recipients,
@@ -43,6 +48,12 @@ export class IntakeService {
       messageId: normalized.messageId,
       clientAddress: s.client.address,
       data: normalized.data,
-    });
+    };
+    // Alert storms: a message past the limits is still stored (and acknowledged) but held for a digest.
+    const verdict = this.storm?.check(message, settings);
+    const id = verdict?.hold ? await this.storm!.hold(message, verdict) : await this.queue.enqueue(message);
+    // The SMTP listener logs its own 'message queued'; other ways in (API, CLI) are logged here.
+    if (s.client.protocol === 'HTTP') this.log?.info({ module: 'intake', queueId: id, from: message.sender, rcpt: message.recipients.length }, 'message queued');
+    return id;
   }
 }

@@ -1,8 +1,9 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Optional } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { LogPage, backwardPage } from '../common/keyset-page.js';
 import { isBigintKey, toPage } from '../common/pagination.js';
+import { MetricsService } from '../metrics/metrics.service.js';
 import { MailLogEvent } from './mail-log.entity.js';
 
 export interface NewMailLogEntry {
@@ -62,9 +63,15 @@ export function likePattern(text: string): string {
 
 @Injectable()
 export class MailLogService {
-  constructor(@InjectDataSource() private readonly db: DataSource) {}
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    @Optional() private readonly metrics?: MetricsService,
+  ) {}
 
-  /** Appends entries with one multi-row INSERT, inside the caller's transaction when given. */
+  /**
+   * Appends entries with one multi-row INSERT, inside the caller's transaction when given.
+   * The Prometheus totals follow these entries (counted once the transaction commits).
+   */
   async append(entries: NewMailLogEntry[], manager: EntityManager = this.db.manager): Promise<void> {
     if (entries.length === 0) return;
     const params: unknown[] = [];
@@ -77,6 +84,7 @@ export class MailLogService {
       return `(${placeholders.join(', ')})`;
     });
     await manager.query(`INSERT INTO mail_log (${COLUMNS.join(', ')}) VALUES ${rows.join(', ')}`, params);
+    this.metrics?.countMailLog(entries, manager.queryRunner);
   }
 
   async list(filter: MailLogFilter): Promise<LogPage<MailLogView>> {

@@ -1,4 +1,5 @@
 import { BadRequestException, Controller, Delete, Get, HttpCode, Param, Post, Query, UseGuards } from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ApiTokenGuard } from '../auth/api-token.guard.js';
 import { decodeCursor, parseEnum, parseLimit } from '../common/pagination.js';
 import { isQueueId } from './queue-id.js';
@@ -11,11 +12,14 @@ function queueId(id: string): string {
   return id;
 }
 
+@ApiTags('Queue')
+@ApiBearerAuth()
 @Controller('api/v1/queue')
 @UseGuards(ApiTokenGuard)
 export class QueueController {
   constructor(private readonly queue: QueueService) {}
 
+  @ApiOperation({ summary: 'List the queue, newest first (filters: state, address; cursor, limit)' })
   @Get()
   list(@Query() q: Record<string, unknown>) {
     return this.queue.list({
@@ -26,44 +30,52 @@ export class QueueController {
     });
   }
 
+  @ApiOperation({ summary: 'Count the messages in the queue by state' })
   @Get('counts')
   counts() {
     return this.queue.counts();
   }
 
+  @ApiOperation({ summary: 'Flush: every deferred message becomes due now; answers the count' })
   @Post('flush')
   @HttpCode(200)
   flushAll() {
     return this.queue.flushAll('api');
   }
 
+  @ApiOperation({ summary: 'Delete every queued, deferred and held message; answers the count' })
   @Delete()
   deleteAll() {
     return this.queue.deleteAll('api');
   }
 
+  @ApiOperation({ summary: 'One message in the queue' })
   @Get(':id')
   get(@Param('id') id: string) {
     return this.queue.get(queueId(id));
   }
 
+  @ApiOperation({ summary: 'Delete one message' })
   @Delete(':id')
   deleteOne(@Param('id') id: string) {
     return this.queue.deleteOne(queueId(id), 'api');
   }
 
+  @ApiOperation({ summary: 'Flush one message (due now)' })
   @Post(':id/flush')
   @HttpCode(200)
   flushOne(@Param('id') id: string) {
     return this.queue.flushOne(queueId(id), 'api');
   }
 
+  @ApiOperation({ summary: 'Put one message on hold' })
   @Post(':id/hold')
   @HttpCode(200)
   hold(@Param('id') id: string) {
     return this.queue.holdOne(queueId(id), 'api');
   }
 
+  @ApiOperation({ summary: 'Release one message from hold' })
   @Post(':id/release')
   @HttpCode(200)
   release(@Param('id') id: string) {

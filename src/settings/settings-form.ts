@@ -17,14 +17,19 @@ export const SETTINGS_FIELDS = [
   'timeoutSeconds',
   'poolSize',
   'lifetimeHours',
+  'delayWarningHours',
   'reportEnabled',
   'reportTime',
+  'retentionDays',
+  'stormWindowMinutes',
+  'stormMaxDuplicates',
+  'senderRateLimitPerMinute',
 ] as const;
 
 export type SettingsField = (typeof SETTINGS_FIELDS)[number];
 
 const TEXT_FIELDS = ['relayHost', 'security', 'username', 'hostname', 'fromName', 'fromAddress', 'adminAddress', 'reportTime'] as const;
-const NUMBER_FIELDS = ['timeoutSeconds', 'poolSize', 'lifetimeHours'] as const;
+const NUMBER_FIELDS = ['timeoutSeconds', 'poolSize', 'lifetimeHours', 'delayWarningHours', 'retentionDays', 'stormWindowMinutes', 'stormMaxDuplicates', 'senderRateLimitPerMinute'] as const;
 const CHECKBOX_FIELDS = ['tlsVerify', 'authEnabled', 'rewriteFrom', 'reportEnabled'] as const;
 
 /** What the form posts, as strings: the values to show again after an error. */

@@ -54,6 +54,10 @@ export class SettingsEntity {
   @Column({ name: 'lifetime_hours', type: 'integer', default: 120 })
   lifetimeHours!: number;
 
+  /** Send the sender one "delayed" notice once a message has waited this long (0 = never). */
+  @Column({ name: 'delay_warning_hours', type: 'integer', default: 0 })
+  delayWarningHours!: number;
+
   /** Mail yesterday's report to the admin address every day at reportTime (the appliance's time zone). */
   @Column({ name: 'report_enabled', type: 'boolean', default: false })
   reportEnabled!: boolean;
@@ -61,6 +65,22 @@ export class SettingsEntity {
   /** HH:MM, 24-hour clock. */
   @Column({ name: 'report_time', type: 'text', default: '07:00' })
   reportTime!: string;
+
+  /** Mail-log entries and events older than this many days are purged once a day. */
+  @Column({ name: 'retention_days', type: 'integer', default: 90 })
+  retentionDays!: number;
+
+  /** Alert storms: the window in which identical messages are counted. */
+  @Column({ name: 'storm_window_minutes', type: 'integer', default: 10 })
+  stormWindowMinutes!: number;
+
+  /** Identical messages (sender + recipients + subject) delivered per window; the rest go into one digest (0 = off). */
+  @Column({ name: 'storm_max_duplicates', type: 'integer', default: 3 })
+  stormMaxDuplicates!: number;
+
+  /** Messages per sender per minute before the rest are held for a digest (0 = no limit). */
+  @Column({ name: 'sender_rate_limit_per_minute', type: 'integer', default: 0 })
+  senderRateLimitPerMinute!: number;
 
   @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' })
   updatedAt!: Date;

@@ -2,6 +2,7 @@ import { BadRequestException, Controller, Get, Post, Req, Res } from '@nestjs/co
 import type { Request, Response } from 'express';
 import { renderView, wantsFragment } from '../dashboard/htmx.js';
 import { SETTINGS_FIELDS, SettingsFormValues, changedFields, formToSettingsInput, formValuesFromBody, formValuesFromView } from './settings-form.js';
+import { PROVIDER_PRESETS, ProviderPreset, findPreset, presetFields } from './presets.js';
 import { SettingsService } from './settings.service.js';
 import { DEFAULT_PORTS, SettingsView } from './settings.view.js';
 
@@ -25,6 +26,8 @@ const LABELS: Record<string, string> = {
   timeoutSeconds: 'Timeout',
   poolSize: 'Pool size',
   lifetimeHours: 'Lifetime',
+  delayWarningHours: 'Delay warning',
+  preset: 'Provider',
 };
 
 /** "Edit Settings": every setting in one form; errors in place, nothing saved on any error. */
@@ -37,7 +40,8 @@ export class SettingsPageController {
     const view = await this.settings.view();
     const saved = typeof req.query.saved === 'string' ? req.query.saved.split(',').filter((f) => (SETTINGS_FIELDS as readonly string[]).includes(f)) : [];
     const confirmation = req.query.saved === undefined ? undefined : saved.length ? `Settings saved: ${saved.join(', ')}` : 'No changes: the settings already had these values.';
-    renderView(req, res, PAGE, FRAGMENT, this.model(req, view, formValuesFromView(view), {}, confirmation));
+    const applied = typeof req.query.preset === 'string' ? findPreset(req.query.preset) : undefined;
+    renderView(req, res, PAGE, FRAGMENT, this.model(req, view, formValuesFromView(view), {}, confirmation, applied));
   }
 
   @Post()
@@ -45,6 +49,18 @@ export class SettingsPageController {
     const body = (req.body ?? {}) as Record<string, unknown>;
     const input = formToSettingsInput(body);
     const before = await this.settings.view();
+    const presetId = typeof body.preset === 'string' ? body.preset.trim() : '';
+    const preset = presetId ? findPreset(presetId) : undefined;
+    if (presetId) {
+      // The form always sends host, port and security: the provider fills those the user left
+      // as they were; a field changed by hand (or filled in place by the page's script) wins.
+      const saved = formValuesFromView(before);
+      for (const name of ['relayHost', 'relayPort', 'security'] as const) {
+        const posted = typeof body[name] === 'string' ? (body[name] as string).trim() : undefined;
+        if (posted === undefined || posted === saved[name]) delete input[name];
+      }
+      input.preset = presetId;
+    }
     let after: SettingsView;
     try {
       after = await this.settings.update(input, 'admin');
@@ -52,25 +68,29 @@ export class SettingsPageController {
       if (!(err instanceof BadRequestException)) throw err;
       const fields = ((err.getResponse() as { fields?: Record<string, string> }).fields ?? {}) as Record<string, string>;
       res.status(400);
-      renderView(req, res, PAGE, FRAGMENT, this.model(req, before, formValuesFromBody(body), fields));
+      renderView(req, res, PAGE, FRAGMENT, this.model(req, before, formValuesFromBody(body), fields, undefined, preset));
       return;
     }
-    const changed = changedFields(before, after, input);
+    const changed = changedFields(before, after, preset ? { ...presetFields(preset), ...input } : input);
     if (wantsFragment(req)) {
       const confirmation = changed.length ? `Settings saved: ${changed.join(', ')}` : 'No changes: the settings already had these values.';
       res.status(200);
-      renderView(req, res, PAGE, FRAGMENT, this.model(req, after, formValuesFromView(after), {}, confirmation));
+      renderView(req, res, PAGE, FRAGMENT, this.model(req, after, formValuesFromView(after), {}, confirmation, preset));
       return;
     }
     // Post/redirect/get: a reload does not post again.
-    res.redirect(303, `/settings?saved=${encodeURIComponent(changed.join(','))}`);
+    res.redirect(303, `/settings?saved=${encodeURIComponent(changed.join(','))}${preset ? `&preset=${encodeURIComponent(preset.id)}` : ''}`);
   }
 
-  private model(_req: Request, view: SettingsView, values: SettingsFormValues, fields: Record<string, string>, confirmation?: string) {
+  private model(_req: Request, view: SettingsView, values: SettingsFormValues, fields: Record<string, string>, confirmation?: string, applied?: ProviderPreset) {
     const errors: Record<string, string> = {};
     for (const [name, reason] of Object.entries(fields)) errors[name] = `${LABELS[name] ?? name} ${reason}`;
     const summary = Object.keys(errors).map((name) => ({ name, message: errors[name], inForm: name in LABELS }));
     const security = values.security || view.security;
+    // The provider whose host, port and security the form shows (or the one just applied).
+    const current =
+      applied ??
+      PROVIDER_PRESETS.find((p) => p.host === values.relayHost && String(p.port) === (values.relayPort || String(DEFAULT_PORTS[security as keyof typeof DEFAULT_PORTS])) && p.security === security);
     return {
       title: 'Edit Settings',
       nav: 'settings',
@@ -88,6 +108,9 @@ export class SettingsPageController {
         { value: 'tls', label: `Implicit TLS (default port ${DEFAULT_PORTS.tls})` },
       ].map((c) => ({ ...c, selected: c.value === security })),
       updatedAt: view.updatedAt,
+      presets: PROVIDER_PRESETS.map((p) => ({ ...p, selected: p.id === current?.id })),
+      presetNote: current?.note,
+      presetApplied: applied && confirmation ? `Provider ${applied.name}: host ${applied.host}, port ${applied.port}, ${applied.security === 'tls' ? 'implicit TLS' : applied.security === 'starttls' ? 'STARTTLS' : 'no TLS'}.` : undefined,
     };
   }
 }

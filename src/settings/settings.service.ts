@@ -5,6 +5,7 @@ import { DataSource } from 'typeorm';
 import { PgNotifier } from '../database/pg-notifier.js';
 import { EventLogService } from '../events/event-log.service.js';
 import { SettingsInput, fieldErrors, settingsInputSchema } from './dto/settings-input.js';
+import { ProviderPreset, applyPreset } from './presets.js';
 import { SecretBox } from './secret-box.js';
 import { SettingsEntity } from './settings.entity.js';
 import { SettingsView, toSettingsView } from './settings.view.js';
@@ -51,9 +52,12 @@ export class SettingsService {
 
   /** Validates the whole input first: on any error nothing is saved (400 with one reason per field). */
   async update(raw: unknown, actor: string): Promise<SettingsView> {
-    const parsed = settingsInputSchema.safeParse(raw ?? {});
-    if (!parsed.success) throw invalid(fieldErrors(parsed.error));
+    // "preset": "sendgrid" fills relayHost, relayPort and security; explicit fields win.
+    const withPreset = applyPreset(raw ?? {});
+    const parsed = settingsInputSchema.safeParse(withPreset.input);
+    if (!parsed.success || withPreset.error) throw invalid({ ...withPreset.error, ...(parsed.success ? {} : fieldErrors(parsed.error)) });
     const input: SettingsInput = parsed.data;
+    const preset: ProviderPreset | undefined = withPreset.preset;
 
     const saved = await this.db.transaction(async (tx) => {
       const current = await tx.getRepository(SettingsEntity).findOneOrFail({ where: { id: 1 }, lock: { mode: 'pessimistic_write' } });
@@ -87,9 +91,10 @@ export class SettingsService {
         {
           level: 'info',
           source: 'settings',
-          message: `Settings changed by ${actor}: ${changed.join(', ')}`,
+          message: `Settings changed by ${actor}: ${changed.join(', ')}${preset ? ` (provider preset ${preset.name})` : ''}`,
           details: {
             actor,
+            ...(preset ? { preset: preset.id } : {}),
             changed: Object.fromEntries(
               changed.map((k) => [k, SECRET_FIELDS.has(k) ? '(changed)' : { from: (current as unknown as Record<string, unknown>)[k], to: (next as unknown as Record<string, unknown>)[k] }]),
             ),

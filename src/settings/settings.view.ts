@@ -18,8 +18,13 @@ export interface SettingsView {
   timeoutSeconds: number;
   poolSize: number;
   lifetimeHours: number;
+  delayWarningHours: number;
   reportEnabled: boolean;
   reportTime: string;
+  retentionDays: number;
+  stormWindowMinutes: number;
+  stormMaxDuplicates: number;
+  senderRateLimitPerMinute: number;
   updatedAt: string;
 }
 
@@ -47,8 +52,13 @@ export function toSettingsView(s: SettingsEntity): SettingsView {
     timeoutSeconds: s.timeoutSeconds,
     poolSize: s.poolSize,
     lifetimeHours: s.lifetimeHours,
+    delayWarningHours: s.delayWarningHours,
     reportEnabled: s.reportEnabled,
     reportTime: s.reportTime,
+    retentionDays: s.retentionDays,
+    stormWindowMinutes: s.stormWindowMinutes,
+    stormMaxDuplicates: s.stormMaxDuplicates,
+    senderRateLimitPerMinute: s.senderRateLimitPerMinute,
     updatedAt: new Date(s.updatedAt).toISOString(),
   };
 }

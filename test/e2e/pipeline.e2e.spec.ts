@@ -58,4 +58,16 @@ describe('SMTP in → queue → relay out', () => {
     expect(log.items.map((i) => i.event).sort()).toEqual(['received', 'sent']);
     expect(log.items.find((i) => i.event === 'sent')?.relay).toBe(`127.0.0.1:${sink.port}`);
   });
+
+  it('delivers a mixed-case recipient once and clears it from the queue (transports may lower-case domains)', async () => {
+    const before = sink.messages.length;
+    const client = nodemailer.createTransport({ host: '127.0.0.1', port: postroom.smtpPort, secure: false, ignoreTLS: true });
+    const info = await client.sendMail({ from: 'cron@nas.local', to: 'Ops@Example.COM', subject: 'Case', text: 'x' });
+    const queueId = /queued as ([0-9A-Z]{17})/.exec(info.response)![1]!;
+    await sink.waitFor(before + 1);
+    await postroom.until(async () => (await postroom.api('GET', `/api/v1/queue/${queueId}`)).status === 404, 'the message to leave the queue');
+    const log = await postroom.api<MailLogPage>('GET', `/api/v1/mail-log?queueId=${queueId}&event=sent`);
+    expect(log.body.items.map((i) => i.to.toLowerCase())).toEqual(['ops@example.com']);
+    expect(sink.messages.length).toBe(before + 1);
+  });
 });

@@ -6,6 +6,10 @@ export interface SunkMessage {
   to: string[];
   data: Buffer;
   user?: string;
+  /** The session was TLS (STARTTLS or implicit) when the message came. */
+  secure?: boolean;
+  /** The name the client gave in EHLO/HELO. */
+  clientHostname?: string;
 }
 
 export interface SinkOptions {
@@ -64,6 +68,8 @@ export class SmtpSink {
             to: session.envelope.rcptTo.map((r) => r.address),
             data: Buffer.concat(chunks),
             user: typeof session.user === 'string' ? session.user : undefined,
+            secure: session.secure,
+            clientHostname: session.hostNameAppearsAs,
           });
           this.checkWaiters();
           cb(null, 'Ok: sunk');

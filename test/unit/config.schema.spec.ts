@@ -35,6 +35,7 @@ describe('loadConfig', () => {
       directPort: 25,
       instanceName: `${os.hostname()}-${process.pid}`,
       leaseSeconds: 600,
+      relayRetrySeconds: 30,
       logLevel: 'info',
     });
   });
@@ -59,6 +60,7 @@ describe('loadConfig', () => {
       DIRECT_SMTP_PORT: '2526',
       INSTANCE_NAME: 'node-a',
       DELIVERY_LEASE_SECONDS: '10',
+      RELAY_RETRY_SECONDS: '5',
       LOG_LEVEL: 'debug',
     });
     expect(config).toEqual({
@@ -81,6 +83,7 @@ describe('loadConfig', () => {
       directPort: 2526,
       instanceName: 'node-a',
       leaseSeconds: 10,
+      relayRetrySeconds: 5,
       logLevel: 'debug',
     });
   });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { failureKind, outcomeOfError, outcomeOfResult, replyCode, replyText } from '../../src/delivery/outcome.js';
+import { alignRecipients, failureKind, outcomeOfError, outcomeOfResult, replyCode, replyText } from '../../src/delivery/outcome.js';
 import { TransportError } from '../../src/delivery/transport.js';
 
 function transportError(message: string, fields: Partial<TransportError> = {}): TransportError {
@@ -223,5 +223,19 @@ describe('outcomeOfError', () => {
 
   it('returns no recipients when none were pending', () => {
     expect(outcomeOfError(transportError('down', { code: 'ECONNECTION' }), []).recipients).toEqual([]);
+  });
+});
+
+describe('alignRecipients', () => {
+  const sent = (recipient: string) => ({ recipient, status: 'sent' as const, reply: '250 ok', code: 250 });
+
+  it('keeps the queue spelling when the transport reports a lower-cased domain', () => {
+    const aligned = alignRecipients({ relay: 'r', recipients: [sent('Ops@example.com'), sent('b@example.org')] }, ['Ops@Example.COM', 'b@example.org']);
+    expect(aligned.recipients).toEqual([sent('Ops@Example.COM'), sent('b@example.org')]);
+  });
+
+  it('leaves recipients the transport did not mention pending, and ignores addresses it never had', () => {
+    const aligned = alignRecipients({ relay: 'r', recipients: [sent('stranger@example.net'), sent('a@example.com')] }, ['a@example.com', 'c@example.com']);
+    expect(aligned.recipients).toEqual([sent('a@example.com'), { recipient: 'c@example.com', status: 'deferred', reply: 'no answer for this recipient', code: null }]);
   });
 });

@@ -41,8 +41,13 @@ const view: SettingsView = {
   timeoutSeconds: 30,
   poolSize: 10,
   lifetimeHours: 120,
+  delayWarningHours: 0,
   reportEnabled: false,
   reportTime: '07:00',
+  retentionDays: 90,
+  stormWindowMinutes: 10,
+  stormMaxDuplicates: 3,
+  senderRateLimitPerMinute: 0,
   updatedAt: '2026-01-01T00:00:00.000Z',
 };
 

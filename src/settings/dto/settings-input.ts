@@ -25,8 +25,13 @@ export const settingsInputSchema = z
     timeoutSeconds: whole(1, 600, 'seconds (1-600)'),
     poolSize: whole(1, 100, 'connections (1-100)'),
     lifetimeHours: whole(1, 2400, 'hours (1-2400)'),
+    delayWarningHours: whole(0, 2400, 'hours (0-2400, 0 = off)'),
     reportEnabled: z.boolean({ error: 'must be true or false' }),
     reportTime: z.string({ error: 'must be a time such as 07:00' }).trim().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be a time such as 07:00 (24-hour clock, HH:MM)'),
+    retentionDays: whole(1, 3650, 'days (1-3650)'),
+    stormWindowMinutes: whole(1, 1440, 'minutes (1-1440)'),
+    stormMaxDuplicates: whole(0, 10000, 'messages (0-10000, 0 = off)'),
+    senderRateLimitPerMinute: whole(0, 100000, 'messages a minute (0-100000, 0 = no limit)'),
   })
   .partial()
   .strict();

@@ -1,0 +1,88 @@
+import { Controller, Get, Header, NotFoundException, Param, Res } from '@nestjs/common';
+import { ApiExcludeController, OpenAPIObject } from '@nestjs/swagger';
+import type { Response } from 'express';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { operationList } from './api-docs.js';
+
+/** Filled in by main.ts once the application is built (the document is made from its routes). */
+export class ApiDocsHolder {
+  document?: OpenAPIObject;
+}
+
+const ASSETS: Record<string, string> = {
+  'swagger-ui.css': 'swagger-ui.css',
+  'swagger-ui-bundle.js': 'swagger-ui-bundle.js',
+};
+
+/** The initialiser as a file of our own origin: the page has no inline script (CSP script-src 'self'). */
+const INIT_JS = `window.addEventListener('load', function () {
+  window.ui = SwaggerUIBundle({ url: '/api/docs.json', dom_id: '#swagger-ui', deepLinking: true, persistAuthorization: false, validatorUrl: null });
+});
+`;
+
+const escape = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+/**
+ * `GET /api/docs.json` (the OpenAPI 3 document) and `GET /api/docs` (Swagger UI served from our
+ * own origin, no CDN, no inline script; a plain list of the calls without JavaScript). Public,
+ * like the rest of /api: the document holds no secret, and every call it lists needs a token.
+ */
+@ApiExcludeController()
+@Controller('api')
+export class ApiDocsController {
+  private readonly uiDir = path.dirname(createRequire(import.meta.url).resolve('swagger-ui-dist/package.json'));
+
+  constructor(private readonly holder: ApiDocsHolder) {}
+
+  private get doc(): OpenAPIObject {
+    if (!this.holder.document) throw new NotFoundException({ message: 'The API document is not ready yet' });
+    return this.holder.document;
+  }
+
+  @Get('docs.json')
+  json(): OpenAPIObject {
+    return this.doc;
+  }
+
+  @Get('docs')
+  @Header('Content-Type', 'text/html; charset=utf-8')
+  page(): string {
+    const rows = operationList(this.doc)
+      .map((o) => `<li><code>${o.method} ${escape(o.path)}</code> ${escape(o.summary)}</li>`)
+      .join('\n');
+    return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Postroom API</title>
+<link rel="stylesheet" href="/api/docs/assets/swagger-ui.css">
+</head>
+<body>
+<div id="swagger-ui"></div>
+<noscript>
+<h1>Postroom API</h1>
+<p>The OpenAPI document: <a href="/api/docs.json">/api/docs.json</a>. Every call needs <code>Authorization: Bearer &lt;token&gt;</code>.</p>
+<ul>
+${rows}
+</ul>
+</noscript>
+<script src="/api/docs/assets/swagger-ui-bundle.js"></script>
+<script src="/api/docs/assets/init.js"></script>
+</body>
+</html>
+`;
+  }
+
+  @Get('docs/assets/:file')
+  asset(@Param('file') file: string, @Res() res: Response): void {
+    if (file === 'init.js') {
+      res.type('application/javascript').send(INIT_JS);
+      return;
+    }
+    const name = ASSETS[file];
+    if (!name) throw new NotFoundException();
+    res.sendFile(path.join(this.uiDir, name), { maxAge: '1d' });
+  }
+}

@@ -1,0 +1,20 @@
+import { Global, Module } from '@nestjs/common';
+import { AuthModule } from '../auth/auth.module.js';
+import { EventsModule } from '../events/events.module.js';
+import { SettingsModule } from '../settings/settings.module.js';
+import { RelayHealthService } from './relay-health.service.js';
+import { RelaysController } from './relays.controller.js';
+import { RelaysService } from './relays.service.js';
+
+/**
+ * Backup relays and per-relay health. Global so the dashboard home can show the relays without
+ * importing it; it imports nothing from delivery (DeliveryModule imports it).
+ */
+@Global()
+@Module({
+  imports: [AuthModule, EventsModule, SettingsModule],
+  providers: [RelaysService, RelayHealthService],
+  controllers: [RelaysController],
+  exports: [RelaysService, RelayHealthService],
+})
+export class RelaysModule {}

@@ -51,7 +51,14 @@ export class IntakeService {
     };
     // Alert storms: a message past the limits is still stored (and acknowledged) but held for a digest.
     const verdict = this.storm?.check(message, settings);
-    const id = verdict?.hold ? await this.storm!.hold(message, verdict) : await this.queue.enqueue(message);
+    let id: string;
+    try {
+      id = verdict?.hold ? await this.storm!.hold(message, verdict) : await this.queue.enqueue(message);
+    } catch (err) {
+      // Not stored: the client retries, and that retry must not count as a repeat.
+      if (verdict) this.storm!.forget(message, settings, verdict);
+      throw err;
+    }
     // The SMTP listener logs its own 'message queued'; other ways in (API, CLI) are logged here.
     if (s.client.protocol === 'HTTP') this.log?.info({ module: 'intake', queueId: id, from: message.sender, rcpt: message.recipients.length }, 'message queued');
     return id;

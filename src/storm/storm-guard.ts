@@ -77,6 +77,26 @@ export class StormGuard {
     return { hold: false };
   }
 
+  /**
+   * Takes back what check() counted for a message that was then not stored (the database
+   * refused it and the client was told to try again): its retry must not count twice.
+   */
+  forget(message: { sender: string; recipients: string[]; subject: string }, s: StormSettings, verdict: StormVerdict): void {
+    const sender = message.sender.toLowerCase();
+    if (s.stormMaxDuplicates > 0) {
+      const w = this.duplicates.get(`duplicate\n${sender}\n${recipientsKey(message.recipients)}\n${normalizeSubject(message.subject)}`);
+      if (w) {
+        w.count = Math.max(0, w.count - 1);
+        if (verdict.hold && verdict.reason === 'duplicate') w.held = Math.max(0, w.held - 1);
+      }
+    }
+    if (s.senderRateLimitPerMinute > 0 && !(verdict.hold && verdict.reason === 'duplicate')) {
+      const w = this.senders.get(sender);
+      if (w && verdict.hold) w.held = Math.max(0, w.held - 1);
+      else if (w) w.count = Math.max(0, w.count - 1);
+    }
+  }
+
   /** The open window of a key, or a new one from now. */
   private window(map: Map<string, Window>, key: string, now: number, length: number): Window {
     let w = map.get(key);

@@ -60,6 +60,11 @@ export class StormService {
     return this.guard.check(message, settings);
   }
 
+  /** Takes back a check() whose message was not stored after all. */
+  forget(message: { sender: string; recipients: string[]; subject: string }, settings: { stormWindowMinutes: number; stormMaxDuplicates: number; senderRateLimitPerMinute: number }, verdict: StormVerdict): void {
+    this.guard.forget(message, settings, verdict);
+  }
+
   /** Stores a held message; resolves with its queue id after COMMIT, like QueueService.enqueue. */
   hold(message: NewMessage, verdict: Held): Promise<string> {
     return this.holds.add({ message, verdict });

@@ -38,6 +38,31 @@ describe('StormGuard', () => {
     expect(v[2]!.hold && v[2]!.reason).toBe('rate');
     expect(g.check({ ...alert, sender: 'backup@nas.local' }, rate, 100 + 60_000).hold).toBe(false);
   });
+
+  it('forgets a message that was not stored, so a client retrying through a database outage is not held', () => {
+    const g = new StormGuard();
+    // Three real alerts, and one that the database refused (451) and the client retries twice.
+    for (let i = 0; i < 3; i++) g.check({ ...alert, subject: `Disk ${i}` }, s, i);
+    for (let retry = 0; retry < 5; retry++) {
+      const v = g.check(alert, s, 10 + retry);
+      expect(v.hold).toBe(false);
+      if (retry < 4) g.forget(alert, s, v); // refused: not stored
+    }
+    // Stored once: two more identical ones still go through, the fourth is held.
+    expect([g.check(alert, s, 20).hold, g.check(alert, s, 21).hold, g.check(alert, s, 22).hold]).toEqual([false, false, true]);
+  });
+
+  it('forgets a held message that was not stored, and a rate-limited one', () => {
+    const g = new StormGuard();
+    const both = { ...s, senderRateLimitPerMinute: 1 };
+    const first = g.check(alert, both, 0);
+    expect(first.hold).toBe(false);
+    const second = g.check({ ...alert, subject: 'other' }, both, 1);
+    expect(second.hold && second.reason).toBe('rate');
+    g.forget({ ...alert, subject: 'other' }, both, second);
+    g.forget(alert, both, first);
+    expect(g.check(alert, both, 2).hold).toBe(false);
+  });
 });
 
 describe('digestText', () => {

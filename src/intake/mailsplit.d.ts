@@ -15,3 +15,6 @@ declare module 'libmime' {
   const libmime: { decodeWords(text: string): string };
   export default libmime;
 }
+declare module 'smtp-server/lib/smtp-connection.js' {
+  export const SMTPConnection: new (...args: unknown[]) => unknown;
+}

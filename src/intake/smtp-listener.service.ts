@@ -1,6 +1,7 @@
 import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
 import type { Logger } from 'pino';
 import { SMTPServer, SMTPServerAddress, SMTPServerDataStream, SMTPServerSession } from 'smtp-server';
+import { PromptSmtpServer } from './prompt-smtp-server.js';
 import { isMailbox } from '../common/address.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import { AppConfig, allowedNetworkList } from '../config/config.schema.js';
@@ -51,7 +52,7 @@ export class SmtpListenerService implements OnApplicationShutdown {
 
   async start(): Promise<void> {
     const limits = this.config.smtp;
-    const server = new SMTPServer({
+    const server = new PromptSmtpServer({
       name: await this.settings.heloName(),
       banner: 'Postroom ESMTP',
       size: limits.maxMessageBytes,

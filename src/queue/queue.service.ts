@@ -7,6 +7,7 @@ import { PgNotifier } from '../database/pg-notifier.js';
 import { EventLogService } from '../events/event-log.service.js';
 import { MailLogService } from '../mail-log/mail-log.service.js';
 import { NewMessage, QueueAction, QueueFilter, QueueRepository } from './queue.repository.js';
+import { receivedEntry } from './received-entry.js';
 import { QueueEntryView, toQueueEntryView } from './queue.view.js';
 
 /**
@@ -46,20 +47,7 @@ export class QueueService {
     const now = new Date();
     await this.db.transaction(async (tx) => {
       await this.repo.insert(tx, batch, now);
-      await this.mailLog.append(
-        batch.map((m) => ({
-          at: now,
-          queueId: m.id,
-          messageId: m.messageId,
-          event: 'received' as const,
-          sender: m.sender,
-          recipient: m.recipients.join(', '),
-          size: m.data.length,
-          clientAddress: m.clientAddress,
-          subject: m.subject,
-        })),
-        tx,
-      );
+      await this.mailLog.append(batch.map((m) => receivedEntry(m, now)), tx);
       await tx.query(`SELECT pg_notify('postroom_wakeup', '')`);
     });
     this.notifier.notifyLocal('postroom_wakeup', 'local');

@@ -16,6 +16,7 @@ import { MailLogService } from '../mail-log/mail-log.service.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { newQueueId } from '../queue/queue-id.js';
 import { NewMessage, QueueRepository } from '../queue/queue.repository.js';
+import { receivedEntry } from '../queue/received-entry.js';
 import { SettingsService } from '../settings/settings.service.js';
 import { digestText } from './storm-digest.js';
 import { StormGuard, StormReason, StormVerdict } from './storm-guard.js';
@@ -92,20 +93,7 @@ export class StormService {
          UPDATE message m SET state = 'hold', next_attempt_at = h.due, last_error = h.why FROM h WHERE m.id = h.id`,
         params,
       );
-      await this.mailLog.append(
-        batch.map(({ message: m }) => ({
-          at: now,
-          queueId: m.id,
-          messageId: m.messageId,
-          event: 'received' as const,
-          sender: m.sender,
-          recipient: m.recipients.join(', '),
-          size: m.data.length,
-          clientAddress: m.clientAddress,
-          subject: m.subject,
-        })),
-        tx,
-      );
+      await this.mailLog.append(batch.map(({ message: m }) => receivedEntry(m, now)), tx);
       for (const { message: m, verdict: v } of batch.filter((b) => b.verdict.first)) {
         await this.events.record(
           {

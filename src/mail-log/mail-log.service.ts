@@ -75,6 +75,12 @@ export class MailLogService {
   async append(entries: NewMailLogEntry[], manager: EntityManager = this.db.manager): Promise<void> {
     if (entries.length === 0) return;
     const params: unknown[] = [];
+    await manager.query(this.insertStatement(entries, params), params);
+    this.metrics?.countMailLog(entries, manager.queryRunner);
+  }
+
+  /** The INSERT of entries, its values appended to `params` (for callers that compose one statement). */
+  insertStatement(entries: NewMailLogEntry[], params: unknown[]): string {
     const rows = entries.map((e) => {
       const values = [e.at ?? new Date(), e.queueId, e.messageId, e.event, e.sender, e.recipient, e.relay ?? null, e.size, e.delayMs ?? null, e.attempt ?? null, e.reply ?? null, e.clientAddress ?? null, e.subject ?? null];
       const placeholders = values.map((v) => {
@@ -83,8 +89,12 @@ export class MailLogService {
       });
       return `(${placeholders.join(', ')})`;
     });
-    await manager.query(`INSERT INTO mail_log (${COLUMNS.join(', ')}) VALUES ${rows.join(', ')}`, params);
-    this.metrics?.countMailLog(entries, manager.queryRunner);
+    return `INSERT INTO mail_log (${COLUMNS.join(', ')}) VALUES ${rows.join(', ')}`;
+  }
+
+  /** Tells the metrics about entries a caller stored itself (already committed). */
+  counted(entries: NewMailLogEntry[]): void {
+    this.metrics?.countMailLog(entries, undefined);
   }
 
   async list(filter: MailLogFilter): Promise<LogPage<MailLogView>> {

@@ -49,29 +49,40 @@ export type QueueAction = 'flush' | 'hold' | 'release' | 'delete';
 
 const ROW = `id, state, sender, recipients, subject, message_id, size, client_address, created_at, next_attempt_at, attempts, last_error`;
 
+/** Several statements as data-modifying CTEs of one: one round trip, and atomic on its own. */
+export function withStatements(statements: string[], final: string): string {
+  return `WITH ${statements.map((sql, i) => `s${i} AS (${sql})`).join(', ')} ${final}`;
+}
+
 /** Every SQL statement on the queue tables; the services above hold no SQL. */
 @Injectable()
 export class QueueRepository {
   constructor(@InjectDataSource() private readonly db: DataSource) {}
 
-  /** Inserts messages and their bodies with one statement each (bodies travel as binary parameters). */
-  async insert(manager: EntityManager, messages: NewMessage[], now: Date): Promise<void> {
-    const mParams: unknown[] = [];
+  /**
+   * The INSERTs of messages and their bodies, with their values appended to `params` (bodies
+   * travel as binary parameters). Callers run them as data-modifying CTEs of ONE statement.
+   */
+  insertStatements(messages: NewMessage[], now: Date, params: unknown[]): string[] {
+    const p = (v: unknown) => {
+      params.push(v);
+      return `$${params.length}`;
+    };
     const mRows = messages.map((m) => {
-      const base = mParams.length;
-      mParams.push(m.id, m.sender, m.recipients, m.subject, m.messageId, m.data.length, m.clientAddress, now);
-      return `($${base + 1}, 'queued', $${base + 2}, $${base + 3}::text[], $${base + 4}, $${base + 5}, $${base + 6}, $${base + 7}, $${base + 8}, $${base + 8})`;
+      const at = p(now);
+      return `(${p(m.id)}, 'queued', ${p(m.sender)}, ${p(m.recipients)}::text[], ${p(m.subject)}, ${p(m.messageId)}, ${p(m.data.length)}, ${p(m.clientAddress)}, ${at}::timestamptz, ${at}::timestamptz)`;
     });
-    await manager.query(
+    const bRows = messages.map((m) => `(${p(m.id)}, ${p(m.data)})`);
+    return [
       `INSERT INTO message (id, state, sender, recipients, subject, message_id, size, client_address, created_at, next_attempt_at) VALUES ${mRows.join(', ')}`,
-      mParams,
-    );
-    const bParams: unknown[] = [];
-    const bRows = messages.map((m) => {
-      bParams.push(m.id, m.data);
-      return `($${bParams.length - 1}, $${bParams.length})`;
-    });
-    await manager.query(`INSERT INTO message_body (id, data) VALUES ${bRows.join(', ')}`, bParams);
+      `INSERT INTO message_body (id, data) VALUES ${bRows.join(', ')}`,
+    ];
+  }
+
+  /** Inserts messages and their bodies in one statement (inside the caller's transaction). */
+  async insert(manager: EntityManager, messages: NewMessage[], now: Date): Promise<void> {
+    const params: unknown[] = [];
+    await manager.query(withStatements(this.insertStatements(messages, now, params), 'SELECT 1'), params);
   }
 
   /**

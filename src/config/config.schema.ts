@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { BlockList, isIP } from 'node:net';
 import os from 'node:os';
+import { GOOGLE_AUTH_URL, GOOGLE_TOKEN_URL, MICROSOFT_LOGIN_BASE, OAuthUrls } from '../delivery/oauth/providers.js';
 
 /** An empty variable (`HTTP_PORT=`) means "not set": the default applies. */
 const unsetIfEmpty = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
@@ -53,6 +54,10 @@ export const configSchema = z.object({
   INSTANCE_NAME: z.string().trim().min(1).default(`${os.hostname()}-${process.pid}`),
   DELIVERY_LEASE_SECONDS: z.coerce.number().int().min(10, 'must be at least 10').default(600),
   RELAY_RETRY_SECONDS: z.preprocess(unsetIfEmpty, z.coerce.number().min(0, 'must be 0 or more').max(3600, 'must be at most 3600').default(30)),
+  // Test-only: where "Authorize with Google" and the Google token requests go (a loopback stub in
+  // the e2e tests). Leave unset in production: the defaults are Google's real endpoints.
+  OAUTH_GOOGLE_AUTH_URL: z.preprocess(unsetIfEmpty, z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).default(GOOGLE_AUTH_URL)),
+  OAUTH_GOOGLE_TOKEN_URL: z.preprocess(unsetIfEmpty, z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).default(GOOGLE_TOKEN_URL)),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -82,6 +87,8 @@ export interface AppConfig {
   /** How long a relay that just failed is tried after the others. */
   relayRetrySeconds: number;
   logLevel: Env['LOG_LEVEL'];
+  /** OAuth2 provider endpoints (Google's overridable for tests only). */
+  oauth: OAuthUrls;
 }
 
 /** Never echoed in an error: they are secrets, or may hold one (a URL with a password). */
@@ -129,6 +136,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     leaseSeconds: e.DELIVERY_LEASE_SECONDS,
     relayRetrySeconds: e.RELAY_RETRY_SECONDS,
     logLevel: e.LOG_LEVEL,
+    oauth: { microsoftLoginBase: MICROSOFT_LOGIN_BASE, googleAuthUrl: e.OAUTH_GOOGLE_AUTH_URL, googleTokenUrl: e.OAUTH_GOOGLE_TOKEN_URL },
   };
 }
 

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { OAuthModule } from '../delivery/oauth/oauth.module.js';
 import { EventsModule } from '../events/events.module.js';
 import { MailLogModule } from '../mail-log/mail-log.module.js';
 import { QueueModule } from '../queue/queue.module.js';
@@ -9,7 +10,7 @@ import { HomeController } from './home.controller.js';
 import { MessageStoryController } from './message-story.controller.js';
 
 @Module({
-  imports: [EventsModule, MailLogModule, QueueModule, SettingsModule],
+  imports: [EventsModule, MailLogModule, OAuthModule, QueueModule, SettingsModule],
   providers: [AdminPasswordService],
   controllers: [AuthController, HomeController, MessageStoryController],
   exports: [AdminPasswordService],

@@ -3,6 +3,7 @@ import type { Request, Response } from 'express';
 import { appTimeZone } from '../common/timezone.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import { AppConfig } from '../config/config.schema.js';
+import { OAuthTokenService } from '../delivery/oauth/oauth-token.service.js';
 import { EventLogService } from '../events/event-log.service.js';
 import { MailLogService } from '../mail-log/mail-log.service.js';
 import { QueueService } from '../queue/queue.service.js';
@@ -24,6 +25,7 @@ export class HomeController {
     private readonly events: EventLogService,
     private readonly settings: SettingsService,
     private readonly relays: RelaysService,
+    private readonly oauth: OAuthTokenService,
   ) {}
 
   @Get()
@@ -67,6 +69,8 @@ export class HomeController {
       relay: s.relayHost ? `${s.relayHost}:${s.effectivePort} (${SECURITY_LABELS[s.security]})` : null,
       relays: relays.map((r) => ({ ...r, badge: HEALTH_BADGES[r.health.status] })),
       backupRelaysOnly: !s.relayHost && relays.some((r) => r.enabled),
+      // Until the next successful token: the primary relay's OAuth2 login is failing.
+      oauthWarning: s.authEnabled && s.authMethod === 'oauth2' ? this.oauth.status() : undefined,
       listener: `${this.config.smtp.host}:${this.config.smtp.port}`,
       last,
       counters: { inQueue: counts.queued + counts.sending + counts.deferred + counts.hold, queued: counts.queued + counts.sending, deferred: counts.deferred, held: counts.hold, sentToday, failedToday },

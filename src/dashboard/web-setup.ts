@@ -110,6 +110,14 @@ export async function configureWeb(app: NestExpressApplication, options: WebOpti
   });
   app.use((req: Request, res: Response, next: NextFunction) => {
     if (PUBLIC_PATHS.some((p) => p.test(req.path)) || req.session?.admin) return next();
+    if (req.method === 'GET' && req.path === '/oauth/google/callback' && req.query.bounced === undefined) {
+      // Google sends the browser back cross-site, and the session cookie is SameSite=Strict, so
+      // it is not sent on that navigation: load the same URL again from our own page (a
+      // same-site navigation, no script), which carries the cookie. Once only (bounced=1).
+      const again = `${req.originalUrl}${req.originalUrl.includes('?') ? '&' : '?'}bounced=1`.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+      res.status(200).type('html').send(`<!doctype html><meta charset="utf-8"><meta http-equiv="refresh" content="0;url=${again}"><title>Postroom</title><p><a href="${again}">Continue</a></p>`);
+      return;
+    }
     if (req.headers['hx-request'] === 'true') {
       res.setHeader('HX-Redirect', '/login');
       res.status(401).end();

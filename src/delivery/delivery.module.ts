@@ -8,6 +8,7 @@ import { RelaysModule } from '../relays/relays.module.js';
 import { SettingsModule } from '../settings/settings.module.js';
 import { BounceNotifier } from './bounce-notifier.js';
 import { DeliveryWorker } from './delivery.worker.js';
+import { OAuthModule } from './oauth/oauth.module.js';
 import { OutcomeRecorder } from './outcome.recorder.js';
 import { TestEmailController } from './test-email.controller.js';
 import { TestEmailPageController } from './test-email.page.controller.js';
@@ -15,7 +16,7 @@ import { TestEmailService } from './test-email.service.js';
 import { TransportFactory } from './transport.factory.js';
 
 @Module({
-  imports: [AuthModule, EventsModule, IntakeModule, MailLogModule, QueueModule, RelaysModule, SettingsModule],
+  imports: [AuthModule, EventsModule, IntakeModule, MailLogModule, OAuthModule, QueueModule, RelaysModule, SettingsModule],
   providers: [DeliveryWorker, OutcomeRecorder, BounceNotifier, TransportFactory, TestEmailService],
   controllers: [TestEmailController, TestEmailPageController],
   exports: [DeliveryWorker, TransportFactory, TestEmailService],

@@ -9,9 +9,30 @@ export interface RelayOptions {
   security: Security;
   tlsVerify: boolean;
   auth?: { user: string; pass: string };
+  /** OAuth2 (SASL XOAUTH2) instead of a password: the mailbox and where its access tokens come from. */
+  oauth?: { user: string; tokens: AccessTokenSource };
   heloName: string;
   timeoutSeconds: number;
   poolSize: number;
+}
+
+/** Gives access tokens: a cached one while fresh; `force` when the server refused the last one. */
+export interface AccessTokenSource {
+  token(force?: boolean): Promise<string>;
+}
+
+/** nodemailer's OAuth2 auth: each new connection asks the source (fresh token, renewed on refusal). */
+function oauthAuth(oauth: NonNullable<RelayOptions['oauth']>) {
+  return {
+    type: 'OAuth2' as const,
+    user: oauth.user,
+    provisionCallback: (_user: string, renew: boolean, done: (err: Error | null, accessToken?: string) => void) => {
+      oauth.tokens.token(renew).then(
+        (t) => done(null, t),
+        (err: unknown) => done(err as Error),
+      );
+    },
+  };
 }
 
 /** Builds nodemailer's options for a relay; shared by the delivery transport and the test email. */
@@ -25,7 +46,7 @@ export function nodemailerOptions(o: RelayOptions): SMTPPool.Options {
     requireTLS: o.security === 'starttls',
     ignoreTLS: o.security === 'none',
     tls: { rejectUnauthorized: o.tlsVerify, servername: o.host },
-    auth: o.auth,
+    auth: (o.oauth ? oauthAuth(o.oauth) : o.auth) as SMTPPool.Options['auth'],
     name: o.heloName,
     connectionTimeout: timeout,
     greetingTimeout: timeout,
@@ -47,15 +68,43 @@ const addr = (a: string | { address: string }): string => (typeof a === 'string'
 
 /** Delivery through the configured relay over pooled connections. */
 export class RelayTransport implements MailTransport {
-  private readonly transporter;
+  private transporter;
   readonly description: string;
+  /** With OAuth2: the token the pool's connections logged in with. */
+  private poolToken?: string;
 
-  constructor(options: RelayOptions) {
+  constructor(private readonly options: RelayOptions) {
     this.transporter = nodemailer.createTransport(nodemailerOptions(options));
     this.description = `${options.host}:${options.port}`;
   }
 
+  /**
+   * With OAuth2, every message first gets a fresh token (cached, refreshed ahead of expiry); a
+   * token request that fails is an EOAUTH2 error (kind 'auth': the message is deferred). When
+   * the token has changed, the pool is replaced, so no message goes over a connection that
+   * logged in with an expired token; the old pool finishes its sends and is closed.
+   */
+  private async freshPool(): Promise<void> {
+    const oauth = this.options.oauth;
+    if (!oauth) return;
+    let token: string;
+    try {
+      token = await oauth.tokens.token();
+    } catch (err) {
+      const e = err as Error & { reply?: string };
+      const reply = e.reply ?? e.message;
+      throw Object.assign(new Error(`OAuth2 token request failed: ${reply}`), { code: 'EOAUTH2', response: `OAuth2 token request failed: ${reply}`, command: 'AUTH XOAUTH2', relay: this.description });
+    }
+    if (this.poolToken !== undefined && this.poolToken !== token) {
+      const old = this.transporter;
+      this.transporter = nodemailer.createTransport(nodemailerOptions(this.options));
+      setTimeout(() => old.close(), 30_000).unref();
+    }
+    this.poolToken = token;
+  }
+
   async send(envelope: { from: string; to: string[] }, raw: Buffer): Promise<SendResult> {
+    await this.freshPool();
     try {
       const info = (await this.transporter.sendMail({ envelope, raw })) as unknown as SentInfo;
       return {

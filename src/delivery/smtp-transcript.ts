@@ -1,7 +1,7 @@
 import { format } from 'node:util';
 
 /** Where a test conversation stopped (or `done`). */
-export type TestStep = 'dns' | 'connect' | 'greeting' | 'ehlo' | 'starttls' | 'tls' | 'auth' | 'mail' | 'rcpt' | 'data' | 'done';
+export type TestStep = 'dns' | 'oauth' | 'connect' | 'greeting' | 'ehlo' | 'starttls' | 'tls' | 'auth' | 'mail' | 'rcpt' | 'data' | 'done';
 
 type LogEntry = { tnx?: string } & Record<string, unknown>;
 type LogFn = (entry: LogEntry | string, message?: unknown, ...args: unknown[]) => void;
@@ -42,6 +42,13 @@ export class SmtpTranscript {
     error: (entry, message, ...args) => this.log(entry, message, args),
     fatal: (entry, message, ...args) => this.log(entry, message, args),
   };
+
+  /** Adds a secret learnt during the conversation (an access token): redacted from here on. */
+  addSecret(secret: string): void {
+    if (secret.length < 3) return;
+    this.secrets.push(secret, Buffer.from(secret, 'utf8').toString('base64'));
+    this.secrets.sort((a, b) => b.length - a.length);
+  }
 
   /** Adds a note of our own ("* ..."). */
   note(text: string): void {

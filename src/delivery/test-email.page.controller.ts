@@ -10,6 +10,7 @@ const FRAGMENT = 'fragments/test-email/form';
 
 const STEP_NAMES: Record<string, string> = {
   dns: 'DNS lookup of the mail hosts',
+  oauth: 'OAuth2 token request',
   connect: 'connecting',
   greeting: 'waiting for the server greeting',
   ehlo: 'EHLO',
@@ -24,6 +25,7 @@ const STEP_NAMES: Record<string, string> = {
 
 const CODE_NAMES: Record<string, string> = {
   connection_error: 'connection error',
+  oauth_error: 'OAuth2 token error',
   timeout: 'timeout',
   tls_error: 'TLS error',
   auth_error: 'authentication error',

@@ -9,16 +9,18 @@ import { EventLogService } from '../events/event-log.service.js';
 import { MailLogService } from '../mail-log/mail-log.service.js';
 import { SettingsInput, fieldErrors, settingsInputSchema } from '../settings/dto/settings-input.js';
 import { SettingsEntity } from '../settings/settings.entity.js';
-import { SettingsService } from '../settings/settings.service.js';
+import { RelaySecrets, SECRET_COLUMNS, SettingsService } from '../settings/settings.service.js';
 import { SettingsView, effectivePort } from '../settings/settings.view.js';
 import { MxResolver, directNodemailerOptions, mailHosts, systemResolver } from './direct-transport.js';
+import { OAuthTokenService } from './oauth/oauth-token.service.js';
+import { OAuthError } from './oauth/token-endpoint.js';
 import { failureKind } from './outcome.js';
 import { nodemailerOptions } from './relay-transport.js';
 import { SmtpTranscript, TestStep } from './smtp-transcript.js';
 import { MX_RESOLVER } from './transport.factory.js';
 import { TransportError } from './transport.js';
 
-export type TestFailureCode = 'connection_error' | 'timeout' | 'tls_error' | 'auth_error' | 'rejected';
+export type TestFailureCode = 'oauth_error' | 'connection_error' | 'timeout' | 'tls_error' | 'auth_error' | 'rejected';
 
 export const TEST_SUBJECT = 'Postroom test email';
 
@@ -56,6 +58,8 @@ export interface TestEmailRequest {
 interface Effective {
   s: SettingsEntity;
   password?: string;
+  /** Every relay secret in clear (the OAuth2 ones too), for the token request and redaction. */
+  secrets: RelaySecrets;
   heloName: string;
 }
 
@@ -74,6 +78,7 @@ export class TestEmailService {
     private readonly events: EventLogService,
     private readonly mailLog: MailLogService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly oauth: OAuthTokenService,
     @Optional() @Inject(MX_RESOLVER) private readonly resolver: MxResolver = systemResolver,
   ) {}
 
@@ -93,7 +98,7 @@ export class TestEmailService {
     }
 
     const eff = await this.effective(input);
-    const transcript = new SmtpTranscript([eff.password]);
+    const transcript = new SmtpTranscript(Object.values(eff.secrets));
     const started = Date.now();
     const outcome = eff.s.relayHost ? await this.viaRelay(eff, to, transcript) : await this.direct(eff, to, transcript);
     const result: TestEmailResult = {
@@ -115,17 +120,20 @@ export class TestEmailService {
   private async effective(input: SettingsInput | undefined): Promise<Effective> {
     const saved = await this.settings.get();
     const s: SettingsEntity = { ...saved };
-    let password = await this.settings.password();
+    const secrets = await this.settings.secrets();
     if (input) {
       for (const [key, value] of Object.entries(input)) {
-        if (key === 'password') continue;
+        if (key in SECRET_COLUMNS) continue;
         (s as unknown as Record<string, unknown>)[key] = value;
       }
-      if (input.password === null) password = undefined;
-      else if (typeof input.password === 'string' && input.password !== '') password = input.password;
+      for (const field of Object.keys(SECRET_COLUMNS) as (keyof typeof SECRET_COLUMNS)[]) {
+        const value = input[field];
+        if (value === null) delete secrets[field];
+        else if (typeof value === 'string' && value !== '') secrets[field] = field === 'password' ? value : value.trim();
+      }
     }
     const heloName = s.hostname || (input ? os.hostname() : await this.settings.heloName());
-    return { s, password, heloName };
+    return { s, password: secrets.password, secrets, heloName };
   }
 
   private message(eff: Effective, to: string) {
@@ -145,13 +153,30 @@ export class TestEmailService {
 
   private async viaRelay(eff: Effective, to: string, transcript: SmtpTranscript): Promise<Outcome> {
     const s = eff.s;
+    const relay = `${s.relayHost}:${effectivePort(s)}`;
+    const oauth = s.authEnabled && s.authMethod === 'oauth2';
+    let accessToken: string | undefined;
+    if (oauth) {
+      // The token request is its own step: shown without secrets, its failure is oauth_error.
+      try {
+        const { answer, request } = await this.oauth.requestOnce(s, eff.secrets);
+        accessToken = answer.accessToken;
+        transcript.addSecret(accessToken);
+        transcript.note(`OAuth2 (${s.oauthProvider}): POST ${request.url} grant_type=${request.grantType} → ${answer.status}, access token for ${answer.expiresIn} s`);
+      } catch (err) {
+        if (!(err instanceof OAuthError)) throw err;
+        transcript.note(`OAuth2 (${s.oauthProvider}): POST ${err.request.url || '(no token URL)'} grant_type=${err.request.grantType} → ${err.status ?? 'no answer'}: ${err.reply}`);
+        return { ok: false, code: 'oauth_error', step: 'oauth', reply: err.reply, error: err.message, relay };
+      }
+    }
     const options = {
       ...nodemailerOptions({
         host: s.relayHost,
         port: effectivePort(s),
         security: s.security,
         tlsVerify: s.tlsVerify,
-        auth: s.authEnabled && eff.password !== undefined ? { user: s.username, pass: eff.password } : undefined,
+        auth: s.authEnabled && !oauth && eff.password !== undefined ? { user: s.username, pass: eff.password } : undefined,
+        ...(accessToken !== undefined ? { oauth: { user: s.username, tokens: { token: async () => accessToken } } } : {}),
         heloName: eff.heloName,
         timeoutSeconds: s.timeoutSeconds,
         poolSize: 1,
@@ -163,8 +188,7 @@ export class TestEmailService {
       logger: transcript.logger,
       transactionLog: true,
     };
-    const relay = `${s.relayHost}:${effectivePort(s)}`;
-    transcript.note(`Relay ${relay}, security ${s.security}${s.security !== 'none' ? `, certificate ${s.tlsVerify ? 'verified' : 'not verified'}` : ''}, SASL ${options.auth ? `as ${s.username}` : 'off'}`);
+    transcript.note(`Relay ${relay}, security ${s.security}${s.security !== 'none' ? `, certificate ${s.tlsVerify ? 'verified' : 'not verified'}` : ''}, SASL ${options.auth ? `${oauth ? 'XOAUTH2 ' : ''}as ${s.username}` : 'off'}`);
     return this.attempt(options as unknown as SMTPTransport.Options, eff, to, transcript, relay, s.security === 'tls');
   }
 

@@ -7,6 +7,7 @@ import { RELAYS_CHANNEL, RelaysService } from '../relays/relays.service.js';
 import { SettingsService } from '../settings/settings.service.js';
 import { DirectTransport, MxResolver, systemResolver } from './direct-transport.js';
 import { FailoverTransport } from './failover-transport.js';
+import { OAuthTokenService } from './oauth/oauth-token.service.js';
 import { RelayTransport } from './relay-transport.js';
 import { MailTransport } from './transport.js';
 
@@ -25,6 +26,7 @@ export class TransportFactory implements OnApplicationShutdown {
     private readonly settings: SettingsService,
     private readonly relays: RelaysService,
     private readonly health: RelayHealthService,
+    private readonly oauth: OAuthTokenService,
     notifier: PgNotifier,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Optional() @Inject(MX_RESOLVER) private readonly resolver: MxResolver = systemResolver,
@@ -53,6 +55,7 @@ export class TransportFactory implements OnApplicationShutdown {
           security: r.security,
           tlsVerify: r.tlsVerify,
           auth: r.auth,
+          ...(r.oauth ? { oauth: { user: r.oauth.user, tokens: this.oauth } } : {}),
           heloName,
           timeoutSeconds: s.timeoutSeconds,
           poolSize: s.poolSize,

@@ -23,6 +23,8 @@ export interface DeliveryRelay {
   security: Security;
   tlsVerify: boolean;
   auth?: { user: string; pass: string };
+  /** OAuth2 (XOAUTH2) as this mailbox; the primary relay only. */
+  oauth?: { user: string };
   priority: number;
 }
 
@@ -64,7 +66,8 @@ export class RelaysService {
     const out: DeliveryRelay[] = [];
     const s = await this.settings.get();
     if (s.relayHost) {
-      const pass = s.authEnabled ? await this.settings.password() : undefined;
+      const oauth = s.authEnabled && s.authMethod === 'oauth2';
+      const pass = s.authEnabled && !oauth ? await this.settings.password() : undefined;
       out.push({
         key: PRIMARY_KEY,
         host: s.relayHost,
@@ -72,6 +75,7 @@ export class RelaysService {
         security: s.security,
         tlsVerify: s.tlsVerify,
         auth: s.authEnabled && pass !== undefined ? { user: s.username, pass } : undefined,
+        ...(oauth ? { oauth: { user: s.username } } : {}),
         priority: 0,
       });
     }

@@ -93,7 +93,7 @@ export const PROVIDER_PRESETS: readonly ProviderPreset[] = [
     host: 'smtp.gmail.com',
     port: 587,
     security: 'starttls',
-    note: `${APP_PASSWORD('Google account → Security → 2-Step Verification → App passwords; needs 2-Step Verification on')} Gmail rewrites the From address to the account's own unless it is a configured alias.`,
+    note: `${APP_PASSWORD('Google account → Security → 2-Step Verification → App passwords; needs 2-Step Verification on')} Gmail rewrites the From address to the account's own unless it is a configured alias. Without a password: Authentication method OAuth2, provider Google (or a Workspace service account).`,
   },
   {
     id: 'outlook',
@@ -109,7 +109,7 @@ export const PROVIDER_PRESETS: readonly ProviderPreset[] = [
     host: 'smtp.office365.com',
     port: 587,
     security: 'starttls',
-    note: 'Username: the mailbox\'s full address. "Authenticated SMTP" (SMTP AUTH) must be enabled for that mailbox in the Microsoft 365 admin center; with multi-factor authentication use an app password. The From address must be the mailbox or one it may send as.',
+    note: 'Username: the mailbox\'s full address. "Authenticated SMTP" (SMTP AUTH) must be enabled for that mailbox in the Microsoft 365 admin center; with multi-factor authentication use an app password. The From address must be the mailbox or one it may send as. Basic SMTP AUTH is being retired: prefer Authentication method OAuth2, provider Microsoft 365 (tenant id, client id, client secret).',
   },
   {
     id: 'yahoo',

@@ -9,6 +9,15 @@ export const SETTINGS_FIELDS = [
   'authEnabled',
   'username',
   'password',
+  'authMethod',
+  'oauthProvider',
+  'oauthTenantId',
+  'oauthClientId',
+  'oauthClientSecret',
+  'oauthRefreshToken',
+  'oauthServiceAccountKey',
+  'oauthTokenUrl',
+  'oauthScope',
   'hostname',
   'fromName',
   'fromAddress',
@@ -28,12 +37,23 @@ export const SETTINGS_FIELDS = [
 
 export type SettingsField = (typeof SETTINGS_FIELDS)[number];
 
-const TEXT_FIELDS = ['relayHost', 'security', 'username', 'hostname', 'fromName', 'fromAddress', 'adminAddress', 'reportTime'] as const;
+/** Write-only fields: blank keeps the stored value, the "clear" checkbox (clear + Name) sends null. */
+export const SECRET_FORM_FIELDS = ['password', 'oauthClientSecret', 'oauthRefreshToken', 'oauthServiceAccountKey'] as const;
+type SecretFormField = (typeof SECRET_FORM_FIELDS)[number];
+const clearName = (f: SecretFormField): string => `clear${f[0]!.toUpperCase()}${f.slice(1)}`;
+const isSecret = (name: string): name is SecretFormField => (SECRET_FORM_FIELDS as readonly string[]).includes(name);
+
+const TEXT_FIELDS = ['relayHost', 'security', 'authMethod', 'oauthProvider', 'oauthTenantId', 'oauthClientId', 'oauthTokenUrl', 'oauthScope', 'username', 'hostname', 'fromName', 'fromAddress', 'adminAddress', 'reportTime'] as const;
 const NUMBER_FIELDS = ['timeoutSeconds', 'poolSize', 'lifetimeHours', 'delayWarningHours', 'retentionDays', 'stormWindowMinutes', 'stormMaxDuplicates', 'senderRateLimitPerMinute'] as const;
 const CHECKBOX_FIELDS = ['tlsVerify', 'authEnabled', 'rewriteFrom', 'reportEnabled'] as const;
 
 /** What the form posts, as strings: the values to show again after an error. */
-export type SettingsFormValues = Record<Exclude<SettingsField, 'password'>, string> & { clearPassword: boolean };
+export type SettingsFormValues = Record<Exclude<SettingsField, SecretFormField>, string> & {
+  clearPassword: boolean;
+  clearOauthClientSecret: boolean;
+  clearOauthRefreshToken: boolean;
+  clearOauthServiceAccountKey: boolean;
+};
 
 /** The first value of a form field (a repeated field keeps the first) as a string, or undefined. */
 function field(body: Record<string, unknown>, name: string): string | undefined {
@@ -73,9 +93,11 @@ export function formToSettingsInput(body: Record<string, unknown>): Record<strin
     if (v !== undefined) out[name] = toNumber(v);
   }
   for (const name of CHECKBOX_FIELDS) out[name] = checked(field(body, name));
-  const password = field(body, 'password') ?? '';
-  if (checked(field(body, 'clearPassword'))) out.password = null;
-  else if (password !== '') out.password = password;
+  for (const name of SECRET_FORM_FIELDS) {
+    const v = field(body, name) ?? '';
+    if (checked(field(body, clearName(name)))) out[name] = null;
+    else if (name === 'password' ? v !== '' : v.trim() !== '') out[name] = v;
+  }
   return out;
 }
 
@@ -83,11 +105,11 @@ export function formToSettingsInput(body: Record<string, unknown>): Record<strin
 export function formValuesFromBody(body: Record<string, unknown>): SettingsFormValues {
   const values = {} as SettingsFormValues;
   for (const name of SETTINGS_FIELDS) {
-    if (name === 'password') continue;
+    if (isSecret(name)) continue;
     if ((CHECKBOX_FIELDS as readonly string[]).includes(name)) values[name] = checked(field(body, name)) ? 'true' : '';
     else values[name] = field(body, name) ?? '';
   }
-  values.clearPassword = checked(field(body, 'clearPassword'));
+  for (const name of SECRET_FORM_FIELDS) values[clearName(name) as 'clearPassword'] = checked(field(body, clearName(name)));
   return values;
 }
 
@@ -95,11 +117,11 @@ export function formValuesFromBody(body: Record<string, unknown>): SettingsFormV
 export function formValuesFromView(view: SettingsView): SettingsFormValues {
   const values = {} as SettingsFormValues;
   for (const name of SETTINGS_FIELDS) {
-    if (name === 'password') continue;
+    if (isSecret(name)) continue;
     const v = view[name];
     values[name] = typeof v === 'boolean' ? (v ? 'true' : '') : v === null ? '' : String(v);
   }
-  values.clearPassword = false;
+  for (const name of SECRET_FORM_FIELDS) values[clearName(name) as 'clearPassword'] = false;
   return values;
 }
 
@@ -107,7 +129,10 @@ export function formValuesFromView(view: SettingsView): SettingsFormValues {
 export function changedFields(before: SettingsView, after: SettingsView, input: Record<string, unknown>): SettingsField[] {
   return SETTINGS_FIELDS.filter((name) => {
     if (!(name in input)) return false;
-    if (name === 'password') return input.password === null ? before.passwordSet : typeof input.password === 'string' && input.password !== '';
+    if (isSecret(name)) {
+      const set = `${name}Set` as 'passwordSet';
+      return input[name] === null ? before[set] : typeof input[name] === 'string' && input[name] !== '';
+    }
     return before[name] !== after[name];
   });
 }

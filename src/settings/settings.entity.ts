@@ -1,6 +1,8 @@
 import { Column, Entity, PrimaryColumn, UpdateDateColumn } from 'typeorm';
 
 export type Security = 'none' | 'starttls' | 'tls';
+export type AuthMethod = 'password' | 'oauth2';
+export type OAuthProvider = 'microsoft' | 'google' | 'google-service-account' | 'generic';
 
 /** The single row of relay and identity settings (PRODUCT §1). */
 @Entity({ name: 'settings' })
@@ -29,6 +31,38 @@ export class SettingsEntity {
   /** AES-256-GCM sealed password, or null when none is set. */
   @Column({ name: 'password_sealed', type: 'text', nullable: true })
   passwordSealed!: string | null;
+
+  /** How SASL logs in: a password (PLAIN/LOGIN) or an OAuth2 access token (XOAUTH2). */
+  @Column({ name: 'auth_method', type: 'text', default: 'password' })
+  authMethod!: AuthMethod;
+
+  @Column({ name: 'oauth_provider', type: 'text', default: 'microsoft' })
+  oauthProvider!: OAuthProvider;
+
+  @Column({ name: 'oauth_tenant_id', type: 'text', default: '' })
+  oauthTenantId!: string;
+
+  @Column({ name: 'oauth_client_id', type: 'text', default: '' })
+  oauthClientId!: string;
+
+  /** Sealed like the password; null when none is set. */
+  @Column({ name: 'oauth_client_secret_sealed', type: 'text', nullable: true })
+  oauthClientSecretSealed!: string | null;
+
+  @Column({ name: 'oauth_refresh_token_sealed', type: 'text', nullable: true })
+  oauthRefreshTokenSealed!: string | null;
+
+  /** A Google service account's JSON key, sealed. */
+  @Column({ name: 'oauth_service_account_key_sealed', type: 'text', nullable: true })
+  oauthServiceAccountKeySealed!: string | null;
+
+  /** The generic provider's token endpoint. */
+  @Column({ name: 'oauth_token_url', type: 'text', default: '' })
+  oauthTokenUrl!: string;
+
+  /** The generic provider's scope (others have a fixed one). */
+  @Column({ name: 'oauth_scope', type: 'text', default: '' })
+  oauthScope!: string;
 
   @Column({ type: 'text', default: '' })
   hostname!: string;

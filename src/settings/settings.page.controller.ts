@@ -18,6 +18,15 @@ const LABELS: Record<string, string> = {
   authEnabled: 'SASL authentication',
   username: 'Username',
   password: 'Password',
+  authMethod: 'Authentication method',
+  oauthProvider: 'OAuth2 provider',
+  oauthTenantId: 'Tenant id',
+  oauthClientId: 'Client id',
+  oauthClientSecret: 'Client secret',
+  oauthRefreshToken: 'Refresh token',
+  oauthServiceAccountKey: 'Service account key',
+  oauthTokenUrl: 'Token URL',
+  oauthScope: 'Scope',
   hostname: 'Hostname',
   fromName: 'From name',
   fromAddress: 'From address',
@@ -39,7 +48,14 @@ export class SettingsPageController {
   async page(@Req() req: Request, @Res() res: Response): Promise<void> {
     const view = await this.settings.view();
     const saved = typeof req.query.saved === 'string' ? req.query.saved.split(',').filter((f) => (SETTINGS_FIELDS as readonly string[]).includes(f)) : [];
-    const confirmation = req.query.saved === undefined ? undefined : saved.length ? `Settings saved: ${saved.join(', ')}` : 'No changes: the settings already had these values.';
+    const confirmation =
+      req.query.authorized === 'google'
+        ? 'Authorized with Google: the refresh token is stored (encrypted). Send a test email to check the relay.'
+        : req.query.saved === undefined
+          ? undefined
+          : saved.length
+            ? `Settings saved: ${saved.join(', ')}`
+            : 'No changes: the settings already had these values.';
     const applied = typeof req.query.preset === 'string' ? findPreset(req.query.preset) : undefined;
     renderView(req, res, PAGE, FRAGMENT, this.model(req, view, formValuesFromView(view), {}, confirmation, applied));
   }
@@ -82,7 +98,7 @@ export class SettingsPageController {
     res.redirect(303, `/settings?saved=${encodeURIComponent(changed.join(','))}${preset ? `&preset=${encodeURIComponent(preset.id)}` : ''}`);
   }
 
-  private model(_req: Request, view: SettingsView, values: SettingsFormValues, fields: Record<string, string>, confirmation?: string, applied?: ProviderPreset) {
+  private model(req: Request, view: SettingsView, values: SettingsFormValues, fields: Record<string, string>, confirmation?: string, applied?: ProviderPreset) {
     const errors: Record<string, string> = {};
     for (const [name, reason] of Object.entries(fields)) errors[name] = `${LABELS[name] ?? name} ${reason}`;
     const summary = Object.keys(errors).map((name) => ({ name, message: errors[name], inForm: name in LABELS }));
@@ -100,6 +116,20 @@ export class SettingsPageController {
       errorCount: summary.length,
       confirmation,
       passwordSet: view.passwordSet,
+      oauthClientSecretSet: view.oauthClientSecretSet,
+      oauthRefreshTokenSet: view.oauthRefreshTokenSet,
+      oauthServiceAccountKeySet: view.oauthServiceAccountKeySet,
+      authMethodChoices: [
+        { value: 'password', label: 'Password (SASL PLAIN / LOGIN)' },
+        { value: 'oauth2', label: 'OAuth2 (SASL XOAUTH2) — Microsoft 365, Google, other' },
+      ].map((c) => ({ ...c, selected: c.value === (values.authMethod || view.authMethod) })),
+      oauthProviderChoices: [
+        { value: 'microsoft', label: 'Microsoft 365 (app-only: tenant id, client id, client secret)' },
+        { value: 'google', label: 'Google (OAuth client + "Authorize with Google")' },
+        { value: 'google-service-account', label: 'Google Workspace service account (domain-wide delegation)' },
+        { value: 'generic', label: 'Other OAuth2 provider (token URL, client id/secret, scope, refresh token)' },
+      ].map((c) => ({ ...c, selected: c.value === (values.oauthProvider || view.oauthProvider) })),
+      googleRedirectUri: `${req.protocol}://${req.get('host') ?? 'localhost'}/oauth/google/callback`,
       defaultPort: DEFAULT_PORTS[security as keyof typeof DEFAULT_PORTS] ?? DEFAULT_PORTS[view.security],
       effectivePort: view.effectivePort,
       securityChoices: [

@@ -12,7 +12,24 @@ import { SettingsView, toSettingsView } from './settings.view.js';
 
 export const SECRET_BOX = Symbol('SECRET_BOX');
 
-const SECRET_FIELDS = new Set(['password']);
+/** Write-only fields and the sealed column each is kept in. */
+export const SECRET_COLUMNS = {
+  password: 'passwordSealed',
+  oauthClientSecret: 'oauthClientSecretSealed',
+  oauthRefreshToken: 'oauthRefreshTokenSealed',
+  oauthServiceAccountKey: 'oauthServiceAccountKeySealed',
+} as const satisfies Record<string, keyof SettingsEntity>;
+
+type SecretField = keyof typeof SECRET_COLUMNS;
+const SECRET_FIELDS = new Set<string>(Object.keys(SECRET_COLUMNS));
+
+/** The relay secrets in clear, for the transport and the token provider only. */
+export interface RelaySecrets {
+  password?: string;
+  oauthClientSecret?: string;
+  oauthRefreshToken?: string;
+  oauthServiceAccountKey?: string;
+}
 
 /** Reads and changes the settings row; every change goes to the event log, never the secret. */
 @Injectable()
@@ -45,6 +62,37 @@ export class SettingsService {
     return s.passwordSealed ? this.box.open(s.passwordSealed) : undefined;
   }
 
+  /** Every relay secret of the settings in clear (for the transport and the token provider only). */
+  async secrets(): Promise<RelaySecrets> {
+    const s = await this.get();
+    const out: RelaySecrets = {};
+    for (const [field, column] of Object.entries(SECRET_COLUMNS) as [SecretField, (typeof SECRET_COLUMNS)[SecretField]][]) {
+      const sealed = s[column];
+      if (sealed) out[field] = this.box.open(sealed);
+    }
+    return out;
+  }
+
+  /**
+   * Stores a refresh token obtained by "Authorize with Google" (sealed), with an event that
+   * never shows it; every instance drops its cached settings and token.
+   */
+  async storeOAuthRefreshToken(token: string, actor: string, how: string): Promise<void> {
+    const saved = await this.db.transaction(async (tx) => {
+      const repo = tx.getRepository(SettingsEntity);
+      const current = await repo.findOneOrFail({ where: { id: 1 }, lock: { mode: 'pessimistic_write' } });
+      const saved = await repo.save({ ...current, oauthRefreshTokenSealed: this.box.seal(token) });
+      await this.events.record(
+        { level: 'info', source: 'settings', message: `OAuth refresh token stored by ${actor} (${how})`, details: { actor, changed: { oauthRefreshToken: '(changed)' } } },
+        tx,
+      );
+      await tx.query(`SELECT pg_notify('postroom_settings', '')`);
+      return saved;
+    });
+    this.notifier.notifyLocal('postroom_settings', 'local');
+    this.cached = Promise.resolve(saved);
+  }
+
   /** The EHLO name: the setting, or the machine's name. */
   async heloName(): Promise<string> {
     return (await this.get()).hostname || os.hostname();
@@ -64,25 +112,24 @@ export class SettingsService {
       const next: SettingsEntity = { ...current };
       const changed: string[] = [];
       for (const [key, value] of Object.entries(input) as [keyof SettingsInput, unknown][]) {
-        if (key === 'password') continue;
+        if (SECRET_FIELDS.has(key)) continue;
         if ((current as unknown as Record<string, unknown>)[key] !== value) {
           (next as unknown as Record<string, unknown>)[key] = value;
           changed.push(key);
         }
       }
-      if (input.password === null && current.passwordSealed !== null) {
-        next.passwordSealed = null;
-        changed.push('password');
-      } else if (typeof input.password === 'string' && input.password !== '') {
-        next.passwordSealed = this.box.seal(input.password);
-        changed.push('password');
+      for (const [field, column] of Object.entries(SECRET_COLUMNS) as [SecretField, (typeof SECRET_COLUMNS)[SecretField]][]) {
+        const value = input[field];
+        if (value === null && current[column] !== null) {
+          next[column] = null;
+          changed.push(field);
+        } else if (typeof value === 'string' && value !== '') {
+          next[column] = this.box.seal(field === 'password' ? value : value.trim());
+          changed.push(field);
+        }
       }
 
-      const cross: Record<string, string> = {};
-      if (next.authEnabled && next.relayHost) {
-        if (!next.username) cross.username = 'is required when SASL authentication is on';
-        if (!next.passwordSealed) cross.password = 'is required when SASL authentication is on';
-      }
+      const cross = crossFieldErrors(next);
       if (Object.keys(cross).length) throw invalid(cross);
       if (changed.length === 0) return current;
 
@@ -110,6 +157,40 @@ export class SettingsService {
     this.cached = Promise.resolve(saved);
     return toSettingsView(saved);
   }
+}
+
+/** What a combination of settings is missing (one reason per field), checked after merging. */
+export function crossFieldErrors(s: SettingsEntity): Record<string, string> {
+  const cross: Record<string, string> = {};
+  if (!s.authEnabled || !s.relayHost) return cross;
+  if (s.authMethod === 'password') {
+    if (!s.username) cross.username = 'is required when SASL authentication is on';
+    if (!s.passwordSealed) cross.password = 'is required when SASL authentication is on';
+    return cross;
+  }
+  const need = (field: string, present: boolean, why: string) => {
+    if (!present) cross[field] = `is required ${why}`;
+  };
+  need('username', !!s.username, 'with OAuth2: the mailbox to send as');
+  switch (s.oauthProvider) {
+    case 'microsoft':
+      need('oauthTenantId', !!s.oauthTenantId, 'for Microsoft 365 (the directory / tenant id)');
+      need('oauthClientId', !!s.oauthClientId, 'for Microsoft 365 (the application / client id)');
+      need('oauthClientSecret', s.oauthClientSecretSealed !== null, 'for Microsoft 365 (a client secret of the app registration)');
+      break;
+    case 'google':
+      need('oauthClientId', !!s.oauthClientId, 'for Google (the OAuth client id)');
+      need('oauthClientSecret', s.oauthClientSecretSealed !== null, 'for Google (the OAuth client secret)');
+      break;
+    case 'google-service-account':
+      need('oauthServiceAccountKey', s.oauthServiceAccountKeySealed !== null, 'for a Google service account (its JSON key)');
+      break;
+    case 'generic':
+      need('oauthTokenUrl', !!s.oauthTokenUrl, 'for a generic provider (the token endpoint)');
+      need('oauthClientId', !!s.oauthClientId, 'for a generic provider');
+      break;
+  }
+  return cross;
 }
 
 function invalid(fields: Record<string, string>): BadRequestException {

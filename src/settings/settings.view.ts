@@ -1,4 +1,4 @@
-import { Security, SettingsEntity } from './settings.entity.js';
+import { AuthMethod, OAuthProvider, Security, SettingsEntity } from './settings.entity.js';
 
 /** The settings as the API shows them: the password never, only whether one is set. */
 export interface SettingsView {
@@ -10,6 +10,15 @@ export interface SettingsView {
   authEnabled: boolean;
   username: string;
   passwordSet: boolean;
+  authMethod: AuthMethod;
+  oauthProvider: OAuthProvider;
+  oauthTenantId: string;
+  oauthClientId: string;
+  oauthClientSecretSet: boolean;
+  oauthRefreshTokenSet: boolean;
+  oauthServiceAccountKeySet: boolean;
+  oauthTokenUrl: string;
+  oauthScope: string;
   hostname: string;
   fromName: string;
   fromAddress: string;
@@ -44,6 +53,15 @@ export function toSettingsView(s: SettingsEntity): SettingsView {
     authEnabled: s.authEnabled,
     username: s.username,
     passwordSet: s.passwordSealed !== null,
+    authMethod: s.authMethod,
+    oauthProvider: s.oauthProvider,
+    oauthTenantId: s.oauthTenantId,
+    oauthClientId: s.oauthClientId,
+    oauthClientSecretSet: s.oauthClientSecretSealed !== null,
+    oauthRefreshTokenSet: s.oauthRefreshTokenSealed !== null,
+    oauthServiceAccountKeySet: s.oauthServiceAccountKeySealed !== null,
+    oauthTokenUrl: s.oauthTokenUrl,
+    oauthScope: s.oauthScope,
     hostname: s.hostname,
     fromName: s.fromName,
     fromAddress: s.fromAddress,

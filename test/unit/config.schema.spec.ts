@@ -37,6 +37,7 @@ describe('loadConfig', () => {
       leaseSeconds: 600,
       relayRetrySeconds: 30,
       logLevel: 'info',
+      oauth: { microsoftLoginBase: 'https://login.microsoftonline.com', googleAuthUrl: 'https://accounts.google.com/o/oauth2/v2/auth', googleTokenUrl: 'https://oauth2.googleapis.com/token' },
     });
   });
 
@@ -85,6 +86,7 @@ describe('loadConfig', () => {
       leaseSeconds: 10,
       relayRetrySeconds: 5,
       logLevel: 'debug',
+      oauth: expect.any(Object),
     });
   });
 

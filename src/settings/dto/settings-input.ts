@@ -4,6 +4,39 @@ import { hasLineBreak, isHostOrAddress, isHostname, isMailbox } from '../../comm
 const emptyOr = (check: (v: string) => boolean, message: string) =>
   z.string({ error: 'must be text' }).trim().max(320, 'is too long').refine((v) => v === '' || check(v), message);
 
+const secret = (max: number) =>
+  z.union([z.string({ error: 'must be text' }).max(max, 'is too long'), z.null()], { error: 'must be text (empty keeps the stored one) or null to clear it' });
+
+/** A token endpoint: https, or plain http only on this machine (a local stub or proxy). */
+export function isTokenUrl(value: string): boolean {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return false;
+  }
+  if (url.username || url.password) return false;
+  if (url.protocol === 'https:') return true;
+  return url.protocol === 'http:' && ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname);
+}
+
+/** A Google service account's JSON key: an object with client_email and a PEM private_key. */
+export function serviceAccountKeyProblem(value: string): string | undefined {
+  let key: unknown;
+  try {
+    key = JSON.parse(value);
+  } catch {
+    return 'must be the JSON key file of a service account (it does not parse as JSON)';
+  }
+  const k = key as { client_email?: unknown; private_key?: unknown };
+  if (!k || typeof k !== 'object' || typeof k.client_email !== 'string' || !k.client_email.includes('@')) return 'must be a service account JSON key with "client_email"';
+  if (typeof k.private_key !== 'string' || !/-----BEGIN (RSA )?PRIVATE KEY-----/.test(k.private_key)) return 'must be a service account JSON key with a PEM "private_key"';
+  return undefined;
+}
+
+const plainText = (max: number) =>
+  z.string({ error: 'must be text' }).trim().max(max, 'is too long').refine((v) => !hasLineBreak(v), 'must not contain line breaks');
+
 const whole = (min: number, max: number, what: string) =>
   z.number({ error: `must be a whole number of ${what}` }).int(`must be a whole number of ${what}`).min(min, `must be at least ${min}`).max(max, `must be at most ${max}`);
 
@@ -17,6 +50,18 @@ export const settingsInputSchema = z
     authEnabled: z.boolean({ error: 'must be true or false' }),
     username: z.string({ error: 'must be text' }).max(256, 'is too long').refine((v) => !hasLineBreak(v), 'must not contain line breaks'),
     password: z.union([z.string({ error: 'must be text' }).max(1024, 'is too long'), z.null()], { error: 'must be text (empty keeps the stored one) or null to clear it' }),
+    authMethod: z.enum(['password', 'oauth2'], { error: 'must be one of password, oauth2' }),
+    oauthProvider: z.enum(['microsoft', 'google', 'google-service-account', 'generic'], { error: 'must be one of microsoft, google, google-service-account, generic' }),
+    oauthTenantId: plainText(256).refine((v) => v === '' || /^[A-Za-z0-9][A-Za-z0-9.-]*$/.test(v), 'must be a directory (tenant) id such as 00000000-0000-0000-0000-000000000000 or contoso.onmicrosoft.com'),
+    oauthClientId: plainText(512),
+    oauthClientSecret: secret(4096),
+    oauthRefreshToken: secret(8192),
+    oauthServiceAccountKey: z.union(
+      [z.string({ error: 'must be text' }).max(20000, 'is too long').refine((v) => v === '' || serviceAccountKeyProblem(v) === undefined, { error: (i) => serviceAccountKeyProblem(String(i.input)) ?? 'is not valid' }), z.null()],
+      { error: 'must be text (empty keeps the stored one) or null to clear it' },
+    ),
+    oauthTokenUrl: plainText(2000).refine((v) => v === '' || isTokenUrl(v), 'must be an https:// URL (http:// only for 127.0.0.1 or localhost)'),
+    oauthScope: plainText(1000),
     hostname: emptyOr(isHostname, 'must be a host name such as mail.example.com (blank for the machine name)'),
     fromName: z.string({ error: 'must be text' }).max(200, 'is too long').refine((v) => !hasLineBreak(v), 'must not contain line breaks'),
     fromAddress: emptyOr(isMailbox, 'must be an email address such as alerts@example.com'),

@@ -6,7 +6,9 @@ import { AppConfig } from '../config/config.schema.js';
 import { PgNotifier } from '../database/pg-notifier.js';
 import { EventLogService } from '../events/event-log.service.js';
 import { ROOT_LOGGER } from '../logging/logging.module.js';
+import type { Dispatcher } from '../queue/dispatcher.js';
 import { ClaimedMessage, QueueRepository } from '../queue/queue.repository.js';
+import { QueueService } from '../queue/queue.service.js';
 import { SettingsService } from '../settings/settings.service.js';
 import { AttemptOutcome, alignRecipients, outcomeOfError, outcomeOfResult } from './outcome.js';
 import { OutcomeRecorder } from './outcome.recorder.js';
@@ -16,20 +18,40 @@ import { TransportError } from './transport.js';
 const IDLE_POLL_MS = 5_000;
 const SHUTDOWN_GRACE_MS = 20_000;
 const FAILURE_EVENT_INTERVAL_MS = 60_000;
+/** Messages held at once (waiting, being sent, being recorded), per connection of the pool. */
+const HELD_PER_CONNECTION = 4;
+
+/** A message leased to this worker, and when its lease (as we count it) began. */
+interface Leased {
+  message: ClaimedMessage;
+  since: number;
+}
 
 /**
- * Claims due messages in batches and delivers them, up to the pool size at once. It wakes at
- * once on new mail (in-process signal or NOTIFY from another instance), otherwise when the
- * next deferred message is due.
+ * Delivers through up to `poolSize` connections at once, from a short line of messages leased
+ * to it. New mail arrives in that line straight from intake (Dispatcher: committed already
+ * claimed, no claim round trip); the rest — retries, flushed and released messages, overflow,
+ * other instances' mail, expired leases — is claimed from the queue in batches whenever the
+ * line runs short and the queue may hold due messages: after a NOTIFY or a local wake-up, a
+ * full claim, or the time the next deferred message is due.
  */
 @Injectable()
-export class DeliveryWorker implements BeforeApplicationShutdown {
+export class DeliveryWorker implements Dispatcher, BeforeApplicationShutdown {
   readonly owner: string;
+  readonly leaseSeconds: number;
   private readonly log: Logger;
   private running = false;
   private loop?: Promise<void>;
   private wake?: () => void;
-  private wakeRequested = false;
+  /** The queue may hold due messages we have not claimed. */
+  private dueInQueue = true;
+  private readonly line: Leased[] = [];
+  private sending = 0;
+  private recording = 0;
+  private reserved = 0;
+  private poolSize = 1;
+  private lifetimeHours = 120;
+  private timeoutMs = 30_000;
   private readonly inFlight = new Set<Promise<void>>();
   private readonly lastFailureEvent = new Map<string, { at: number; suppressed: number }>();
 
@@ -37,6 +59,7 @@ export class DeliveryWorker implements BeforeApplicationShutdown {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(ROOT_LOGGER) root: Logger,
     private readonly repo: QueueRepository,
+    private readonly queue: QueueService,
     private readonly settings: SettingsService,
     private readonly transports: TransportFactory,
     private readonly recorder: OutcomeRecorder,
@@ -44,6 +67,7 @@ export class DeliveryWorker implements BeforeApplicationShutdown {
     notifier: PgNotifier,
   ) {
     this.owner = `${config.instanceName}:${randomBytes(3).toString('hex')}`;
+    this.leaseSeconds = config.leaseSeconds;
     this.log = root.child({ module: 'delivery' });
     notifier.on('postroom_wakeup', () => this.poke());
   }
@@ -51,65 +75,134 @@ export class DeliveryWorker implements BeforeApplicationShutdown {
   start(): void {
     if (this.running) return;
     this.running = true;
+    this.queue.attachDispatcher(this);
     this.loop = this.run();
   }
 
+  /** Something may be due in the queue (new mail elsewhere, a flush, a release): claim soon. */
   poke(): void {
-    this.wakeRequested = true;
+    this.dueInQueue = true;
     this.wake?.();
+  }
+
+  // Dispatcher: new messages straight from intake.
+
+  reserve(n: number): number {
+    if (!this.running) return 0;
+    const k = Math.max(0, Math.min(n, this.room()));
+    this.reserved += k;
+    return k;
+  }
+
+  take(messages: ClaimedMessage[]): void {
+    this.reserved -= messages.length;
+    const since = Date.now();
+    for (const message of messages) this.line.push({ message, since });
+    this.pump();
+  }
+
+  cancel(n: number): void {
+    this.reserved -= n;
+  }
+
+  /** How many more messages this worker may hold: waiting, being sent, being recorded or promised. */
+  private room(): number {
+    return this.poolSize * HELD_PER_CONNECTION - (this.line.length + this.sending + this.recording + this.reserved);
+  }
+
+  /** Claims from the queue only when the line would soon leave a connection idle. */
+  private wantsMore(): boolean {
+    return this.line.length < this.poolSize && this.room() > 0;
   }
 
   private async run(): Promise<void> {
     while (this.running) {
       try {
-        const settings = await this.settings.get();
-        const free = settings.poolSize - this.inFlight.size;
-        this.wakeRequested = false;
-        if (free > 0) {
-          const claimed = await this.repo.claim(this.owner, free, this.config.leaseSeconds);
-          for (const message of claimed) this.track(this.deliver(message, settings.lifetimeHours));
-          if (claimed.length === free) continue; // there may be more: claim again once a slot frees
+        const s = await this.settings.get();
+        this.poolSize = s.poolSize;
+        this.lifetimeHours = s.lifetimeHours;
+        this.timeoutMs = s.timeoutSeconds * 1000;
+        if (this.dueInQueue && this.wantsMore()) {
+          this.dueInQueue = false; // a poke while claiming sets it again
+          const room = this.room();
+          const claimed = await this.repo.claim(this.owner, room, this.leaseSeconds);
+          if (claimed.length === room) this.dueInQueue = true; // there may be more
+          const since = Date.now();
+          for (const message of claimed) this.line.push({ message, since });
+          this.pump();
+          continue;
         }
-        await this.sleep(await this.idleDelay());
+        await this.sleep(this.dueInQueue ? IDLE_POLL_MS : await this.untilNextDue());
       } catch (err) {
+        this.dueInQueue = true;
         this.log.error({ err }, 'delivery loop error; retrying shortly');
         await this.sleep(1000);
       }
     }
   }
 
-  private async idleDelay(): Promise<number> {
-    if (this.wakeRequested) return 0;
+  /** How long until the next deferred message is due (at most the idle poll, which also finds expired leases). */
+  private async untilNextDue(): Promise<number> {
     const s = await this.repo.secondsUntilNextDue().catch(() => null);
-    if (s === null) return IDLE_POLL_MS;
-    return Math.max(0, Math.min(IDLE_POLL_MS, Math.ceil(s * 1000)));
+    if (this.dueInQueue) return 0; // poked meanwhile
+    return s === null ? IDLE_POLL_MS : Math.max(0, Math.min(IDLE_POLL_MS, Math.ceil(s * 1000)));
   }
 
+  /** Sleeps; wakes early on a poke or when a connection frees while the queue may hold due mail. Either way, the queue is looked at next. */
   private sleep(ms: number): Promise<void> {
-    if (ms <= 0 || !this.running) return Promise.resolve();
+    if (!this.running) return Promise.resolve();
     return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.wake = undefined;
-        resolve();
-      }, ms);
-      this.wake = () => {
+      const done = () => {
         clearTimeout(timer);
         this.wake = undefined;
+        this.dueInQueue = true;
         resolve();
       };
+      const timer = setTimeout(done, ms);
+      this.wake = done;
     });
+  }
+
+  /** Starts sends while connections are free and the line holds messages. */
+  private pump(): void {
+    while (this.running && this.sending < this.poolSize && this.line.length > 0) {
+      const next = this.line.shift()!;
+      // Our lease may be close to its end after a long wait in line (a slow relay): leave the
+      // message to be claimed again rather than send it under a lease that may run out.
+      const margin = Math.min(3 * this.timeoutMs, this.leaseSeconds * 500);
+      if (Date.now() - next.since > this.leaseSeconds * 1000 - margin) continue;
+      this.sending++;
+      this.track(this.deliver(next.message));
+    }
+    if (this.dueInQueue && this.wantsMore()) this.wake?.();
   }
 
   private track(p: Promise<void>): void {
     this.inFlight.add(p);
-    void p.finally(() => {
-      this.inFlight.delete(p);
-      this.poke();
-    });
+    void p.finally(() => this.inFlight.delete(p));
   }
 
-  private async deliver(message: ClaimedMessage, lifetimeHours: number): Promise<void> {
-    const log = this.log.child({ queueId: message.id });
+  private async deliver(message: ClaimedMessage): Promise<void> {
+    let outcome: AttemptOutcome;
+    try {
+      outcome = await this.attempt(message);
+    } finally {
+      this.sending--;
+      this.recording++;
+      this.pump();
+    }
+    try {
+      await this.recorder.record(message, this.owner, outcome, this.lifetimeHours);
+    } catch (err) {
+      // The lease expires and the message is tried again: at-least-once.
+      this.log.error({ err, queueId: message.id }, 'could not record the delivery outcome; the message will be retried after its lease');
+    } finally {
+      this.recording--;
+      this.pump();
+    }
+  }
+
+  private async attempt(message: ClaimedMessage): Promise<AttemptOutcome> {
     let outcome: AttemptOutcome;
     try {
       const transport = await this.transports.get();
@@ -119,13 +212,10 @@ export class DeliveryWorker implements BeforeApplicationShutdown {
       outcome = outcomeOfError(err as TransportError, message.recipients);
       if (outcome.failure) await this.raiseFailure(outcome, message.id);
     }
-    for (const r of outcome.recipients) log.info({ rcpt: r.recipient, status: r.status, relay: outcome.relay, reply: r.reply }, `delivery ${r.status}`);
-    try {
-      await this.recorder.record(message, this.owner, outcome, lifetimeHours);
-    } catch (err) {
-      // The lease expires and the message is tried again: at-least-once.
-      log.error({ err }, 'could not record the delivery outcome; the message will be retried after its lease');
+    for (const r of outcome.recipients) {
+      this.log.info({ queueId: message.id, rcpt: r.recipient, status: r.status, relay: outcome.relay, reply: r.reply }, `delivery ${r.status}`);
     }
+    return outcome;
   }
 
   /** Relay-level failures go to the event log, at most once a minute per kind and relay. */
@@ -149,13 +239,17 @@ export class DeliveryWorker implements BeforeApplicationShutdown {
     });
   }
 
-  /** Stop claiming, let in-flight deliveries finish for a while, give back what is left. */
+  /** Stop claiming and taking, let in-flight deliveries finish for a while, give back what is left. */
   async beforeApplicationShutdown(): Promise<void> {
     if (!this.running) return;
     this.running = false;
     this.wake?.();
     await this.loop;
-    const grace = new Promise((resolve) => setTimeout(resolve, SHUTDOWN_GRACE_MS).unref());
+    const deadline = Date.now() + SHUTDOWN_GRACE_MS;
+    // Intake commits that promised us messages land first, so their leases are given back too.
+    while (this.reserved > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    this.line.length = 0; // still leased to us: releaseLeases below gives them back
+    const grace = new Promise((resolve) => setTimeout(resolve, Math.max(0, deadline - Date.now())).unref());
     await Promise.race([Promise.allSettled([...this.inFlight]), grace]);
     const released = await this.repo.releaseLeases(this.owner).catch(() => 0);
     if (released) this.log.info({ released }, 'released leases at shutdown');

@@ -1,7 +1,13 @@
-import nodemailer from 'nodemailer';
-import type SMTPPool from 'nodemailer/lib/smtp-pool/index.js';
+import type { SMTPConnectionAuth, SMTPConnectionOptions } from 'nodemailer/lib/smtp-connection/index.js';
+import type SMTPTransport from 'nodemailer/lib/smtp-transport/index.js';
+import XOAuth2 from 'nodemailer/lib/xoauth2/index.js';
 import type { Security } from '../settings/settings.entity.js';
+import { SmtpPool } from './smtp-pool.js';
 import { MailTransport, SendResult, TransportError } from './transport.js';
+
+/** Messages per relay connection before a fresh one, and how long an unused one stays open. */
+const MAX_MESSAGES_PER_CONNECTION = 1000;
+const IDLE_CONNECTION_MS = 30_000;
 
 export interface RelayOptions {
   host: string;
@@ -21,60 +27,60 @@ export interface AccessTokenSource {
   token(force?: boolean): Promise<string>;
 }
 
-/** nodemailer's OAuth2 auth: each new connection asks the source (fresh token, renewed on refusal). */
-function oauthAuth(oauth: NonNullable<RelayOptions['oauth']>) {
-  return {
-    type: 'OAuth2' as const,
-    user: oauth.user,
-    provisionCallback: (_user: string, renew: boolean, done: (err: Error | null, accessToken?: string) => void) => {
-      oauth.tokens.token(renew).then(
-        (t) => done(null, t),
-        (err: unknown) => done(err as Error),
-      );
-    },
+/** The token source as nodemailer's provisionCallback: a fresh token, renewed when the server refused the last. */
+function provision(oauth: NonNullable<RelayOptions['oauth']>) {
+  return (_user: string, renew: boolean, done: (err: Error | null, accessToken?: string) => void) => {
+    oauth.tokens.token(renew).then(
+      (t) => done(null, t),
+      (err: unknown) => done(err as Error),
+    );
   };
 }
 
-/** Builds nodemailer's options for a relay; shared by the delivery transport and the test email. */
-export function nodemailerOptions(o: RelayOptions): SMTPPool.Options {
+/** nodemailer's connection options for a relay (address, TLS mode, EHLO name, timeouts); shared by delivery and the test email. */
+export function relayConnectionOptions(o: RelayOptions): SMTPConnectionOptions {
   const timeout = o.timeoutSeconds * 1000;
   return {
-    pool: true,
     host: o.host.replace(/^\[(.*)\]$/, '$1'),
     port: o.port,
     secure: o.security === 'tls',
     requireTLS: o.security === 'starttls',
     ignoreTLS: o.security === 'none',
     tls: { rejectUnauthorized: o.tlsVerify, servername: o.host },
-    auth: (o.oauth ? oauthAuth(o.oauth) : o.auth) as SMTPPool.Options['auth'],
     name: o.heloName,
     connectionTimeout: timeout,
     greetingTimeout: timeout,
     socketTimeout: timeout * 2,
-    maxConnections: o.poolSize,
-    maxMessages: 1000,
     logger: false,
   };
 }
 
-interface SentInfo {
-  accepted: (string | { address: string })[];
-  rejected: (string | { address: string })[];
-  rejectedErrors?: TransportError[] & { recipient?: string }[];
-  response: string;
+/** The same login in the shape of nodemailer's transports (the test email's one-off transport). */
+export function relayTransportAuth(o: RelayOptions): SMTPTransport.Options['auth'] {
+  if (o.oauth) return { type: 'OAuth2', user: o.oauth.user, provisionCallback: provision(o.oauth) } as SMTPTransport.Options['auth'];
+  return o.auth;
 }
 
-const addr = (a: string | { address: string }): string => (typeof a === 'string' ? a : a.address);
+/** The login of a pooled connection: SASL with the password, or XOAUTH2 with tokens from the source. */
+function connectionAuth(o: RelayOptions): SMTPConnectionAuth | undefined {
+  if (o.oauth) return { user: o.oauth.user, method: 'XOAUTH2', oauth2: new XOAuth2({ user: o.oauth.user, provisionCallback: provision(o.oauth) }) };
+  if (o.auth) return { user: o.auth.user, credentials: { user: o.auth.user, pass: o.auth.pass } };
+  return undefined;
+}
+
+function relayPool(o: RelayOptions): SmtpPool {
+  return new SmtpPool({ connection: relayConnectionOptions(o), auth: connectionAuth(o), maxConnections: o.poolSize, maxMessages: MAX_MESSAGES_PER_CONNECTION, idleMs: IDLE_CONNECTION_MS });
+}
 
 /** Delivery through the configured relay over pooled connections. */
 export class RelayTransport implements MailTransport {
-  private transporter;
+  private pool: SmtpPool;
   readonly description: string;
   /** With OAuth2: the token the pool's connections logged in with. */
   private poolToken?: string;
 
   constructor(private readonly options: RelayOptions) {
-    this.transporter = nodemailer.createTransport(nodemailerOptions(options));
+    this.pool = relayPool(options);
     this.description = `${options.host}:${options.port}`;
   }
 
@@ -96,8 +102,8 @@ export class RelayTransport implements MailTransport {
       throw Object.assign(new Error(`OAuth2 token request failed: ${reply}`), { code: 'EOAUTH2', response: `OAuth2 token request failed: ${reply}`, command: 'AUTH XOAUTH2', relay: this.description });
     }
     if (this.poolToken !== undefined && this.poolToken !== token) {
-      const old = this.transporter;
-      this.transporter = nodemailer.createTransport(nodemailerOptions(this.options));
+      const old = this.pool;
+      this.pool = relayPool(this.options);
       setTimeout(() => old.close(), 30_000).unref();
     }
     this.poolToken = token;
@@ -106,9 +112,9 @@ export class RelayTransport implements MailTransport {
   async send(envelope: { from: string; to: string[] }, raw: Buffer): Promise<SendResult> {
     await this.freshPool();
     try {
-      const info = (await this.transporter.sendMail({ envelope, raw })) as unknown as SentInfo;
+      const info = await this.pool.send(envelope, raw);
       return {
-        accepted: info.accepted.map(addr),
+        accepted: info.accepted,
         rejected: (info.rejectedErrors ?? []).map((e) => ({
           recipient: (e as { recipient?: string }).recipient ?? '',
           code: e.responseCode ?? null,
@@ -123,6 +129,6 @@ export class RelayTransport implements MailTransport {
   }
 
   close(): void {
-    this.transporter.close();
+    this.pool.close();
   }
 }

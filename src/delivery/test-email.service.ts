@@ -15,7 +15,7 @@ import { MxResolver, directNodemailerOptions, mailHosts, systemResolver } from '
 import { OAuthTokenService } from './oauth/oauth-token.service.js';
 import { OAuthError } from './oauth/token-endpoint.js';
 import { failureKind } from './outcome.js';
-import { nodemailerOptions } from './relay-transport.js';
+import { RelayOptions, relayConnectionOptions, relayTransportAuth } from './relay-transport.js';
 import { SmtpTranscript, TestStep } from './smtp-transcript.js';
 import { MX_RESOLVER } from './transport.factory.js';
 import { TransportError } from './transport.js';
@@ -169,25 +169,19 @@ export class TestEmailService {
         return { ok: false, code: 'oauth_error', step: 'oauth', reply: err.reply, error: err.message, relay };
       }
     }
-    const options = {
-      ...nodemailerOptions({
-        host: s.relayHost,
-        port: effectivePort(s),
-        security: s.security,
-        tlsVerify: s.tlsVerify,
-        auth: s.authEnabled && !oauth && eff.password !== undefined ? { user: s.username, pass: eff.password } : undefined,
-        ...(accessToken !== undefined ? { oauth: { user: s.username, tokens: { token: async () => accessToken } } } : {}),
-        heloName: eff.heloName,
-        timeoutSeconds: s.timeoutSeconds,
-        poolSize: 1,
-      }),
-      // One connection for the test, not a pool; its log is the transcript.
-      pool: false,
-      maxConnections: undefined,
-      maxMessages: undefined,
-      logger: transcript.logger,
-      transactionLog: true,
+    const relayOptions: RelayOptions = {
+      host: s.relayHost,
+      port: effectivePort(s),
+      security: s.security,
+      tlsVerify: s.tlsVerify,
+      auth: s.authEnabled && !oauth && eff.password !== undefined ? { user: s.username, pass: eff.password } : undefined,
+      ...(accessToken !== undefined ? { oauth: { user: s.username, tokens: { token: async () => accessToken } } } : {}),
+      heloName: eff.heloName,
+      timeoutSeconds: s.timeoutSeconds,
+      poolSize: 1,
     };
+    // The connection and login of real delivery, on one connection whose log is the transcript.
+    const options = { ...relayConnectionOptions(relayOptions), auth: relayTransportAuth(relayOptions), logger: transcript.logger, transactionLog: true };
     transcript.note(`Relay ${relay}, security ${s.security}${s.security !== 'none' ? `, certificate ${s.tlsVerify ? 'verified' : 'not verified'}` : ''}, SASL ${options.auth ? `${oauth ? 'XOAUTH2 ' : ''}as ${s.username}` : 'off'}`);
     return this.attempt(options as unknown as SMTPTransport.Options, eff, to, transcript, relay, s.security === 'tls');
   }

@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { Logger } from 'pino';
 import { DataSource, EntityManager } from 'typeorm';
+import { CompositeStatement } from '../database/composite-statement.js';
 import { ROOT_LOGGER } from '../logging/logging.module.js';
 import { LogPage, backwardPage } from '../common/keyset-page.js';
 import { isBigintKey, toPage } from '../common/pagination.js';
@@ -51,14 +52,32 @@ export class EventLogService {
 
   /** Writes one event, inside the caller's transaction when a manager is given. */
   async record(event: NewEvent, manager: EntityManager = this.db.manager): Promise<void> {
-    await manager.query('INSERT INTO event (level, source, message, details) VALUES ($1, $2, $3, $4)', [
-      event.level,
-      event.source,
-      event.message,
-      JSON.stringify(event.details ?? {}),
-    ]);
-    const pinoLevel = event.level === 'warning' ? 'warn' : event.level;
-    this.log[pinoLevel]({ source: event.source, ...event.details }, event.message);
+    const st = new CompositeStatement();
+    this.insertInto(st, 'ev', [event]);
+    await manager.query(st.text('SELECT 1'), st.params);
+    this.written([event]);
+  }
+
+  /**
+   * Adds the INSERT of events to a composite statement, as the part `name`. With `onlyFor`,
+   * only the events whose `queueId` the part of that name returned (`RETURNING id`) are stored.
+   * The caller logs them with `written` once the statement has run.
+   */
+  insertInto(st: CompositeStatement, name: string, events: (NewEvent & { queueId?: string })[], onlyFor?: string): void {
+    const rows = st.json(events.map((e) => ({ level: e.level, source: e.source, message: e.message, details: e.details ?? {}, queue_id: e.queueId ?? null })));
+    st.with(
+      name,
+      `INSERT INTO event (level, source, message, details) SELECT level, source, message, details FROM jsonb_to_recordset(${rows}) AS e(level text, source text, message text, details jsonb, queue_id text)` +
+        (onlyFor ? ` WHERE e.queue_id IN (SELECT id FROM ${onlyFor})` : ''),
+    );
+  }
+
+  /** The log line of each stored event (pino at the event's level). */
+  written(events: NewEvent[]): void {
+    for (const event of events) {
+      const pinoLevel = event.level === 'warning' ? 'warn' : event.level;
+      this.log[pinoLevel]({ source: event.source, ...event.details }, event.message);
+    }
   }
 
   /** Like record, but never throws: for paths where the event log must not break the work. */

@@ -1,6 +1,7 @@
 import { Injectable, Optional } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
+import { CompositeStatement } from '../database/composite-statement.js';
 import { LogPage, backwardPage } from '../common/keyset-page.js';
 import { isBigintKey, toPage } from '../common/pagination.js';
 import { MetricsService } from '../metrics/metrics.service.js';
@@ -54,7 +55,9 @@ export interface MailLogView {
 }
 
 export const MAIL_LOG_EVENTS = ['received', 'sent', 'deferred', 'bounced', 'rejected'] as const;
-const COLUMNS = ['at', 'queue_id', 'message_id', 'event', 'sender', 'recipient', 'relay', 'size', 'delay_ms', 'attempt', 'reply', 'client_address', 'subject'];
+const COLUMNS = 'at, queue_id, message_id, event, sender, recipient, relay, size, delay_ms, attempt, reply, client_address, subject';
+const TYPED_COLUMNS =
+  'at timestamptz, queue_id text, message_id text, event text, sender text, recipient text, relay text, size int, delay_ms int, attempt int, reply text, client_address text, subject text';
 
 /** Escapes LIKE wildcards so an address filter matches literally. */
 export function likePattern(text: string): string {
@@ -74,22 +77,36 @@ export class MailLogService {
    */
   async append(entries: NewMailLogEntry[], manager: EntityManager = this.db.manager): Promise<void> {
     if (entries.length === 0) return;
-    const params: unknown[] = [];
-    await manager.query(this.insertStatement(entries, params), params);
+    const st = new CompositeStatement();
+    this.insertInto(st, 'log', entries);
+    await manager.query(st.text('SELECT 1'), st.params);
     this.metrics?.countMailLog(entries, manager.queryRunner);
   }
 
-  /** The INSERT of entries, its values appended to `params` (for callers that compose one statement). */
-  insertStatement(entries: NewMailLogEntry[], params: unknown[]): string {
-    const rows = entries.map((e) => {
-      const values = [e.at ?? new Date(), e.queueId, e.messageId, e.event, e.sender, e.recipient, e.relay ?? null, e.size, e.delayMs ?? null, e.attempt ?? null, e.reply ?? null, e.clientAddress ?? null, e.subject ?? null];
-      const placeholders = values.map((v) => {
-        params.push(v);
-        return `$${params.length}`;
-      });
-      return `(${placeholders.join(', ')})`;
-    });
-    return `INSERT INTO mail_log (${COLUMNS.join(', ')}) VALUES ${rows.join(', ')}`;
+  /**
+   * Adds the INSERT of entries to a composite statement, as the part `name`. With `onlyFor`,
+   * only the entries whose queue id the part of that name returned (`RETURNING id`) are stored.
+   */
+  insertInto(st: CompositeStatement, name: string, entries: NewMailLogEntry[], onlyFor?: string): void {
+    const now = new Date();
+    const rows = st.json(
+      entries.map((e) => ({
+        at: e.at ?? now,
+        queue_id: e.queueId,
+        message_id: e.messageId,
+        event: e.event,
+        sender: e.sender,
+        recipient: e.recipient,
+        relay: e.relay ?? null,
+        size: e.size,
+        delay_ms: e.delayMs ?? null,
+        attempt: e.attempt ?? null,
+        reply: e.reply ?? null,
+        client_address: e.clientAddress ?? null,
+        subject: e.subject ?? null,
+      })),
+    );
+    st.with(name, `INSERT INTO mail_log (${COLUMNS}) SELECT ${COLUMNS} FROM jsonb_to_recordset(${rows}) AS v(${TYPED_COLUMNS})${onlyFor ? ` WHERE v.queue_id IN (SELECT id FROM ${onlyFor})` : ''}`);
   }
 
   /** Tells the metrics about entries a caller stored itself (already committed). */
@@ -115,7 +132,7 @@ export class MailLogService {
     if (filter.cursor) where.push(`id < ${p(filter.cursor)}`);
     if (filter.before) where.push(`id > ${p(filter.before)}`);
     const rows: RawRow[] = await this.db.query(
-      `SELECT id::text AS id, ${COLUMNS.join(', ')} FROM mail_log
+      `SELECT id::text AS id, ${COLUMNS} FROM mail_log
        ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY mail_log.id ${filter.before ? 'ASC' : 'DESC'} LIMIT ${p(filter.limit + 1)}`,
       params,
     );
@@ -136,7 +153,7 @@ export class MailLogService {
   /** The latest delivery outcome (sent, deferred or bounced), for the dashboard's status. */
   async lastOutcome(): Promise<MailLogView | undefined> {
     const rows: RawRow[] = await this.db.query(
-      `SELECT id::text AS id, ${COLUMNS.join(', ')} FROM mail_log WHERE event IN ('sent', 'deferred', 'bounced') ORDER BY mail_log.id DESC LIMIT 1`,
+      `SELECT id::text AS id, ${COLUMNS} FROM mail_log WHERE event IN ('sent', 'deferred', 'bounced') ORDER BY mail_log.id DESC LIMIT 1`,
     );
     return rows[0] ? toView(rows[0]) : undefined;
   }
@@ -144,7 +161,7 @@ export class MailLogService {
   /** A message's whole story, oldest first: received, each attempt, the outcome. */
   async story(queueId: string): Promise<MailLogView[]> {
     const rows: RawRow[] = await this.db.query(
-      `SELECT id::text AS id, ${COLUMNS.join(', ')} FROM mail_log WHERE queue_id = $1 ORDER BY mail_log.id`,
+      `SELECT id::text AS id, ${COLUMNS} FROM mail_log WHERE queue_id = $1 ORDER BY mail_log.id`,
       [queueId],
     );
     return rows.map(toView);

@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
-import { queryRows } from '../database/sql.js';
+import { CompositeStatement } from '../database/composite-statement.js';
+import { preparedRows, queryRows } from '../database/sql.js';
 import { likePattern } from '../mail-log/mail-log.service.js';
 import { MessageState } from './message.entity.js';
 
@@ -49,9 +50,22 @@ export type QueueAction = 'flush' | 'hold' | 'release' | 'delete';
 
 const ROW = `id, state, sender, recipients, subject, message_id, size, client_address, created_at, next_attempt_at, attempts, last_error`;
 
-/** Several statements as data-modifying CTEs of one: one round trip, and atomic on its own. */
-export function withStatements(statements: string[], final: string): string {
-  return `WITH ${statements.map((sql, i) => `s${i} AS (${sql})`).join(', ')} ${final}`;
+/** Messages that go in already claimed: handed straight to the worker that holds this lease. */
+export interface Handoff {
+  owner: string;
+  leaseSeconds: number;
+  /** The first `count` messages of the batch. */
+  count: number;
+}
+
+/** The end of one delivery attempt for the queue row: gone (nothing pending) or deferred. */
+export interface Finish {
+  id: string;
+  owner: string;
+  /** Recipients still to deliver; with nextAttemptAt null the message is done. */
+  pending: string[];
+  nextAttemptAt: Date | null;
+  lastError: string | null;
 }
 
 /** Every SQL statement on the queue tables; the services above hold no SQL. */
@@ -60,29 +74,56 @@ export class QueueRepository {
   constructor(@InjectDataSource() private readonly db: DataSource) {}
 
   /**
-   * The INSERTs of messages and their bodies, with their values appended to `params` (bodies
-   * travel as binary parameters). Callers run them as data-modifying CTEs of ONE statement.
+   * Adds the INSERTs of messages and their bodies to a composite statement. With a handoff, its
+   * first `count` messages go in as 'sending' under that lease; the others are 'queued'.
    */
-  insertStatements(messages: NewMessage[], now: Date, params: unknown[]): string[] {
-    const p = (v: unknown) => {
-      params.push(v);
-      return `$${params.length}`;
-    };
-    const mRows = messages.map((m) => {
-      const at = p(now);
-      return `(${p(m.id)}, 'queued', ${p(m.sender)}, ${p(m.recipients)}::text[], ${p(m.subject)}, ${p(m.messageId)}, ${p(m.data.length)}, ${p(m.clientAddress)}, ${at}::timestamptz, ${at}::timestamptz)`;
-    });
-    const bRows = messages.map((m) => `(${p(m.id)}, ${p(m.data)})`);
-    return [
-      `INSERT INTO message (id, state, sender, recipients, subject, message_id, size, client_address, created_at, next_attempt_at) VALUES ${mRows.join(', ')}`,
-      `INSERT INTO message_body (id, data) VALUES ${bRows.join(', ')}`,
-    ];
+  insertInto(st: CompositeStatement, messages: NewMessage[], now: Date, handoff?: Handoff): void {
+    const at = st.p(now, 'timestamptz');
+    const owner = st.p(handoff?.owner ?? null, 'text');
+    const lease = st.p(handoff?.leaseSeconds ?? 0, 'float8');
+    const rows = st.json(
+      messages.map((m, i) => ({ i, id: m.id, sender: m.sender, recipients: m.recipients, subject: m.subject, message_id: m.messageId, size: m.data.length, client_address: m.clientAddress, leased: !!handoff && i < handoff.count })),
+    );
+    st.with('new_message', `SELECT * FROM jsonb_to_recordset(${rows}) AS r(i int, id text, sender text, recipients text[], subject text, message_id text, size int, client_address text, leased boolean)`);
+    st.with(
+      'messages',
+      `INSERT INTO message (id, sender, recipients, subject, message_id, size, client_address, created_at, next_attempt_at, state, lease_owner, lease_until)
+       SELECT id, sender, recipients, subject, message_id, size, client_address, ${at}, ${at},
+              CASE WHEN leased THEN 'sending' ELSE 'queued' END, CASE WHEN leased THEN ${owner} END, CASE WHEN leased THEN now() + make_interval(secs => ${lease}) END
+         FROM new_message`,
+    );
+    st.with('bodies', `INSERT INTO message_body (id, data) SELECT r.id, b.data FROM new_message r JOIN unnest(${st.bytes(messages.map((m) => m.data))}) WITH ORDINALITY AS b(data, n) ON b.n = r.i + 1`);
   }
 
   /** Inserts messages and their bodies in one statement (inside the caller's transaction). */
   async insert(manager: EntityManager, messages: NewMessage[], now: Date): Promise<void> {
-    const params: unknown[] = [];
-    await manager.query(withStatements(this.insertStatements(messages, now, params), 'SELECT 1'), params);
+    const st = new CompositeStatement();
+    this.insertInto(st, messages, now);
+    await manager.query(st.text('SELECT 1'), st.params);
+  }
+
+  /**
+   * Adds the end of delivery attempts to a composite statement: messages with nothing pending
+   * are deleted, the others deferred — each only while `owner` still holds its lease (a lease
+   * that expired may have gone to another worker, whose outcome then counts). The part named
+   * by the return value lists the ids that were ours (`SELECT id FROM mine`), for the mail log
+   * and events of the same statement to follow.
+   */
+  finishInto(st: CompositeStatement, finishes: Finish[]): string {
+    const rows = st.json(finishes.map((f) => ({ id: f.id, owner: f.owner, pending: f.pending, next_at: f.nextAttemptAt, last_error: f.lastError })));
+    st.with('outcome', `SELECT * FROM jsonb_to_recordset(${rows}) AS o(id text, owner text, pending text[], next_at timestamptz, last_error text)`);
+    st.with(
+      'finished',
+      `DELETE FROM message m USING outcome o WHERE m.id = o.id AND m.lease_owner = o.owner AND m.state = 'sending' AND o.next_at IS NULL RETURNING m.id`,
+    );
+    st.with(
+      'postponed',
+      `UPDATE message m SET state = 'deferred', recipients = o.pending, attempts = m.attempts + 1, next_attempt_at = o.next_at,
+              last_error = o.last_error, lease_owner = NULL, lease_until = NULL
+         FROM outcome o WHERE m.id = o.id AND m.lease_owner = o.owner AND m.state = 'sending' AND o.next_at IS NOT NULL RETURNING m.id`,
+    );
+    st.with('mine', `SELECT id FROM finished UNION ALL SELECT id FROM postponed`);
+    return 'mine';
   }
 
   /**
@@ -91,7 +132,8 @@ export class QueueRepository {
    * lets several workers and instances claim at once without waiting or overlapping.
    */
   async claim(owner: string, limit: number, leaseSeconds: number): Promise<ClaimedMessage[]> {
-    return this.db.query(
+    return preparedRows(
+      this.db,
       `WITH due AS (
          SELECT id FROM message
           WHERE (state IN ('queued', 'deferred') AND next_attempt_at <= now())
@@ -111,30 +153,20 @@ export class QueueRepository {
 
   /** Seconds until the next deferred message is due (null when none waits). */
   async secondsUntilNextDue(): Promise<number | null> {
-    const rows: { s: number | null }[] = await this.db.query(
+    const rows = await preparedRows<{ s: number | null }>(
+      this.db,
       `SELECT EXTRACT(EPOCH FROM (min(next_attempt_at) - now()))::float8 AS s FROM message WHERE state IN ('queued', 'deferred')`,
+      [],
     );
     return rows[0]?.s ?? null;
   }
 
-  /** Finishes an attempt: deletes a message with nothing left, or defers the rest. Only while we hold its lease. */
-  async finishAttempt(
-    manager: EntityManager,
-    id: string,
-    owner: string,
-    outcome: { pending: string[]; nextAttemptAt: Date | null; lastError: string | null },
-  ): Promise<boolean> {
-    if (outcome.pending.length === 0 || outcome.nextAttemptAt === null) {
-      const deleted = await queryRows(manager, `DELETE FROM message WHERE id = $1 AND lease_owner = $2 AND state = 'sending' RETURNING id`, [id, owner]);
-      return deleted.length > 0;
-    }
-    const updated = await queryRows(manager,
-      `UPDATE message SET state = 'deferred', recipients = $3::text[], attempts = attempts + 1, next_attempt_at = $4,
-              last_error = $5, lease_owner = NULL, lease_until = NULL
-        WHERE id = $1 AND lease_owner = $2 AND state = 'sending' RETURNING id`,
-      [id, owner, outcome.pending, outcome.nextAttemptAt, outcome.lastError],
-    );
-    return updated.length > 0;
+  /** Finishes attempts in one statement; the ids whose lease was still ours (see finishInto). */
+  async finish(finishes: Finish[]): Promise<string[]> {
+    const st = new CompositeStatement();
+    const mine = this.finishInto(st, finishes);
+    const rows = await preparedRows<{ id: string }>(this.db, st.text(`SELECT id FROM ${mine}`), st.params);
+    return rows.map((r) => r.id);
   }
 
   /** Gives claimed messages back without counting an attempt (graceful shutdown). */
@@ -182,7 +214,6 @@ export class QueueRepository {
     return out;
   }
 
-  /** Every deferred message (or the given ones) becomes due now. */
   /**
    * Flush: every deferred message (or the given ones) becomes due now. Given ids may also name
    * messages already queued (due): they count as flushed and keep their place in line.

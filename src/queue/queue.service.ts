@@ -3,10 +3,13 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { Batcher } from '../common/batcher.js';
 import { Page, encodeCursor, toPage } from '../common/pagination.js';
+import { CompositeStatement } from '../database/composite-statement.js';
+import { preparedRows } from '../database/sql.js';
 import { PgNotifier } from '../database/pg-notifier.js';
 import { EventLogService } from '../events/event-log.service.js';
 import { MailLogService } from '../mail-log/mail-log.service.js';
-import { NewMessage, QueueAction, QueueFilter, QueueRepository, withStatements } from './queue.repository.js';
+import type { Dispatcher } from './dispatcher.js';
+import { ClaimedMessage, NewMessage, QueueAction, QueueFilter, QueueRepository } from './queue.repository.js';
 import { receivedEntry } from './received-entry.js';
 import { QueueEntryView, toQueueEntryView } from './queue.view.js';
 
@@ -24,6 +27,7 @@ const DONE: Record<QueueAction, string> = { flush: 'flushed (due now)', hold: 'p
 @Injectable()
 export class QueueService {
   private readonly intake: Batcher<NewMessage, string>;
+  private dispatcher?: Dispatcher;
 
   constructor(
     @InjectDataSource() private readonly db: DataSource,
@@ -32,7 +36,7 @@ export class QueueService {
     private readonly events: EventLogService,
     private readonly notifier: PgNotifier,
   ) {
-    this.intake = new Batcher((batch) => this.commit(batch), { maxBatch: 200, maxConcurrent: 4 });
+    this.intake = new Batcher((batch) => this.commit(batch), { maxBatch: 200, maxConcurrent: 2 });
   }
 
   /**
@@ -43,19 +47,35 @@ export class QueueService {
     return this.intake.add(message);
   }
 
+  /** New messages go straight to this worker, as far as it has room (see Dispatcher). */
+  attachDispatcher(dispatcher: Dispatcher): void {
+    this.dispatcher = dispatcher;
+  }
+
   /**
-   * One statement for the whole batch: messages, bodies, their 'received' lines and the NOTIFY,
-   * as data-modifying CTEs. A single statement commits atomically on its own, so the batch costs
-   * one round trip instead of BEGIN, three INSERTs, NOTIFY and COMMIT.
+   * One statement for the whole batch: messages, bodies and their 'received' lines as
+   * data-modifying CTEs, which commit atomically on their own: one round trip instead of BEGIN,
+   * three INSERTs and COMMIT. What the local worker takes is committed claimed and handed over
+   * after the commit; only when some messages are left 'queued' does a NOTIFY tell the others.
    */
   private async commit(batch: NewMessage[]): Promise<string[]> {
     const now = new Date();
+    const d = this.dispatcher;
+    const taken = d ? d.reserve(batch.length) : 0;
     const entries = batch.map((m) => receivedEntry(m, now));
-    const params: unknown[] = [];
-    const statements = [...this.repo.insertStatements(batch, now, params), this.mailLog.insertStatement(entries, params)];
-    await this.db.query(withStatements(statements, `SELECT pg_notify('postroom_wakeup', '')`), params);
+    const st = new CompositeStatement();
+    this.repo.insertInto(st, batch, now, d && taken ? { owner: d.owner, leaseSeconds: d.leaseSeconds, count: taken } : undefined);
+    this.mailLog.insertInto(st, 'received', entries);
+    const queued = taken < batch.length;
+    try {
+      await preparedRows(this.db, st.text(`SELECT pg_notify('postroom_wakeup', '') WHERE ${st.p(queued, 'boolean')}`), st.params);
+    } catch (err) {
+      if (taken) d!.cancel(taken);
+      throw err;
+    }
     this.mailLog.counted(entries);
-    this.notifier.notifyLocal('postroom_wakeup', 'local');
+    if (taken) d!.take(batch.slice(0, taken).map((m) => claimedNow(m, now)));
+    if (queued) this.notifier.notifyLocal('postroom_wakeup', 'local');
     return batch.map((m) => m.id);
   }
 
@@ -172,4 +192,23 @@ export class QueueService {
     });
     if (!changed) throw new ConflictException({ message: `Message ${id} is ${before.state}: cannot ${action} it now` });
   }
+}
+
+/** A message just committed as claimed, as a claim would have read it back. */
+function claimedNow(m: NewMessage, now: Date): ClaimedMessage {
+  return {
+    id: m.id,
+    state: 'sending',
+    sender: m.sender,
+    recipients: m.recipients,
+    subject: m.subject,
+    message_id: m.messageId,
+    size: m.data.length,
+    client_address: m.clientAddress,
+    created_at: now,
+    next_attempt_at: now,
+    attempts: 0,
+    last_error: null,
+    data: m.data,
+  };
 }

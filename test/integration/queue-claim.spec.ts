@@ -119,17 +119,15 @@ describe('QueueRepository.claim (real PostgreSQL)', () => {
     expect(row!.lease_owner).toBe('worker-b');
 
     // worker-a comes back and tries to record its outcome: it lost the lease, nothing changes.
-    const staleDelete = await ds.transaction((tx) => repo.finishAttempt(tx, id!, 'worker-a', { pending: [], nextAttemptAt: null, lastError: null }));
-    expect(staleDelete).toBe(false);
-    const staleDefer = await ds.transaction((tx) =>
-      repo.finishAttempt(tx, id!, 'worker-a', { pending: ['x@example.net'], nextAttemptAt: new Date(Date.now() + 60_000), lastError: '451 later' }),
-    );
-    expect(staleDefer).toBe(false);
+    const staleDelete = await repo.finish([{ id: id!, owner: 'worker-a', pending: [], nextAttemptAt: null, lastError: null }]);
+    expect(staleDelete).toEqual([]);
+    const staleDefer = await repo.finish([{ id: id!, owner: 'worker-a', pending: ['x@example.net'], nextAttemptAt: new Date(Date.now() + 60_000), lastError: '451 later' }]);
+    expect(staleDefer).toEqual([]);
     expect(await stateOf(ds, id!)).toBe('sending');
 
     // The owner of the live lease can.
-    const done = await ds.transaction((tx) => repo.finishAttempt(tx, id!, 'worker-b', { pending: [], nextAttemptAt: null, lastError: null }));
-    expect(done).toBe(true);
+    const done = await repo.finish([{ id: id!, owner: 'worker-b', pending: [], nextAttemptAt: null, lastError: null }]);
+    expect(done).toEqual([id]);
     expect(await stateOf(ds, id!)).toBeUndefined();
     const bodies: unknown[] = await ds.query(`SELECT id FROM message_body WHERE id = $1`, [id]);
     expect(bodies).toEqual([]);
@@ -141,17 +139,15 @@ describe('QueueRepository.claim (real PostgreSQL)', () => {
     expect(await repo.claim('other', 5, 600)).toEqual([]);
     await new Promise((r) => setTimeout(r, 1200));
     expect((await repo.claim('other', 5, 600)).map((m) => m.id)).toEqual([id]);
-    expect(await ds.transaction((tx) => repo.finishAttempt(tx, id!, 'short', { pending: [], nextAttemptAt: null, lastError: null }))).toBe(false);
+    expect(await repo.finish([{ id: id!, owner: 'short', pending: [], nextAttemptAt: null, lastError: null }])).toEqual([]);
   });
 
   it('does not claim a deferred message before its time, and claims it once it is due', async () => {
     const [id] = await enqueue(4000, 1);
     await repo.claim('w1', 5, 600);
     const later = new Date(Date.now() + 3_600_000);
-    const deferred = await ds.transaction((tx) =>
-      repo.finishAttempt(tx, id!, 'w1', { pending: ['rcpt4000@example.net'], nextAttemptAt: later, lastError: '451 4.7.1 try later' }),
-    );
-    expect(deferred).toBe(true);
+    const deferred = await repo.finish([{ id: id!, owner: 'w1', pending: ['rcpt4000@example.net'], nextAttemptAt: later, lastError: '451 4.7.1 try later' }]);
+    expect(deferred).toEqual([id]);
     const [row] = (await ds.query(`SELECT state, attempts, last_error, lease_owner, lease_until FROM message WHERE id = $1`, [id])) as Record<string, unknown>[];
     expect(row).toEqual({ state: 'deferred', attempts: 1, last_error: '451 4.7.1 try later', lease_owner: null, lease_until: null });
 

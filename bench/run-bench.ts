@@ -207,9 +207,17 @@ async function main(): Promise<void> {
     await sleep(300);
   };
 
-  // Warm-up (not recorded): JIT, connection pools, Postfix's processes.
+  // Warm-up (not recorded): Node's JIT needs a few thousand messages through each path (one
+  // session and many, both connection modes) before it settles; connection pools, caches and
+  // Postfix's processes warm up too. The same load for every system.
+  const warmUp: LoadCase[] = [
+    { size: 1024, sessions: 20, count: 2000, reuse: true },
+    { size: 1024, sessions: 20, count: 500, reuse: false },
+    { size: 1024, sessions: 1, count: 300, reuse: true },
+    { size: 1024, sessions: 1, count: 100, reuse: false },
+  ];
   for (const s of systems) {
-    for (const reuse of [true, false]) await runLoad(listen[s]!, sinks[s]!, { size: 1024, sessions: 5, count: 100, reuse }, 60_000);
+    for (const c of warmUp) await runLoad(listen[s]!, sinks[s]!, c, 60_000 + c.count * 20);
     await drain(s);
   }
 

@@ -3,6 +3,12 @@ function storable(_key: string, value: unknown): unknown {
   return typeof value === 'string' ? value.toWellFormed().replaceAll('\u0000', '\uFFFD') : value;
 }
 
+/** JSON that jsonb takes: JSON.stringify writes NUL and lone surrogates as \u escapes, which are then mended (rare). */
+function jsonForPostgres(rows: object[]): string {
+  const json = JSON.stringify(rows);
+  return /\\u(0000|d[89a-f])/i.test(json) ? JSON.stringify(rows, storable) : json;
+}
+
 /** PostgreSQL's binary array format of bytea[] (what array_recv reads): one dimension, no NULLs. */
 export function byteaArray(values: Buffer[]): Buffer {
   const BYTEA_OID = 17;
@@ -43,7 +49,7 @@ export class CompositeStatement {
 
   /** Rows as one jsonb parameter, to read with `jsonb_to_recordset(…) AS r(column type, …)`. */
   json(rows: object[]): string {
-    return this.p(JSON.stringify(rows, storable), 'jsonb');
+    return this.p(jsonForPostgres(rows), 'jsonb');
   }
 
   /** Byte strings as one bytea[] parameter in binary format (no hex, no escaping), to read with `unnest`. */

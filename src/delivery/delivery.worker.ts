@@ -8,7 +8,7 @@ import { EventLogService } from '../events/event-log.service.js';
 import { ROOT_LOGGER } from '../logging/logging.module.js';
 import type { Dispatcher } from '../queue/dispatcher.js';
 import { ClaimedMessage, QueueRepository } from '../queue/queue.repository.js';
-import { QueueService } from '../queue/queue.service.js';
+import { QueueWriter } from '../queue/queue-writer.js';
 import { SettingsService } from '../settings/settings.service.js';
 import { AttemptOutcome, alignRecipients, outcomeOfError, outcomeOfResult } from './outcome.js';
 import { OutcomeRecorder } from './outcome.recorder.js';
@@ -59,7 +59,7 @@ export class DeliveryWorker implements Dispatcher, BeforeApplicationShutdown {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(ROOT_LOGGER) root: Logger,
     private readonly repo: QueueRepository,
-    private readonly queue: QueueService,
+    private readonly writer: QueueWriter,
     private readonly settings: SettingsService,
     private readonly transports: TransportFactory,
     private readonly recorder: OutcomeRecorder,
@@ -75,7 +75,7 @@ export class DeliveryWorker implements Dispatcher, BeforeApplicationShutdown {
   start(): void {
     if (this.running) return;
     this.running = true;
-    this.queue.attachDispatcher(this);
+    this.writer.attachDispatcher(this);
     this.loop = this.run();
   }
 

@@ -66,10 +66,11 @@ export class SmtpListenerService implements OnApplicationShutdown {
       disableReverseLookup: true,
       onConnect: (session, cb) => this.onConnect(session, cb),
       onClose: (session) => this.onClose(session),
-      // Answered on a later turn, as smtp-server's own handlers do: when both answer synchronously,
-      // smtp-server stops reading a session that pipelines whole messages after the second one.
-      onMailFrom: (address, _session, cb) => setImmediate(() => this.onMailFrom(address, cb)),
-      onRcptTo: (address, session, cb) => setImmediate(() => this.onRcptTo(address, session, cb)),
+      // Answered once the current call has returned (a microtask, not a whole event-loop turn):
+      // when both answer synchronously, smtp-server stops reading a session that pipelines whole
+      // messages after the second one.
+      onMailFrom: (address, _session, cb) => queueMicrotask(() => this.onMailFrom(address, cb)),
+      onRcptTo: (address, session, cb) => queueMicrotask(() => this.onRcptTo(address, session, cb)),
       onData: (stream, session, cb) => this.onData(stream, session, cb),
     });
     server.on('error', (err) => this.log.error({ err }, 'SMTP server error'));

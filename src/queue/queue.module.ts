@@ -6,11 +6,12 @@ import { QueueController } from './queue.controller.js';
 import { QueuePageController } from './queue.page.controller.js';
 import { QueueRepository } from './queue.repository.js';
 import { QueueService } from './queue.service.js';
+import { QueueWriter } from './queue-writer.js';
 
 @Module({
   imports: [AuthModule, EventsModule, MailLogModule],
-  providers: [QueueRepository, QueueService],
+  providers: [QueueRepository, QueueWriter, QueueService],
   controllers: [QueueController, QueuePageController],
-  exports: [QueueService, QueueRepository],
+  exports: [QueueService, QueueRepository, QueueWriter],
 })
 export class QueueModule {}

@@ -1,16 +1,11 @@
 import { ConflictException, Injectable, NotFoundException } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { Batcher } from '../common/batcher.js';
 import { Page, encodeCursor, toPage } from '../common/pagination.js';
-import { CompositeStatement } from '../database/composite-statement.js';
-import { preparedRows } from '../database/sql.js';
 import { PgNotifier } from '../database/pg-notifier.js';
 import { EventLogService } from '../events/event-log.service.js';
-import { MailLogService } from '../mail-log/mail-log.service.js';
-import type { Dispatcher } from './dispatcher.js';
-import { ClaimedMessage, NewMessage, QueueAction, QueueFilter, QueueRepository } from './queue.repository.js';
-import { receivedEntry } from './received-entry.js';
+import { QueueWriter } from './queue-writer.js';
+import { NewMessage, QueueAction, QueueFilter, QueueRepository } from './queue.repository.js';
 import { QueueEntryView, toQueueEntryView } from './queue.view.js';
 
 /**
@@ -26,57 +21,20 @@ const DONE: Record<QueueAction, string> = { flush: 'flushed (due now)', hold: 'p
 /** Operator actions on the queue, each logged with who and how many. */
 @Injectable()
 export class QueueService {
-  private readonly intake: Batcher<NewMessage, string>;
-  private dispatcher?: Dispatcher;
-
   constructor(
     @InjectDataSource() private readonly db: DataSource,
     private readonly repo: QueueRepository,
-    private readonly mailLog: MailLogService,
+    private readonly writer: QueueWriter,
     private readonly events: EventLogService,
     private readonly notifier: PgNotifier,
-  ) {
-    this.intake = new Batcher((batch) => this.commit(batch), { maxBatch: 200, maxConcurrent: 2 });
-  }
+  ) {}
 
   /**
    * Stores a message durably and resolves with its queue id only after COMMIT. Concurrent
-   * callers share one transaction (group commit), so one fsync serves many sessions.
+   * callers share one statement (group commit), so one fsync serves many sessions.
    */
   enqueue(message: NewMessage): Promise<string> {
-    return this.intake.add(message);
-  }
-
-  /** New messages go straight to this worker, as far as it has room (see Dispatcher). */
-  attachDispatcher(dispatcher: Dispatcher): void {
-    this.dispatcher = dispatcher;
-  }
-
-  /**
-   * One statement for the whole batch: messages, bodies and their 'received' lines as
-   * data-modifying CTEs, which commit atomically on their own: one round trip instead of BEGIN,
-   * three INSERTs and COMMIT. What the local worker takes is committed claimed and handed over
-   * after the commit; only when some messages are left 'queued' does a NOTIFY tell the others.
-   */
-  private async commit(batch: NewMessage[]): Promise<string[]> {
-    const now = new Date();
-    const d = this.dispatcher;
-    const taken = d ? d.reserve(batch.length) : 0;
-    const entries = batch.map((m) => receivedEntry(m, now));
-    const st = new CompositeStatement();
-    this.repo.insertInto(st, batch, now, d && taken ? { owner: d.owner, leaseSeconds: d.leaseSeconds, count: taken } : undefined);
-    this.mailLog.insertInto(st, 'received', entries);
-    const queued = taken < batch.length;
-    try {
-      await preparedRows(this.db, st.text(`SELECT pg_notify('postroom_wakeup', '') WHERE ${st.p(queued, 'boolean')}`), st.params);
-    } catch (err) {
-      if (taken) d!.cancel(taken);
-      throw err;
-    }
-    this.mailLog.counted(entries);
-    if (taken) d!.take(batch.slice(0, taken).map((m) => claimedNow(m, now)));
-    if (queued) this.notifier.notifyLocal('postroom_wakeup', 'local');
-    return batch.map((m) => m.id);
+    return this.writer.enqueue(message);
   }
 
   async list(filter: QueueFilter): Promise<QueuePage> {
@@ -192,23 +150,4 @@ export class QueueService {
     });
     if (!changed) throw new ConflictException({ message: `Message ${id} is ${before.state}: cannot ${action} it now` });
   }
-}
-
-/** A message just committed as claimed, as a claim would have read it back. */
-function claimedNow(m: NewMessage, now: Date): ClaimedMessage {
-  return {
-    id: m.id,
-    state: 'sending',
-    sender: m.sender,
-    recipients: m.recipients,
-    subject: m.subject,
-    message_id: m.messageId,
-    size: m.data.length,
-    client_address: m.clientAddress,
-    created_at: now,
-    next_attempt_at: now,
-    attempts: 0,
-    last_error: null,
-    data: m.data,
-  };
 }

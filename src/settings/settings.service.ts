@@ -32,6 +32,10 @@ export interface RelaySecrets {
 }
 
 /** Reads and changes the settings row; every change goes to the event log, never the secret. */
+/** The machine's name, asked once (a system call that intake would otherwise make per message). */
+let hostname: string | undefined;
+const machineName = (): string => (hostname ??= os.hostname());
+
 @Injectable()
 export class SettingsService {
   private cached?: Promise<SettingsEntity>;
@@ -95,7 +99,7 @@ export class SettingsService {
 
   /** The EHLO name: the setting, or the machine's name. */
   async heloName(): Promise<string> {
-    return (await this.get()).hostname || os.hostname();
+    return (await this.get()).hostname || machineName();
   }
 
   /** Validates the whole input first: on any error nothing is saved (400 with one reason per field). */

@@ -40,7 +40,7 @@ describe('group-committed statements on a real PostgreSQL', () => {
     services = queueServices(ds);
     // Notices are BounceNotifier's business (bounce-notices.spec); here they only must not fail.
     const notices = { afterAttempt: async () => undefined } as unknown as BounceNotifier;
-    recorder = new OutcomeRecorder(ds, services.repo, services.mailLog, services.events, notices);
+    recorder = new OutcomeRecorder(services.writer, notices);
   });
   afterAll(async () => {
     await services.notifier.onApplicationShutdown();
@@ -52,10 +52,10 @@ describe('group-committed statements on a real PostgreSQL', () => {
     await ds.query(`DELETE FROM event`);
   });
 
-  describe('QueueService.enqueue with a dispatcher (intake handoff)', () => {
+  describe('QueueWriter.enqueue with a dispatcher (intake handoff)', () => {
     it('commits what the dispatcher takes as claimed under its lease and hands it over; the rest is queued', async () => {
       const taker = new Taker(3);
-      services.queue.attachDispatcher(taker);
+      services.writer.attachDispatcher(taker);
       try {
         const batch = Array.from({ length: 8 }, (_, i) => message(100 + i));
         const ids = await Promise.all(batch.map((m) => services.queue.enqueue(m)));
@@ -80,13 +80,13 @@ describe('group-committed statements on a real PostgreSQL', () => {
         // Nobody else can claim the handed-over messages while the lease lasts.
         expect((await services.repo.claim('other', 100, 60)).map((m) => m.id).sort()).toEqual(ids.filter((id) => !handed.has(id)).sort());
       } finally {
-        services.queue.attachDispatcher(new Taker(0));
+        services.writer.attachDispatcher(new Taker(0));
       }
     });
 
     it('gives the reservation back when the commit fails, and stores nothing', async () => {
       const taker = new Taker(5);
-      services.queue.attachDispatcher(taker);
+      services.writer.attachDispatcher(taker);
       try {
         const m = message(200);
         await services.queue.enqueue(m);
@@ -96,7 +96,7 @@ describe('group-committed statements on a real PostgreSQL', () => {
         expect(taker.taken).toHaveLength(1);
         expect(await count(ds, 'mail_log', `event = 'received'`)).toBe(1);
       } finally {
-        services.queue.attachDispatcher(new Taker(0));
+        services.writer.attachDispatcher(new Taker(0));
       }
     });
 
@@ -120,6 +120,19 @@ describe('group-committed statements on a real PostgreSQL', () => {
         { recipient: m.recipients[0]!, status: 'sent', reply: '250 ok', code: 250 },
         { recipient: m.recipients[1]!, status: 'bounced', reply: '550 5.1.1 unknown', code: 550 },
       ],
+    });
+
+    it('commits an attempt together with new mail, and apart when the new mail is refused', async () => {
+      const [m] = await claimAll(1, 'w1');
+      const waiting = message(2000);
+      await services.queue.enqueue(waiting);
+      const recorded = recorder.record(m!, 'w1', sent(m!), 120); // lingers for new mail ...
+      const refused = services.queue.enqueue({ ...waiting, subject: 'the same id again' }); // ... and meets a message the database refuses
+      await expect(refused).rejects.toThrow();
+      expect(await recorded).toBe(true);
+      expect(await count(ds, 'message', 'id = $1', [m!.id])).toBe(0);
+      expect(await count(ds, 'mail_log', `event = 'sent' AND queue_id = $1`, [m!.id])).toBe(2);
+      expect(await count(ds, 'mail_log', `event = 'received' AND queue_id = $1`, [waiting.id])).toBe(1);
     });
 
     it('records each attempt as if alone, and only those whose lease is still ours', async () => {

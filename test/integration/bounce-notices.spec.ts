@@ -31,7 +31,7 @@ describe('BounceNotifier: RFC 3464 notices after an attempt (real PostgreSQL)', 
     const fakeSettings = { get: async () => settings as SettingsEntity, heloName: async () => 'nas.example.com' } as unknown as SettingsService;
     const intake = new IntakeService(services.queue, fakeSettings);
     const notifier = new BounceNotifier(ds, fakeSettings, intake, services.events, silentLogger);
-    recorder = new OutcomeRecorder(ds, services.repo, services.mailLog, services.events, notifier);
+    recorder = new OutcomeRecorder(services.writer, notifier);
   });
   afterAll(async () => close?.());
 

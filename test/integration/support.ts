@@ -6,6 +6,7 @@ import { MailLogService } from '../../src/mail-log/mail-log.service.js';
 import { newQueueId } from '../../src/queue/queue-id.js';
 import { NewMessage, QueueRepository } from '../../src/queue/queue.repository.js';
 import { QueueService } from '../../src/queue/queue.service.js';
+import { QueueWriter } from '../../src/queue/queue-writer.js';
 
 /** The queue services wired by hand, as Nest would (the notifier is never started). */
 export function queueServices(ds: DataSource) {
@@ -13,8 +14,9 @@ export function queueServices(ds: DataSource) {
   const mailLog = new MailLogService(ds);
   const events = new EventLogService(ds, silentLogger);
   const notifier = new PgNotifier(ds, silentLogger);
-  const queue = new QueueService(ds, repo, mailLog, events, notifier);
-  return { repo, mailLog, events, notifier, queue };
+  const writer = new QueueWriter(ds, repo, mailLog, events, notifier);
+  const queue = new QueueService(ds, repo, writer, events, notifier);
+  return { repo, mailLog, events, notifier, writer, queue };
 }
 
 /** A small message; ids made from distinct milliseconds sort in the order they were made. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Batcher } from '../../src/common/batcher.js';
+import { Batcher, ItemFailure } from '../../src/common/batcher.js';
 
 describe(Batcher.name, () => {
   it('flushes a lone item at once and groups items that arrive during a flush', async () => {
@@ -42,5 +42,31 @@ describe(Batcher.name, () => {
     await Promise.all(Array.from({ length: 8 }, (_, i) => b.add(i)));
     expect(Math.max(...sizes)).toBeLessThanOrEqual(3);
     expect(sizes.reduce((a, n) => a + n, 0)).toBe(8);
+  });
+
+  it('lets a lazy item ride along with the next eager one', async () => {
+    const batches: string[][] = [];
+    const b = new Batcher<string, string>(async (items) => (batches.push(items), items), { maxBatch: 10, maxConcurrent: 1, lingerMs: 1000 });
+    const lazy = b.add('outcome', true);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(batches).toEqual([]); // still waiting
+    await Promise.all([b.add('message'), lazy]);
+    expect(batches).toEqual([['outcome', 'message']]);
+  });
+
+  it('flushes lazy items alone after lingerMs, or at once when they fill a batch', async () => {
+    const batches: number[][] = [];
+    const b = new Batcher<number, number>(async (items) => (batches.push(items), items), { maxBatch: 3, maxConcurrent: 1, lingerMs: 30 });
+    const started = Date.now();
+    await b.add(1, true);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(25);
+    await Promise.all([b.add(2, true), b.add(3, true), b.add(4, true)]);
+    expect(batches).toEqual([[1], [2, 3, 4]]);
+  });
+
+  it('rejects only the items a flush answers with an ItemFailure', async () => {
+    const b = new Batcher<number, number>(async (items) => items.map((i) => (i % 2 ? new ItemFailure(new Error(`odd ${i}`)) : i)), { maxBatch: 10, maxConcurrent: 1 });
+    const results = await Promise.allSettled([1, 2, 3, 4].map((i) => b.add(i)));
+    expect(results.map((r) => (r.status === 'fulfilled' ? r.value : (r.reason as Error).message))).toEqual(['odd 1', 2, 'odd 3', 4]);
   });
 });

@@ -1,0 +1,145 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { Batcher, ItemFailure } from '../common/batcher.js';
+import { CompositeStatement } from '../database/composite-statement.js';
+import { PgNotifier } from '../database/pg-notifier.js';
+import { preparedRows } from '../database/sql.js';
+import { EventLogService, NewEvent } from '../events/event-log.service.js';
+import { MailLogService, NewMailLogEntry } from '../mail-log/mail-log.service.js';
+import type { Dispatcher } from './dispatcher.js';
+import { ClaimedMessage, Finish, NewMessage, QueueRepository } from './queue.repository.js';
+import { receivedEntry } from './received-entry.js';
+
+/** The end of a delivery attempt as the queue stores it: the row's fate, a mail-log line per recipient, a bounce event. */
+export interface FinishedAttempt {
+  finish: Finish;
+  lines: NewMailLogEntry[];
+  event?: NewEvent & { queueId: string };
+}
+
+type Write = { message: NewMessage } | { attempt: FinishedAttempt };
+type Written = string | boolean;
+
+/** How long a finished attempt may wait for a new message's commit to ride along with. */
+const LINGER_MS = 5;
+
+/**
+ * The queue's hot path: every new message (intake) and every finished attempt (delivery) is
+ * written here, and what comes together is committed together — ONE statement (data-modifying
+ * CTEs) for new messages, their bodies and 'received' lines, and for attempts' queue rows,
+ * mail-log lines and bounce events. New messages are committed at once (their 250 waits);
+ * a finished attempt lingers a few milliseconds for the next one, so a steady stream of mail
+ * costs one commit, not two, per message.
+ */
+@Injectable()
+export class QueueWriter {
+  private readonly batcher: Batcher<Write, Written>;
+  private dispatcher?: Dispatcher;
+
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly repo: QueueRepository,
+    private readonly mailLog: MailLogService,
+    private readonly events: EventLogService,
+    private readonly notifier: PgNotifier,
+  ) {
+    this.batcher = new Batcher((batch) => this.write(batch), { maxBatch: 200, maxConcurrent: 2, lingerMs: LINGER_MS });
+  }
+
+  /** New messages go straight to this worker, as far as it has room (see Dispatcher). */
+  attachDispatcher(dispatcher: Dispatcher): void {
+    this.dispatcher = dispatcher;
+  }
+
+  /** Stores a message durably; resolves with its queue id only after COMMIT. */
+  enqueue(message: NewMessage): Promise<string> {
+    return this.batcher.add({ message }) as Promise<string>;
+  }
+
+  /** Commits an attempt's end; false when the lease was no longer ours (nothing recorded: another worker's outcome counts). */
+  finish(attempt: FinishedAttempt): Promise<boolean> {
+    return this.batcher.add({ attempt }, true) as Promise<boolean>;
+  }
+
+  private async write(batch: Write[]): Promise<(Written | ItemFailure)[]> {
+    const messages = batch.flatMap((w) => ('message' in w ? [w.message] : []));
+    const attempts = batch.flatMap((w) => ('attempt' in w ? [w.attempt] : []));
+    if (!messages.length || !attempts.length) return this.results(batch, await this.commit(messages, attempts));
+    try {
+      return this.results(batch, await this.commit(messages, attempts));
+    } catch {
+      // Apart, so that whatever refused the statement fails only its own kind.
+      const [m, a] = await Promise.allSettled([this.commit(messages, []), this.commit([], attempts)]);
+      return this.results(batch, a.status === 'fulfilled' ? a.value : new ItemFailure(a.reason), m.status === 'rejected' ? new ItemFailure(m.reason) : undefined);
+    }
+  }
+
+  /** Per item: a new message's id, whether an attempt was ours — or the failure of its kind. */
+  private results(batch: Write[], ours: Set<string> | ItemFailure, messagesFailed?: ItemFailure): (Written | ItemFailure)[] {
+    return batch.map((w) => {
+      if ('message' in w) return messagesFailed ?? w.message.id;
+      return ours instanceof ItemFailure ? ours : ours.has(w.attempt.finish.id);
+    });
+  }
+
+  /**
+   * One statement. New messages: what the local worker takes is committed claimed and handed
+   * over after the commit; only when some are left 'queued' does a NOTIFY tell the others.
+   * Attempts: each counts only while its lease is ours. Resolves with the attempts that were.
+   */
+  private async commit(messages: NewMessage[], attempts: FinishedAttempt[]): Promise<Set<string>> {
+    const now = new Date();
+    const st = new CompositeStatement();
+    const d = this.dispatcher;
+    const taken = d && messages.length ? d.reserve(messages.length) : 0;
+    const received = messages.map((m) => receivedEntry(m, now));
+    const selects: string[] = [];
+    if (messages.length) {
+      this.repo.insertInto(st, messages, now, d && taken ? { owner: d.owner, leaseSeconds: d.leaseSeconds, count: taken } : undefined);
+      this.mailLog.insertInto(st, 'received', received);
+    }
+    const lines = attempts.flatMap((a) => a.lines);
+    const events = attempts.flatMap((a) => (a.event ? [a.event] : []));
+    if (attempts.length) {
+      const mine = this.repo.finishInto(st, attempts.map((a) => a.finish));
+      this.mailLog.insertInto(st, 'lines', lines, mine);
+      if (events.length) this.events.insertInto(st, 'bounces', events, mine);
+      selects.push(`SELECT id FROM ${mine}`);
+    }
+    const queued = taken < messages.length;
+    if (messages.length) selects.push(`SELECT NULL FROM pg_notify('postroom_wakeup', '') WHERE ${st.p(queued, 'boolean')}`);
+    let rows: { id: string | null }[];
+    try {
+      rows = await preparedRows(this.db, st.text(selects.join(' UNION ALL ')), st.params);
+    } catch (err) {
+      if (taken) d!.cancel(taken);
+      throw err;
+    }
+    const ours = new Set(rows.flatMap((r) => (r.id === null ? [] : [r.id])));
+    this.mailLog.counted([...received, ...lines.filter((l) => ours.has(l.queueId!))]);
+    this.events.written(events.filter((e) => ours.has(e.queueId)));
+    if (taken) d!.take(messages.slice(0, taken).map((m) => claimedNow(m, now)));
+    if (queued) this.notifier.notifyLocal('postroom_wakeup', 'local');
+    return ours;
+  }
+}
+
+/** A message just committed as claimed, as a claim would have read it back. */
+function claimedNow(m: NewMessage, now: Date): ClaimedMessage {
+  return {
+    id: m.id,
+    state: 'sending',
+    sender: m.sender,
+    recipients: m.recipients,
+    subject: m.subject,
+    message_id: m.messageId,
+    size: m.data.length,
+    client_address: m.clientAddress,
+    created_at: now,
+    next_attempt_at: now,
+    attempts: 0,
+    last_error: null,
+    data: m.data,
+  };
+}

@@ -1,4 +1,4 @@
-import type { Pool, QueryResultRow } from 'pg';
+import type { Pool, PoolClient, QueryResultRow } from 'pg';
 import type { DataSource, EntityManager } from 'typeorm';
 
 type Queryable = Pick<EntityManager, 'query'> | Pick<DataSource, 'query'>;
@@ -27,7 +27,25 @@ export async function preparedRows<T>(db: DataSource, text: string, values: unkn
   if (!names) prepared.set(db, (names = new Map()));
   let name = names.get(text);
   if (name === undefined && names.size < MAX_PREPARED) names.set(text, (name = `postroom_${names.size + 1}`));
-  const pool = (db.driver as unknown as { master: Pool }).master;
-  const result = await pool.query<T & QueryResultRow>({ name, text, values });
+  const result = await pgPool(db).query<T & QueryResultRow>({ name, text, values });
   return result.rows;
+}
+
+/** pg's own pool under TypeORM's data source. */
+const pgPool = (db: DataSource): Pool => (db.driver as unknown as { master: Pool }).master;
+
+/** Runs `fn` in a transaction on one connection of pg's pool (for COPY, which TypeORM's query runner cannot do). */
+export async function pgTransaction<T>(db: DataSource, fn: (client: PoolClient) => Promise<T>): Promise<T> {
+  const client = await pgPool(db).connect();
+  try {
+    await client.query('BEGIN');
+    const result = await fn(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  } finally {
+    client.release();
+  }
 }

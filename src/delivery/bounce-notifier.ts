@@ -14,7 +14,7 @@ import type { AttemptOutcome } from './outcome.js';
 
 /** What OutcomeRecorder committed for one attempt: enough to tell the sender. */
 export interface CommittedAttempt {
-  message: Pick<ClaimedMessage, 'id' | 'sender' | 'created_at' | 'data' | 'subject' | 'message_id'>;
+  message: Pick<ClaimedMessage, 'id' | 'sender' | 'created_at' | 'subject' | 'message_id'> & { data: Buffer };
   outcome: AttemptOutcome;
   /** The recipients whose final state this attempt recorded as bounced. */
   bounced: string[];

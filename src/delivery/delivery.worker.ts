@@ -7,7 +7,7 @@ import { PgNotifier } from '../database/pg-notifier.js';
 import { EventLogService } from '../events/event-log.service.js';
 import { ROOT_LOGGER } from '../logging/logging.module.js';
 import type { Dispatcher } from '../queue/dispatcher.js';
-import { ClaimedMessage, QueueRepository } from '../queue/queue.repository.js';
+import { ClaimedMessage, QueueRepository, STREAMED_BODY_BYTES } from '../queue/queue.repository.js';
 import { QueueWriter } from '../queue/queue-writer.js';
 import { SettingsService } from '../settings/settings.service.js';
 import { AttemptOutcome, alignRecipients, outcomeOfError, outcomeOfResult } from './outcome.js';
@@ -97,7 +97,12 @@ export class DeliveryWorker implements Dispatcher, BeforeApplicationShutdown {
   take(messages: ClaimedMessage[]): void {
     this.reserved -= messages.length;
     const since = Date.now();
-    for (const message of messages) this.line.push({ message, since });
+    for (const message of messages) {
+      // A big body is kept only when a connection can take it now; otherwise it is read back
+      // when its turn comes, so a line of big messages does not fill the memory.
+      const wait = this.sending + this.line.length >= this.poolSize;
+      this.line.push({ message: wait && message.size > STREAMED_BODY_BYTES ? { ...message, data: null } : message, since });
+    }
     this.pump();
   }
 
@@ -183,16 +188,22 @@ export class DeliveryWorker implements Dispatcher, BeforeApplicationShutdown {
   }
 
   private async deliver(message: ClaimedMessage): Promise<void> {
-    let outcome: AttemptOutcome;
+    let sent: { outcome: AttemptOutcome; data: Buffer } | undefined;
     try {
-      outcome = await this.attempt(message);
+      // A big body is read only now, when a connection is free for it (see STREAMED_BODY_BYTES).
+      const data = message.data ?? (await this.repo.loadBody(message.id, message.size));
+      sent = { outcome: await this.attempt(message, data), data };
+    } catch (err) {
+      // Not even tried (the body could not be read): the lease runs out and it is tried again.
+      this.log.error({ err, queueId: message.id }, 'could not start the delivery; the message will be retried after its lease');
     } finally {
       this.sending--;
-      this.recording++;
+      if (sent) this.recording++;
       this.pump();
     }
+    if (!sent) return;
     try {
-      await this.recorder.record(message, this.owner, outcome, this.lifetimeHours);
+      await this.recorder.record({ ...message, data: sent.data }, this.owner, sent.outcome, this.lifetimeHours);
     } catch (err) {
       // The lease expires and the message is tried again: at-least-once.
       this.log.error({ err, queueId: message.id }, 'could not record the delivery outcome; the message will be retried after its lease');
@@ -202,11 +213,11 @@ export class DeliveryWorker implements Dispatcher, BeforeApplicationShutdown {
     }
   }
 
-  private async attempt(message: ClaimedMessage): Promise<AttemptOutcome> {
+  private async attempt(message: ClaimedMessage, data: Buffer): Promise<AttemptOutcome> {
     let outcome: AttemptOutcome;
     try {
       const transport = await this.transports.get();
-      const result = await transport.send({ from: message.sender, to: message.recipients }, message.data);
+      const result = await transport.send({ from: message.sender, to: message.recipients }, data);
       outcome = alignRecipients(outcomeOfResult(result), message.recipients);
     } catch (err) {
       outcome = outcomeOfError(err as TransportError, message.recipients);

@@ -70,7 +70,7 @@ export class OutcomeRecorder {
   ) {}
 
   /** Resolves once the outcome is committed (false: the lease was no longer ours, nothing recorded) and any notice is queued. */
-  async record(message: ClaimedMessage, owner: string, outcome: AttemptOutcome, lifetimeHours: number): Promise<boolean> {
+  async record(message: ClaimedMessage & { data: Buffer }, owner: string, outcome: AttemptOutcome, lifetimeHours: number): Promise<boolean> {
     const now = new Date();
     const rec = attemptRecord(message, owner, outcome, lifetimeHours, now);
     const committed = await this.writer.finish(rec);

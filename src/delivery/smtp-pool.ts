@@ -26,17 +26,33 @@ type SmtpError = Error & { code?: string; responseCode?: number };
 /** A failure of the connection rather than of the message (nodemailer's own rule for its pool). */
 const transient = (e: SmtpError): boolean => e.responseCode === 421 || e.code === 'ECONNECTION' || e.code === 'ESOCKET' || e.code === 'ETIMEDOUT';
 
+/** How much of a message goes to the connection's dot-stuffing stream at a time (it copies what it is given). */
+const SLICE_BYTES = 64 * 1024;
+
 /**
  * The message as a pipe-able source for SMTPConnection.send, which pipes a source into its
  * dot-stuffing stream only once the server has taken the envelope (354). `sent` then tells
  * whether any of the message went out, i.e. whether trying again elsewhere could duplicate it.
+ * A big message goes in slices, as the connection drains, so it is never copied whole.
  */
 class Body {
   sent = false;
   constructor(private readonly data: Buffer) {}
   pipe<T extends Writable>(destination: T): T {
     this.sent = true;
-    destination.end(this.data);
+    let at = 0;
+    const next = (): void => {
+      while (at < this.data.length) {
+        const slice = this.data.subarray(at, at + SLICE_BYTES);
+        at += slice.length;
+        if (!destination.write(slice)) {
+          destination.once('drain', next);
+          return;
+        }
+      }
+      destination.end();
+    };
+    next();
     return destination;
   }
 }

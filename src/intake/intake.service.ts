@@ -10,7 +10,8 @@ import { normalizeMessage } from './message-normalizer.js';
 export interface Submission {
   envelopeFrom: string;
   recipients: string[];
-  raw: Buffer;
+  /** The message: one buffer, or the DATA stream's chunks, which submit consumes (empties) once it holds its own copy. */
+  raw: Buffer | Buffer[];
   client: { address: string | null; heloName?: string; reverseName?: string; protocol: string };
 }
 
@@ -40,6 +41,7 @@ export class IntakeService {
       rewriteFrom: settings.rewriteFrom,
       client: s.client,
     });
+    if (Array.isArray(s.raw)) s.raw.length = 0; // a big message is held once, not twice, from here on
     const message = {
       id: queueId,
       sender: normalized.sender,

@@ -4,7 +4,8 @@ import { randomUUID } from 'node:crypto';
 import { formatMailbox } from '../common/address.js';
 
 export interface NormalizeInput {
-  raw: Buffer;
+  /** The message as it came: one buffer, or the chunks of the DATA stream (never joined as a whole). */
+  raw: Buffer | Buffer[];
   queueId: string;
   envelopeFrom: string;
   recipients: string[];
@@ -39,6 +40,22 @@ export function splitHeaders(raw: Buffer): { head: Buffer; body: Buffer } {
   return { head: raw.subarray(0, lf + 1), body: raw.subarray(lf + 2) };
 }
 
+/**
+ * The header block and the body of a message that came in chunks: only the chunks up to the
+ * end of the headers are joined (usually just the first); the body stays in the chunks.
+ */
+function splitChunks(chunks: Buffer[]): { head: Buffer; body: Buffer[] } {
+  let k = 1;
+  let prefix = chunks[0] ?? Buffer.alloc(0);
+  for (;;) {
+    const { head, body } = splitHeaders(prefix);
+    // Done once the first line is whole and the headers have ended (or there are none).
+    const complete = prefix.includes(0x0a) && head.length < prefix.length;
+    if (complete || k >= chunks.length) return { head, body: [body, ...chunks.slice(k)] };
+    prefix = Buffer.concat([prefix, chunks[k++]!]);
+  }
+}
+
 /** RFC 5322 date-time, e.g. "Sun, 22 Nov 2026 03:15:19 +0000". */
 export function rfc5322Date(d: Date): string {
   const days = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
@@ -60,7 +77,7 @@ function receivedHeader(i: NormalizeInput): string {
  * where missing; optionally the sender rewritten. The body is kept byte for byte.
  */
 export function normalizeMessage(i: NormalizeInput): NormalizedMessage {
-  const { head, body } = splitHeaders(i.raw);
+  const { head, body } = Array.isArray(i.raw) ? splitChunks(i.raw) : (({ head, body }) => ({ head, body: [body] }))(splitHeaders(i.raw));
   const headers = new Headers(head);
   headers.add('Received', receivedHeader(i), 0);
 
@@ -84,7 +101,8 @@ export function normalizeMessage(i: NormalizeInput): NormalizedMessage {
   if (i.rewriteFrom && i.fromAddress && sender !== '') sender = i.fromAddress;
 
   const subject = safeDecode(headers.getFirst('subject'));
-  const data = Buffer.concat([headers.build(), body]);
+  // The one copy of the message: the new header block and the body bytes as they came.
+  const data = Buffer.concat([headers.build(), ...body]);
   return { data, sender, messageId: messageId.slice(0, 998), subject: subject.slice(0, 998) };
 }
 

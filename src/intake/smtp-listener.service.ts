@@ -158,7 +158,7 @@ export class SmtpListenerService implements OnApplicationShutdown {
         .submit({
           envelopeFrom,
           recipients,
-          raw: Buffer.concat(chunks),
+          raw: chunks,
           client: { address: client, heloName: session.hostNameAppearsAs, reverseName: session.clientHostname, protocol: session.transmissionType || 'ESMTP' },
         })
         .then((queueId) => {

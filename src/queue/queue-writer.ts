@@ -4,11 +4,11 @@ import { DataSource } from 'typeorm';
 import { Batcher, ItemFailure } from '../common/batcher.js';
 import { CompositeStatement } from '../database/composite-statement.js';
 import { PgNotifier } from '../database/pg-notifier.js';
-import { preparedRows } from '../database/sql.js';
+import { pgTransaction, preparedRows } from '../database/sql.js';
 import { EventLogService, NewEvent } from '../events/event-log.service.js';
 import { MailLogService, NewMailLogEntry } from '../mail-log/mail-log.service.js';
 import type { Dispatcher } from './dispatcher.js';
-import { ClaimedMessage, Finish, NewMessage, QueueRepository } from './queue.repository.js';
+import { ClaimedMessage, Finish, NewMessage, QueueRepository, STREAMED_BODY_BYTES } from './queue.repository.js';
 import { receivedEntry } from './received-entry.js';
 
 /** The end of a delivery attempt as the queue stores it: the row's fate, a mail-log line per recipient, a bounce event. */
@@ -63,24 +63,59 @@ export class QueueWriter {
   }
 
   private async write(batch: Write[]): Promise<(Written | ItemFailure)[]> {
-    const messages = batch.flatMap((w) => ('message' in w ? [w.message] : []));
-    const attempts = batch.flatMap((w) => ('attempt' in w ? [w.attempt] : []));
-    if (!messages.length || !attempts.length) return this.results(batch, await this.commit(messages, attempts));
+    const results = new Map<Write, Written | ItemFailure>();
+    const small = batch.filter((w): w is { message: NewMessage } => 'message' in w && w.message.data.length <= STREAMED_BODY_BYTES);
+    const big = batch.filter((w): w is { message: NewMessage } => 'message' in w && w.message.data.length > STREAMED_BODY_BYTES);
+    const attempts = batch.filter((w): w is { attempt: FinishedAttempt } => 'attempt' in w);
+    await Promise.all([
+      this.writeTogether(small, attempts, results),
+      ...big.map((w) => this.commitStreamed(w.message).then(() => results.set(w, w.message.id), (err: unknown) => results.set(w, new ItemFailure(err)))),
+    ]);
+    return batch.map((w) => results.get(w)!);
+  }
+
+  /** Small new messages and attempts in one statement; when it is refused, apart, so that the cause fails only its own kind. */
+  private async writeTogether(messages: { message: NewMessage }[], attempts: { attempt: FinishedAttempt }[], results: Map<Write, Written | ItemFailure>): Promise<void> {
+    if (!messages.length && !attempts.length) return;
+    const setAttempts = (ours: Set<string> | ItemFailure) => attempts.forEach((w) => results.set(w, ours instanceof ItemFailure ? ours : ours.has(w.attempt.finish.id)));
+    const setMessages = (failed?: ItemFailure) => messages.forEach((w) => results.set(w, failed ?? w.message.id));
+    const m = messages.map((w) => w.message);
+    const a = attempts.map((w) => w.attempt);
     try {
-      return this.results(batch, await this.commit(messages, attempts));
-    } catch {
-      // Apart, so that whatever refused the statement fails only its own kind.
-      const [m, a] = await Promise.allSettled([this.commit(messages, []), this.commit([], attempts)]);
-      return this.results(batch, a.status === 'fulfilled' ? a.value : new ItemFailure(a.reason), m.status === 'rejected' ? new ItemFailure(m.reason) : undefined);
+      setAttempts(await this.commit(m, a));
+      setMessages();
+    } catch (err) {
+      if (!m.length || !a.length) {
+        setAttempts(new ItemFailure(err));
+        return setMessages(new ItemFailure(err));
+      }
+      const [mr, ar] = await Promise.allSettled([this.commit(m, []), this.commit([], a)]);
+      setMessages(mr.status === 'rejected' ? new ItemFailure(mr.reason) : undefined);
+      setAttempts(ar.status === 'fulfilled' ? ar.value : new ItemFailure(ar.reason));
     }
   }
 
-  /** Per item: a new message's id, whether an attempt was ours — or the failure of its kind. */
-  private results(batch: Write[], ours: Set<string> | ItemFailure, messagesFailed?: ItemFailure): (Written | ItemFailure)[] {
-    return batch.map((w) => {
-      if ('message' in w) return messagesFailed ?? w.message.id;
-      return ours instanceof ItemFailure ? ours : ours.has(w.attempt.finish.id);
-    });
+  /** A big message in a transaction of its own: the row and its 'received' line, then the body streamed with COPY. */
+  private async commitStreamed(message: NewMessage): Promise<void> {
+    const now = new Date();
+    const d = this.dispatcher;
+    const taken = d ? d.reserve(1) : 0;
+    const received = receivedEntry(message, now);
+    try {
+      await pgTransaction(this.db, async (client) => {
+        const st = new CompositeStatement();
+        this.repo.insertInto(st, [message], now, d && taken ? { owner: d.owner, leaseSeconds: d.leaseSeconds, count: 1 } : undefined, { bodies: false });
+        this.mailLog.insertInto(st, 'received', [received]);
+        await client.query(st.text(`SELECT pg_notify('postroom_wakeup', '') WHERE ${st.p(!taken, 'boolean')}`), st.params);
+        await this.repo.streamBody(client, message.id, message.data);
+      });
+    } catch (err) {
+      if (taken) d!.cancel(taken);
+      throw err;
+    }
+    this.mailLog.counted([received]);
+    if (taken) d!.take([claimedNow(message, now)]);
+    else this.notifier.notifyLocal('postroom_wakeup', 'local');
   }
 
   /**

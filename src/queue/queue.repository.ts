@@ -1,5 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { PoolClient } from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
 import { DataSource, EntityManager } from 'typeorm';
 import { CompositeStatement } from '../database/composite-statement.js';
 import { preparedRows, queryRows } from '../database/sql.js';
@@ -32,8 +36,17 @@ export interface QueueRow {
 }
 
 export interface ClaimedMessage extends QueueRow {
-  data: Buffer;
+  /** The raw message; a claim leaves it null above STREAMED_BODY_BYTES (read it with loadBody). */
+  data: Buffer | null;
 }
+
+/**
+ * Bodies above this size never travel as one piece between Postroom and PostgreSQL: they are
+ * stored with COPY in slices and read back in slices, so a big message is not copied whole into
+ * protocol buffers (nor, on the way back, into a hex string twice its size).
+ */
+export const STREAMED_BODY_BYTES = 1024 * 1024;
+const SLICE_BYTES = 256 * 1024;
 
 export interface QueueFilter {
   state?: MessageState;
@@ -77,7 +90,7 @@ export class QueueRepository {
    * Adds the INSERTs of messages and their bodies to a composite statement. With a handoff, its
    * first `count` messages go in as 'sending' under that lease; the others are 'queued'.
    */
-  insertInto(st: CompositeStatement, messages: NewMessage[], now: Date, handoff?: Handoff): void {
+  insertInto(st: CompositeStatement, messages: NewMessage[], now: Date, handoff?: Handoff, options: { bodies: boolean } = { bodies: true }): void {
     const at = st.p(now, 'timestamptz');
     const owner = st.p(handoff?.owner ?? null, 'text');
     const lease = st.p(handoff?.leaseSeconds ?? 0, 'float8');
@@ -92,7 +105,43 @@ export class QueueRepository {
               CASE WHEN leased THEN 'sending' ELSE 'queued' END, CASE WHEN leased THEN ${owner} END, CASE WHEN leased THEN now() + make_interval(secs => ${lease}) END
          FROM new_message`,
     );
+    if (!options.bodies) return;
     st.with('bodies', `INSERT INTO message_body (id, data) SELECT r.id, b.data FROM new_message r JOIN unnest(${st.bytes(messages.map((m) => m.data))}) WITH ORDINALITY AS b(data, n) ON b.n = r.i + 1`);
+  }
+
+  /**
+   * Stores a body with COPY (binary format) in slices, inside the caller's transaction on
+   * `client`, after its message row: memory stays at the body itself plus one slice.
+   */
+  async streamBody(client: PoolClient, id: string, data: Buffer): Promise<void> {
+    const idBytes = Buffer.from(id, 'utf8');
+    const head = Buffer.alloc(19 + 2 + 4 + idBytes.length + 4);
+    head.write('PGCOPY\n\xff\r\n\0', 0, 'latin1'); // signature, then flags and header extension: 0
+    let at = 19;
+    at = head.writeInt16BE(2, at); // fields in the row
+    at = head.writeInt32BE(idBytes.length, at);
+    at += idBytes.copy(head, at);
+    head.writeInt32BE(data.length, at);
+    const trailer = Buffer.from([0xff, 0xff]);
+    function* pieces(): Generator<Buffer> {
+      yield head;
+      for (let i = 0; i < data.length; i += SLICE_BYTES) yield data.subarray(i, i + SLICE_BYTES);
+      yield trailer;
+    }
+    await pipeline(Readable.from(pieces(), { objectMode: false }), client.query(copyFrom('COPY message_body (id, data) FROM STDIN (FORMAT binary)')));
+  }
+
+  /** A body read back in slices (for bodies a claim left out: see STREAMED_BODY_BYTES). */
+  async loadBody(id: string, size: number): Promise<Buffer> {
+    const out = Buffer.allocUnsafe(size);
+    let at = 0;
+    while (at < size) {
+      const rows = await preparedRows<{ part: Buffer | null }>(this.db, `SELECT substring(data FROM $2 FOR $3) AS part FROM message_body WHERE id = $1`, [id, at + 1, SLICE_BYTES]);
+      const part = rows[0]?.part;
+      if (!part || part.length === 0) throw new Error(`message ${id}: body ends at ${at} of ${size} bytes`);
+      at += part.copy(out, at);
+    }
+    return out;
   }
 
   /** Inserts messages and their bodies in one statement (inside the caller's transaction). */
@@ -146,8 +195,8 @@ export class QueueRepository {
            FROM due WHERE m.id = due.id
          RETURNING m.${ROW.split(', ').join(', m.')}
        )
-       SELECT c.*, b.data FROM claimed c JOIN message_body b ON b.id = c.id`,
-      [owner, limit, leaseSeconds],
+       SELECT c.*, b.data FROM claimed c LEFT JOIN message_body b ON b.id = c.id AND c.size <= $4`,
+      [owner, limit, leaseSeconds, STREAMED_BODY_BYTES],
     );
   }
 

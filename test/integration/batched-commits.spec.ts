@@ -4,7 +4,8 @@ import { BounceNotifier } from '../../src/delivery/bounce-notifier.js';
 import { AttemptOutcome } from '../../src/delivery/outcome.js';
 import { OutcomeRecorder } from '../../src/delivery/outcome.recorder.js';
 import type { Dispatcher } from '../../src/queue/dispatcher.js';
-import { ClaimedMessage } from '../../src/queue/queue.repository.js';
+import { ClaimedMessage, STREAMED_BODY_BYTES } from '../../src/queue/queue.repository.js';
+import { createHash, randomBytes } from 'node:crypto';
 import { openTestDataSource } from '../helpers/db.js';
 import { count, message, queueServices } from './support.js';
 
@@ -74,7 +75,7 @@ describe('group-committed statements on a real PostgreSQL', () => {
         for (const m of taker.taken) {
           const original = batch.find((b) => b.id === m.id)!;
           expect(m).toMatchObject({ state: 'sending', sender: original.sender, recipients: original.recipients, subject: original.subject, message_id: original.messageId, size: original.data.length, attempts: 0 });
-          expect(Buffer.compare(m.data, original.data)).toBe(0);
+          expect(Buffer.compare(m.data!, original.data)).toBe(0);
         }
         expect(await count(ds, 'mail_log', `event = 'received'`)).toBe(8);
         // Nobody else can claim the handed-over messages while the lease lasts.
@@ -107,10 +108,46 @@ describe('group-committed statements on a real PostgreSQL', () => {
     });
   });
 
+  describe('big bodies (past STREAMED_BODY_BYTES): stored with COPY, read back in slices', () => {
+    const bigMessage = (n: number) => message(n, { data: Buffer.concat([Buffer.from(`Subject: big ${n}\r\n\r\n`), randomBytes(STREAMED_BODY_BYTES * 2 + 12_345)]) });
+
+    it('stores the body byte for byte; a claim leaves it out, loadBody reads it back', async () => {
+      const big = bigMessage(5000);
+      const small = message(5001);
+      await Promise.all([services.queue.enqueue(big), services.queue.enqueue(small)]);
+      const [stored] = (await ds.query(`SELECT octet_length(data) AS n, md5(data) AS md5 FROM message_body WHERE id = $1`, [big.id])) as { n: number; md5: string }[];
+      expect(stored).toEqual({ n: big.data.length, md5: createHash('md5').update(big.data).digest('hex') });
+      expect(await count(ds, 'mail_log', `event = 'received' AND queue_id = $1 AND size = $2`, [big.id, big.data.length])).toBe(1);
+
+      const claimed = await services.repo.claim('w1', 10, 600);
+      expect(claimed.find((m) => m.id === big.id)).toMatchObject({ size: big.data.length, data: null });
+      expect(claimed.find((m) => m.id === small.id)!.data!.equals(small.data)).toBe(true);
+      expect((await services.repo.loadBody(big.id, big.data.length)).equals(big.data)).toBe(true);
+    });
+
+    it('hands a big message over with its body, and stores nothing when the commit fails', async () => {
+      const taker = new Taker(5);
+      services.writer.attachDispatcher(taker);
+      try {
+        const big = bigMessage(6000);
+        await services.queue.enqueue(big);
+        expect(taker.taken.map((m) => m.id)).toEqual([big.id]);
+        expect(taker.taken[0]!.data!.equals(big.data)).toBe(true);
+        expect(await count(ds, 'message', `id = $1 AND state = 'sending' AND lease_owner = 'taker:1'`, [big.id])).toBe(1);
+
+        await expect(services.queue.enqueue({ ...bigMessage(6001), id: big.id })).rejects.toThrow();
+        expect(taker.reserved).toBe(0);
+        expect(await count(ds, 'mail_log', `event = 'received' AND queue_id = $1`, [big.id])).toBe(1);
+      } finally {
+        services.writer.attachDispatcher(new Taker(0));
+      }
+    });
+  });
+
   describe('OutcomeRecorder.record, many attempts in one statement', () => {
-    async function claimAll(n: number, owner: string): Promise<ClaimedMessage[]> {
+    async function claimAll(n: number, owner: string): Promise<(ClaimedMessage & { data: Buffer })[]> {
       await Promise.all(Array.from({ length: n }, (_, i) => services.queue.enqueue(message(1000 + i, { recipients: [`a${i}@example.net`, `b${i}@example.net`] }))));
-      return services.repo.claim(owner, n, 600);
+      return (await services.repo.claim(owner, n, 600)).map((m) => ({ ...m, data: m.data! }));
     }
     const sent = (m: ClaimedMessage): AttemptOutcome => ({ relay: 'relay:25', recipients: m.recipients.map((r) => ({ recipient: r, status: 'sent', reply: '250 ok', code: 250 })) });
     const deferred = (m: ClaimedMessage): AttemptOutcome => ({ relay: 'relay:25', recipients: m.recipients.map((r) => ({ recipient: r, status: 'deferred', reply: '451 4.7.1 later', code: 451 })) });

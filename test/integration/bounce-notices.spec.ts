@@ -42,7 +42,7 @@ describe('BounceNotifier: RFC 3464 notices after an attempt (real PostgreSQL)', 
   });
 
   /** Queues a message and claims it, as the worker would. */
-  async function claimed(sender: string, recipients: string[], ageHours = 0): Promise<ClaimedMessage> {
+  async function claimed(sender: string, recipients: string[], ageHours = 0): Promise<ClaimedMessage & { data: Buffer }> {
     n++;
     const m = message(n, { sender, recipients, subject: `Disk ${n} failing`, data: Buffer.from(`From: ${sender || 'x@example.com'}\r\nTo: ${recipients.join(', ')}\r\nSubject: Disk ${n} failing\r\nMessage-ID: <m${n}@example.com>\r\n\r\nSMART says no\r\n`) });
     await services.queue.enqueue(m);
@@ -50,8 +50,14 @@ describe('BounceNotifier: RFC 3464 notices after an attempt (real PostgreSQL)', 
     const rows = await services.repo.claim(owner, 100, 60);
     const mine = rows.find((r) => r.id === m.id);
     if (!mine) throw new Error('not claimed');
-    return mine;
+    return withBody(mine);
   }
+
+  /** A small message's claim carries its body. */
+  const withBody = (m: ClaimedMessage): ClaimedMessage & { data: Buffer } => {
+    if (!m.data) throw new Error(`no body claimed for ${m.id}`);
+    return { ...m, data: m.data };
+  };
 
   /** The notices in the queue: empty envelope sender. */
   async function notices(): Promise<{ id: string; recipients: string[]; data: Buffer }[]> {
@@ -156,7 +162,7 @@ describe('BounceNotifier: RFC 3464 notices after an attempt (real PostgreSQL)', 
 
     settings.delayWarningHours = 4;
     await ds.query(`UPDATE message SET next_attempt_at = now()`);
-    m = (await services.repo.claim(owner, 10, 60))[0]!;
+    m = withBody((await services.repo.claim(owner, 10, 60))[0]!);
     await recorder.record(m, owner, deferredOutcome, 120);
     const queued = await notices();
     expect(queued).toHaveLength(1);
@@ -171,7 +177,7 @@ describe('BounceNotifier: RFC 3464 notices after an attempt (real PostgreSQL)', 
 
     // the next deferral of the same message: no second warning
     await ds.query(`UPDATE message SET next_attempt_at = now() WHERE sender <> ''`);
-    const again = (await services.repo.claim(owner, 10, 60)).find((r) => r.id === m.id)!;
+    const again = withBody((await services.repo.claim(owner, 10, 60)).find((r) => r.id === m.id)!);
     await recorder.record(again, owner, deferredOutcome, 120);
     expect(await notices()).toHaveLength(1);
 

@@ -47,7 +47,7 @@ describe('QueueRepository.claim (real PostgreSQL)', () => {
           expect(batch.length).toBeLessThanOrEqual(7);
           for (const m of batch) {
             claimedBy.get(owner)!.push(m.id);
-            bodies.set(m.id, m.data.toString());
+            bodies.set(m.id, m.data!.toString());
           }
         }
       }),
@@ -101,7 +101,7 @@ describe('QueueRepository.claim (real PostgreSQL)', () => {
       attempts: 0,
       last_error: null,
     });
-    expect(Buffer.compare(m.data, sent.data)).toBe(0);
+    expect(Buffer.compare(m.data!, sent.data)).toBe(0);
   });
 
   it('lets another owner take a message whose lease expired, and the first owner can then no longer finish it', async () => {

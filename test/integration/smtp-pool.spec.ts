@@ -103,6 +103,28 @@ describe(SmtpPool.name, () => {
     expect(r.messages.map((m) => m.data.toString())).toEqual([0, 1, 2, 3, 4].map((n) => message(n).toString()));
   });
 
+  it('sends a big message in slices, dot-stuffing lines that start where a slice begins', async () => {
+    const { r, pool } = await setup();
+    const SLICE = 64 * 1024;
+    const head = Buffer.from('Subject: big\r\n\r\n');
+    const parts: Buffer[] = [head];
+    let size = head.length;
+    // Lines whose dot lands on, and right after, each slice boundary.
+    for (let boundary = SLICE; boundary < 5 * SLICE; boundary += SLICE) {
+      for (const shift of [-2, -1, 0]) {
+        const pad = boundary + shift - size;
+        if (pad > 2) {
+          parts.push(Buffer.from('x'.repeat(pad - 2) + '\r\n'), Buffer.from('.dot\r\n'));
+          size += pad + 6;
+        }
+      }
+    }
+    parts.push(Buffer.from('..two\r\n.\r\nend\r\n'));
+    const big = Buffer.concat(parts);
+    await pool.send(envelope, big);
+    expect(r.messages[0]!.data.equals(big)).toBe(true);
+  });
+
   it('opens at most maxConnections at once, and all the messages arrive', async () => {
     const { r, pool } = await setup({ maxConnections: 3 });
     await Promise.all(Array.from({ length: 12 }, (_, n) => pool.send(envelope, message(n))));

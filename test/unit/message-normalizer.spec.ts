@@ -299,3 +299,36 @@ describe('normalizeMessage', () => {
     expect(out.messageId).toBe(`<${long}@example.org>`.slice(0, 998));
   });
 });
+
+describe('normalizeMessage on the chunks of a DATA stream', () => {
+  const messages = [
+    'Subject: a\r\nFrom: x@example.org\r\nMessage-ID: <1@x>\r\nDate: Sun, 22 Nov 2026 03:15:19 +0000\r\n\r\nbody line\r\n\r\nmore\r\n',
+    'Subject: lf\nFrom: x@example.org\n\nline 1\n\nline 2\n',
+    'no header here\r\njust text\r\n',
+    'Subject: only headers\r\nFrom: x@example.org\r\n',
+  ];
+
+  // A Message-ID we add is random: compare the rest.
+  const masked = (data: Buffer) => data.toString('latin1').replace(/^Message-ID: <[^>]+>/m, 'Message-ID: <added>');
+
+  it('gives the same message as the joined buffer wherever the chunks are cut (in the first line, in the blank line)', () => {
+    for (const text of messages) {
+      const whole = Buffer.from(text);
+      const expected = masked(normalizeMessage(input(whole)).data);
+      for (let cut = 1; cut < whole.length; cut++) {
+        for (const size of [1, 3, cut]) {
+          const chunks: Buffer[] = [whole.subarray(0, cut)];
+          for (let at = cut; at < whole.length; at += size) chunks.push(whole.subarray(at, at + size));
+          expect(masked(normalizeMessage(input(whole, { raw: chunks })).data), `${JSON.stringify(text)} cut at ${cut}, then ${size}`).toBe(expected);
+        }
+      }
+    }
+  });
+
+  it('copies the body once and does not join the chunks first', () => {
+    const chunks = [Buffer.from('Subject: big\r\n\r\n'), Buffer.alloc(100_000, 0x61), Buffer.from('\r\n')];
+    const out = normalizeMessage(input(Buffer.alloc(0), { raw: chunks })).data;
+    expect(out.length).toBe(parse(out).body.length + out.indexOf('\r\n\r\n') + 4);
+    expect(parse(out).body.equals(Buffer.concat(chunks.slice(1)))).toBe(true);
+  });
+});

@@ -28,11 +28,11 @@ import { LatencyResult, LatencySink, measureLatency } from './lib/smtp-lite.js';
 import { alive, cpuMsOfTrees, envFlag, envInt, run, sleep, uniquePort, until } from './lib/util.js';
 
 export const CONFIG: BenchConfig = {
-  runs: envInt('BENCH_RUNS', 3),
+  runs: envInt('BENCH_RUNS', 5),
   /** Messages per run with 20 sessions (and any sessions > 1). */
   messages: envInt('BENCH_MESSAGES', 2000),
   /** Messages per run with one session. */
-  messagesSingle: envInt('BENCH_MESSAGES_SINGLE', 200),
+  messagesSingle: envInt('BENCH_MESSAGES_SINGLE', 500),
   sizes: (process.env.BENCH_SIZES ?? '1024,10240').split(',').map(Number),
   sessions: (process.env.BENCH_SESSIONS ?? '1,20').split(',').map(Number),
   /** reuse: smtp-source -d (messages follow each other on a connection); connect: a connection per message. */

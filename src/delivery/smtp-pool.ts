@@ -33,24 +33,32 @@ const SLICE_BYTES = 64 * 1024;
  * The message as a pipe-able source for SMTPConnection.send, which pipes a source into its
  * dot-stuffing stream only once the server has taken the envelope (354). `sent` then tells
  * whether any of the message went out, i.e. whether trying again elsewhere could duplicate it.
- * A big message goes in slices, as the connection drains, so it is never copied whole.
+ * A big message goes in slices, as the connection drains, so it is never copied whole; the last
+ * slice and the terminating dot leave in one write (the socket is corked around them).
  */
 class Body {
   sent = false;
-  constructor(private readonly data: Buffer) {}
+  constructor(
+    private readonly data: Buffer,
+    private readonly socket: Writable | undefined,
+  ) {}
   pipe<T extends Writable>(destination: T): T {
     this.sent = true;
     let at = 0;
     const next = (): void => {
-      while (at < this.data.length) {
+      while (this.data.length - at > SLICE_BYTES) {
         const slice = this.data.subarray(at, at + SLICE_BYTES);
-        at += slice.length;
+        at += SLICE_BYTES;
         if (!destination.write(slice)) {
           destination.once('drain', next);
           return;
         }
       }
-      destination.end();
+      // The last slice and the terminating dot, which the dot-stuffing stream adds at its end, in one write.
+      const socket = this.socket;
+      socket?.cork();
+      destination.end(this.data.subarray(at));
+      if (socket) setImmediate(() => socket.uncork());
     };
     next();
     return destination;
@@ -99,7 +107,7 @@ export class SmtpPool {
 
   private sendOn(p: Pooled, envelope: { from: string; to: string[] }, raw: Buffer): Promise<SMTPConnectionSendInfo> {
     const reused = p.messages > 0;
-    const body = new Body(raw);
+    const body = new Body(raw, p.conn._socket || undefined);
     return new Promise((resolve, reject) => {
       // SMTPConnection keeps the state of the transaction on the envelope object: one per attempt.
       p.conn.send({ from: envelope.from, to: [...envelope.to] }, body as unknown as Readable, (err, info) => {

@@ -42,14 +42,14 @@ export class Batcher<T, R> {
 
   private kick(): void {
     while (this.running < this.options.maxConcurrent && this.pending.length > 0) {
-      if (this.eager === 0 && this.pending.length < this.options.maxBatch && this.linger === undefined) {
-        this.linger = setTimeout(() => {
+      // Only lazy items, and not a full batch of them: wait for an eager one, at most lingerMs.
+      if (this.eager === 0 && this.pending.length < this.options.maxBatch) {
+        this.linger ??= setTimeout(() => {
           this.linger = undefined;
           this.flushNow();
         }, this.options.lingerMs ?? 0);
         return;
       }
-      if (this.eager === 0 && this.linger !== undefined && this.pending.length < this.options.maxBatch) return;
       this.flushNow();
     }
   }

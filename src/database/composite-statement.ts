@@ -10,7 +10,7 @@ function jsonForPostgres(rows: object[]): string {
 }
 
 /** PostgreSQL's binary array format of bytea[] (what array_recv reads): one dimension, no NULLs. */
-export function byteaArray(values: Buffer[]): Buffer {
+function byteaArray(values: Buffer[]): Buffer {
   const BYTEA_OID = 17;
   let size = 20;
   for (const v of values) size += 4 + v.length;

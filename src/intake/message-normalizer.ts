@@ -41,8 +41,8 @@ export function splitHeaders(raw: Buffer): { head: Buffer; body: Buffer } {
 }
 
 /**
- * The header block and the body of a message that came in chunks: only the chunks up to the
- * end of the headers are joined (usually just the first); the body stays in the chunks.
+ * The header block and the body of a message in chunks (one, or the DATA stream's): only the
+ * chunks up to the end of the headers are joined (usually just the first); the body stays in them.
  */
 function splitChunks(chunks: Buffer[]): { head: Buffer; body: Buffer[] } {
   let k = 1;
@@ -77,7 +77,7 @@ function receivedHeader(i: NormalizeInput): string {
  * where missing; optionally the sender rewritten. The body is kept byte for byte.
  */
 export function normalizeMessage(i: NormalizeInput): NormalizedMessage {
-  const { head, body } = Array.isArray(i.raw) ? splitChunks(i.raw) : (({ head, body }) => ({ head, body: [body] }))(splitHeaders(i.raw));
+  const { head, body } = splitChunks(Array.isArray(i.raw) ? i.raw : [i.raw]);
   const headers = new Headers(head);
   headers.add('Received', receivedHeader(i), 0);
 

@@ -20,6 +20,7 @@ export interface FinishedAttempt {
 
 type Write = { message: NewMessage } | { attempt: FinishedAttempt };
 type Written = string | boolean;
+type Run = (text: string, params: unknown[]) => Promise<{ id: string | null }[]>;
 
 /** How long a finished attempt may wait for a new message's commit to ride along with. */
 const LINGER_MS = 5;
@@ -95,35 +96,24 @@ export class QueueWriter {
     }
   }
 
-  /** A big message in a transaction of its own: the row and its 'received' line, then the body streamed with COPY. */
+  /** A big message in a transaction of its own: the statement without its body, then the body streamed with COPY. */
   private async commitStreamed(message: NewMessage): Promise<void> {
-    const now = new Date();
-    const d = this.dispatcher;
-    const taken = d ? d.reserve(1) : 0;
-    const received = receivedEntry(message, now);
-    try {
-      await pgTransaction(this.db, async (client) => {
-        const st = new CompositeStatement();
-        this.repo.insertInto(st, [message], now, d && taken ? { owner: d.owner, leaseSeconds: d.leaseSeconds, count: 1 } : undefined, { bodies: false });
-        this.mailLog.insertInto(st, 'received', [received]);
-        await client.query(st.text(`SELECT pg_notify('postroom_wakeup', '') WHERE ${st.p(!taken, 'boolean')}`), st.params);
+    await this.commit([message], [], (text, params) =>
+      pgTransaction(this.db, async (client) => {
+        const { rows } = await client.query<{ id: string | null }>(text, params);
         await this.repo.streamBody(client, message.id, message.data);
-      });
-    } catch (err) {
-      if (taken) d!.cancel(taken);
-      throw err;
-    }
-    this.mailLog.counted([received]);
-    if (taken) d!.take([claimedNow(message, now)]);
-    else this.notifier.notifyLocal('postroom_wakeup', 'local');
+        return rows;
+      }),
+    );
   }
 
   /**
    * One statement. New messages: what the local worker takes is committed claimed and handed
    * over after the commit; only when some are left 'queued' does a NOTIFY tell the others.
    * Attempts: each counts only while its lease is ours. Resolves with the attempts that were.
+   * `streamed` runs the statement instead, for a big message whose body it adds itself.
    */
-  private async commit(messages: NewMessage[], attempts: FinishedAttempt[]): Promise<Set<string>> {
+  private async commit(messages: NewMessage[], attempts: FinishedAttempt[], streamed?: Run): Promise<Set<string>> {
     const now = new Date();
     const st = new CompositeStatement();
     const d = this.dispatcher;
@@ -131,7 +121,7 @@ export class QueueWriter {
     const received = messages.map((m) => receivedEntry(m, now));
     const selects: string[] = [];
     if (messages.length) {
-      this.repo.insertInto(st, messages, now, d && taken ? { owner: d.owner, leaseSeconds: d.leaseSeconds, count: taken } : undefined);
+      this.repo.insertInto(st, messages, now, d && taken ? { owner: d.owner, leaseSeconds: d.leaseSeconds, count: taken } : undefined, { bodies: !streamed });
       this.mailLog.insertInto(st, 'received', received);
     }
     const lines = attempts.flatMap((a) => a.lines);
@@ -146,7 +136,8 @@ export class QueueWriter {
     if (messages.length) selects.push(`SELECT NULL FROM pg_notify('postroom_wakeup', '') WHERE ${st.p(queued, 'boolean')}`);
     let rows: { id: string | null }[];
     try {
-      rows = await preparedRows(this.db, st.text(selects.join(' UNION ALL ')), st.params);
+      const text = st.text(selects.join(' UNION ALL '));
+      rows = await (streamed ?? ((t, p) => preparedRows(this.db, t, p)))(text, st.params);
     } catch (err) {
       if (taken) d!.cancel(taken);
       throw err;

@@ -12,6 +12,9 @@ export type Channel = (typeof CHANNELS)[number];
 /**
  * LISTEN/NOTIFY between instances on one PostgreSQL: a dedicated connection that reconnects
  * by itself. Local listeners are also told at once by notifyLocal, without a round trip.
+ * The connection lives as long as the instance does, so what must end with the instance is
+ * kept on it too: statements given to keepOnSession run on every (re)connect (the delivery
+ * worker's presence lock).
  */
 @Injectable()
 export class PgNotifier implements OnApplicationShutdown {
@@ -20,6 +23,7 @@ export class PgNotifier implements OnApplicationShutdown {
   private stopped = false;
   private retry?: NodeJS.Timeout;
   private readonly log: Logger;
+  private readonly session: { text: string; values: unknown[] }[] = [];
 
   constructor(
     @InjectDataSource() private readonly db: DataSource,
@@ -31,6 +35,32 @@ export class PgNotifier implements OnApplicationShutdown {
 
   on(channel: Channel, listener: (payload: string) => void): void {
     this.emitter.on(channel, listener);
+  }
+
+  /**
+   * Runs `text` on the dedicated connection now if it is up, and again after every reconnect.
+   * One whose first column answers false (a lock the previous connection's session still holds)
+   * is tried again every second on that connection until it answers true.
+   */
+  keepOnSession(text: string, values: unknown[]): void {
+    const st = { text, values };
+    this.session.push(st);
+    if (this.client) void this.runSession(this.client, [st]);
+  }
+
+  private async runSession(client: pg.Client, statements: { text: string; values: unknown[] }[]): Promise<void> {
+    for (const st of statements) {
+      const { rows } = await client.query<Record<string, unknown>>(st.text, st.values).catch((err: unknown) => {
+        this.log.warn({ err, statement: st.text }, 'session statement failed');
+        return { rows: [] };
+      });
+      if (rows[0] && Object.values(rows[0])[0] === false) {
+        this.log.warn({ statement: st.text, values: st.values }, 'session statement answered false; trying again in a second');
+        setTimeout(() => {
+          if (this.client === client) void this.runSession(client, [st]);
+        }, 1000).unref();
+      }
+    }
   }
 
   notifyLocal(channel: Channel, payload = ''): void {
@@ -48,6 +78,7 @@ export class PgNotifier implements OnApplicationShutdown {
     client.on('end', () => this.reconnectLater());
     try {
       await client.connect();
+      await this.runSession(client, this.session);
       for (const channel of CHANNELS) await client.query(`LISTEN ${channel}`);
       this.client = client;
       // Anything may have been missed while disconnected: wake everyone up once.

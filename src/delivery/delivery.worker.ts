@@ -7,6 +7,7 @@ import { PgNotifier } from '../database/pg-notifier.js';
 import { EventLogService } from '../events/event-log.service.js';
 import { ROOT_LOGGER } from '../logging/logging.module.js';
 import type { Dispatcher } from '../queue/dispatcher.js';
+import { HOLD_PRESENCE } from '../queue/presence.js';
 import { ClaimedMessage, QueueRepository, STREAMED_BODY_BYTES } from '../queue/queue.repository.js';
 import { QueueWriter } from '../queue/queue-writer.js';
 import { SettingsService } from '../settings/settings.service.js';
@@ -70,6 +71,8 @@ export class DeliveryWorker implements Dispatcher, BeforeApplicationShutdown {
     this.leaseSeconds = config.leaseSeconds;
     this.log = root.child({ module: 'delivery' });
     notifier.on('postroom_wakeup', () => this.poke());
+    // While this connection lives, our leases are ours; when it ends (we died), others take them back at once.
+    notifier.keepOnSession(HOLD_PRESENCE, [this.owner]);
   }
 
   start(): void {

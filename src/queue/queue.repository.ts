@@ -9,6 +9,7 @@ import { CompositeStatement } from '../database/composite-statement.js';
 import { preparedRows, queryRows } from '../database/sql.js';
 import { likePattern } from '../mail-log/mail-log.service.js';
 import { MessageState } from './message.entity.js';
+import { presenceHeld } from './presence.js';
 
 export interface NewMessage {
   id: string;
@@ -177,8 +178,9 @@ export class QueueRepository {
 
   /**
    * Claims up to `limit` due messages for this worker under a lease: queued or deferred messages
-   * whose time has come, and messages whose earlier lease expired (a worker died). SKIP LOCKED
-   * lets several workers and instances claim at once without waiting or overlapping.
+   * whose time has come, and messages leased to a worker that is gone — its lease expired, or its
+   * presence lock went with its connection (see presence.ts). SKIP LOCKED lets several workers
+   * and instances claim at once without waiting or overlapping.
    */
   async claim(owner: string, limit: number, leaseSeconds: number): Promise<ClaimedMessage[]> {
     return preparedRows(
@@ -186,7 +188,7 @@ export class QueueRepository {
       `WITH due AS (
          SELECT id FROM message
           WHERE (state IN ('queued', 'deferred') AND next_attempt_at <= now())
-             OR (state = 'sending' AND lease_until < now())
+             OR (state = 'sending' AND (lease_until < now() OR (lease_owner <> $1 AND NOT ${presenceHeld('lease_owner')})))
           ORDER BY next_attempt_at
           LIMIT $2
           FOR UPDATE SKIP LOCKED

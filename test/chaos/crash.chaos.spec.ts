@@ -69,7 +69,7 @@ describe('crash safety: kill -9 under load', () => {
     expect(result.gaveUp).toEqual([]);
     expect(result.acked.size).toBe(CLIENTS * PER_CLIENT);
 
-    // Whatever the crashes left deferred becomes due; what they left 'sending' comes back after the lease.
+    // Whatever the crashes left deferred becomes due; what they left 'sending' is taken back at start-up (the dead process's presence lock is gone).
     expect((await postroom.api('POST', '/api/v1/queue/flush')).status).toBe(200);
     const acked = [...result.acked.keys()];
     await until(() => {

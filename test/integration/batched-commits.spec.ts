@@ -7,7 +7,7 @@ import type { Dispatcher } from '../../src/queue/dispatcher.js';
 import { ClaimedMessage, STREAMED_BODY_BYTES } from '../../src/queue/queue.repository.js';
 import { createHash, randomBytes } from 'node:crypto';
 import { openTestDataSource } from '../helpers/db.js';
-import { count, message, queueServices } from './support.js';
+import { count, livePresence, message, queueServices } from './support.js';
 
 /** A dispatcher that takes up to `room` messages and keeps what it was handed. */
 class Taker implements Dispatcher {
@@ -35,15 +35,19 @@ describe('group-committed statements on a real PostgreSQL', () => {
   let close: () => Promise<void>;
   let services: ReturnType<typeof queueServices>;
   let recorder: OutcomeRecorder;
+  let workers: { end: () => Promise<void> };
 
   beforeAll(async () => {
     ({ ds, close } = await openTestDataSource());
     services = queueServices(ds);
+    // The owners below are live workers: what they hold stays theirs while their leases last.
+    workers = await livePresence(ds, 'taker:1', 'w1', 'w2', 'other');
     // Notices are BounceNotifier's business (bounce-notices.spec); here they only must not fail.
     const notices = { afterAttempt: async () => undefined } as unknown as BounceNotifier;
     recorder = new OutcomeRecorder(services.writer, notices);
   });
   afterAll(async () => {
+    await workers?.end();
     await services.notifier.onApplicationShutdown();
     await close?.();
   });

@@ -1,10 +1,11 @@
 import type { DataSource } from 'typeorm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { openTestDataSource } from '../helpers/db.js';
+import { openTestDataSource, silentLogger } from '../helpers/db.js';
 import { ClaimedMessage, QueueRepository } from '../../src/queue/queue.repository.js';
 import { QueueService } from '../../src/queue/queue.service.js';
 import { PgNotifier } from '../../src/database/pg-notifier.js';
-import { message, queueServices, stateOf } from './support.js';
+import { HOLD_PRESENCE, PRESENCE_LOCK_CLASS } from '../../src/queue/presence.js';
+import { livePresence, message, presenceLive, queueServices, stateOf } from './support.js';
 
 describe('QueueRepository.claim (real PostgreSQL)', () => {
   let ds: DataSource;
@@ -12,13 +13,17 @@ describe('QueueRepository.claim (real PostgreSQL)', () => {
   let repo: QueueRepository;
   let queue: QueueService;
   let notifier: PgNotifier;
+  let workers: { end: () => Promise<void> };
 
   beforeAll(async () => {
     ({ ds, close } = await openTestDataSource());
     ({ repo, queue, notifier } = queueServices(ds));
+    // The claimers below are live workers: their leases hold until they run out.
+    workers = await livePresence(ds, 'w1', 'w2', 'w3', 'w4', 'w5', 'w6', 'late', 'worker-a', 'worker-b', 'short', 'other', 'leaving', 'staying', 'next');
   });
 
   afterAll(async () => {
+    await workers?.end();
     await notifier?.onApplicationShutdown();
     await close?.();
   });
@@ -132,6 +137,69 @@ describe('QueueRepository.claim (real PostgreSQL)', () => {
     const bodies: unknown[] = await ds.query(`SELECT id FROM message_body WHERE id = $1`, [id]);
     expect(bodies).toEqual([]);
   });
+
+  it("takes back at once the messages of a worker whose connection ended (its presence lock went with it), not those of a live one", async () => {
+    const ids = await enqueue(2500, 2);
+    const alive = await livePresence(ds, 'alive-worker');
+    const dying = await livePresence(ds, 'dying-worker');
+    try {
+      const a = (await repo.claim('alive-worker', 1, 600))[0]?.id;
+      const b = (await repo.claim('dying-worker', 1, 600))[0]?.id;
+      expect([a, b].sort()).toEqual([...ids].sort());
+      expect(await repo.claim('rescuer', 5, 600)).toEqual([]);
+
+      await dying.end(); // kill -9, a lost machine: PostgreSQL ends the session and its locks
+      for (let i = 0; i < 100 && (await presenceLive(ds, 'dying-worker')); i++) await new Promise((r) => setTimeout(r, 20));
+      expect(await presenceLive(ds, 'dying-worker')).toBe(false);
+      expect(await presenceLive(ds, 'alive-worker')).toBe(true);
+
+      // Long before its 600-second lease ends, the dead worker's message is claimed again; the live one's is not.
+      const rescued = await repo.claim('rescuer', 5, 600);
+      expect(rescued.map((m) => [m.id, m.attempts])).toEqual([[b, 0]]);
+      expect(rescued[0]!.data!.toString()).toBe(message(2500 + ids.indexOf(b!)).data.toString());
+      const rows: { id: string; lease_owner: string }[] = await ds.query(`SELECT id, lease_owner FROM message WHERE id = ANY($1::text[]) ORDER BY lease_owner`, [ids]);
+      expect(rows).toEqual([
+        { id: a, lease_owner: 'alive-worker' },
+        { id: b, lease_owner: 'rescuer' },
+      ]);
+      // Nothing the dead worker might still say counts any more.
+      expect(await repo.finish([{ id: b!, owner: 'dying-worker', pending: [], nextAttemptAt: null, lastError: null }])).toEqual([]);
+      // A worker never takes its own line back, whatever its lock says.
+      expect(await repo.claim('rescuer', 5, 600)).toEqual([]);
+    } finally {
+      await alive.end();
+      await dying.end().catch(() => undefined);
+    }
+  });
+
+  it("holds a worker's presence lock on the notifier's connection, again after a reconnect, and lets it go with that connection", async () => {
+    const own = new PgNotifier(ds, silentLogger);
+    own.keepOnSession(HOLD_PRESENCE, ['notifier-worker']);
+    try {
+      await own.start();
+      const first = await holder('notifier-worker');
+      expect(first).toBeGreaterThan(0);
+      // The database ends that session (a restart, a failover): the notifier reconnects and takes the lock again.
+      await ds.query(`SELECT pg_terminate_backend($1)`, [first]);
+      let again: number | undefined;
+      for (let i = 0; i < 300 && !((again = await holder('notifier-worker')) && again !== first); i++) await new Promise((r) => setTimeout(r, 20));
+      expect(again).toBeGreaterThan(0);
+      expect(again).not.toBe(first);
+    } finally {
+      await own.onApplicationShutdown();
+    }
+    for (let i = 0; i < 100 && (await presenceLive(ds, 'notifier-worker')); i++) await new Promise((r) => setTimeout(r, 20));
+    expect(await presenceLive(ds, 'notifier-worker')).toBe(false);
+  });
+
+  /** The backend holding the presence lock of `owner`, if any. */
+  async function holder(owner: string): Promise<number | undefined> {
+    const rows: { pid: number }[] = await ds.query(
+      `SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND classid = $1 AND objid = hashtext($2)::oid AND objsubid = 2 AND granted`,
+      [PRESENCE_LOCK_CLASS, owner],
+    );
+    return rows[0]?.pid;
+  }
 
   it('reclaims a message once a short real lease has run out', async () => {
     const [id] = await enqueue(3000, 1);

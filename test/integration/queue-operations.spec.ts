@@ -8,7 +8,7 @@ import { isQueueId, newQueueId } from '../../src/queue/queue-id.js';
 import { NewMessage, QueueRepository } from '../../src/queue/queue.repository.js';
 import { QueueService } from '../../src/queue/queue.service.js';
 import { QueueEntryView } from '../../src/queue/queue.view.js';
-import { count, message, queueServices } from './support.js';
+import { count, livePresence, message, queueServices } from './support.js';
 
 interface Snapshot {
   state: string;
@@ -32,14 +32,17 @@ describe('QueueService operator actions (real PostgreSQL)', () => {
   let queue: QueueService;
   let notifier: PgNotifier;
   let wakeups: string[];
+  let sender: { end: () => Promise<void> };
 
   beforeAll(async () => {
     ({ ds, close } = await openTestDataSource());
     ({ repo, queue, notifier } = queueServices(ds));
     notifier.on('postroom_wakeup', (payload) => wakeups.push(payload));
+    sender = await livePresence(ds, 'worker-1'); // the live worker the fixture's 'sending' message is leased to
   });
 
   afterAll(async () => {
+    await sender?.end();
     await notifier?.onApplicationShutdown();
     await close?.();
   });

@@ -1,9 +1,11 @@
+import pg from 'pg';
 import type { DataSource } from 'typeorm';
 import { silentLogger } from '../helpers/db.js';
 import { PgNotifier } from '../../src/database/pg-notifier.js';
 import { EventLogService } from '../../src/events/event-log.service.js';
 import { MailLogService } from '../../src/mail-log/mail-log.service.js';
 import { newQueueId } from '../../src/queue/queue-id.js';
+import { HOLD_PRESENCE, presenceHeld } from '../../src/queue/presence.js';
 import { NewMessage, QueueRepository } from '../../src/queue/queue.repository.js';
 import { QueueService } from '../../src/queue/queue.service.js';
 import { QueueWriter } from '../../src/queue/queue-writer.js';
@@ -41,4 +43,22 @@ export async function stateOf(ds: DataSource, id: string): Promise<string | unde
 export async function count(ds: DataSource, table: string, where = 'true', params: unknown[] = []): Promise<number> {
   const rows: { n: number }[] = await ds.query(`SELECT count(*)::int AS n FROM ${table} WHERE ${where}`, params);
   return rows[0]!.n;
+}
+
+/**
+ * Workers that are alive, as far as claims can tell: a connection of their own holding each
+ * owner's presence lock (see presence.ts), the way a running instance's notifier holds its own.
+ * end() is the workers' death.
+ */
+export async function livePresence(ds: DataSource, ...owners: string[]): Promise<{ end: () => Promise<void> }> {
+  const client = new pg.Client({ connectionString: (ds.options as { url?: string }).url });
+  await client.connect();
+  for (const owner of owners) await client.query(HOLD_PRESENCE, [owner]);
+  return { end: () => client.end() };
+}
+
+/** Whether the presence lock of `owner` is held by some session (see presence.ts). */
+export async function presenceLive(ds: DataSource, owner: string): Promise<boolean> {
+  const rows: { live: boolean }[] = await ds.query(`SELECT ${presenceHeld('$1::text')} AS live`, [owner]);
+  return rows[0]!.live;
 }

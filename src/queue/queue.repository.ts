@@ -180,18 +180,25 @@ export class QueueRepository {
    * Claims up to `limit` due messages for this worker under a lease: queued or deferred messages
    * whose time has come, and messages leased to a worker that is gone — its lease expired, or its
    * presence lock went with its connection (see presence.ts). SKIP LOCKED lets several workers
-   * and instances claim at once without waiting or overlapping.
+   * and instances claim at once without waiting or overlapping. The two kinds are looked up
+   * apart so that each has its index: the due ones in order from message_due, stopping at the
+   * limit, however deep the queue (one condition with OR read and sorted every row).
    */
   async claim(owner: string, limit: number, leaseSeconds: number): Promise<ClaimedMessage[]> {
     return preparedRows(
       this.db,
-      `WITH due AS (
-         SELECT id FROM message
-          WHERE (state IN ('queued', 'deferred') AND next_attempt_at <= now())
-             OR (state = 'sending' AND (lease_until < now() OR (lease_owner <> $1 AND NOT ${presenceHeld('lease_owner')})))
-          ORDER BY next_attempt_at
-          LIMIT $2
+      `WITH ready AS (
+         SELECT id, next_attempt_at FROM message
+          WHERE state IN ('queued', 'deferred') AND next_attempt_at <= now()
+          ORDER BY next_attempt_at LIMIT $2
           FOR UPDATE SKIP LOCKED
+       ), orphaned AS (
+         SELECT id, next_attempt_at FROM message
+          WHERE state = 'sending' AND (lease_until < now() OR (lease_owner <> $1 AND NOT ${presenceHeld('lease_owner')}))
+          ORDER BY next_attempt_at LIMIT $2
+          FOR UPDATE SKIP LOCKED
+       ), due AS (
+         SELECT id FROM (SELECT * FROM ready UNION ALL SELECT * FROM orphaned) d ORDER BY next_attempt_at LIMIT $2
        ), claimed AS (
          UPDATE message m SET state = 'sending', lease_owner = $1, lease_until = now() + make_interval(secs => $3)
            FROM due WHERE m.id = due.id

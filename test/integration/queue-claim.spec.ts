@@ -172,6 +172,17 @@ describe('QueueRepository.claim (real PostgreSQL)', () => {
     }
   });
 
+  it('claims at most the limit across due messages and orphaned ones together, the longest waiting first', async () => {
+    const ids = await enqueue(2700, 10);
+    expect(await repo.claim('gone-worker', 4, 600)).toHaveLength(4); // no presence lock: orphaned at once
+    await ds.query(`UPDATE message SET next_attempt_at = now() - interval '1 hour' WHERE lease_owner = 'gone-worker'`);
+    const claimed = await repo.claim('w1', 7, 600);
+    expect(claimed).toHaveLength(7);
+    const rows: { lease_owner: string; n: number }[] = await ds.query(`SELECT lease_owner, count(*)::int AS n FROM message WHERE id = ANY($1::text[]) GROUP BY 1 ORDER BY 1`, [ids]);
+    // The four orphans (due an hour ago) and three of the six new ones; three new ones left.
+    expect(rows).toEqual([{ lease_owner: 'w1', n: 7 }, { lease_owner: null, n: 3 }]);
+  });
+
   it("holds a worker's presence lock on the notifier's connection, again after a reconnect, and lets it go with that connection", async () => {
     const own = new PgNotifier(ds, silentLogger);
     own.keepOnSession(HOLD_PRESENCE, ['notifier-worker']);

@@ -36,10 +36,6 @@ export class Batcher<T, R> {
     });
   }
 
-  get inFlight(): number {
-    return this.running;
-  }
-
   private kick(): void {
     while (this.running < this.options.maxConcurrent && this.pending.length > 0) {
       // Only lazy items, and not a full batch of them: wait for an eager one, at most lingerMs.

@@ -80,12 +80,14 @@ export class PgNotifier implements OnApplicationShutdown {
       await client.connect();
       await this.runSession(client, this.session);
       for (const channel of CHANNELS) await client.query(`LISTEN ${channel}`);
+      if (this.stopped) throw new Error('shut down while connecting'); // ended below: it must not outlive us (nor its locks)
       this.client = client;
       // Anything may have been missed while disconnected: wake everyone up once.
       for (const channel of CHANNELS) this.emitter.emit(channel, 'reconnected');
     } catch (err) {
       client.removeAllListeners('end');
       await client.end().catch(() => undefined);
+      if (this.stopped) return;
       this.log.warn({ err }, 'LISTEN connection failed; retrying');
       this.reconnectLater();
     }

@@ -219,14 +219,6 @@ export class QueueRepository {
     return rows[0]?.s ?? null;
   }
 
-  /** Finishes attempts in one statement; the ids whose lease was still ours (see finishInto). */
-  async finish(finishes: Finish[]): Promise<string[]> {
-    const st = new CompositeStatement();
-    const mine = this.finishInto(st, finishes);
-    const rows = await preparedRows<{ id: string }>(this.db, st.text(`SELECT id FROM ${mine}`), st.params);
-    return rows.map((r) => r.id);
-  }
-
   /** Gives claimed messages back without counting an attempt (graceful shutdown). */
   async releaseLeases(owner: string): Promise<number> {
     const rows = await queryRows(this.db,

@@ -31,11 +31,11 @@ export interface RelaySecrets {
   oauthServiceAccountKey?: string;
 }
 
-/** Reads and changes the settings row; every change goes to the event log, never the secret. */
 /** The machine's name, asked once (a system call that intake would otherwise make per message). */
 let hostname: string | undefined;
 const machineName = (): string => (hostname ??= os.hostname());
 
+/** Reads and changes the settings row; every change goes to the event log, never the secret. */
 @Injectable()
 export class SettingsService {
   private cached?: Promise<SettingsEntity>;

@@ -5,7 +5,7 @@ import { ClaimedMessage, QueueRepository } from '../../src/queue/queue.repositor
 import { QueueService } from '../../src/queue/queue.service.js';
 import { PgNotifier } from '../../src/database/pg-notifier.js';
 import { HOLD_PRESENCE, PRESENCE_LOCK_CLASS } from '../../src/queue/presence.js';
-import { livePresence, message, presenceLive, queueServices, stateOf } from './support.js';
+import { finishAttempts, livePresence, message, presenceLive, queueServices, stateOf } from './support.js';
 
 describe('QueueRepository.claim (real PostgreSQL)', () => {
   let ds: DataSource;
@@ -124,14 +124,14 @@ describe('QueueRepository.claim (real PostgreSQL)', () => {
     expect(row!.lease_owner).toBe('worker-b');
 
     // worker-a comes back and tries to record its outcome: it lost the lease, nothing changes.
-    const staleDelete = await repo.finish([{ id: id!, owner: 'worker-a', pending: [], nextAttemptAt: null, lastError: null }]);
+    const staleDelete = await finishAttempts(ds, repo, [{ id: id!, owner: 'worker-a', pending: [], nextAttemptAt: null, lastError: null }]);
     expect(staleDelete).toEqual([]);
-    const staleDefer = await repo.finish([{ id: id!, owner: 'worker-a', pending: ['x@example.net'], nextAttemptAt: new Date(Date.now() + 60_000), lastError: '451 later' }]);
+    const staleDefer = await finishAttempts(ds, repo, [{ id: id!, owner: 'worker-a', pending: ['x@example.net'], nextAttemptAt: new Date(Date.now() + 60_000), lastError: '451 later' }]);
     expect(staleDefer).toEqual([]);
     expect(await stateOf(ds, id!)).toBe('sending');
 
     // The owner of the live lease can.
-    const done = await repo.finish([{ id: id!, owner: 'worker-b', pending: [], nextAttemptAt: null, lastError: null }]);
+    const done = await finishAttempts(ds, repo, [{ id: id!, owner: 'worker-b', pending: [], nextAttemptAt: null, lastError: null }]);
     expect(done).toEqual([id]);
     expect(await stateOf(ds, id!)).toBeUndefined();
     const bodies: unknown[] = await ds.query(`SELECT id FROM message_body WHERE id = $1`, [id]);
@@ -163,7 +163,7 @@ describe('QueueRepository.claim (real PostgreSQL)', () => {
         { id: b, lease_owner: 'rescuer' },
       ]);
       // Nothing the dead worker might still say counts any more.
-      expect(await repo.finish([{ id: b!, owner: 'dying-worker', pending: [], nextAttemptAt: null, lastError: null }])).toEqual([]);
+      expect(await finishAttempts(ds, repo, [{ id: b!, owner: 'dying-worker', pending: [], nextAttemptAt: null, lastError: null }])).toEqual([]);
       // A worker never takes its own line back, whatever its lock says.
       expect(await repo.claim('rescuer', 5, 600)).toEqual([]);
     } finally {
@@ -218,14 +218,14 @@ describe('QueueRepository.claim (real PostgreSQL)', () => {
     expect(await repo.claim('other', 5, 600)).toEqual([]);
     await new Promise((r) => setTimeout(r, 1200));
     expect((await repo.claim('other', 5, 600)).map((m) => m.id)).toEqual([id]);
-    expect(await repo.finish([{ id: id!, owner: 'short', pending: [], nextAttemptAt: null, lastError: null }])).toEqual([]);
+    expect(await finishAttempts(ds, repo, [{ id: id!, owner: 'short', pending: [], nextAttemptAt: null, lastError: null }])).toEqual([]);
   });
 
   it('does not claim a deferred message before its time, and claims it once it is due', async () => {
     const [id] = await enqueue(4000, 1);
     await repo.claim('w1', 5, 600);
     const later = new Date(Date.now() + 3_600_000);
-    const deferred = await repo.finish([{ id: id!, owner: 'w1', pending: ['rcpt4000@example.net'], nextAttemptAt: later, lastError: '451 4.7.1 try later' }]);
+    const deferred = await finishAttempts(ds, repo, [{ id: id!, owner: 'w1', pending: ['rcpt4000@example.net'], nextAttemptAt: later, lastError: '451 4.7.1 try later' }]);
     expect(deferred).toEqual([id]);
     const [row] = (await ds.query(`SELECT state, attempts, last_error, lease_owner, lease_until FROM message WHERE id = $1`, [id])) as Record<string, unknown>[];
     expect(row).toEqual({ state: 'deferred', attempts: 1, last_error: '451 4.7.1 try later', lease_owner: null, lease_until: null });

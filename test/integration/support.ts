@@ -6,7 +6,8 @@ import { EventLogService } from '../../src/events/event-log.service.js';
 import { MailLogService } from '../../src/mail-log/mail-log.service.js';
 import { newQueueId } from '../../src/queue/queue-id.js';
 import { HOLD_PRESENCE, presenceHeld } from '../../src/queue/presence.js';
-import { NewMessage, QueueRepository } from '../../src/queue/queue.repository.js';
+import { Finish, NewMessage, QueueRepository } from '../../src/queue/queue.repository.js';
+import { CompositeStatement } from '../../src/database/composite-statement.js';
 import { QueueService } from '../../src/queue/queue.service.js';
 import { QueueWriter } from '../../src/queue/queue-writer.js';
 
@@ -61,4 +62,12 @@ export async function livePresence(ds: DataSource, ...owners: string[]): Promise
 export async function presenceLive(ds: DataSource, owner: string): Promise<boolean> {
   const rows: { live: boolean }[] = await ds.query(`SELECT ${presenceHeld('$1::text')} AS live`, [owner]);
   return rows[0]!.live;
+}
+
+/** Ends attempts on their own, with the queue's SQL (QueueWriter adds the mail log to it): the ids whose lease was still ours. */
+export async function finishAttempts(ds: DataSource, repo: QueueRepository, finishes: Finish[]): Promise<string[]> {
+  const st = new CompositeStatement();
+  const mine = repo.finishInto(st, finishes);
+  const rows: { id: string }[] = await ds.query(st.text(`SELECT id FROM ${mine}`), st.params);
+  return rows.map((r) => r.id);
 }

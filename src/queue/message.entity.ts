@@ -50,6 +50,10 @@ export class MessageEntity {
 
   @Column({ name: 'lease_until', type: 'timestamptz', nullable: true })
   leaseUntil!: Date | null;
+
+  /** A flush came while it was being sent: if that attempt ends deferred, it is due at once. */
+  @Column({ name: 'flushed_in_flight', type: 'boolean', default: false })
+  flushedInFlight!: boolean;
 }
 
 /** The raw RFC 5322 bytes of a queued message, kept apart so listings never read them. */

@@ -131,6 +131,8 @@ export class QueueWriter {
       this.mailLog.insertInto(st, 'lines', lines, mine);
       if (events.length) this.events.insertInto(st, 'bounces', events, mine);
       selects.push(`SELECT id FROM ${mine}`);
+      // An attempt flushed while in flight that ended deferred is due again now: the workers are told.
+      selects.push(`SELECT NULL FROM pg_notify('postroom_wakeup', '') WHERE ${this.repo.dueAgain}`);
     }
     const queued = taken < messages.length;
     if (messages.length) selects.push(`SELECT NULL FROM pg_notify('postroom_wakeup', '') WHERE ${st.p(queued, 'boolean')}`);

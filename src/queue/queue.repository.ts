@@ -168,13 +168,18 @@ export class QueueRepository {
     );
     st.with(
       'postponed',
-      `UPDATE message m SET state = 'deferred', recipients = o.pending, attempts = m.attempts + 1, next_attempt_at = o.next_at,
+      `UPDATE message m SET state = 'deferred', recipients = o.pending, attempts = m.attempts + 1,
+              next_attempt_at = CASE WHEN m.flushed_in_flight THEN now() ELSE o.next_at END, flushed_in_flight = false,
               last_error = o.last_error, lease_owner = NULL, lease_until = NULL
-         FROM outcome o WHERE m.id = o.id AND m.lease_owner = o.owner AND m.state = 'sending' AND o.next_at IS NOT NULL RETURNING m.id`,
+         FROM outcome o WHERE m.id = o.id AND m.lease_owner = o.owner AND m.state = 'sending' AND o.next_at IS NOT NULL
+       RETURNING m.id, m.next_attempt_at <= now() AS due`,
     );
     st.with('mine', `SELECT id FROM finished UNION ALL SELECT id FROM postponed`);
     return 'mine';
   }
+
+  /** SQL, true when an attempt in `finishInto`'s statement left its message due at once (it was flushed while being sent). */
+  readonly dueAgain = `EXISTS (SELECT 1 FROM postponed WHERE due)`;
 
   /**
    * Claims up to `limit` due messages for this worker under a lease: queued or deferred messages
@@ -200,7 +205,7 @@ export class QueueRepository {
        ), due AS (
          SELECT id FROM (SELECT * FROM ready UNION ALL SELECT * FROM orphaned) d ORDER BY next_attempt_at LIMIT $2
        ), claimed AS (
-         UPDATE message m SET state = 'sending', lease_owner = $1, lease_until = now() + make_interval(secs => $3)
+         UPDATE message m SET state = 'sending', lease_owner = $1, lease_until = now() + make_interval(secs => $3), flushed_in_flight = false
            FROM due WHERE m.id = due.id
          RETURNING m.${ROW.split(', ').join(', m.')}
        )
@@ -222,7 +227,8 @@ export class QueueRepository {
   /** Gives claimed messages back without counting an attempt (graceful shutdown). */
   async releaseLeases(owner: string): Promise<number> {
     const rows = await queryRows(this.db,
-      `UPDATE message SET state = 'queued', lease_owner = NULL, lease_until = NULL WHERE state = 'sending' AND lease_owner = $1 RETURNING id`,
+      `UPDATE message SET state = 'queued', lease_owner = NULL, lease_until = NULL, flushed_in_flight = false
+        WHERE state = 'sending' AND lease_owner = $1 RETURNING id`,
       [owner],
     );
     return rows.length;
@@ -277,6 +283,16 @@ export class QueueRepository {
       ids ? [ids] : [],
     );
     return rows.map((r) => r.id);
+  }
+
+  /**
+   * The other half of a whole-queue flush: messages being sent are marked, so that an attempt
+   * that started before the flush (say, before the relay came back) and ends deferred leaves
+   * its message due at once rather than at its next retry time. Returns how many.
+   */
+  async flushInFlight(manager: EntityManager): Promise<number> {
+    const rows = await queryRows<{ id: string }>(manager, `UPDATE message SET flushed_in_flight = true WHERE state = 'sending' RETURNING id`, []);
+    return rows.length;
   }
 
   /** Removes queued, deferred and held messages (all, or the given ones); messages being sent are left alone. */

@@ -64,10 +64,16 @@ export class QueueService {
     return this.repo.countByState();
   }
 
+  /** Deferred messages become due now; those being sent are tried again at once should their attempt end deferred. */
   async flushAll(actor: string): Promise<{ count: number }> {
     const ids = await this.db.transaction(async (tx) => {
       const ids = await this.repo.flush(tx);
-      await this.events.record({ level: 'info', source: 'queue', message: `Queue flushed by ${actor}: ${ids.length} message(s) due now`, details: { actor, count: ids.length } }, tx);
+      const sending = await this.repo.flushInFlight(tx);
+      const also = sending ? `; ${sending} being sent, tried again at once if that attempt fails` : '';
+      await this.events.record(
+        { level: 'info', source: 'queue', message: `Queue flushed by ${actor}: ${ids.length} message(s) due now${also}`, details: { actor, count: ids.length, sending } },
+        tx,
+      );
       await tx.query(`SELECT pg_notify('postroom_wakeup', '')`);
       return ids;
     });

@@ -302,7 +302,7 @@ describe('dashboard: Mail Queue, Flush Queue, Delete Queue', () => {
     expect(done.text).toContain(`${n} messages flushed`);
 
     const event = (await queueEvents()).find((e) => e.message.startsWith('Queue flushed by admin'));
-    expect(event?.details).toEqual({ actor: 'admin', count: n });
+    expect(event?.details).toEqual({ actor: 'admin', count: n, sending: 0 });
     // Held messages stay on hold.
     expect((await counts()).hold).toBe(3);
   });

@@ -1,4 +1,5 @@
 import { ConflictException, HttpException, NotFoundException } from '@nestjs/common';
+import pg from 'pg';
 import type { DataSource } from 'typeorm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { openTestDataSource } from '../helpers/db.js';
@@ -6,6 +7,7 @@ import { decodeCursor } from '../../src/common/pagination.js';
 import { PgNotifier } from '../../src/database/pg-notifier.js';
 import { isQueueId, newQueueId } from '../../src/queue/queue-id.js';
 import { NewMessage, QueueRepository } from '../../src/queue/queue.repository.js';
+import { QueueWriter } from '../../src/queue/queue-writer.js';
 import { QueueService } from '../../src/queue/queue.service.js';
 import { QueueEntryView } from '../../src/queue/queue.view.js';
 import { count, livePresence, message, queueServices } from './support.js';
@@ -29,6 +31,7 @@ describe('QueueService operator actions (real PostgreSQL)', () => {
   let ds: DataSource;
   let close: () => Promise<void>;
   let repo: QueueRepository;
+  let writer: QueueWriter;
   let queue: QueueService;
   let notifier: PgNotifier;
   let wakeups: string[];
@@ -36,7 +39,7 @@ describe('QueueService operator actions (real PostgreSQL)', () => {
 
   beforeAll(async () => {
     ({ ds, close } = await openTestDataSource());
-    ({ repo, queue, notifier } = queueServices(ds));
+    ({ repo, writer, queue, notifier } = queueServices(ds));
     notifier.on('postroom_wakeup', (payload) => wakeups.push(payload));
     sender = await livePresence(ds, 'worker-1'); // the live worker the fixture's 'sending' message is leased to
   });
@@ -97,6 +100,16 @@ describe('QueueService operator actions (real PostgreSQL)', () => {
     return ds.query(`SELECT level, source, message, details FROM event ORDER BY id`);
   }
 
+  async function flushedInFlight(): Promise<string[]> {
+    const rows: { id: string }[] = await ds.query(`SELECT id FROM message WHERE flushed_in_flight ORDER BY id`);
+    return rows.map((r) => r.id);
+  }
+
+  async function until(check: () => boolean): Promise<void> {
+    for (let i = 0; i < 100 && !check(); i++) await new Promise((r) => setTimeout(r, 20));
+    expect(check()).toBe(true);
+  }
+
   async function bodyIds(): Promise<string[]> {
     const rows: { id: string }[] = await ds.query(`SELECT id FROM message_body ORDER BY id`);
     return rows.map((r) => r.id);
@@ -113,7 +126,7 @@ describe('QueueService operator actions (real PostgreSQL)', () => {
   }
 
   describe('flushAll', () => {
-    it('makes deferred messages due now, keeps their attempts, and leaves held and sending messages alone', async () => {
+    it('makes deferred messages due now, keeps their attempts, leaves held messages alone and marks the one being sent', async () => {
       const f = await fixture();
       const before = await snapshot();
       expect(await queue.counts()).toEqual({ queued: 2, deferred: 2, hold: 1, sending: 1 });
@@ -128,10 +141,16 @@ describe('QueueService operator actions (real PostgreSQL)', () => {
       }
       expect(after.get(f.h1)).toEqual(before.get(f.h1));
       expect(after.get(f.s1)).toEqual({ state: 'sending', due: true, attempts: 0, last_error: null, lease_owner: 'worker-1' });
+      expect(await flushedInFlight()).toEqual([f.s1]);
       expect(await queue.counts()).toEqual({ queued: 4, deferred: 0, hold: 1, sending: 1 });
 
       expect(await events()).toEqual([
-        { level: 'info', source: 'queue', message: 'Queue flushed by alice: 2 message(s) due now', details: { actor: 'alice', count: 2 } },
+        {
+          level: 'info',
+          source: 'queue',
+          message: 'Queue flushed by alice: 2 message(s) due now; 1 being sent, tried again at once if that attempt fails',
+          details: { actor: 'alice', count: 2, sending: 1 },
+        },
       ]);
       expect(wakeups).toEqual(['flush']);
 
@@ -143,8 +162,48 @@ describe('QueueService operator actions (real PostgreSQL)', () => {
     it('on an empty queue reports zero and still logs who asked', async () => {
       expect(await queue.flushAll('cron')).toEqual({ count: 0 });
       expect(await events()).toEqual([
-        { level: 'info', source: 'queue', message: 'Queue flushed by cron: 0 message(s) due now', details: { actor: 'cron', count: 0 } },
+        { level: 'info', source: 'queue', message: 'Queue flushed by cron: 0 message(s) due now', details: { actor: 'cron', count: 0, sending: 0 } },
       ]);
+    });
+
+    it('leaves a message whose attempt was in flight at the flush due at once when that attempt ends deferred, and wakes the workers', async () => {
+      const [inFlight, later] = [message(1), message(2)];
+      await Promise.all([queue.enqueue(inFlight), queue.enqueue(later)]);
+      const claimed = await repo.claim('worker-1', 10, 600);
+      expect(claimed.map((m) => m.id).sort()).toEqual([inFlight.id, later.id].sort());
+      expect(await queue.flushAll('alice')).toEqual({ count: 0 });
+      expect(await flushedInFlight()).toEqual([inFlight.id, later.id].sort());
+      // A new claim is a new attempt: the mark does not outlive it.
+      await ds.query(`UPDATE message SET lease_until = now() - interval '1 second' WHERE id = $1`, [later.id]);
+      expect((await repo.claim('worker-2', 10, 600)).map((m) => m.id)).toEqual([later.id]);
+      expect(await flushedInFlight()).toEqual([inFlight.id]);
+
+      const listener = new pg.Client({ connectionString: (ds.options as { url?: string }).url });
+      await listener.connect();
+      try {
+        const told: string[] = [];
+        listener.on('notification', (n) => told.push(n.channel));
+        await listener.query('LISTEN postroom_wakeup');
+        const inAnHour = new Date(Date.now() + 3_600_000);
+        const attempt = (id: string, owner: string) => ({ finish: { id, owner, pending: ['x@example.net'], nextAttemptAt: inAnHour, lastError: '421 try later' }, lines: [] });
+        // The attempt that began before the flush fails: due now, not in an hour.
+        expect(await writer.finish(attempt(inFlight.id, 'worker-1'))).toBe(true);
+        expect(await snapshot()).toEqual(
+          new Map([
+            [inFlight.id, { state: 'deferred', due: true, attempts: 1, last_error: '421 try later', lease_owner: null }],
+            [later.id, { state: 'sending', due: true, attempts: 0, last_error: null, lease_owner: 'worker-2' }],
+          ]),
+        );
+        await until(() => told.length === 1);
+        // The one claimed after the flush keeps its retry time, and tells nobody.
+        expect(await writer.finish(attempt(later.id, 'worker-2'))).toBe(true);
+        expect((await snapshot()).get(later.id)).toMatchObject({ state: 'deferred', due: false, attempts: 1 });
+        expect(await flushedInFlight()).toEqual([]);
+        await listener.query('SELECT 1'); // any notification of that commit has arrived by now
+        expect(told).toEqual(['postroom_wakeup']);
+      } finally {
+        await listener.end();
+      }
     });
   });
 

@@ -8,6 +8,7 @@ import { DataSource, EntityManager } from 'typeorm';
 import { CompositeStatement } from '../database/composite-statement.js';
 import { preparedRows, queryRows } from '../database/sql.js';
 import { likePattern } from '../mail-log/mail-log.service.js';
+import { dependentsDeleted, dependentsDeletedSql } from './message-dependents.js';
 import { MessageState } from './message.entity.js';
 import { presenceHeld } from './presence.js';
 
@@ -166,6 +167,7 @@ export class QueueRepository {
       'finished',
       `DELETE FROM message m USING outcome o WHERE m.id = o.id AND m.lease_owner = o.owner AND m.state = 'sending' AND o.next_at IS NULL RETURNING m.id`,
     );
+    for (const part of dependentsDeleted('finished')) st.with(part.name, part.sql);
     st.with(
       'postponed',
       `UPDATE message m SET state = 'deferred', recipients = o.pending, attempts = m.attempts + 1,
@@ -298,7 +300,9 @@ export class QueueRepository {
   /** Removes queued, deferred and held messages (all, or the given ones); messages being sent are left alone. */
   async delete(manager: EntityManager, ids?: string[]): Promise<string[]> {
     const rows = await queryRows<{ id: string }>(manager,
-      `DELETE FROM message WHERE state IN ('queued', 'deferred', 'hold') ${ids ? 'AND id = ANY($1::text[])' : ''} RETURNING id`,
+      `WITH deleted AS (DELETE FROM message WHERE state IN ('queued', 'deferred', 'hold') ${ids ? 'AND id = ANY($1::text[])' : ''} RETURNING id),
+            ${dependentsDeletedSql('deleted')}
+       SELECT id FROM deleted`,
       ids ? [ids] : [],
     );
     return rows.map((r) => r.id);

@@ -25,7 +25,8 @@ export interface PurgeResult {
  * retention_run row remembers the last run, so a restart neither skips nor repeats a day.
  *
  * Message bodies need no retention: a body lives in message_body only while its message is in
- * the queue, and goes with it (ON DELETE CASCADE) once delivered, bounced or deleted.
+ * the queue, and goes with it, in the statement that deletes the message (see
+ * queue/message-dependents.ts), once delivered, bounced or deleted.
  */
 @Injectable()
 export class RetentionService {

@@ -16,6 +16,7 @@ import { MailLogService } from '../mail-log/mail-log.service.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { newQueueId } from '../queue/queue-id.js';
 import { NewMessage, QueueRepository } from '../queue/queue.repository.js';
+import { dependentsDeletedSql } from '../queue/message-dependents.js';
 import { receivedEntry } from '../queue/received-entry.js';
 import { SettingsService } from '../settings/settings.service.js';
 import { digestText } from './storm-digest.js';
@@ -151,9 +152,12 @@ export class StormService {
     if (!lock?.ok) return null; // another instance is on it
     const held = await queryRows<{ id: string; sender: string; recipients: string[]; subject: string; created_at: Date; reason: StormReason }>(
       tx,
-      `DELETE FROM message m USING storm_hold h
-        WHERE h.id = m.id AND h.digest_key = $1 AND h.digest_due_at <= $2 AND m.state = 'hold'
-        RETURNING m.id, m.sender, m.recipients, m.subject, m.created_at, h.reason`,
+      `WITH held AS (
+         DELETE FROM message m USING storm_hold h
+          WHERE h.id = m.id AND h.digest_key = $1 AND h.digest_due_at <= $2 AND m.state = 'hold'
+          RETURNING m.id, m.sender, m.recipients, m.subject, m.created_at, h.reason
+       ), ${dependentsDeletedSql('held')}
+       SELECT * FROM held`,
       [key, now],
     );
     if (held.length === 0) return null;

@@ -7,7 +7,7 @@ import type { Dispatcher } from '../../src/queue/dispatcher.js';
 import { ClaimedMessage, STREAMED_BODY_BYTES } from '../../src/queue/queue.repository.js';
 import { createHash, randomBytes } from 'node:crypto';
 import { openTestDataSource } from '../helpers/db.js';
-import { count, livePresence, message, queueServices } from './support.js';
+import { clearQueue, count, livePresence, message, queueServices } from './support.js';
 
 /** A dispatcher that takes up to `room` messages and keeps what it was handed. */
 class Taker implements Dispatcher {
@@ -52,7 +52,7 @@ describe('group-committed statements on a real PostgreSQL', () => {
     await close?.();
   });
   beforeEach(async () => {
-    await ds.query(`DELETE FROM message`);
+    await clearQueue(ds);
     await ds.query(`DELETE FROM mail_log`);
     await ds.query(`DELETE FROM event`);
   });

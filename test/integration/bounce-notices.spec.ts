@@ -9,7 +9,7 @@ import { ClaimedMessage } from '../../src/queue/queue.repository.js';
 import { SettingsEntity } from '../../src/settings/settings.entity.js';
 import type { SettingsService } from '../../src/settings/settings.service.js';
 import { openTestDataSource, silentLogger } from '../helpers/db.js';
-import { message, queueServices } from './support.js';
+import { clearQueue, message, queueServices } from './support.js';
 
 /**
  * Delivery status notifications on a real PostgreSQL: OutcomeRecorder commits an attempt, then
@@ -37,7 +37,7 @@ describe('BounceNotifier: RFC 3464 notices after an attempt (real PostgreSQL)', 
 
   beforeEach(async () => {
     settings = { fromName: 'NAS', fromAddress: 'nas@example.com', adminAddress: 'admin@example.com', rewriteFrom: false, hostname: 'nas.example.com', delayWarningHours: 0 };
-    await ds.query(`DELETE FROM message`);
+    await clearQueue(ds);
     await ds.query(`DELETE FROM event`);
   });
 
@@ -124,14 +124,14 @@ describe('BounceNotifier: RFC 3464 notices after an attempt (real PostgreSQL)', 
 
   it("sends the notice for the appliance's own mail (the From address, this host, localhost) to the admin address", async () => {
     for (const sender of ['nas@example.com', 'root@nas.example.com', 'root@localhost']) {
-      await ds.query(`DELETE FROM message`);
+      await clearQueue(ds);
       const m = await claimed(sender, ['nobody@example.net']);
       await recorder.record(m, owner, { relay: 'relay.example.org:587', recipients: [{ recipient: 'nobody@example.net', status: 'bounced', reply: '550 5.1.1 unknown', code: 550 }] }, 120);
       const queued = await notices();
       expect(queued.map((q) => q.recipients), sender).toEqual([['admin@example.com']]);
     }
     settings.adminAddress = '';
-    await ds.query(`DELETE FROM message`);
+    await clearQueue(ds);
     const m = await claimed('nas@example.com', ['nobody@example.net']);
     await recorder.record(m, owner, { relay: null, recipients: [{ recipient: 'nobody@example.net', status: 'bounced', reply: '550 5.1.1 unknown', code: 550 }] }, 120);
     expect(await notices()).toEqual([]);

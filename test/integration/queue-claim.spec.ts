@@ -5,7 +5,7 @@ import { ClaimedMessage, QueueRepository } from '../../src/queue/queue.repositor
 import { QueueService } from '../../src/queue/queue.service.js';
 import { PgNotifier } from '../../src/database/pg-notifier.js';
 import { HOLD_PRESENCE, PRESENCE_LOCK_CLASS } from '../../src/queue/presence.js';
-import { finishAttempts, livePresence, message, presenceLive, queueServices, stateOf } from './support.js';
+import { clearQueue, finishAttempts, livePresence, message, presenceLive, queueServices, stateOf } from './support.js';
 
 describe('QueueRepository.claim (real PostgreSQL)', () => {
   let ds: DataSource;
@@ -29,7 +29,7 @@ describe('QueueRepository.claim (real PostgreSQL)', () => {
   });
 
   beforeEach(async () => {
-    await ds.query(`DELETE FROM message`);
+    await clearQueue(ds);
   });
 
   /** Inserts messages the way the intake does: through the group-committed enqueue. */

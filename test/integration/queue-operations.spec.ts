@@ -10,7 +10,7 @@ import { NewMessage, QueueRepository } from '../../src/queue/queue.repository.js
 import { QueueWriter } from '../../src/queue/queue-writer.js';
 import { QueueService } from '../../src/queue/queue.service.js';
 import { QueueEntryView } from '../../src/queue/queue.view.js';
-import { count, livePresence, message, queueServices } from './support.js';
+import { clearQueue, count, livePresence, message, queueServices } from './support.js';
 
 interface Snapshot {
   state: string;
@@ -51,7 +51,7 @@ describe('QueueService operator actions (real PostgreSQL)', () => {
   });
 
   beforeEach(async () => {
-    await ds.query(`DELETE FROM message`);
+    await clearQueue(ds);
     await ds.query(`DELETE FROM event`);
     await ds.query(`DELETE FROM mail_log`);
     wakeups = [];

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openTestDataSource, silentLogger } from '../helpers/db.js';
 import type { SettingsService } from '../../src/settings/settings.service.js';
 import { StormService } from '../../src/storm/storm.service.js';
-import { count, message, queueServices } from './support.js';
+import { count, finishAttempts, message, queueServices } from './support.js';
 
 describe('Alert storms: held messages are stored, then replaced by one digest', () => {
   let ds: DataSource;
@@ -51,6 +51,8 @@ describe('Alert storms: held messages are stored, then replaced by one digest', 
     expect(digestId).toBeDefined();
     expect(await count(ds, 'message', `state = 'hold'`)).toBe(0);
     expect(await count(ds, 'storm_hold', `id <> $1`, [ids[9]])).toBe(0);
+    // The digested messages went with their bodies (deleted by the same statement: no foreign key does it).
+    expect(await count(ds, 'message_body', `id = ANY($1::text[])`, [ids.slice(3, 9)])).toBe(0);
     const rows: { subject: string; sender: string; recipients: string[]; state: string }[] = await ds.query(`SELECT subject, sender, recipients, state FROM message WHERE id = $1`, [digestId]);
     expect(rows[0]).toMatchObject({ state: 'queued', sender: 'postroom@nas.example.com', recipients: ['ops@example.com'] });
     expect(rows[0]!.subject).toMatch(/^\[Postroom digest\] 6 × 'Pool degraded' since \d\d:\d\d$/);
@@ -62,5 +64,12 @@ describe('Alert storms: held messages are stored, then replaced by one digest', 
     expect(ev[0]!.details.heldQueueIds.split(' ').sort()).toEqual(ids.slice(3, 9).sort());
     // A second sweep finds nothing more.
     expect(await storm.sendDueDigests(new Date(t0 + 11 * 60_000))).toEqual([]);
+
+    // The released message, once delivered, leaves neither its body nor its storm_hold row behind.
+    const claimed = await services.repo.claim('worker-1', 50, 600);
+    expect(claimed.map((m) => m.id)).toContain(ids[9]);
+    expect(await finishAttempts(ds, services.repo, [{ id: ids[9]!, owner: 'worker-1', pending: [], nextAttemptAt: null, lastError: null }])).toEqual([ids[9]]);
+    expect(await count(ds, 'storm_hold')).toBe(0);
+    expect(await count(ds, 'message_body', `id = $1`, [ids[9]])).toBe(0);
   });
 });

@@ -36,6 +36,11 @@ export function message(n: number, overrides: Partial<NewMessage> = {}): NewMess
   };
 }
 
+/** Empties the queue: messages and the rows that belong to them (no foreign key deletes those: see queue/message-dependents.ts). */
+export async function clearQueue(ds: DataSource): Promise<void> {
+  await ds.query(`DELETE FROM message; DELETE FROM message_body; DELETE FROM storm_hold`);
+}
+
 export async function stateOf(ds: DataSource, id: string): Promise<string | undefined> {
   const rows: { state: string }[] = await ds.query(`SELECT state FROM message WHERE id = $1`, [id]);
   return rows[0]?.state;

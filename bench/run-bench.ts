@@ -16,7 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
-import { LoadCase, runLoad } from './lib/load.js';
+import { LoadCase, runLoad, WARM_UP } from './lib/load.js';
 import { OpsResult, operationsAtScale } from './lib/ops.js';
 import { etcPostfixFingerprint, ensurePostfixTools, PostfixInstance, postfixVersion } from './lib/postfix.js';
 import { MAIN, Postroom, ROOT } from './lib/postroom.js';
@@ -207,17 +207,8 @@ async function main(): Promise<void> {
     await sleep(300);
   };
 
-  // Warm-up (not recorded): Node's JIT needs a few thousand messages through each path (one
-  // session and many, both connection modes) before it settles; connection pools, caches and
-  // Postfix's processes warm up too. The same load for every system.
-  const warmUp: LoadCase[] = [
-    { size: 1024, sessions: 20, count: 2000, reuse: true },
-    { size: 1024, sessions: 20, count: 500, reuse: false },
-    { size: 1024, sessions: 1, count: 300, reuse: true },
-    { size: 1024, sessions: 1, count: 100, reuse: false },
-  ];
   for (const s of systems) {
-    for (const c of warmUp) await runLoad(listen[s]!, sinks[s]!, c, 60_000 + c.count * 20);
+    for (const c of WARM_UP) await runLoad(listen[s]!, sinks[s]!, c, 60_000 + c.count * 20);
     await drain(s);
   }
 

@@ -25,6 +25,22 @@ export interface LoadResult {
   error?: string;
 }
 
+/**
+ * Warm-up (not recorded): Node's JIT needs thousands of messages through each path (one
+ * session and many, both connection modes) before it settles; connection pools, caches and
+ * Postfix's processes warm up too. The same load for every system. Measured from a cold
+ * start, one session (runs of 1,000): 390, 450, 510, 560, 600, then ~600–640 a second; with
+ * V8's optimising tiers off (--no-opt --no-maglev) a flat ~420: the climb is the JIT. After
+ * the 20-session part alone the first one-session runs were still ~10 % below their plateau.
+ */
+export const WARM_UP: LoadCase[] = [
+  { size: 1024, sessions: 20, count: 2000, reuse: true },
+  { size: 1024, sessions: 20, count: 500, reuse: false },
+  { size: 1024, sessions: 1, count: 4000, reuse: true },
+  { size: 1024, sessions: 1, count: 1000, reuse: false },
+  { size: 10240, sessions: 1, count: 500, reuse: true },
+];
+
 export function smtpSourceArgs(c: LoadCase, port: number): string[] {
   return [...(c.reuse ? ['-d'] : []), '-s', String(c.sessions), '-m', String(c.count), '-l', String(c.size), '-f', 'bench@example.com', '-t', 'rcpt@example.net', `127.0.0.1:${port}`];
 }

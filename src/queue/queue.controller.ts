@@ -36,7 +36,7 @@ export class QueueController {
     return this.queue.counts();
   }
 
-  @ApiOperation({ summary: 'Flush: every deferred message becomes due now; answers the count' })
+  @ApiOperation({ summary: 'Flush: every deferred message becomes due now (one being sent is tried again at once if that attempt fails); answers the count of the deferred' })
   @Post('flush')
   @HttpCode(200)
   flushAll() {

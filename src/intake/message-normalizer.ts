@@ -56,6 +56,18 @@ function splitChunks(chunks: Buffer[]): { head: Buffer; body: Buffer[] } {
   }
 }
 
+/** A field name as RFC 5322 writes it (printable ASCII but the colon), blanks allowed before the colon. */
+const WELL_FORMED_FIELD = /^[\x21-\x39\x3b-\x7e]+[ \t]*:/;
+
+/**
+ * Whether the block has the header `key` (lower case) under a well-formed name. mailsplit
+ * finds a header by its name trimmed of any whitespace, so "Date\v: …" would count as a Date
+ * that no mail reader sees: we then add our own.
+ */
+function hasField(headers: Headers, key: string): boolean {
+  return headers.getList().some((h) => h.key === key && WELL_FORMED_FIELD.test(h.line));
+}
+
 /** RFC 5322 date-time, e.g. "Sun, 22 Nov 2026 03:15:19 +0000". */
 export function rfc5322Date(d: Date): string {
   const days = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
@@ -81,21 +93,21 @@ export function normalizeMessage(i: NormalizeInput): NormalizedMessage {
   const headers = new Headers(head);
   headers.add('Received', receivedHeader(i), 0);
 
-  let messageId = headers.getFirst('message-id').trim();
+  let messageId = hasField(headers, 'message-id') ? headers.getFirst('message-id').trim() : '';
   if (!messageId) {
     messageId = `<${randomUUID()}@${i.hostname}>`;
     headers.add('Message-ID', messageId, Number.MAX_SAFE_INTEGER);
   }
-  if (!headers.hasHeader('date')) headers.add('Date', rfc5322Date(i.now), Number.MAX_SAFE_INTEGER);
+  if (!hasField(headers, 'date')) headers.add('Date', rfc5322Date(i.now), Number.MAX_SAFE_INTEGER);
 
   const configuredFrom = i.fromAddress ? formatMailbox(i.fromName, i.fromAddress) : '';
   let sender = i.envelopeFrom;
-  if (!headers.hasHeader('from')) {
+  if (!hasField(headers, 'from')) {
     const fallback = configuredFrom || (i.envelopeFrom ? i.envelopeFrom : `MAILER-DAEMON@${i.hostname}`);
     headers.add('From', fallback, Number.MAX_SAFE_INTEGER);
   } else if (i.rewriteFrom && configuredFrom) {
     const original = headers.getFirst('from');
-    if (!headers.hasHeader('reply-to') && original) headers.add('Reply-To', original, Number.MAX_SAFE_INTEGER);
+    if (!hasField(headers, 'reply-to') && original) headers.add('Reply-To', original, Number.MAX_SAFE_INTEGER);
     headers.update('From', configuredFrom);
   }
   if (i.rewriteFrom && i.fromAddress && sender !== '') sender = i.fromAddress;

@@ -168,6 +168,19 @@ describe('normalizeMessage', () => {
     expect(values(parse(kept.data).headers, 'Date')).toEqual(['Mon, 2 Mar 2026 08:00:00 -0500']);
   });
 
+  it('does not count a header whose name is not well formed ("Date\\v:"), and adds Message-ID, Date and From beside it', () => {
+    // Found by the intake fuzz test: mailsplit trims any whitespace off a name, a vertical tab too.
+    const out = normalizeMessage(input('Subject: x\r\nDate\v: Mon, 2 Mar 2026 08:00:00 -0500\r\nMessage-ID\v: <a@b>\r\nFrom\v: a@b\r\n\r\nbody'));
+    const { headers, body } = parse(out.data);
+    expect(values(headers, 'Date')).toEqual(['Sun, 22 Nov 2026 03:15:19 +0000']);
+    expect(values(headers, 'Message-ID')).toEqual([out.messageId]);
+    expect(out.messageId).toMatch(/^<[0-9a-f-]{36}@mail\.example\.com>$/);
+    expect(values(headers, 'From')).toEqual(['app@example.org']);
+    // The odd lines stay as they came.
+    expect(headers.map(([k]) => k)).toEqual(expect.arrayContaining(['Date\v', 'Message-ID\v', 'From\v']));
+    expect(body.toString()).toBe('body');
+  });
+
   it('adds the configured From when the message has none', () => {
     const out = normalizeMessage(input('Subject: x\r\n\r\nbody', { fromName: 'Alerts Bot', fromAddress: 'alerts@example.com' }));
     expect(values(parse(out.data).headers, 'From')).toEqual(['Alerts Bot <alerts@example.com>']);

@@ -17,7 +17,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import { LoadCase, runLoad, WARM_UP } from './lib/load.js';
-import { OpsResult, operationsAtScale } from './lib/ops.js';
+import { drainAfterOutage, OpsResult, operationsAtScale } from './lib/ops.js';
 import { etcPostfixFingerprint, ensurePostfixTools, PostfixInstance, postfixVersion } from './lib/postfix.js';
 import { MAIN, Postroom, ROOT } from './lib/postroom.js';
 import { summarizeProfile } from './lib/profile.js';
@@ -292,6 +292,7 @@ async function main(): Promise<void> {
     await pr.setRelay(pitPort, { poolSize: 1, timeoutSeconds: 600 });
     ops = await operationsAtScale(pr, { deferred: CONFIG.opsDeferred, logRows: CONFIG.opsLogRows, reads: CONFIG.opsReads, runs: CONFIG.runs, log });
     await parked.close();
+    ops.timings.push(await drainAfterOutage(pr, sinks.postroom!, { n: CONFIG.opsDeferred, log }));
     await pr.dispose();
   }
 

@@ -34,6 +34,17 @@ describe('group-committed statements on a real PostgreSQL', () => {
   let ds: DataSource;
   let close: () => Promise<void>;
   let services: ReturnType<typeof queueServices>;
+
+  /** Runs `fn` with a Taker of `room` as the writer's dispatcher, then puts back one that takes nothing. */
+  async function withTaker(room: number, fn: (taker: Taker) => Promise<void>): Promise<void> {
+    const taker = new Taker(room);
+    services.writer.attachDispatcher(taker);
+    try {
+      await fn(taker);
+    } finally {
+      services.writer.attachDispatcher(new Taker(0));
+    }
+  }
   let recorder: OutcomeRecorder;
   let workers: { end: () => Promise<void> };
 
@@ -59,9 +70,7 @@ describe('group-committed statements on a real PostgreSQL', () => {
 
   describe('QueueWriter.enqueue with a dispatcher (intake handoff)', () => {
     it('commits what the dispatcher takes as claimed under its lease and hands it over; the rest is queued', async () => {
-      const taker = new Taker(3);
-      services.writer.attachDispatcher(taker);
-      try {
+      await withTaker(3, async (taker) => {
         const batch = Array.from({ length: 8 }, (_, i) => message(100 + i));
         const ids = await Promise.all(batch.map((m) => services.queue.enqueue(m)));
         expect(ids).toEqual(batch.map((m) => m.id));
@@ -84,15 +93,11 @@ describe('group-committed statements on a real PostgreSQL', () => {
         expect(await count(ds, 'mail_log', `event = 'received'`)).toBe(8);
         // Nobody else can claim the handed-over messages while the lease lasts.
         expect((await services.repo.claim('other', 100, 60)).map((m) => m.id).sort()).toEqual(ids.filter((id) => !handed.has(id)).sort());
-      } finally {
-        services.writer.attachDispatcher(new Taker(0));
-      }
+      });
     });
 
     it('gives the reservation back when the commit fails, and stores nothing', async () => {
-      const taker = new Taker(5);
-      services.writer.attachDispatcher(taker);
-      try {
+      await withTaker(5, async (taker) => {
         const m = message(200);
         await services.queue.enqueue(m);
         // The same id again: the primary key refuses the whole statement.
@@ -100,9 +105,7 @@ describe('group-committed statements on a real PostgreSQL', () => {
         expect(taker.reserved).toBe(0);
         expect(taker.taken).toHaveLength(1);
         expect(await count(ds, 'mail_log', `event = 'received'`)).toBe(1);
-      } finally {
-        services.writer.attachDispatcher(new Taker(0));
-      }
+      });
     });
 
     it('stores text that PostgreSQL would refuse in jsonb (NUL, a lone surrogate) with a replacement character', async () => {
@@ -130,9 +133,7 @@ describe('group-committed statements on a real PostgreSQL', () => {
     });
 
     it('hands a big message over with its body, and stores nothing when the commit fails', async () => {
-      const taker = new Taker(5);
-      services.writer.attachDispatcher(taker);
-      try {
+      await withTaker(5, async (taker) => {
         const big = bigMessage(6000);
         await services.queue.enqueue(big);
         expect(taker.taken.map((m) => m.id)).toEqual([big.id]);
@@ -142,9 +143,7 @@ describe('group-committed statements on a real PostgreSQL', () => {
         await expect(services.queue.enqueue({ ...bigMessage(6001), id: big.id })).rejects.toThrow();
         expect(taker.reserved).toBe(0);
         expect(await count(ds, 'mail_log', `event = 'received' AND queue_id = $1`, [big.id])).toBe(1);
-      } finally {
-        services.writer.attachDispatcher(new Taker(0));
-      }
+      });
     });
   });
 

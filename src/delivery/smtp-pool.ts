@@ -1,4 +1,3 @@
-import { once } from 'node:events';
 import type { Readable, Writable } from 'node:stream';
 import SMTPConnection from 'nodemailer/lib/smtp-connection/index.js';
 import type { SMTPConnectionAuth, SMTPConnectionOptions, SMTPConnectionSendInfo } from 'nodemailer/lib/smtp-connection/index.js';
@@ -28,16 +27,7 @@ type SmtpError = Error & { code?: string; responseCode?: number };
 const transient = (e: SmtpError): boolean => e.responseCode === 421 || e.code === 'ECONNECTION' || e.code === 'ESOCKET' || e.code === 'ETIMEDOUT';
 
 /** How much of a message goes to the connection's dot-stuffing stream at a time (it copies what it is given). */
-export const SLICE_BYTES = 64 * 1024;
-
-/**
- * A message's bytes, read a slice at a time: a Buffer, or (on the delivery thread) the main
- * thread's copy, asked for slice by slice so a big message is not held twice.
- */
-export interface MessageBytes {
-  readonly length: number;
-  subarray(start: number, end: number): Buffer | Promise<Buffer>;
-}
+const SLICE_BYTES = 64 * 1024;
 
 /**
  * The message as a pipe-able source for SMTPConnection.send, which pipes a source into its
@@ -49,27 +39,29 @@ export interface MessageBytes {
 class Body {
   sent = false;
   constructor(
-    private readonly data: MessageBytes,
+    private readonly data: Buffer,
     private readonly socket: Writable | undefined,
   ) {}
   pipe<T extends Writable>(destination: T): T {
     this.sent = true;
-    this.write(destination).catch((err: unknown) => destination.destroy(err as Error));
-    return destination;
-  }
-  private async write(destination: Writable): Promise<void> {
     let at = 0;
-    while (this.data.length - at > SLICE_BYTES) {
-      const slice = await this.data.subarray(at, at + SLICE_BYTES);
-      at += SLICE_BYTES;
-      if (!destination.write(slice)) await once(destination, 'drain');
-    }
-    // The last slice and the terminating dot, which the dot-stuffing stream adds at its end, in one write.
-    const last = await this.data.subarray(at, this.data.length);
-    const socket = this.socket;
-    socket?.cork();
-    destination.end(last);
-    if (socket) setImmediate(() => socket.uncork());
+    const next = (): void => {
+      while (this.data.length - at > SLICE_BYTES) {
+        const slice = this.data.subarray(at, at + SLICE_BYTES);
+        at += SLICE_BYTES;
+        if (!destination.write(slice)) {
+          destination.once('drain', next);
+          return;
+        }
+      }
+      // The last slice and the terminating dot, which the dot-stuffing stream adds at its end, in one write.
+      const socket = this.socket;
+      socket?.cork();
+      destination.end(this.data.subarray(at));
+      if (socket) setImmediate(() => socket.uncork());
+    };
+    next();
+    return destination;
   }
 }
 
@@ -96,7 +88,7 @@ export class SmtpPool {
 
   constructor(private readonly options: SmtpPoolOptions) {}
 
-  async send(envelope: { from: string; to: string[] }, raw: MessageBytes): Promise<SMTPConnectionSendInfo> {
+  async send(envelope: { from: string; to: string[] }, raw: Buffer): Promise<SMTPConnectionSendInfo> {
     try {
       return await this.sendOn(await this.acquire(), envelope, raw);
     } catch (err) {
@@ -113,7 +105,7 @@ export class SmtpPool {
     for (const w of this.waiting.splice(0)) w.reject(Object.assign(new Error('connection pool closed'), { code: 'ECONNECTION' }));
   }
 
-  private sendOn(p: Pooled, envelope: { from: string; to: string[] }, raw: MessageBytes): Promise<SMTPConnectionSendInfo> {
+  private sendOn(p: Pooled, envelope: { from: string; to: string[] }, raw: Buffer): Promise<SMTPConnectionSendInfo> {
     const reused = p.messages > 0;
     const body = new Body(raw, p.conn._socket || undefined);
     return new Promise((resolve, reject) => {

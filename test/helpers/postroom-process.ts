@@ -104,7 +104,7 @@ export class PostroomProcess {
       if (v) return v;
       await new Promise((r) => setTimeout(r, 100));
     }
-    throw new Error(`timed out waiting for ${what}`);
+    throw new Error(`timed out waiting for ${what}; Postroom's log ends:\n${this.output.slice(-4000)}`);
   }
 
   /** SIGTERM (graceful) or SIGKILL (crash); resolves when the process is gone. */

@@ -1,7 +1,7 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { openSync, closeSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { alive, procStatusBytes, sleep, uniquePort } from './util.js';
@@ -140,6 +140,11 @@ export class Postroom {
 
   peakRss(): Promise<number> {
     return procStatusBytes(this.pid, 'VmHWM');
+  }
+
+  /** Resets the process's peak RSS (VmHWM) to its current RSS (Linux: clear_refs 5). */
+  resetPeakRss(): Promise<void> {
+    return writeFile(`/proc/${this.pid}/clear_refs`, '5');
   }
 
   rss(): Promise<number> {

@@ -1,8 +1,8 @@
-import type { SMTPConnectionAuth, SMTPConnectionOptions } from 'nodemailer/lib/smtp-connection/index.js';
+import type { SMTPConnectionOptions } from 'nodemailer/lib/smtp-connection/index.js';
 import type SMTPTransport from 'nodemailer/lib/smtp-transport/index.js';
-import XOAuth2 from 'nodemailer/lib/xoauth2/index.js';
 import type { Security } from '../settings/settings.entity.js';
-import { SmtpPool } from './smtp-pool.js';
+import { ThreadedSmtpPool } from './smtp-thread.js';
+import type { AccessTokenSource, PoolLogin } from './smtp-thread.protocol.js';
 import { MailTransport, SendResult, TransportError } from './transport.js';
 
 /** Messages per relay connection before a fresh one, and how long an unused one stays open. */
@@ -20,11 +20,6 @@ export interface RelayOptions {
   heloName: string;
   timeoutSeconds: number;
   poolSize: number;
-}
-
-/** Gives access tokens: a cached one while fresh; `force` when the server refused the last one. */
-export interface AccessTokenSource {
-  token(force?: boolean): Promise<string>;
 }
 
 /** The token source as nodemailer's provisionCallback: a fresh token, renewed when the server refused the last. */
@@ -62,19 +57,21 @@ export function relayTransportAuth(o: RelayOptions): SMTPTransport.Options['auth
 }
 
 /** The login of a pooled connection: SASL with the password, or XOAUTH2 with tokens from the source. */
-function connectionAuth(o: RelayOptions): SMTPConnectionAuth | undefined {
-  if (o.oauth) return { user: o.oauth.user, method: 'XOAUTH2', oauth2: new XOAuth2({ user: o.oauth.user, provisionCallback: provision(o.oauth) }) };
-  if (o.auth) return { user: o.auth.user, credentials: { user: o.auth.user, pass: o.auth.pass } };
+function poolLogin(o: RelayOptions): PoolLogin | undefined {
+  if (o.oauth) return { user: o.oauth.user, oauth2: true };
+  if (o.auth) return { user: o.auth.user, pass: o.auth.pass };
   return undefined;
 }
 
-function relayPool(o: RelayOptions): SmtpPool {
-  return new SmtpPool({ connection: relayConnectionOptions(o), auth: connectionAuth(o), maxConnections: o.poolSize, maxMessages: MAX_MESSAGES_PER_CONNECTION, idleMs: IDLE_CONNECTION_MS });
+/** The relay's connection pool, on the delivery thread. */
+function relayPool(o: RelayOptions): ThreadedSmtpPool {
+  const options = { connection: relayConnectionOptions(o), login: poolLogin(o), maxConnections: o.poolSize, maxMessages: MAX_MESSAGES_PER_CONNECTION, idleMs: IDLE_CONNECTION_MS };
+  return new ThreadedSmtpPool(options, o.oauth?.tokens);
 }
 
 /** Delivery through the configured relay over pooled connections. */
 export class RelayTransport implements MailTransport {
-  private pool: SmtpPool;
+  private pool: ThreadedSmtpPool;
   readonly description: string;
   /** With OAuth2: the token the pool's connections logged in with. */
   private poolToken?: string;

@@ -26,7 +26,7 @@ type SmtpError = Error & { code?: string; responseCode?: number };
 /** A failure of the connection rather than of the message (nodemailer's own rule for its pool). */
 const transient = (e: SmtpError): boolean => e.responseCode === 421 || e.code === 'ECONNECTION' || e.code === 'ESOCKET' || e.code === 'ETIMEDOUT';
 
-/** How much of a message goes to the connection's dot-stuffing stream at a time (it copies what it is given). */
+/** How much of a message goes to the connection's dot-stuffing stream at a time. */
 const SLICE_BYTES = 64 * 1024;
 
 /**

@@ -1,4 +1,4 @@
-import { Inject, Injectable, OnApplicationShutdown, Optional } from '@nestjs/common';
+import { Inject, Injectable, OnApplicationShutdown, OnModuleInit, Optional } from '@nestjs/common';
 import { APP_CONFIG } from '../config/config.module.js';
 import { AppConfig } from '../config/config.schema.js';
 import { PgNotifier } from '../database/pg-notifier.js';
@@ -9,6 +9,7 @@ import { DirectTransport, MxResolver, systemResolver } from './direct-transport.
 import { FailoverTransport } from './failover-transport.js';
 import { OAuthTokenService } from './oauth/oauth-token.service.js';
 import { RelayTransport } from './relay-transport.js';
+import { SmtpThread } from './smtp-thread.js';
 import { MailTransport } from './transport.js';
 
 export const MX_RESOLVER = Symbol('MX_RESOLVER');
@@ -19,7 +20,7 @@ export const MX_RESOLVER = Symbol('MX_RESOLVER');
  * per relay in priority order (with a single relay it is that relay, plus health records).
  */
 @Injectable()
-export class TransportFactory implements OnApplicationShutdown {
+export class TransportFactory implements OnModuleInit, OnApplicationShutdown {
   private current?: Promise<MailTransport>;
 
   constructor(
@@ -72,7 +73,14 @@ export class TransportFactory implements OnApplicationShutdown {
     void old?.then((t) => setTimeout(() => t.close(), 30_000).unref()).catch(() => undefined);
   }
 
-  onApplicationShutdown(): void {
-    void this.current?.then((t) => t.close()).catch(() => undefined);
+  /** The delivery thread starts with the application, not with the first message. */
+  onModuleInit(): void {
+    SmtpThread.shared();
+  }
+
+  /** After the worker's in-flight deliveries (its beforeApplicationShutdown): idle connections QUIT, the thread ends. */
+  async onApplicationShutdown(): Promise<void> {
+    await this.current?.then((t) => t.close()).catch(() => undefined);
+    await SmtpThread.endShared();
   }
 }

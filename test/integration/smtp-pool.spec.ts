@@ -1,7 +1,11 @@
+import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { SMTPServer, SMTPServerSession } from 'smtp-server';
 import { afterEach, describe, expect, it } from 'vitest';
-import { SmtpPool, SmtpPoolOptions } from '../../src/delivery/smtp-pool.js';
+import { SmtpPool } from '../../src/delivery/smtp-pool.js';
+import { SmtpThread, ThreadedSmtpPool } from '../../src/delivery/smtp-thread.js';
+import { STREAMED_BODY_BYTES } from '../../src/queue/queue.repository.js';
+import type { SentInfo, ThreadPoolOptions } from '../../src/delivery/smtp-thread.protocol.js';
 
 interface Relay {
   port: number;
@@ -13,19 +17,24 @@ interface Relay {
   messages: { from: string; to: string[]; data: Buffer; session: string }[];
   /** Answer MAIL FROM of the session's n-th message (1-based) with this error. */
   failMail?: (session: SMTPServerSession, nth: number) => { code: number; message: string } | undefined;
+  /** While set, the end of DATA waits for it. */
+  hold?: Promise<void>;
   close(): Promise<void>;
 }
 
 /** A real smtp-server on loopback that counts connections, logins and messages. */
-async function relay(options: { auth?: boolean } = {}): Promise<Relay> {
+async function relay(options: { auth?: boolean; xoauth2Token?: string } = {}): Promise<Relay> {
   const perSession = new Map<string, number>();
   const r: Relay = { port: 0, connections: 0, open: 0, peakOpen: 0, logins: 0, quits: 0, messages: [], close: async () => undefined };
   const server = new SMTPServer({
     logger: false,
-    disabledCommands: options.auth ? ['STARTTLS'] : ['STARTTLS', 'AUTH'],
-    authOptional: !options.auth,
+    disabledCommands: options.auth || options.xoauth2Token ? ['STARTTLS'] : ['STARTTLS', 'AUTH'],
+    authOptional: !(options.auth || options.xoauth2Token),
     allowInsecureAuth: true,
+    ...(options.xoauth2Token ? { authMethods: ['XOAUTH2'] } : {}),
     onAuth: (auth, _session, cb) => {
+      // A stale token is refused as Gmail does: 334 with an error document, then 535.
+      if (options.xoauth2Token && auth.accessToken !== options.xoauth2Token) return cb(null, { data: { status: '401', schemes: 'bearer' } } as never);
       r.logins++;
       cb(null, { user: auth.username });
     },
@@ -48,7 +57,8 @@ async function relay(options: { auth?: boolean } = {}): Promise<Relay> {
     onData: (stream, session, cb) => {
       const chunks: Buffer[] = [];
       stream.on('data', (c: Buffer) => chunks.push(c));
-      stream.on('end', () => {
+      stream.on('end', async () => {
+        await r.hold;
         r.messages.push({ from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '', to: session.envelope.rcptTo.map((t) => t.address), data: Buffer.concat(chunks), session: session.id });
         cb(null, 'Ok: sunk');
       });
@@ -65,19 +75,33 @@ async function relay(options: { auth?: boolean } = {}): Promise<Relay> {
 
 const message = (n: number) => Buffer.from(`From: nas@appliance.example\r\nTo: ops@example.net\r\nSubject: pool ${n}\r\n\r\nline one\r\n.a line that starts with a dot\r\n..two dots\r\nlast line ${n}\r\n`);
 
-describe(SmtpPool.name, () => {
-  const pools: SmtpPool[] = [];
+/** The delivery thread's compiled entry (npm test builds before it runs the tests). */
+export const COMPILED_THREAD = new URL('../../dist/src/delivery/smtp-thread.worker.js', import.meta.url);
+
+interface Sender {
+  send(envelope: { from: string; to: string[] }, raw: Buffer): Promise<SentInfo>;
+  close(): void;
+}
+
+/** The pool in this thread, and the same pool on the delivery thread: the same behaviour is asked of both. */
+const implementations: [string, (o: ThreadPoolOptions) => Sender][] = [
+  ['SmtpPool', (o) => new SmtpPool({ ...o, auth: o.login && 'pass' in o.login ? { user: o.login.user, credentials: { user: o.login.user, pass: o.login.pass } } : undefined })],
+  ['ThreadedSmtpPool (on the delivery thread)', (o) => new ThreadedSmtpPool(o, undefined, COMPILED_THREAD)],
+];
+
+describe.each(implementations)('%s', (_name, create) => {
+  const pools: Sender[] = [];
   const relays: Relay[] = [];
   const until = async (check: () => boolean, what: string) => {
     for (let i = 0; i < 200 && !check(); i++) await new Promise((r) => setTimeout(r, 10));
     if (!check()) throw new Error(`timed out waiting for ${what}`);
   };
-  const setup = async (o: Partial<Omit<SmtpPoolOptions, 'auth'>> & { auth?: boolean } = {}) => {
+  const setup = async (o: Partial<Omit<ThreadPoolOptions, 'login'>> & { auth?: boolean } = {}) => {
     const r = await relay({ auth: o.auth });
     relays.push(r);
-    const pool = new SmtpPool({
+    const pool = create({
       connection: { host: '127.0.0.1', port: r.port, ignoreTLS: true, name: 'nas.example', connectionTimeout: 2000, greetingTimeout: 2000, socketTimeout: 4000, logger: false },
-      auth: o.auth ? { user: 'nas', credentials: { user: 'nas', pass: 'secret' } } : undefined,
+      login: o.auth ? { user: 'nas', pass: 'secret' } : undefined,
       maxConnections: o.maxConnections ?? 3,
       maxMessages: o.maxMessages ?? 100,
       idleMs: o.idleMs ?? 10_000,
@@ -89,6 +113,7 @@ describe(SmtpPool.name, () => {
 
   afterEach(async () => {
     for (const p of pools.splice(0)) p.close();
+    await SmtpThread.endShared();
     for (const r of relays.splice(0)) await r.close();
   });
 
@@ -193,5 +218,115 @@ describe(SmtpPool.name, () => {
     const { pool } = await setup();
     pool.close();
     await expect(pool.send(envelope, message(1))).rejects.toMatchObject({ code: 'ECONNECTION' });
+  });
+});
+
+describe(`${ThreadedSmtpPool.name}: the delivery thread`, () => {
+  const pools: ThreadedSmtpPool[] = [];
+  const relays: Relay[] = [];
+  const envelope = { from: 'nas@appliance.example', to: ['ops@example.net'] };
+  const connection = (port: number) => ({ host: '127.0.0.1', port, ignoreTLS: true, name: 'nas.example', connectionTimeout: 2000, greetingTimeout: 2000, socketTimeout: 4000, logger: false });
+  const setup = async (o: { xoauth2Token?: string; tokens?: { token(force?: boolean): Promise<string> } } = {}) => {
+    const r = await relay({ xoauth2Token: o.xoauth2Token });
+    relays.push(r);
+    const login = o.tokens ? { user: 'nas@example.com', oauth2: true as const } : undefined;
+    const pool = new ThreadedSmtpPool({ connection: connection(r.port), login, maxConnections: 2, maxMessages: 100, idleMs: 10_000 }, o.tokens, COMPILED_THREAD);
+    pools.push(pool);
+    return { r, pool };
+  };
+
+  afterEach(async () => {
+    for (const p of pools.splice(0)) p.close();
+    // Nothing is left running.
+    await SmtpThread.endShared();
+    for (const r of relays.splice(0)) await r.close();
+  });
+
+  it('runs at a lower CPU priority than the main thread (Linux: niceness 10 on the thread alone)', async () => {
+    const { pool } = await setup();
+    const { tid, nice } = await pool.currentThread.ready;
+    expect(nice).toBe(10);
+    // The kernel's own record of that thread (field 19 of its stat line), and of this one.
+    const niceOf = (task: number | 'self') => Number(readFileSync(`/proc/self/task/${task}/stat`, 'utf8').split(') ')[1]!.split(' ')[16]);
+    expect(niceOf(tid!)).toBe(10);
+    expect(niceOf(process.pid)).toBe(0);
+  });
+
+  it('sends a big message (past STREAMED_BODY_BYTES) from the main thread, on a connection of its own', async () => {
+    const { r, pool } = await setup();
+    await pool.send(envelope, message(1));
+    const big = Buffer.concat([Buffer.from('Subject: big\r\n\r\n'), Buffer.from(('.dotted line\r\n' + 'y'.repeat(998) + '\r\n').repeat(1_200))]);
+    expect(big.length).toBeGreaterThan(STREAMED_BODY_BYTES);
+    await pool.currentThread.terminate();
+    // The delivery thread is gone; the big message does not need it.
+    await pool.send(envelope, big);
+    expect(r.messages.map((m) => m.data.length)).toEqual([message(1).length, big.length]);
+    expect(r.messages[1]!.data.equals(big)).toBe(true);
+    expect(r.connections).toBe(2);
+  });
+
+  it('logs in with XOAUTH2 using tokens asked of the main thread, and a renewed one when the server refused the first', async () => {
+    const asked: boolean[] = [];
+    const tokens = { token: async (force?: boolean) => (asked.push(!!force), force ? 'fresh-token' : 'stale-token') };
+    const { r, pool } = await setup({ xoauth2Token: 'fresh-token', tokens });
+    const info = await pool.send(envelope, message(1));
+    expect(info.accepted).toEqual(['ops@example.net']);
+    expect(asked).toEqual([false, true]);
+    expect(r.logins).toBe(1);
+  });
+
+  it('fails the login as an authentication error when no token can be had', async () => {
+    const tokens = { token: async () => Promise.reject(Object.assign(new Error('token endpoint said invalid_grant'), { code: 'EOAUTH2' })) };
+    const { r, pool } = await setup({ xoauth2Token: 'fresh-token', tokens });
+    await expect(pool.send(envelope, message(1))).rejects.toMatchObject({ code: 'EAUTH', message: expect.stringContaining('invalid_grant') });
+    expect(r.messages).toHaveLength(0);
+  });
+
+  it('when the thread dies, fails its sends as lost connections and sends the next message on a new thread', async () => {
+    const { r, pool } = await setup();
+    await pool.send(envelope, message(1));
+    const first = pool.currentThread;
+    let release!: () => void;
+    r.hold = new Promise((resolve) => (release = resolve));
+    const inFlight = pool.send(envelope, message(2));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    await first.terminate();
+    await expect(inFlight).rejects.toMatchObject({ code: 'ECONNECTION', message: expect.stringContaining('delivery thread stopped') });
+    release();
+    r.hold = undefined;
+    await pool.send(envelope, message(3));
+    expect(pool.currentThread).not.toBe(first);
+    expect(r.messages.map((m) => m.data.toString())).toContain(message(3).toString());
+  });
+
+  it('keeps the thread when a pool closes; at the end lets the message in flight finish, QUITs and exits', async () => {
+    const { r, pool } = await setup();
+    const thread = pool.currentThread;
+    let release!: () => void;
+    r.hold = new Promise((resolve) => (release = resolve));
+    const inFlight = pool.send(envelope, message(1));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    pool.close();
+    expect(thread.alive).toBe(true);
+    const ended = SmtpThread.endShared();
+    expect(thread.alive).toBe(false);
+    release();
+    expect((await inFlight).accepted).toEqual(['ops@example.net']);
+    await ended;
+    expect(r.quits).toBe(1);
+    expect(r.messages).toHaveLength(1);
+  });
+
+  it('stops a thread that does not end within the grace time', async () => {
+    const { r, pool } = await setup();
+    const thread = pool.currentThread;
+    r.hold = new Promise(() => undefined); // the relay never answers the end of DATA
+    const inFlight = pool.send(envelope, message(1));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const started = Date.now();
+    await SmtpThread.endShared(300);
+    expect(Date.now() - started).toBeLessThan(2_000);
+    expect(thread.alive).toBe(false);
+    await expect(inFlight).rejects.toMatchObject({ code: 'ECONNECTION' });
   });
 });

@@ -1,0 +1,213 @@
+import { Worker } from 'node:worker_threads';
+import type { SMTPConnectionSendInfo } from 'nodemailer/lib/smtp-connection/index.js';
+import { STREAMED_BODY_BYTES } from '../queue/queue.repository.js';
+import { poolAuth } from './pool-login.js';
+import { SmtpPool } from './smtp-pool.js';
+import { AccessTokenSource, Envelope, FromThread, SentInfo, ThreadPoolOptions, ToThread, errorFields, errorOf, sentInfo, transferableCopy } from './smtp-thread.protocol.js';
+
+/** The compiled entry of the delivery thread, next to this file. */
+export const SMTP_THREAD_SCRIPT = new URL('./smtp-thread.worker.js', import.meta.url);
+
+/**
+ * The delivery thread's niceness. Linux gives a nice-10 thread about a tenth of the CPU share of
+ * a nice-0 one it competes with (scheduler weights 110 : 1024), and does not let it preempt one
+ * that wakes: intake's replies and commits go first on a busy machine, delivery takes the rest.
+ */
+export const SMTP_THREAD_NICE = 10;
+
+/** How long the thread may take to end at shutdown (its sends were given their time before). */
+const END_GRACE_MS = 5_000;
+
+interface Call {
+  resolve: (info: SentInfo) => void;
+  reject: (err: unknown) => void;
+}
+
+/**
+ * One delivery thread (a worker thread running smtp-thread.worker.ts) and the pools opened on
+ * it. Sends are calls answered by the thread (a message goes as a copy, transferred); the thread asks back for OAuth2 tokens. If the thread dies, its calls fail as lost connections (the
+ * messages are deferred and retried) and the pools open again on a new thread at their next send.
+ * It keeps the process alive only while a send is in flight. TransportFactory starts it with the
+ * application (so its memory is there before the first message) and ends it at shutdown.
+ */
+export class SmtpThread {
+  private static current?: SmtpThread;
+  private readonly worker: Worker;
+  private readonly pools = new Map<number, AccessTokenSource | undefined>();
+  private readonly calls = new Map<number, Call>();
+  private nextId = 1;
+  private dead = false;
+  private failure?: Error;
+  /** The thread's id in the kernel and its niceness, once it has started (null: not known, or not allowed). */
+  readonly ready: Promise<{ tid: number | null; nice: number | null }>;
+  /** Resolves when the thread has exited. */
+  readonly exited: Promise<void>;
+
+  /** The thread new pools open on: the running one, or a new one. */
+  static shared(script: URL = SMTP_THREAD_SCRIPT): SmtpThread {
+    if (!SmtpThread.current || SmtpThread.current.dead) SmtpThread.current = new SmtpThread(script);
+    return SmtpThread.current;
+  }
+
+  private constructor(script: URL) {
+    this.worker = new Worker(script, { workerData: { nice: SMTP_THREAD_NICE } });
+    this.worker.unref();
+    let started!: (r: { tid: number | null; nice: number | null }) => void;
+    this.ready = new Promise((resolve) => (started = resolve));
+    this.worker.on('message', (m: FromThread) => {
+      if (m.type === 'ready') started(m);
+      else this.answer(m);
+    });
+    // An 'error' (an exception the thread did not catch) is followed by 'exit'.
+    this.worker.on('error', (err) => (this.failure = err));
+    this.exited = new Promise((resolve) =>
+      this.worker.once('exit', () => {
+        this.retire();
+        started({ tid: null, nice: null });
+        const lost = [...this.calls.values()];
+        this.calls.clear();
+        for (const c of lost) c.reject(this.stopped());
+        resolve();
+      }),
+    );
+  }
+
+  get alive(): boolean {
+    return !this.dead;
+  }
+
+  open(options: ThreadPoolOptions, tokens?: AccessTokenSource): number {
+    const pool = this.nextId++;
+    this.pools.set(pool, tokens);
+    this.post({ type: 'open', pool, options });
+    return pool;
+  }
+
+  /** Closes a pool: idle connections now, busy ones after their message. */
+  close(pool: number): void {
+    if (!this.pools.delete(pool) || this.dead) return;
+    this.post({ type: 'close', pool });
+  }
+
+  /**
+   * Ends the shared thread, if one runs: it closes its pools (QUIT), lets the sends in flight
+   * finish, and exits; stopped after `graceMs` if it has not (a relay that does not answer).
+   */
+  static async endShared(graceMs = END_GRACE_MS): Promise<void> {
+    const thread = SmtpThread.current;
+    if (!thread) return;
+    thread.retire();
+    thread.post({ type: 'end' });
+    const timer = setTimeout(() => void thread.worker.terminate(), graceMs);
+    await thread.exited;
+    clearTimeout(timer);
+  }
+
+  send(pool: number, envelope: Envelope, raw: Buffer): Promise<SentInfo> {
+    if (this.dead) return Promise.reject(this.stopped());
+    const call = this.nextId++;
+    return new Promise((resolve, reject) => {
+      if (this.calls.size === 0) this.worker.ref();
+      this.calls.set(call, { resolve, reject });
+      const data = transferableCopy(raw);
+      this.post({ type: 'send', pool, call, envelope: { from: envelope.from, to: [...envelope.to] }, data }, [data.buffer as ArrayBuffer]);
+    });
+  }
+
+  /** Stops the thread at once, as a crash would (for tests). */
+  terminate(): Promise<void> {
+    void this.worker.terminate();
+    return this.exited;
+  }
+
+  /** A send the thread will not answer fails as a lost connection: the message is deferred and tried again. */
+  private stopped(): Error {
+    const why = this.failure ? `: ${this.failure.message}` : '';
+    return Object.assign(new Error(`the delivery thread stopped${why}`), { code: 'ECONNECTION', command: 'CONN' });
+  }
+
+  /** No new pools on this thread (it is ending or has died). */
+  private retire(): void {
+    this.dead = true;
+    if (SmtpThread.current === this) SmtpThread.current = undefined;
+  }
+
+  private answer(m: Exclude<FromThread, { type: 'ready' }>): void {
+    switch (m.type) {
+      case 'sent':
+      case 'failed': {
+        const c = this.calls.get(m.call);
+        if (!c) return;
+        this.calls.delete(m.call);
+        if (this.calls.size === 0) this.worker.unref();
+        return m.type === 'sent' ? c.resolve(m.info) : c.reject(errorOf(m.error));
+      }
+      case 'token': {
+        const tokens = this.pools.get(m.pool);
+        const request = m.request;
+        if (!tokens) return this.post({ type: 'token', request, error: { message: 'no token source for this pool', code: 'EAUTH' } });
+        tokens.token(m.renew).then(
+          (token) => this.post({ type: 'token', request, token }),
+          (err: unknown) => this.post({ type: 'token', request, error: errorFields(err) }),
+        );
+      }
+    }
+  }
+
+  private post(m: ToThread, transfer: ArrayBuffer[] = []): void {
+    if (this.dead && m.type !== 'end' && m.type !== 'token') return;
+    this.worker.postMessage(m, transfer);
+  }
+}
+
+/**
+ * SmtpPool's interface with the pool on the delivery thread. Reopens on a new thread when the
+ * one it was on has died. A big message (past STREAMED_BODY_BYTES) goes out from this thread,
+ * on a pool of its own opened when one first comes: a copy for the delivery thread would hold
+ * it twice, and its few sends cost the main thread little.
+ */
+export class ThreadedSmtpPool {
+  private thread: SmtpThread;
+  private pool: number;
+  private local?: SmtpPool;
+  private closed = false;
+
+  constructor(
+    private readonly options: ThreadPoolOptions,
+    private readonly tokens?: AccessTokenSource,
+    private readonly script: URL = SMTP_THREAD_SCRIPT,
+  ) {
+    this.thread = SmtpThread.shared(script);
+    this.pool = this.thread.open(options, tokens);
+  }
+
+  /** The thread this pool is on (tests look at its priority and make it crash). */
+  get currentThread(): SmtpThread {
+    return this.thread;
+  }
+
+  send(envelope: Envelope, raw: Buffer): Promise<SentInfo> {
+    if (this.closed) return Promise.reject(Object.assign(new Error('connection pool closed'), { code: 'ECONNECTION' }));
+    if (raw.length > STREAMED_BODY_BYTES) return this.localPool().send(envelope, raw).then((info) => sentInfo(info as SMTPConnectionSendInfo & SentInfo));
+    if (!this.thread.alive) {
+      this.thread = SmtpThread.shared(this.script);
+      this.pool = this.thread.open(this.options, this.tokens);
+    }
+    return this.thread.send(this.pool, envelope, raw);
+  }
+
+  close(): void {
+    this.closed = true;
+    this.thread.close(this.pool);
+    this.local?.close();
+  }
+
+  private localPool(): SmtpPool {
+    if (this.local) return this.local;
+    const { login, ...o } = this.options;
+    const tokens = this.tokens;
+    const auth = poolAuth(login, (renew) => (tokens ? tokens.token(renew) : Promise.reject(new Error('no token source for this pool'))));
+    this.local = new SmtpPool({ ...o, auth });
+    return this.local;
+  }
+}

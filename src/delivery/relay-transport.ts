@@ -1,6 +1,7 @@
 import type { SMTPConnectionOptions } from 'nodemailer/lib/smtp-connection/index.js';
 import type SMTPTransport from 'nodemailer/lib/smtp-transport/index.js';
 import type { Security } from '../settings/settings.entity.js';
+import { provisionCallback } from './pool-login.js';
 import { ThreadedSmtpPool } from './smtp-thread.js';
 import type { AccessTokenSource, PoolLogin } from './smtp-thread.protocol.js';
 import { MailTransport, SendResult, TransportError } from './transport.js';
@@ -20,16 +21,6 @@ export interface RelayOptions {
   heloName: string;
   timeoutSeconds: number;
   poolSize: number;
-}
-
-/** The token source as nodemailer's provisionCallback: a fresh token, renewed when the server refused the last. */
-function provision(oauth: NonNullable<RelayOptions['oauth']>) {
-  return (_user: string, renew: boolean, done: (err: Error | null, accessToken?: string) => void) => {
-    oauth.tokens.token(renew).then(
-      (t) => done(null, t),
-      (err: unknown) => done(err as Error),
-    );
-  };
 }
 
 /** nodemailer's connection options for a relay (address, TLS mode, EHLO name, timeouts); shared by delivery and the test email. */
@@ -52,7 +43,8 @@ export function relayConnectionOptions(o: RelayOptions): SMTPConnectionOptions {
 
 /** The same login in the shape of nodemailer's transports (the test email's one-off transport). */
 export function relayTransportAuth(o: RelayOptions): SMTPTransport.Options['auth'] {
-  if (o.oauth) return { type: 'OAuth2', user: o.oauth.user, provisionCallback: provision(o.oauth) } as SMTPTransport.Options['auth'];
+  const oauth = o.oauth;
+  if (oauth) return { type: 'OAuth2', user: oauth.user, provisionCallback: provisionCallback((renew) => oauth.tokens.token(renew)) } as SMTPTransport.Options['auth'];
   return o.auth;
 }
 

@@ -25,10 +25,12 @@ interface Call {
 
 /**
  * One delivery thread (a worker thread running smtp-thread.worker.ts) and the pools opened on
- * it. Sends are calls answered by the thread (a message goes as a copy, transferred); the thread asks back for OAuth2 tokens. If the thread dies, its calls fail as lost connections (the
- * messages are deferred and retried) and the pools open again on a new thread at their next send.
- * It keeps the process alive only while a send is in flight. TransportFactory starts it with the
- * application (so its memory is there before the first message) and ends it at shutdown.
+ * it. Sends are calls answered by the thread (the message goes as a transferred copy); the
+ * thread asks back for OAuth2 tokens. If the thread dies, its calls fail as lost connections
+ * (the messages are deferred and retried) and the pools open again on a new thread at their
+ * next send. It keeps the process alive only while a send is in flight. TransportFactory starts
+ * it with the application (so its memory is there before the first message) and ends it at
+ * shutdown.
  */
 export class SmtpThread {
   private static current?: SmtpThread;

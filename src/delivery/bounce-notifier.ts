@@ -11,10 +11,11 @@ import type { SettingsEntity } from '../settings/settings.entity.js';
 import { SettingsService } from '../settings/settings.service.js';
 import { DsnRecipient, buildDsn, dsnStatus, remoteMtaOf } from './dsn.js';
 import type { AttemptOutcome } from './outcome.js';
+import type { MessageData } from '../common/message-data.js';
 
 /** What OutcomeRecorder committed for one attempt: enough to tell the sender. */
 export interface CommittedAttempt {
-  message: Pick<ClaimedMessage, 'id' | 'sender' | 'created_at' | 'subject' | 'message_id'> & { data: Buffer };
+  message: Pick<ClaimedMessage, 'id' | 'sender' | 'created_at' | 'subject' | 'message_id'> & { data: MessageData };
   outcome: AttemptOutcome;
   /** The recipients whose final state this attempt recorded as bounced. */
   bounced: string[];

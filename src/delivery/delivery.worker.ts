@@ -15,6 +15,7 @@ import { AttemptOutcome, alignRecipients, outcomeOfError, outcomeOfResult } from
 import { OutcomeRecorder } from './outcome.recorder.js';
 import { TransportFactory } from './transport.factory.js';
 import { TransportError } from './transport.js';
+import type { MessageData } from '../common/message-data.js';
 
 const IDLE_POLL_MS = 5_000;
 const SHUTDOWN_GRACE_MS = 20_000;
@@ -191,7 +192,7 @@ export class DeliveryWorker implements Dispatcher, BeforeApplicationShutdown {
   }
 
   private async deliver(message: ClaimedMessage): Promise<void> {
-    let sent: { outcome: AttemptOutcome; data: Buffer } | undefined;
+    let sent: { outcome: AttemptOutcome; data: MessageData } | undefined;
     try {
       // A big body is read only now, when a connection is free for it (see STREAMED_BODY_BYTES).
       const data = message.data ?? (await this.repo.loadBody(message.id, message.size));
@@ -216,7 +217,7 @@ export class DeliveryWorker implements Dispatcher, BeforeApplicationShutdown {
     }
   }
 
-  private async attempt(message: ClaimedMessage, data: Buffer): Promise<AttemptOutcome> {
+  private async attempt(message: ClaimedMessage, data: MessageData): Promise<AttemptOutcome> {
     let outcome: AttemptOutcome;
     try {
       const transport = await this.transports.get();

@@ -4,6 +4,7 @@ import nodemailer from 'nodemailer';
 import type SMTPTransport from 'nodemailer/lib/smtp-transport/index.js';
 import { domainOf } from '../common/address.js';
 import { MailTransport, SendResult, TransportError } from './transport.js';
+import { MessageData, wholeMessage } from '../common/message-data.js';
 
 /** The DNS look-ups direct delivery needs; injected so tests run without the internet. */
 export interface MxResolver {
@@ -72,7 +73,9 @@ export class DirectTransport implements MailTransport {
     private readonly options: DirectOptions,
   ) {}
 
-  async send(envelope: { from: string; to: string[] }, raw: Buffer): Promise<SendResult> {
+  async send(envelope: { from: string; to: string[] }, message: MessageData): Promise<SendResult> {
+    // nodemailer's raw message is one Buffer: a big message in parts is joined here (direct delivery only).
+    const raw = wholeMessage(message);
     const byDomain = new Map<string, string[]>();
     for (const rcpt of envelope.to) byDomain.set(domainOf(rcpt), [...(byDomain.get(domainOf(rcpt)) ?? []), rcpt]);
     const result: SendResult = { accepted: [], rejected: [], reply: '', relay: '' };

@@ -1,6 +1,7 @@
 import MimeNode from 'nodemailer/lib/mime-node/index.js';
 import { randomUUID } from 'node:crypto';
 import { rfc5322Date, splitHeaders } from '../intake/message-normalizer.js';
+import { MessageData, headerSource } from '../common/message-data.js';
 
 /** One recipient of a delivery status notification (RFC 3464 per-recipient fields). */
 export interface DsnRecipient {
@@ -27,7 +28,7 @@ export interface DsnInput {
   now: Date;
   recipients: DsnRecipient[];
   /** The original message (only its header block is returned). */
-  original: Buffer;
+  original: MessageData;
   originalSubject: string;
   originalMessageId?: string | null;
   /** failed: why ("expired" explains the lifetime); delayed: how long it has waited. */
@@ -129,7 +130,7 @@ export async function buildDsn(i: DsnInput): Promise<Buffer> {
   });
   root.createChild('text/plain; charset=utf-8').setContent(humanText(i));
   root.createChild('message/delivery-status').setContent(deliveryStatus(i));
-  const { head } = splitHeaders(i.original);
+  const { head } = splitHeaders(headerSource(i.original));
   root.createChild('text/rfc822-headers').setContent(head.length ? head : Buffer.from('\r\n'));
   return new Promise((resolve, reject) => root.build((err: Error | null, buf: Buffer) => (err ? reject(err) : resolve(buf))));
 }

@@ -1,6 +1,7 @@
 import { DEFAULT_RELAY_RETRY_MS, type RelayHealthObserver } from '../relays/relay-health.types.js';
 import { failureKind, replyText } from './outcome.js';
 import { MailTransport, SendResult, TransportError } from './transport.js';
+import type { MessageData } from '../common/message-data.js';
 
 /** One relay of a failover transport; the list is given in priority order (lower first). */
 export interface FailoverRelay {
@@ -88,7 +89,7 @@ export class FailoverTransport implements MailTransport {
     return [...ready, ...resting];
   }
 
-  async send(envelope: { from: string; to: string[] }, raw: Buffer): Promise<SendResult> {
+  async send(envelope: { from: string; to: string[] }, raw: MessageData): Promise<SendResult> {
     const errors: TransportError[] = [];
     for (const r of this.order()) {
       const relay = r.transport.description;

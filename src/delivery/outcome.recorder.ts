@@ -5,6 +5,7 @@ import { ClaimedMessage } from '../queue/queue.repository.js';
 import { nextAttemptAt } from '../queue/retry-schedule.js';
 import { BounceNotifier } from './bounce-notifier.js';
 import { AttemptOutcome } from './outcome.js';
+import type { MessageData } from '../common/message-data.js';
 
 /** What one attempt commits (the queue row's end, a mail-log line per recipient, a bounce event) and who it leaves where. */
 export interface AttemptRecord extends FinishedAttempt {
@@ -70,7 +71,7 @@ export class OutcomeRecorder {
   ) {}
 
   /** Resolves once the outcome is committed (false: the lease was no longer ours, nothing recorded) and any notice is queued. */
-  async record(message: ClaimedMessage & { data: Buffer }, owner: string, outcome: AttemptOutcome, lifetimeHours: number): Promise<boolean> {
+  async record(message: ClaimedMessage & { data: MessageData }, owner: string, outcome: AttemptOutcome, lifetimeHours: number): Promise<boolean> {
     const now = new Date();
     const rec = attemptRecord(message, owner, outcome, lifetimeHours, now);
     const committed = await this.writer.finish(rec);

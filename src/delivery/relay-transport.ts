@@ -5,6 +5,7 @@ import { provisionCallback } from './pool-login.js';
 import { ThreadedSmtpPool } from './smtp-thread.js';
 import type { AccessTokenSource, PoolLogin } from './smtp-thread.protocol.js';
 import { MailTransport, SendResult, TransportError } from './transport.js';
+import type { MessageData } from '../common/message-data.js';
 
 /** Messages per relay connection before a fresh one, and how long an unused one stays open. */
 const MAX_MESSAGES_PER_CONNECTION = 1000;
@@ -98,7 +99,7 @@ export class RelayTransport implements MailTransport {
     this.poolToken = token;
   }
 
-  async send(envelope: { from: string; to: string[] }, raw: Buffer): Promise<SendResult> {
+  async send(envelope: { from: string; to: string[] }, raw: MessageData): Promise<SendResult> {
     await this.freshPool();
     try {
       const info = await this.pool.send(envelope, raw);

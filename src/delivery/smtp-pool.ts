@@ -1,6 +1,7 @@
 import type { Readable, Writable } from 'node:stream';
 import SMTPConnection from 'nodemailer/lib/smtp-connection/index.js';
 import type { SMTPConnectionAuth, SMTPConnectionOptions, SMTPConnectionSendInfo } from 'nodemailer/lib/smtp-connection/index.js';
+import { MessageData, slices } from '../common/message-data.js';
 
 export interface SmtpPoolOptions {
   /** nodemailer's connection options: host, port, TLS mode, EHLO name, timeouts. */
@@ -39,26 +40,30 @@ const SLICE_BYTES = 64 * 1024;
 class Body {
   sent = false;
   constructor(
-    private readonly data: Buffer,
+    private readonly data: MessageData,
     private readonly socket: Writable | undefined,
   ) {}
   pipe<T extends Writable>(destination: T): T {
     this.sent = true;
-    let at = 0;
+    const pieces = slices(this.data, SLICE_BYTES);
+    let piece = pieces.next();
     const next = (): void => {
-      while (this.data.length - at > SLICE_BYTES) {
-        const slice = this.data.subarray(at, at + SLICE_BYTES);
-        at += SLICE_BYTES;
+      for (;;) {
+        const slice = piece.done ? Buffer.alloc(0) : piece.value;
+        piece = pieces.next();
+        if (piece.done) {
+          // The last slice and the terminating dot, which the dot-stuffing stream adds at its end, in one write.
+          const socket = this.socket;
+          socket?.cork();
+          destination.end(slice);
+          if (socket) setImmediate(() => socket.uncork());
+          return;
+        }
         if (!destination.write(slice)) {
           destination.once('drain', next);
           return;
         }
       }
-      // The last slice and the terminating dot, which the dot-stuffing stream adds at its end, in one write.
-      const socket = this.socket;
-      socket?.cork();
-      destination.end(this.data.subarray(at));
-      if (socket) setImmediate(() => socket.uncork());
     };
     next();
     return destination;
@@ -88,7 +93,7 @@ export class SmtpPool {
 
   constructor(private readonly options: SmtpPoolOptions) {}
 
-  async send(envelope: { from: string; to: string[] }, raw: Buffer): Promise<SMTPConnectionSendInfo> {
+  async send(envelope: { from: string; to: string[] }, raw: MessageData): Promise<SMTPConnectionSendInfo> {
     try {
       return await this.sendOn(await this.acquire(), envelope, raw);
     } catch (err) {
@@ -105,7 +110,7 @@ export class SmtpPool {
     for (const w of this.waiting.splice(0)) w.reject(Object.assign(new Error('connection pool closed'), { code: 'ECONNECTION' }));
   }
 
-  private sendOn(p: Pooled, envelope: { from: string; to: string[] }, raw: Buffer): Promise<SMTPConnectionSendInfo> {
+  private sendOn(p: Pooled, envelope: { from: string; to: string[] }, raw: MessageData): Promise<SMTPConnectionSendInfo> {
     const reused = p.messages > 0;
     const body = new Body(raw, p.conn._socket || undefined);
     return new Promise((resolve, reject) => {

@@ -4,6 +4,7 @@ import { STREAMED_BODY_BYTES } from '../queue/queue.repository.js';
 import { poolAuth } from './pool-login.js';
 import { SmtpPool } from './smtp-pool.js';
 import { AccessTokenSource, Envelope, FromThread, SentInfo, ThreadPoolOptions, ToThread, errorFields, errorOf, sentInfo, transferableCopy } from './smtp-thread.protocol.js';
+import { MessageData, wholeMessage } from '../common/message-data.js';
 
 /** The compiled entry of the delivery thread, next to this file. */
 export const SMTP_THREAD_SCRIPT = new URL('./smtp-thread.worker.js', import.meta.url);
@@ -188,14 +189,14 @@ export class ThreadedSmtpPool {
     return this.thread;
   }
 
-  send(envelope: Envelope, raw: Buffer): Promise<SentInfo> {
+  send(envelope: Envelope, raw: MessageData): Promise<SentInfo> {
     if (this.closed) return Promise.reject(Object.assign(new Error('connection pool closed'), { code: 'ECONNECTION' }));
     if (raw.length > STREAMED_BODY_BYTES) return this.localPool().send(envelope, raw).then((info) => sentInfo(info as SMTPConnectionSendInfo & SentInfo));
     if (!this.thread.alive) {
       this.thread = SmtpThread.shared(this.script);
       this.pool = this.thread.open(this.options, this.tokens);
     }
-    return this.thread.send(this.pool, envelope, raw);
+    return this.thread.send(this.pool, envelope, wholeMessage(raw));
   }
 
   close(): void {

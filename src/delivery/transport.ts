@@ -1,3 +1,5 @@
+import type { MessageData } from '../common/message-data.js';
+
 /** What a transport reports for one message: who was accepted, who was refused and how. */
 export interface SendResult {
   accepted: string[];
@@ -11,7 +13,7 @@ export interface SendResult {
 /** One way to hand a message on. The worker does not know which one it holds. */
 export interface MailTransport {
   readonly description: string;
-  send(envelope: { from: string; to: string[] }, raw: Buffer): Promise<SendResult>;
+  send(envelope: { from: string; to: string[] }, raw: MessageData): Promise<SendResult>;
   close(): void;
 }
 

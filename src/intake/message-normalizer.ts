@@ -2,6 +2,8 @@ import Headers from '@zone-eu/mailsplit/lib/headers.js';
 import libmime from 'libmime';
 import { randomUUID } from 'node:crypto';
 import { formatMailbox } from '../common/address.js';
+import { MessageData, MessageParts } from '../common/message-data.js';
+import { STREAMED_BODY_BYTES } from '../queue/queue.repository.js';
 
 export interface NormalizeInput {
   /** The message as it came: one buffer, or the chunks of the DATA stream (never joined as a whole). */
@@ -20,7 +22,7 @@ export interface NormalizeInput {
 }
 
 export interface NormalizedMessage {
-  data: Buffer;
+  data: MessageData;
   sender: string;
   messageId: string;
   subject: string;
@@ -113,8 +115,11 @@ export function normalizeMessage(i: NormalizeInput): NormalizedMessage {
   if (i.rewriteFrom && i.fromAddress && sender !== '') sender = i.fromAddress;
 
   const subject = safeDecode(headers.getFirst('subject'));
-  // The one copy of the message: the new header block and the body bytes as they came.
-  const data = Buffer.concat([headers.build(), ...body]);
+  // The one copy of the message: the new header block and the body bytes as they came, joined
+  // only when small; a big one stays in its parts (the DATA chunks), so it is held once.
+  const parts = [headers.build(), ...body];
+  const size = parts.reduce((n, p) => n + p.length, 0);
+  const data: MessageData = size > STREAMED_BODY_BYTES ? new MessageParts(parts) : Buffer.concat(parts, size);
   return { data, sender, messageId: messageId.slice(0, 998), subject: subject.slice(0, 998) };
 }
 

@@ -11,6 +11,7 @@ import { likePattern } from '../mail-log/mail-log.service.js';
 import { dependentsDeleted, dependentsDeletedSql } from './message-dependents.js';
 import { MessageState } from './message.entity.js';
 import { presenceHeld } from './presence.js';
+import { MessageData, slices, wholeMessage } from '../common/message-data.js';
 
 export interface NewMessage {
   id: string;
@@ -19,7 +20,8 @@ export interface NewMessage {
   subject: string;
   messageId: string;
   clientAddress: string | null;
-  data: Buffer;
+  /** A big message in its parts (see MessageParts). */
+  data: MessageData;
 }
 
 export interface QueueRow {
@@ -39,7 +41,7 @@ export interface QueueRow {
 
 export interface ClaimedMessage extends QueueRow {
   /** The raw message; a claim leaves it null above STREAMED_BODY_BYTES (read it with loadBody). */
-  data: Buffer | null;
+  data: MessageData | null;
 }
 
 /**
@@ -108,14 +110,14 @@ export class QueueRepository {
          FROM new_message`,
     );
     if (!options.bodies) return;
-    st.with('bodies', `INSERT INTO message_body (id, data) SELECT r.id, b.data FROM new_message r JOIN unnest(${st.bytes(messages.map((m) => m.data))}) WITH ORDINALITY AS b(data, n) ON b.n = r.i + 1`);
+    st.with('bodies', `INSERT INTO message_body (id, data) SELECT r.id, b.data FROM new_message r JOIN unnest(${st.bytes(messages.map((m) => wholeMessage(m.data)))}) WITH ORDINALITY AS b(data, n) ON b.n = r.i + 1`);
   }
 
   /**
    * Stores a body with COPY (binary format) in slices, inside the caller's transaction on
    * `client`, after its message row: memory stays at the body itself plus one slice.
    */
-  async streamBody(client: PoolClient, id: string, data: Buffer): Promise<void> {
+  async streamBody(client: PoolClient, id: string, data: MessageData): Promise<void> {
     const idBytes = Buffer.from(id, 'utf8');
     const head = Buffer.alloc(19 + 2 + 4 + idBytes.length + 4);
     head.write('PGCOPY\n\xff\r\n\0', 0, 'latin1'); // signature, then flags and header extension: 0
@@ -127,7 +129,7 @@ export class QueueRepository {
     const trailer = Buffer.from([0xff, 0xff]);
     function* pieces(): Generator<Buffer> {
       yield head;
-      for (let i = 0; i < data.length; i += SLICE_BYTES) yield data.subarray(i, i + SLICE_BYTES);
+      yield* slices(data, SLICE_BYTES);
       yield trailer;
     }
     await pipeline(Readable.from(pieces(), { objectMode: false }), client.query(copyFrom('COPY message_body (id, data) FROM STDIN (FORMAT binary)')));

@@ -10,6 +10,7 @@ import { SettingsEntity } from '../../src/settings/settings.entity.js';
 import type { SettingsService } from '../../src/settings/settings.service.js';
 import { openTestDataSource, silentLogger } from '../helpers/db.js';
 import { clearQueue, message, queueServices } from './support.js';
+import type { MessageData } from '../../src/common/message-data.js';
 
 /**
  * Delivery status notifications on a real PostgreSQL: OutcomeRecorder commits an attempt, then
@@ -42,7 +43,7 @@ describe('BounceNotifier: RFC 3464 notices after an attempt (real PostgreSQL)', 
   });
 
   /** Queues a message and claims it, as the worker would. */
-  async function claimed(sender: string, recipients: string[], ageHours = 0): Promise<ClaimedMessage & { data: Buffer }> {
+  async function claimed(sender: string, recipients: string[], ageHours = 0): Promise<ClaimedMessage & { data: MessageData }> {
     n++;
     const m = message(n, { sender, recipients, subject: `Disk ${n} failing`, data: Buffer.from(`From: ${sender || 'x@example.com'}\r\nTo: ${recipients.join(', ')}\r\nSubject: Disk ${n} failing\r\nMessage-ID: <m${n}@example.com>\r\n\r\nSMART says no\r\n`) });
     await services.queue.enqueue(m);
@@ -54,7 +55,7 @@ describe('BounceNotifier: RFC 3464 notices after an attempt (real PostgreSQL)', 
   }
 
   /** A small message's claim carries its body. */
-  const withBody = (m: ClaimedMessage): ClaimedMessage & { data: Buffer } => {
+  const withBody = (m: ClaimedMessage): ClaimedMessage & { data: MessageData } => {
     if (!m.data) throw new Error(`no body claimed for ${m.id}`);
     return { ...m, data: m.data };
   };

@@ -6,6 +6,7 @@ import { SmtpPool } from '../../src/delivery/smtp-pool.js';
 import { SmtpThread, ThreadedSmtpPool } from '../../src/delivery/smtp-thread.js';
 import { STREAMED_BODY_BYTES } from '../../src/queue/queue.repository.js';
 import type { SentInfo, ThreadPoolOptions } from '../../src/delivery/smtp-thread.protocol.js';
+import { MessageData, MessageParts } from '../../src/common/message-data.js';
 
 interface Relay {
   port: number;
@@ -79,7 +80,7 @@ const message = (n: number) => Buffer.from(`From: nas@appliance.example\r\nTo: o
 export const COMPILED_THREAD = new URL('../../dist/src/delivery/smtp-thread.worker.js', import.meta.url);
 
 interface Sender {
-  send(envelope: { from: string; to: string[] }, raw: Buffer): Promise<SentInfo>;
+  send(envelope: { from: string; to: string[] }, raw: MessageData): Promise<SentInfo>;
   close(): void;
 }
 
@@ -148,6 +149,13 @@ describe.each(implementations)('%s', (_name, create) => {
     const big = Buffer.concat(parts);
     await pool.send(envelope, big);
     expect(r.messages[0]!.data.equals(big)).toBe(true);
+  });
+
+  it('sends a message in parts as their bytes joined, dot-stuffing a line that starts where a part begins', async () => {
+    const { r, pool } = await setup();
+    const parts = [Buffer.from('Subject: parts\r\n\r\n'), Buffer.from('first line\r\n'), Buffer.from('.dot at a part start\r\nx'), Buffer.alloc(0), Buffer.from('\r\n..two\r\n')];
+    await pool.send(envelope, new MessageParts(parts));
+    expect(r.messages[0]!.data.equals(Buffer.concat(parts))).toBe(true);
   });
 
   it('opens at most maxConnections at once, and all the messages arrive', async () => {

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { NormalizeInput, normalizeMessage, rfc5322Date, splitHeaders } from '../../src/intake/message-normalizer.js';
+import { MessageData, MessageParts, headerSource, slices, wholeMessage } from '../../src/common/message-data.js';
+import { STREAMED_BODY_BYTES } from '../../src/queue/queue.repository.js';
 
 const NOW = new Date(Date.UTC(2026, 10, 22, 3, 15, 19));
 const QUEUE_ID = '0BCDFGHJK12345678';
@@ -21,7 +23,8 @@ function input(raw: string | Buffer, over: Partial<NormalizeInput> = {}): Normal
 }
 
 /** The output's header block, split into unfolded [name, value] pairs, and its body bytes. */
-function parse(data: Buffer): { headers: [string, string][]; body: Buffer } {
+function parse(message: MessageData): { headers: [string, string][]; body: Buffer } {
+  const data = wholeMessage(message);
   const end = data.indexOf('\r\n\r\n');
   expect(end).toBeGreaterThan(-1);
   const head = data.subarray(0, end).toString('utf8').replace(/\r\n(?=[ \t])/g, '');
@@ -254,13 +257,15 @@ describe('normalizeMessage', () => {
     const raw = Buffer.concat([Buffer.from('Subject: bytes\r\nContent-Type: text/plain; charset=iso-8859-1\r\n\r\n'), body]);
     const out = normalizeMessage(input(raw));
     expect(parse(out.data).body.equals(body)).toBe(true);
-    expect(out.data.subarray(out.data.length - body.length).equals(body)).toBe(true);
+    const data = wholeMessage(out.data);
+    expect(data.subarray(data.length - body.length).equals(body)).toBe(true);
   });
 
   it('rebuilds a bare-LF header block with CRLF and keeps the bare-LF body as it was', () => {
     const out = normalizeMessage(input('Subject: lf\nMessage-ID: <lf@example.org>\n\nline 1\nline 2\n'));
     const { headers, body } = parse(out.data);
-    expect(out.data.subarray(0, out.data.indexOf('\r\n\r\n')).toString()).not.toMatch(/[^\r]\n/);
+    const joined = wholeMessage(out.data);
+    expect(joined.subarray(0, joined.indexOf('\r\n\r\n')).toString()).not.toMatch(/[^\r]\n/);
     expect(headers.slice(1)).toEqual([
       ['Subject', 'lf'],
       ['Message-ID', '<lf@example.org>'],
@@ -327,20 +332,34 @@ describe('normalizeMessage on the chunks of a DATA stream', () => {
   it('gives the same message as the joined buffer wherever the chunks are cut (in the first line, in the blank line)', () => {
     for (const text of messages) {
       const whole = Buffer.from(text);
-      const expected = masked(normalizeMessage(input(whole)).data);
+      const expected = masked(wholeMessage(normalizeMessage(input(whole)).data));
       for (let cut = 1; cut < whole.length; cut++) {
         for (const size of [1, 3, cut]) {
           const chunks: Buffer[] = [whole.subarray(0, cut)];
           for (let at = cut; at < whole.length; at += size) chunks.push(whole.subarray(at, at + size));
-          expect(masked(normalizeMessage(input(whole, { raw: chunks })).data), `${JSON.stringify(text)} cut at ${cut}, then ${size}`).toBe(expected);
+          expect(masked(wholeMessage(normalizeMessage(input(whole, { raw: chunks })).data)), `${JSON.stringify(text)} cut at ${cut}, then ${size}`).toBe(expected);
         }
       }
     }
   });
 
+  it('keeps a big message in its parts: the new header block, then the DATA chunks themselves (no copy)', () => {
+    const body = [Buffer.alloc(STREAMED_BODY_BYTES, 0x62), Buffer.from('\r\nend\r\n')];
+    const chunks = [Buffer.from('Subject: big\r\n\r\n'), ...body];
+    const out = normalizeMessage(input(Buffer.alloc(0), { raw: chunks })).data;
+    expect(out).toBeInstanceOf(MessageParts);
+    const parts = (out as MessageParts).parts;
+    expect(parts.at(-2)).toBe(body[0]);
+    expect(parts.at(-1)).toBe(body[1]);
+    expect(parse(out).headers.find(([k]) => k === 'Subject')).toEqual(['Subject', 'big']);
+    expect(parse(out).body.length).toBe(STREAMED_BODY_BYTES + 7);
+    expect(headerSource(out)).toBe(parts[0]);
+    expect(Buffer.concat([...slices(out, 1000)]).equals(wholeMessage(out))).toBe(true);
+  });
+
   it('copies the body once and does not join the chunks first', () => {
     const chunks = [Buffer.from('Subject: big\r\n\r\n'), Buffer.alloc(100_000, 0x61), Buffer.from('\r\n')];
-    const out = normalizeMessage(input(Buffer.alloc(0), { raw: chunks })).data;
+    const out = wholeMessage(normalizeMessage(input(Buffer.alloc(0), { raw: chunks })).data);
     expect(out.length).toBe(parse(out).body.length + out.indexOf('\r\n\r\n') + 4);
     expect(parse(out).body.equals(Buffer.concat(chunks.slice(1)))).toBe(true);
   });

@@ -1,0 +1,31 @@
+/**
+ * A big message's bytes as parts — our new header block, then the DATA chunks as they came —
+ * never joined into one buffer, so it is held once from intake to the relay.
+ */
+export class MessageParts {
+  readonly length: number;
+
+  constructor(readonly parts: Buffer[]) {
+    this.length = parts.reduce((n, p) => n + p.length, 0);
+  }
+}
+
+/** A message's bytes: one Buffer, or (a big one) its parts. */
+export type MessageData = Buffer | MessageParts;
+
+/** The message in order, as views of at most `max` bytes: nothing is copied. */
+export function* slices(data: MessageData, max: number): Generator<Buffer> {
+  for (const part of Buffer.isBuffer(data) ? [data] : data.parts) {
+    for (let at = 0; at < part.length; at += max) yield part.subarray(at, at + max);
+  }
+}
+
+/** The whole message in one Buffer: the Buffer itself, or the parts joined (for the few uses that need one). */
+export function wholeMessage(data: MessageData): Buffer {
+  return Buffer.isBuffer(data) ? data : Buffer.concat(data.parts, data.length);
+}
+
+/** Bytes that begin with the message's header block (of a parts message: its first part, exactly that block). */
+export function headerSource(data: MessageData): Buffer {
+  return Buffer.isBuffer(data) ? data : (data.parts[0] ?? Buffer.alloc(0));
+}

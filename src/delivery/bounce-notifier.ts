@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import type { Logger } from 'pino';
 import { DataSource } from 'typeorm';
 import { domainOf, formatMailbox } from '../common/address.js';
+import type { MessageData } from '../common/message-data.js';
 import { EventLogService } from '../events/event-log.service.js';
 import { IntakeService } from '../intake/intake.service.js';
 import { ROOT_LOGGER } from '../logging/logging.module.js';
@@ -11,7 +12,6 @@ import type { SettingsEntity } from '../settings/settings.entity.js';
 import { SettingsService } from '../settings/settings.service.js';
 import { DsnRecipient, buildDsn, dsnStatus, remoteMtaOf } from './dsn.js';
 import type { AttemptOutcome } from './outcome.js';
-import type { MessageData } from '../common/message-data.js';
 
 /** What OutcomeRecorder committed for one attempt: enough to tell the sender. */
 export interface CommittedAttempt {

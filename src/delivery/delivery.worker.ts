@@ -1,6 +1,7 @@
 import { Inject, Injectable, BeforeApplicationShutdown } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
+import type { MessageData } from '../common/message-data.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import { AppConfig } from '../config/config.schema.js';
 import { PgNotifier } from '../database/pg-notifier.js';
@@ -15,7 +16,6 @@ import { AttemptOutcome, alignRecipients, outcomeOfError, outcomeOfResult } from
 import { OutcomeRecorder } from './outcome.recorder.js';
 import { TransportFactory } from './transport.factory.js';
 import { TransportError } from './transport.js';
-import type { MessageData } from '../common/message-data.js';
 
 const IDLE_POLL_MS = 5_000;
 const SHUTDOWN_GRACE_MS = 20_000;

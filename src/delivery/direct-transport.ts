@@ -3,8 +3,8 @@ import { isIP } from 'node:net';
 import nodemailer from 'nodemailer';
 import type SMTPTransport from 'nodemailer/lib/smtp-transport/index.js';
 import { domainOf } from '../common/address.js';
-import { MailTransport, SendResult, TransportError } from './transport.js';
 import { MessageData, wholeMessage } from '../common/message-data.js';
+import { MailTransport, SendResult, TransportError } from './transport.js';
 
 /** The DNS look-ups direct delivery needs; injected so tests run without the internet. */
 export interface MxResolver {

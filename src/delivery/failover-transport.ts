@@ -1,7 +1,7 @@
+import type { MessageData } from '../common/message-data.js';
 import { DEFAULT_RELAY_RETRY_MS, type RelayHealthObserver } from '../relays/relay-health.types.js';
 import { failureKind, replyText } from './outcome.js';
 import { MailTransport, SendResult, TransportError } from './transport.js';
-import type { MessageData } from '../common/message-data.js';
 
 /** One relay of a failover transport; the list is given in priority order (lower first). */
 export interface FailoverRelay {

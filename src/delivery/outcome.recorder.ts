@@ -1,11 +1,11 @@
 import { Injectable } from '@nestjs/common';
+import type { MessageData } from '../common/message-data.js';
 import { NewMailLogEntry } from '../mail-log/mail-log.service.js';
 import { FinishedAttempt, QueueWriter } from '../queue/queue-writer.js';
 import { ClaimedMessage } from '../queue/queue.repository.js';
 import { nextAttemptAt } from '../queue/retry-schedule.js';
 import { BounceNotifier } from './bounce-notifier.js';
 import { AttemptOutcome } from './outcome.js';
-import type { MessageData } from '../common/message-data.js';
 
 /** What one attempt commits (the queue row's end, a mail-log line per recipient, a bounce event) and who it leaves where. */
 export interface AttemptRecord extends FinishedAttempt {

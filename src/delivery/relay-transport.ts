@@ -1,11 +1,11 @@
 import type { SMTPConnectionOptions } from 'nodemailer/lib/smtp-connection/index.js';
 import type SMTPTransport from 'nodemailer/lib/smtp-transport/index.js';
+import type { MessageData } from '../common/message-data.js';
 import type { Security } from '../settings/settings.entity.js';
 import { provisionCallback } from './pool-login.js';
 import { ThreadedSmtpPool } from './smtp-thread.js';
 import type { AccessTokenSource, PoolLogin } from './smtp-thread.protocol.js';
 import { MailTransport, SendResult, TransportError } from './transport.js';
-import type { MessageData } from '../common/message-data.js';
 
 /** Messages per relay connection before a fresh one, and how long an unused one stays open. */
 const MAX_MESSAGES_PER_CONNECTION = 1000;

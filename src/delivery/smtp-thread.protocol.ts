@@ -45,10 +45,10 @@ export interface Envelope {
 export type ToThread =
   | { type: 'open'; pool: number; options: ThreadPoolOptions }
   | { type: 'close'; pool: number }
-  /** `data`: the message, in memory shared with the main thread (a big one) or transferred (a copy). */
+  /** `data`: a copy of the message, transferred (a big one is sent from the main thread instead). */
   | { type: 'send'; pool: number; call: number; envelope: Envelope; data: Uint8Array }
   | { type: 'token'; request: number; token?: string; error?: ErrorFields }
-  /** No pool left: finish the sends in flight, then exit. */
+  /** Shutdown: close the pools, finish the sends in flight, then exit. */
   | { type: 'end' };
 
 /** Delivery thread → main thread. */

@@ -1,10 +1,10 @@
 import { Worker } from 'node:worker_threads';
 import type { SMTPConnectionSendInfo } from 'nodemailer/lib/smtp-connection/index.js';
+import { MessageData, wholeMessage } from '../common/message-data.js';
 import { STREAMED_BODY_BYTES } from '../queue/queue.repository.js';
 import { poolAuth } from './pool-login.js';
 import { SmtpPool } from './smtp-pool.js';
 import { AccessTokenSource, Envelope, FromThread, SentInfo, ThreadPoolOptions, ToThread, errorFields, errorOf, sentInfo, transferableCopy } from './smtp-thread.protocol.js';
-import { MessageData, wholeMessage } from '../common/message-data.js';
 
 /** The compiled entry of the delivery thread, next to this file. */
 export const SMTP_THREAD_SCRIPT = new URL('./smtp-thread.worker.js', import.meta.url);
@@ -113,7 +113,7 @@ export class SmtpThread {
       if (this.calls.size === 0) this.worker.ref();
       this.calls.set(call, { resolve, reject });
       const data = transferableCopy(raw);
-      this.post({ type: 'send', pool, call, envelope: { from: envelope.from, to: [...envelope.to] }, data }, [data.buffer as ArrayBuffer]);
+      this.post({ type: 'send', pool, call, envelope, data }, [data.buffer as ArrayBuffer]);
     });
   }
 

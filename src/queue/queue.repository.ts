@@ -5,13 +5,13 @@ import { pipeline } from 'node:stream/promises';
 import type { PoolClient } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { DataSource, EntityManager } from 'typeorm';
+import { MessageData, slices, wholeMessage } from '../common/message-data.js';
 import { CompositeStatement } from '../database/composite-statement.js';
 import { preparedRows, queryRows } from '../database/sql.js';
 import { likePattern } from '../mail-log/mail-log.service.js';
 import { dependentsDeleted, dependentsDeletedSql } from './message-dependents.js';
 import { MessageState } from './message.entity.js';
 import { presenceHeld } from './presence.js';
-import { MessageData, slices, wholeMessage } from '../common/message-data.js';
 
 export interface NewMessage {
   id: string;

@@ -77,7 +77,7 @@ async function relay(options: { auth?: boolean; xoauth2Token?: string } = {}): P
 const message = (n: number) => Buffer.from(`From: nas@appliance.example\r\nTo: ops@example.net\r\nSubject: pool ${n}\r\n\r\nline one\r\n.a line that starts with a dot\r\n..two dots\r\nlast line ${n}\r\n`);
 
 /** The delivery thread's compiled entry (npm test builds before it runs the tests). */
-export const COMPILED_THREAD = new URL('../../dist/src/delivery/smtp-thread.worker.js', import.meta.url);
+const COMPILED_THREAD = new URL('../../dist/src/delivery/smtp-thread.worker.js', import.meta.url);
 
 interface Sender {
   send(envelope: { from: string; to: string[] }, raw: MessageData): Promise<SentInfo>;

@@ -1,6 +1,7 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { request } from 'node:http';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -86,14 +87,32 @@ export class PostroomProcess {
     throw new Error(`Postroom not ready after ${timeoutMs} ms:\n${this.output}`);
   }
 
-  async api<T = unknown>(method: string, urlPath: string, body?: unknown): Promise<{ status: number; body: T }> {
-    const res = await fetch(this.baseUrl + urlPath, {
-      method,
-      headers: { authorization: `Bearer ${this.token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-      body: body !== undefined ? JSON.stringify(body) : undefined,
+  /**
+   * An API call on a connection of its own. A kept-alive socket can go stale unnoticed while a
+   * test blocks its event loop (spawnSync of the CLI) past the server's keep-alive timeout; the
+   * next request on it would fail with "other side closed".
+   */
+  api<T = unknown>(method: string, urlPath: string, body?: unknown): Promise<{ status: number; body: T }> {
+    const payload = body !== undefined ? JSON.stringify(body) : undefined;
+    const headers: Record<string, string | number> = { authorization: `Bearer ${this.token}` };
+    if (payload !== undefined) Object.assign(headers, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) });
+    return new Promise((resolve, reject) => {
+      const req = request(this.baseUrl + urlPath, { method, headers, agent: false }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('error', reject);
+        res.on('end', () => {
+          try {
+            const text = Buffer.concat(chunks).toString('utf8');
+            resolve({ status: res.statusCode ?? 0, body: (text ? JSON.parse(text) : undefined) as T });
+          } catch (err) {
+            reject(err instanceof Error ? err : new Error(String(err)));
+          }
+        });
+      });
+      req.on('error', reject);
+      req.end(payload);
     });
-    const text = await res.text();
-    return { status: res.status, body: (text ? JSON.parse(text) : undefined) as T };
   }
 
   /** Polls until check() returns a truthy value (bounded). */

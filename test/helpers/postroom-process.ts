@@ -88,9 +88,9 @@ export class PostroomProcess {
   }
 
   /**
-   * An API call on a connection of its own. A kept-alive socket can go stale unnoticed while a
-   * test blocks its event loop (spawnSync of the CLI) past the server's keep-alive timeout; the
-   * next request on it would fail with "other side closed".
+   * An API call on a connection of its own. While a test blocks its event loop (spawnSync of the
+   * CLI), a kept-alive socket cannot notice the server closing it at its keep-alive timeout; a
+   * request sent on it just then fails with "other side closed".
    */
   api<T = unknown>(method: string, urlPath: string, body?: unknown): Promise<{ status: number; body: T }> {
     const payload = body !== undefined ? JSON.stringify(body) : undefined;

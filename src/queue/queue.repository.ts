@@ -275,28 +275,35 @@ export class QueueRepository {
   }
 
   /**
-   * Flush: every deferred message (or the given ones) becomes due now. Given ids may also name
-   * messages already queued (due): they count as flushed and keep their place in line.
+   * Flush of the given messages: the deferred ones become due now; those already queued (due)
+   * count as flushed and keep their place in line. (The whole queue: flushAll.)
    */
-  async flush(manager: EntityManager, ids?: string[]): Promise<string[]> {
+  async flush(manager: EntityManager, ids: string[]): Promise<string[]> {
     const rows = await queryRows<{ id: string }>(manager,
-      ids
-        ? `UPDATE message SET state = 'queued', next_attempt_at = CASE WHEN state = 'deferred' THEN now() ELSE next_attempt_at END
-            WHERE state IN ('queued', 'deferred') AND id = ANY($1::text[]) RETURNING id`
-        : `UPDATE message SET state = 'queued', next_attempt_at = now() WHERE state = 'deferred' RETURNING id`,
-      ids ? [ids] : [],
+      `UPDATE message SET state = 'queued', next_attempt_at = CASE WHEN state = 'deferred' THEN now() ELSE next_attempt_at END
+        WHERE state IN ('queued', 'deferred') AND id = ANY($1::text[]) RETURNING id`,
+      [ids],
     );
     return rows.map((r) => r.id);
   }
 
   /**
-   * The other half of a whole-queue flush: messages being sent are marked, so that an attempt
-   * that started before the flush (say, before the relay came back) and ends deferred leaves
-   * its message due at once rather than at its next retry time. Returns how many.
+   * A whole-queue flush, in ONE statement: every deferred message becomes due now, and every
+   * message being sent is marked, so that an attempt that started before the flush (say, before
+   * the relay came back) and ends deferred leaves its message due at once rather than at its next
+   * retry time. One statement, because an attempt can end between two: a message still 'sending'
+   * for a first statement and already 'deferred' for a second would be neither flushed nor
+   * marked. Here, a row whose attempt is committing is waited for and then read as it ends up.
    */
-  async flushInFlight(manager: EntityManager): Promise<number> {
-    const rows = await queryRows<{ id: string }>(manager, `UPDATE message SET flushed_in_flight = true WHERE state = 'sending' RETURNING id`, []);
-    return rows.length;
+  async flushAll(manager: EntityManager): Promise<{ flushed: string[]; sending: number }> {
+    const rows = await queryRows<{ id: string; sending: boolean }>(manager,
+      `UPDATE message SET state = CASE WHEN state = 'deferred' THEN 'queued' ELSE state END,
+              next_attempt_at = CASE WHEN state = 'deferred' THEN now() ELSE next_attempt_at END,
+              flushed_in_flight = (state = 'sending')
+        WHERE state IN ('deferred', 'sending') RETURNING id, state = 'sending' AS sending`,
+      [],
+    );
+    return { flushed: rows.filter((r) => !r.sending).map((r) => r.id), sending: rows.filter((r) => r.sending).length };
   }
 
   /** Removes queued, deferred and held messages (all, or the given ones); messages being sent are left alone. */

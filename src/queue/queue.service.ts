@@ -66,19 +66,18 @@ export class QueueService {
 
   /** Deferred messages become due now; those being sent are tried again at once should their attempt end deferred. */
   async flushAll(actor: string): Promise<{ count: number }> {
-    const ids = await this.db.transaction(async (tx) => {
-      const ids = await this.repo.flush(tx);
-      const sending = await this.repo.flushInFlight(tx);
+    const count = await this.db.transaction(async (tx) => {
+      const { flushed, sending } = await this.repo.flushAll(tx);
       const also = sending ? `; ${sending} being sent, tried again at once if that attempt fails` : '';
       await this.events.record(
-        { level: 'info', source: 'queue', message: `Queue flushed by ${actor}: ${ids.length} message(s) due now${also}`, details: { actor, count: ids.length, sending } },
+        { level: 'info', source: 'queue', message: `Queue flushed by ${actor}: ${flushed.length} message(s) due now${also}`, details: { actor, count: flushed.length, sending } },
         tx,
       );
       await tx.query(`SELECT pg_notify('postroom_wakeup', '')`);
-      return ids;
+      return flushed.length;
     });
     this.notifier.notifyLocal('postroom_wakeup', 'flush');
-    return { count: ids.length };
+    return { count };
   }
 
   async deleteAll(actor: string): Promise<{ count: number }> {

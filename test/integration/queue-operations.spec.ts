@@ -205,6 +205,34 @@ describe('QueueService operator actions (real PostgreSQL)', () => {
         await listener.end();
       }
     });
+
+    it('flushes a message whose attempt ends deferred while the flush runs (the outcome commits while the flush waits for its row)', async () => {
+      const m = message(1);
+      await queue.enqueue(m);
+      expect((await repo.claim('worker-1', 10, 600)).map((c) => c.id)).toEqual([m.id]);
+      // The attempt's outcome, in a transaction still open: the row says 'deferred' (in an hour) only once it commits.
+      const outcome = new pg.Client({ connectionString: (ds.options as { url?: string }).url });
+      await outcome.connect();
+      try {
+        await outcome.query('BEGIN');
+        await outcome.query(
+          `UPDATE message SET state = 'deferred', next_attempt_at = now() + interval '1 hour', attempts = attempts + 1,
+                  last_error = '421 try later', lease_owner = NULL, lease_until = NULL WHERE id = $1 AND state = 'sending'`,
+          [m.id],
+        );
+        const flushing = queue.flushAll('alice');
+        const waiting = async () => (await ds.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()`))[0].n as number;
+        for (let i = 0; i < 200 && (await waiting()) === 0; i++) await new Promise((r) => setTimeout(r, 10));
+        expect(await waiting()).toBe(1);
+        await outcome.query('COMMIT');
+        // The flush read the row as the attempt left it: deferred, so now due.
+        expect(await flushing).toEqual({ count: 1 });
+      } finally {
+        await outcome.end();
+      }
+      expect((await snapshot()).get(m.id)).toEqual({ state: 'queued', due: true, attempts: 1, last_error: '421 try later', lease_owner: null });
+      expect((await events()).at(-1)).toMatchObject({ message: 'Queue flushed by alice: 1 message(s) due now', details: { actor: 'alice', count: 1, sending: 0 } });
+    });
   });
 
   describe('deleteAll', () => {

@@ -117,9 +117,8 @@ export function normalizeMessage(i: NormalizeInput): NormalizedMessage {
   const subject = safeDecode(headers.getFirst('subject'));
   // The one copy of the message: the new header block and the body bytes as they came, joined
   // only when small; a big one stays in its parts (the DATA chunks), so it is held once.
-  const parts = [headers.build(), ...body];
-  const size = parts.reduce((n, p) => n + p.length, 0);
-  const data: MessageData = size > STREAMED_BODY_BYTES ? new MessageParts(parts) : Buffer.concat(parts, size);
+  const parts = new MessageParts([headers.build(), ...body]);
+  const data: MessageData = parts.length > STREAMED_BODY_BYTES ? parts : Buffer.concat(parts.parts, parts.length);
   return { data, sender, messageId: messageId.slice(0, 998), subject: subject.slice(0, 998) };
 }
 

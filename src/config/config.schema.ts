@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { BlockList, isIP } from 'node:net';
 import os from 'node:os';
+import path from 'node:path';
+import { ConfigFileError, INSTALL_DIR, withConfigFile } from './config-file.js';
 import { GOOGLE_AUTH_URL, GOOGLE_TOKEN_URL, MICROSOFT_LOGIN_BASE, OAuthUrls } from '../delivery/oauth/providers.js';
 
 /** An empty variable (`HTTP_PORT=`) means "not set": the default applies. */
@@ -101,8 +103,20 @@ export class ConfigError extends Error {
   }
 }
 
-/** Validates the environment once; the error names every bad variable. */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
+const KNOWN = new Set(Object.keys(configSchema.shape));
+
+/**
+ * Validates the configuration once: the environment over the configuration file (see
+ * config-file.ts). The error names every bad variable.
+ */
+export function loadConfig(processEnv: NodeJS.ProcessEnv = process.env): AppConfig {
+  let env: NodeJS.ProcessEnv;
+  try {
+    env = withConfigFile(processEnv, KNOWN);
+  } catch (err) {
+    if (err instanceof ConfigFileError) throw new ConfigError([err.message]);
+    throw err;
+  }
   const parsed = configSchema.safeParse(env);
   if (!parsed.success) {
     throw new ConfigError(
@@ -116,7 +130,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const e = parsed.data;
   return {
     databaseUrl: e.DATABASE_URL,
-    dataDir: e.DATA_DIR,
+    dataDir: path.resolve(INSTALL_DIR, e.DATA_DIR),
     http: { host: e.HTTP_HOST, port: e.HTTP_PORT },
     smtp: {
       host: e.SMTP_LISTEN_HOST,

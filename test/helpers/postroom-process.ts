@@ -56,6 +56,8 @@ export class PostroomProcess {
     const env: Record<string, string> = {
       PATH: process.env.PATH ?? '',
       HOME: process.env.HOME ?? '/tmp',
+      // Isolated from a configuration file on the machine (/etc/postroom/postroom.env).
+      POSTROOM_CONFIG: '/dev/null',
       DATA_DIR: this.dataDir,
       HTTP_PORT: String(this.httpPort),
       SMTP_LISTEN_PORT: String(this.smtpPort),

@@ -1,6 +1,10 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
-import { describe, expect, it } from 'vitest';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError, allowedNetworkList, loadConfig } from '../../src/config/config.schema.js';
+
+const ROOT = path.resolve(import.meta.dirname, '..', '..');
 
 /** The ConfigError loadConfig throws for env, or a failure when it does not throw one. */
 function configError(env: NodeJS.ProcessEnv): ConfigError {
@@ -17,7 +21,7 @@ describe('loadConfig', () => {
   it('uses the documented defaults when the environment is empty', () => {
     expect(loadConfig({})).toEqual({
       databaseUrl: undefined,
-      dataDir: './data',
+      dataDir: path.join(ROOT, 'data'),
       http: { host: '127.0.0.1', port: 8025 },
       smtp: {
         host: '127.0.0.1',
@@ -178,5 +182,39 @@ describe('allowedNetworkList', () => {
 
   it('allows nobody when the list is empty', () => {
     expect(allowedNetworkList([]).check('127.0.0.1', 'ipv4')).toBe(false);
+  });
+});
+
+describe('loadConfig with a configuration file', () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'postroom-config-'));
+  const file = (name: string, text: string) => {
+    const p = path.join(dir, name);
+    writeFileSync(p, text);
+    return p;
+  };
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('reads NAME=value lines, comments, export, blanks and quotes; the environment wins', () => {
+    const conf = file('a.env', '# Postroom\n\nDATA_DIR = "/var/lib/postroom"\nexport HTTP_PORT=9025\nSMTP_LISTEN_PORT=\'25\'\r\nLOG_LEVEL=warn\n');
+    const config = loadConfig({ POSTROOM_CONFIG: conf, LOG_LEVEL: 'debug' });
+    expect(config.dataDir).toBe('/var/lib/postroom');
+    expect(config.http.port).toBe(9025);
+    expect(config.smtp.port).toBe(25);
+    expect(config.logLevel).toBe('debug');
+  });
+
+  it('takes a relative DATA_DIR from the installation directory, not the working directory', () => {
+    expect(loadConfig({ POSTROOM_CONFIG: file('b.env', 'DATA_DIR=var/spool\n') }).dataDir).toBe(path.join(ROOT, 'var', 'spool'));
+  });
+
+  it('names the file and line of a bad line or an unknown setting, and a named file that is missing', () => {
+    expect(() => loadConfig({ POSTROOM_CONFIG: file('c.env', 'HTTP_PORT=1\nnot a setting\n') })).toThrow(/c\.env:2: expected NAME=value/);
+    expect(() => loadConfig({ POSTROOM_CONFIG: file('d.env', 'HTTP_PROT=1\n') })).toThrow(/d\.env:1: HTTP_PROT is not a Postroom setting/);
+    expect(() => loadConfig({ POSTROOM_CONFIG: path.join(dir, 'missing.env') })).toThrow(ConfigError);
+    expect(() => loadConfig({ POSTROOM_CONFIG: path.join(dir, 'missing.env') })).toThrow(/cannot read .*missing\.env: no such file/);
+  });
+
+  it('validates values from the file like those from the environment', () => {
+    expect(() => loadConfig({ POSTROOM_CONFIG: file('e.env', 'HTTP_PORT=99999\n') })).toThrow(/HTTP_PORT: must be a port number/);
   });
 });

@@ -14,6 +14,9 @@ import { runMigrations } from './database/migrate.js';
 import { PgNotifier } from './database/pg-notifier.js';
 import { DeliveryWorker } from './delivery/delivery.worker.js';
 import { EventLogService } from './events/event-log.service.js';
+import { LocalMailService } from './intake/local-mail.service.js';
+import { MaildropDirectory } from './intake/maildrop/maildrop-directory.js';
+import { MaildropPickup } from './intake/maildrop/maildrop-pickup.service.js';
 import { SmtpListenerService } from './intake/smtp-listener.service.js';
 import { httpLogger } from './logging/http-logger.js';
 import { PinoNestLogger, createRootLogger } from './logging/logger.js';
@@ -35,6 +38,8 @@ async function main(): Promise<void> {
   }
   const logger = createRootLogger(config.logLevel);
   await mkdir(config.dataDir, { recursive: true });
+  // First, so that the sendmail drop-in can keep mail even while the rest is still starting.
+  await new MaildropDirectory(config.dataDir).ensure();
 
   const embedded = config.databaseUrl
     ? undefined
@@ -84,6 +89,8 @@ async function main(): Promise<void> {
     await app.get(PgNotifier).start();
     await app.get(SmtpListenerService).start();
     app.get(DeliveryWorker).start();
+    await app.get(MaildropPickup).start();
+    await app.get(LocalMailService).releaseResolvable();
     await app.listen(config.http.port, config.http.host);
     await app.get(EventLogService).recordSafely({
       level: 'info',

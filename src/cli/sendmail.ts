@@ -1,42 +1,23 @@
-import Headers from '@zone-eu/mailsplit/lib/headers.js';
-import nodemailer from 'nodemailer';
-import addressparser from 'nodemailer/lib/addressparser/index.js';
+import { spawnSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
-import { formatMailbox, isHostname, isMailbox } from '../common/address.js';
-import { ConfigError, loadConfig } from '../config/config.schema.js';
-import { splitHeaders } from '../intake/message-normalizer.js';
+import { INSTALL_DIR } from '../config/config-file.js';
+
+/**
+ * `postroom sendmail …` and the postroom command invoked as `sendmail`: the shell drop-in
+ * (bin/postroom-sendmail) does the work, so there is one writer of the maildrop. Only `-bs`
+ * (SMTP on stdin and stdout, as some mailers use it) is answered here, each message handed to
+ * the drop-in in turn.
+ */
+export const DROP_IN = path.join(INSTALL_DIR, 'bin', 'postroom-sendmail');
 
 /** sysexits.h, as /usr/sbin/sendmail answers. */
-export const SENDMAIL_EXIT = {
-  OK: 0,
-  USAGE: 64,
-  DATAERR: 65,
-  NOUSER: 67,
-  UNAVAILABLE: 69,
-  SOFTWARE: 70,
-  TEMPFAIL: 75,
-  CONFIG: 78,
-} as const;
-
-export interface SendmailArgs {
-  /** -t: recipients from the To, Cc and Bcc headers (added to those given as arguments); Bcc removed. */
-  extractRecipients: boolean;
-  /** -i / -oi: a line with a single dot does not end the message. */
-  ignoreDots: boolean;
-  /** -f / -r: the envelope sender; '' for the null sender (<>); undefined for the invoking user. */
-  sender?: string;
-  /** -F: the full name for a From header added when the message has none. */
-  fullName?: string;
-  verbose: boolean;
-  recipients: string[];
-}
-
-export class UsageError extends Error {}
+const EX_USAGE = 64;
+const EX_TEMPFAIL = 75;
 
 /**
  * The sendmail arguments when the command line asks for sendmail: invoked as `sendmail` (a
- * symlink: ln -s $(which postroom) /usr/sbin/sendmail) or as `postroom sendmail`.
+ * symlink to the postroom command) or as `postroom sendmail`.
  */
 export function sendmailArgs(argv: string[]): string[] | undefined {
   const invokedAs = path.basename(argv[1] ?? '').replace(/\.(m?js)$/, '');
@@ -45,290 +26,96 @@ export function sendmailArgs(argv: string[]): string[] | undefined {
   return undefined;
 }
 
-/** Options that take a value, attached (-froot) or as the next argument (-f root). */
-const WITH_VALUE = new Set(['f', 'r', 'F', 'B', 'C', 'N', 'O', 'R', 'V', 'X', 'L', 'h', 'p']);
+/** Hands a message to the drop-in: its exit code and what it said on stderr. */
+export function dropIn(args: string[], input: Buffer | 'inherit'): { code: number; stderr: string } {
+  const r = spawnSync('/bin/sh', [DROP_IN, ...args], {
+    stdio: input === 'inherit' ? 'inherit' : ['pipe', 'inherit', 'pipe'],
+    input: input === 'inherit' ? undefined : input,
+    maxBuffer: 1024 * 1024,
+  });
+  if (r.error) return { code: EX_TEMPFAIL, stderr: `sendmail: cannot run ${DROP_IN}: ${r.error.message}\n` };
+  return { code: r.status ?? EX_TEMPFAIL, stderr: r.stderr ? r.stderr.toString() : '' };
+}
 
-/**
- * Parses sendmail's command line as cron, smartd, mdadm, mailx and friends use it. Options we do
- * not need are accepted and ignored (-odi, -oem, -B8BITMIME, -N never, -U, -v …); modes other
- * than "deliver mail" (-bm) are a usage error, as is anything we do not recognise.
- */
-export function parseSendmailArgs(argv: string[]): SendmailArgs {
-  const out: SendmailArgs = { extractRecipients: false, ignoreDots: false, verbose: false, recipients: [] };
-  let i = 0;
-  let options = true;
-  while (i < argv.length) {
-    const arg = argv[i++]!;
-    if (!options || !arg.startsWith('-') || arg === '-') {
-      out.recipients.push(arg);
-      continue;
-    }
-    if (arg === '--') {
-      options = false;
-      continue;
-    }
-    const flag = arg[1]!;
-    let value = arg.slice(2);
-    if (WITH_VALUE.has(flag) && value === '') {
-      if (i >= argv.length) throw new UsageError(`option -${flag} needs a value`);
-      value = argv[i++]!;
-    }
-    switch (flag) {
-      case 't':
-        if (value !== '') throw new UsageError(`unknown option ${arg}`);
-        out.extractRecipients = true;
-        break;
-      case 'i':
-        out.ignoreDots = true;
-        break;
-      case 'v':
-        out.verbose = true;
-        break;
-      case 'f':
-      case 'r':
-        out.sender = value;
-        break;
-      case 'F':
-        out.fullName = value;
-        break;
-      case 'o':
-        // -oi ignores dots like -i; -odi, -odb, -oem, -oep, -om, -oXvalue … are accepted and ignored.
-        if (value === 'i') out.ignoreDots = true;
-        break;
-      case 'b':
-        if (value !== 'm') throw new UsageError(`mode -b${value} is not supported (only -bm, deliver mail)`);
-        break;
-      case 'm':
-      case 'n':
-      case 'U':
-      case 'G':
-      case 'A':
-      case 'e':
-      case 'd':
-      case 'B':
-      case 'C':
-      case 'N':
-      case 'O':
-      case 'R':
-      case 'V':
-      case 'X':
-      case 'L':
-      case 'h':
-      case 'p':
-        break; // accepted and ignored
-      default:
-        throw new UsageError(`unknown option ${arg}`);
-    }
+/** Resolves with the exit code. */
+export async function runSendmail(argv: string[]): Promise<number> {
+  if (!argv.includes('-bs')) return dropIn(argv, 'inherit').code;
+  if (argv.some((a) => a !== '-bs' && !/^-(o\w*|i|v|bm|B\w*|N\w*)$/.test(a))) {
+    process.stderr.write('sendmail: with -bs, the envelope comes from the SMTP session (no sender or recipients on the command line)\n');
+    return EX_USAGE;
   }
-  return out;
+  await smtpOnStdio(process.stdin, (text) => process.stdout.write(text));
+  return 0;
 }
 
-/** The message as read from stdin: without -i, a line holding a single dot ends it. */
-export function cutAtDot(input: Buffer, ignoreDots: boolean): Buffer {
-  if (ignoreDots) return input;
-  const m = /(^|\n)\.\r?(\n|$)/.exec(input.toString('latin1'));
-  return m ? input.subarray(0, m.index + m[1]!.length) : input;
-}
-
-/** Addresses from header values or arguments ("a@b, Name <c@d>", groups), flattened. */
-export function addressesOf(values: string[]): string[] {
-  const out: string[] = [];
-  const walk = (list: ReturnType<typeof addressparser>) => {
-    for (const a of list) {
-      if ('group' in a && a.group) walk(a.group);
-      else if ('address' in a && a.address) out.push(a.address);
-    }
-  };
-  for (const v of values) {
-    // addressparser reads a bare local name ("root", as cron writes To: root) as a display name
-    // and merges it with the next address: take bare names out first, keep the rest together.
-    const pieces = splitTopLevel(v);
-    const bare = (p: string) => /^[^\s<>@",;:()]+$/.test(p.trim());
-    for (const p of pieces) if (bare(p)) out.push(p.trim());
-    const rest = pieces.filter((p) => !bare(p) && p.trim() !== '').join(',');
-    if (rest) walk(addressparser(rest));
-  }
-  return out;
-}
-
-/** Splits an address list at commas outside quotes, angle brackets and comments. */
-function splitTopLevel(value: string): string[] {
-  const parts: string[] = [];
-  let current = '';
-  let quoted = false;
-  let angle = 0;
-  let comment = 0;
-  for (let i = 0; i < value.length; i++) {
-    const c = value[i]!;
-    if (quoted) {
-      if (c === '\\' && i + 1 < value.length) current += c + value[++i];
-      else {
-        if (c === '"') quoted = false;
-        current += c;
-      }
-      continue;
-    }
-    if (c === '"') quoted = true;
-    else if (c === '<') angle++;
-    else if (c === '>') angle = Math.max(0, angle - 1);
-    else if (c === '(') comment++;
-    else if (c === ')') comment = Math.max(0, comment - 1);
-    else if (c === ',' && angle === 0 && comment === 0) {
-      parts.push(current);
-      current = '';
-      continue;
-    }
-    current += c;
-  }
-  parts.push(current);
-  return parts;
-}
-
-/** This machine's domain for unqualified names ("root" → root@nas.example.com, or root@localhost). */
-export function localDomain(hostname = os.hostname()): string {
-  return hostname.includes('.') && isHostname(hostname) ? hostname.toLowerCase() : 'localhost';
-}
-
-const qualify = (address: string, domain: string): string => {
-  const a = address.trim().replace(/^<(.*)>$/, '$1').trim();
-  return a === '' || a.includes('@') ? a : `${a}@${domain}`;
-};
-
-function invokingUser(): string {
-  try {
-    return os.userInfo().username || 'root';
-  } catch {
-    return process.env.LOGNAME || process.env.USER || 'root';
-  }
-}
-
-export interface PreparedMessage {
+/** One SMTP transaction's envelope and message, as -bs collects it. */
+export interface StdioMessage {
   from: string;
   to: string[];
-  raw: Buffer;
+  data: Buffer;
 }
-
-/** Builds the envelope and the message from the parsed arguments and what stdin held. */
-export function prepareMessage(args: SendmailArgs, input: Buffer, domain = localDomain()): PreparedMessage {
-  const body = cutAtDot(input, args.ignoreDots);
-  const { head, body: rest } = splitHeaders(body);
-  const headers = new Headers(head);
-  let changed = false;
-
-  const to = addressesOf(args.recipients).map((a) => qualify(a, domain));
-  if (args.extractRecipients) {
-    for (const name of ['to', 'cc', 'bcc']) to.push(...addressesOf(headers.getDecoded(name).map((h) => h.value)).map((a) => qualify(a, domain)));
-    if (headers.hasHeader('bcc')) {
-      headers.remove('bcc');
-      changed = true;
-    }
-  }
-  const seen = new Set<string>();
-  const recipients = to.filter((a) => a !== '' && !seen.has(a.toLowerCase()) && seen.add(a.toLowerCase()));
-  if (recipients.length === 0) throw new UsageError(args.extractRecipients ? 'no recipients: none given as arguments and none in the To, Cc or Bcc headers' : 'no recipients given (name them as arguments, or use -t to read them from the headers)');
-  for (const r of recipients) if (!isMailbox(r)) throw new UsageError(`not a valid recipient address: ${r}`);
-
-  const from = args.sender === undefined ? `${invokingUser()}@${domain}` : qualify(args.sender, domain);
-  if (from !== '' && !isMailbox(from)) throw new UsageError(`not a valid sender address: ${from}`);
-
-  if (args.fullName !== undefined && from !== '' && !headers.hasHeader('from')) {
-    headers.add('From', formatMailbox(args.fullName.replace(/[\r\n]/g, ' '), from), Number.MAX_SAFE_INTEGER);
-    changed = true;
-  }
-  const raw = changed ? Buffer.concat([headers.build(), rest]) : body;
-  return { from, to: recipients, raw };
-}
-
-interface SmtpFailure extends Error {
-  code?: string;
-  responseCode?: number;
-  response?: string;
-  command?: string;
-  rejectedErrors?: { recipient?: string; responseCode?: number; response?: string; message: string }[];
-}
-
-/** The exit code for a failed submission, as sendmail would answer. */
-export function exitCodeOf(err: SmtpFailure): number {
-  const code = err.responseCode;
-  if (err.rejectedErrors?.length) {
-    const codes = err.rejectedErrors.map((e) => e.responseCode ?? 0);
-    return codes.every((c) => c >= 500) ? SENDMAIL_EXIT.NOUSER : SENDMAIL_EXIT.TEMPFAIL;
-  }
-  if (code === undefined || code < 500) return SENDMAIL_EXIT.TEMPFAIL; // unreachable, timeout, 4xx
-  const command = (err.command ?? '').toUpperCase();
-  if (command.startsWith('RCPT')) return SENDMAIL_EXIT.NOUSER;
-  if (command.startsWith('MAIL') || command.startsWith('DATA') || err.code === 'EMESSAGE' || err.code === 'EENVELOPE') return SENDMAIL_EXIT.DATAERR;
-  return SENDMAIL_EXIT.UNAVAILABLE; // 5xx to the greeting or EHLO: not allowed to submit here
-}
-
-async function readStdin(): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
-}
-
-const say = (text: string) => process.stderr.write(`sendmail: ${text}\n`);
 
 /**
- * `postroom sendmail` (or postroom invoked as `sendmail`): reads a message on stdin and submits it
- * to Postroom's SMTP listener (SMTP_LISTEN_HOST / SMTP_LISTEN_PORT), so it is acknowledged only
- * once it is committed to the queue. Resolves with the exit code.
+ * A local SMTP session on stdin/stdout (sendmail -bs): EHLO/HELO, MAIL, RCPT, DATA, RSET, NOOP,
+ * QUIT. Each message goes to `keep` (the drop-in by default); 250 once it is kept, 451 when not.
  */
-export async function runSendmail(argv: string[], stdin: () => Promise<Buffer> = readStdin): Promise<number> {
-  let args: SendmailArgs;
-  let smtp: { host: string; port: number };
-  try {
-    args = parseSendmailArgs(argv);
-    const config = loadConfig();
-    const host = config.smtp.host === '0.0.0.0' ? '127.0.0.1' : config.smtp.host === '::' ? '::1' : config.smtp.host;
-    smtp = { host, port: config.smtp.port };
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      say(err.message);
-      return SENDMAIL_EXIT.CONFIG;
+export async function smtpOnStdio(input: AsyncIterable<Buffer | string>, write: (text: string) => void, keep: (m: StdioMessage) => { ok: boolean; reason: string } = keepWithDropIn): Promise<void> {
+  const host = os.hostname();
+  const reply = (line: string) => write(line + '\r\n');
+  reply(`220 ${host} Postroom ESMTP (sendmail -bs)`);
+  let from: string | undefined;
+  let to: string[] = [];
+  let data: Buffer[] | undefined;
+  let pending = Buffer.alloc(0);
+  for await (const chunk of input) {
+    pending = Buffer.concat([pending, typeof chunk === 'string' ? Buffer.from(chunk) : chunk]);
+    for (let nl = pending.indexOf(0x0a); nl !== -1; nl = pending.indexOf(0x0a)) {
+      const raw = pending.subarray(0, nl + 1);
+      pending = pending.subarray(nl + 1);
+      if (data) {
+        const line = raw.toString('latin1').replace(/\r?\n$/, '');
+        if (line === '.') {
+          const result = keep({ from: from ?? '', to, data: Buffer.concat(data) });
+          reply(result.ok ? '250 2.0.0 Ok: kept for delivery' : `451 4.3.0 ${result.reason || 'cannot keep the message now'}`);
+          [from, to, data] = [undefined, [], undefined];
+        } else data.push(raw[0] === 0x2e ? raw.subarray(1) : raw); // dot-unstuffing
+        continue;
+      }
+      const line = raw.toString('utf8').trim();
+      const verb = line.slice(0, 4).toUpperCase();
+      const arg = /<([^>]*)>/.exec(line)?.[1];
+      if (verb === 'EHLO') write(`250-${host}\r\n250-8BITMIME\r\n250 PIPELINING\r\n`);
+      else if (verb === 'HELO') reply(`250 ${host}`);
+      else if (verb === 'MAIL' && arg !== undefined && /^MAIL FROM:/i.test(line)) {
+        [from, to] = [arg, []];
+        reply('250 2.1.0 Ok');
+      } else if (verb === 'RCPT' && /^RCPT TO:/i.test(line)) {
+        if (from === undefined) reply('503 5.5.1 MAIL first');
+        else if (!arg || /[\x00-\x1f]/.test(arg)) reply('501 5.1.3 Bad recipient address syntax');
+        else {
+          to.push(arg);
+          reply('250 2.1.5 Ok');
+        }
+      } else if (verb === 'DATA') {
+        if (!to.length) reply('503 5.5.1 RCPT first');
+        else {
+          data = [];
+          reply('354 End data with <CR><LF>.<CR><LF>');
+        }
+      } else if (verb === 'RSET') {
+        [from, to] = [undefined, []];
+        reply('250 2.0.0 Ok');
+      } else if (verb === 'NOOP') reply('250 2.0.0 Ok');
+      else if (verb === 'VRFY') reply('252 2.0.0 Cannot verify, but will accept');
+      else if (verb === 'QUIT') {
+        reply('221 2.0.0 Bye');
+        return;
+      } else reply('502 5.5.2 Command not recognized');
     }
-    say(`${(err as Error).message}\nusage: sendmail [-t] [-i] [-f sender] [-F fullname] [recipient ...] < message`);
-    return SENDMAIL_EXIT.USAGE;
   }
+}
 
-  let message: PreparedMessage;
-  try {
-    message = prepareMessage(args, await stdin());
-  } catch (err) {
-    say((err as Error).message);
-    return err instanceof UsageError ? SENDMAIL_EXIT.USAGE : SENDMAIL_EXIT.SOFTWARE;
-  }
-
-  const transport = nodemailer.createTransport({
-    host: smtp.host,
-    port: smtp.port,
-    secure: false,
-    ignoreTLS: true,
-    name: localDomain(),
-    connectionTimeout: 15_000,
-    greetingTimeout: 15_000,
-    socketTimeout: 120_000,
-    logger: false,
-  });
-  try {
-    const info = (await transport.sendMail({ envelope: { from: message.from, to: message.to }, raw: message.raw })) as unknown as {
-      response: string;
-      rejected: string[];
-      rejectedErrors?: SmtpFailure[];
-    };
-    if (args.verbose) say(`${smtp.host}:${smtp.port} answered: ${info.response}`);
-    if (info.rejectedErrors?.length) {
-      for (const e of info.rejectedErrors) say(`recipient refused: ${(e.response || e.message).trim()}`);
-      return info.rejectedErrors.every((e) => (e.responseCode ?? 0) >= 500) ? SENDMAIL_EXIT.NOUSER : SENDMAIL_EXIT.TEMPFAIL;
-    }
-    return SENDMAIL_EXIT.OK;
-  } catch (err) {
-    const e = err as SmtpFailure;
-    const code = exitCodeOf(e);
-    const detail = e.rejectedErrors?.length ? e.rejectedErrors.map((r) => (r.response || r.message).trim()).join('; ') : (e.response || e.message).trim();
-    say(code === SENDMAIL_EXIT.TEMPFAIL ? `cannot submit to Postroom at ${smtp.host}:${smtp.port}, try again later: ${detail}` : `message refused by Postroom: ${detail}`);
-    return code;
-  } finally {
-    transport.close();
-  }
+function keepWithDropIn(m: StdioMessage): { ok: boolean; reason: string } {
+  const r = dropIn(['-i', '-f', m.from, '--', ...m.to], m.data);
+  return { ok: r.code === 0, reason: r.stderr.trim().split('\n')[0]?.replace(/^sendmail: /, '') ?? '' };
 }

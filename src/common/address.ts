@@ -1,4 +1,5 @@
 /** Address and header helpers shared by intake, settings and delivery. Pure functions. */
+import addressparser from 'nodemailer/lib/addressparser/index.js';
 import { isIP } from 'node:net';
 
 const HOSTNAME_LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/i;
@@ -37,6 +38,17 @@ export function isMailbox(address: string): boolean {
   return domain.length <= 253 && !/[\s@\\]/.test(domain) && domain.includes('.');
 }
 
+/**
+ * A full address, or a local one that intake rewrites (see intake/local-mail.ts): a bare name
+ * (root) or a name at a host name without a domain (root@nas).
+ */
+export function isAddressOrLocalName(address: string): boolean {
+  if (isMailbox(address)) return true;
+  const at = address.lastIndexOf('@');
+  const host = at === -1 ? 'localhost' : address.slice(at + 1);
+  return /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/i.test(host) && isMailbox(`${at === -1 ? address : address.slice(0, at)}@localhost`);
+}
+
 export function domainOf(address: string): string {
   return address.slice(address.lastIndexOf('@') + 1).toLowerCase();
 }
@@ -55,4 +67,18 @@ export function formatMailbox(name: string, address: string): string {
   }
   // RFC 2047 encoded word for non-ASCII names
   return `=?UTF-8?B?${Buffer.from(name, 'utf8').toString('base64')}?= <${address}>`;
+}
+
+/**
+ * The one mailbox of a From-like header value, or undefined when it holds none or several.
+ * Also reads the forms addressparser takes for a display name: a bare local name (`root`) and
+ * the old `address (Comment)` form, as cron writes them (`From: root (Cron Daemon)`).
+ */
+export function singleMailbox(value: string): { name: string; address: string } | undefined {
+  const old = /^\s*([^\s<>()",;:@]+(?:@[^\s<>()",;:@]+)?)\s*(?:\(([^()]*)\))?\s*$/.exec(value);
+  if (old) return { address: old[1]!, name: (old[2] ?? '').trim() };
+  const list = addressparser(value);
+  const only = list.length === 1 ? list[0] : undefined;
+  if (!only || !('address' in only) || !only.address) return undefined;
+  return { address: only.address, name: only.name ?? '' };
 }

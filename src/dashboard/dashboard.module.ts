@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { OAuthModule } from '../delivery/oauth/oauth.module.js';
 import { EventsModule } from '../events/events.module.js';
+import { IntakeModule } from '../intake/intake.module.js';
 import { MailLogModule } from '../mail-log/mail-log.module.js';
 import { QueueModule } from '../queue/queue.module.js';
 import { SettingsModule } from '../settings/settings.module.js';
@@ -10,7 +11,7 @@ import { HomeController } from './home.controller.js';
 import { MessageStoryController } from './message-story.controller.js';
 
 @Module({
-  imports: [EventsModule, MailLogModule, OAuthModule, QueueModule, SettingsModule],
+  imports: [EventsModule, IntakeModule, MailLogModule, OAuthModule, QueueModule, SettingsModule],
   providers: [AdminPasswordService],
   controllers: [AuthController, HomeController, MessageStoryController],
   exports: [AdminPasswordService],

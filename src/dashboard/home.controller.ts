@@ -5,6 +5,7 @@ import { APP_CONFIG } from '../config/config.module.js';
 import { AppConfig } from '../config/config.schema.js';
 import { OAuthTokenService } from '../delivery/oauth/oauth-token.service.js';
 import { EventLogService } from '../events/event-log.service.js';
+import { LocalMailService } from '../intake/local-mail.service.js';
 import { MailLogService } from '../mail-log/mail-log.service.js';
 import { QueueService } from '../queue/queue.service.js';
 import { RelaysService } from '../relays/relays.service.js';
@@ -26,6 +27,7 @@ export class HomeController {
     private readonly settings: SettingsService,
     private readonly relays: RelaysService,
     private readonly oauth: OAuthTokenService,
+    private readonly localMail: LocalMailService,
   ) {}
 
   @Get()
@@ -55,13 +57,14 @@ export class HomeController {
 
   private async status() {
     const tz = appTimeZone();
-    const [s, counts, sentToday, failedToday, last, relays] = await Promise.all([
+    const [s, counts, sentToday, failedToday, last, relays, waiting] = await Promise.all([
       this.settings.view(),
       this.queue.counts(),
       this.mailLog.countToday('sent', tz),
       this.mailLog.countToday('bounced', tz),
       this.mailLog.lastOutcome(),
       this.relays.list(),
+      this.localMail.waiting(),
     ]);
     const today = localDay(tz, 0);
     return {
@@ -72,6 +75,8 @@ export class HomeController {
       // Until the next successful token: the primary relay's OAuth2 login is failing.
       oauthWarning: s.authEnabled && s.authMethod === 'oauth2' ? this.oauth.status() : undefined,
       listener: `${this.config.smtp.host}:${this.config.smtp.port}`,
+      // Mail for root & co. with nowhere to go: held until an admin address is set.
+      localWaiting: waiting.count ? { count: waiting.count, names: waiting.names.join(', ') } : undefined,
       last,
       counters: { inQueue: counts.queued + counts.sending + counts.deferred + counts.hold, queued: counts.queued + counts.sending, deferred: counts.deferred, held: counts.hold, sentToday, failedToday },
     };

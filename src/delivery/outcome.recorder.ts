@@ -31,6 +31,7 @@ export function attemptRecord(message: ClaimedMessage, owner: string, outcome: A
       event: expiredNow ? 'bounced' : r.status,
       sender: message.sender,
       recipient: r.recipient,
+      originalRecipient: message.original_recipients?.[r.recipient] ?? null,
       relay: outcome.relay,
       size: message.size,
       delayMs: now.getTime() - createdAt.getTime(),

@@ -1,7 +1,7 @@
 import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
 
 export type EventLevel = 'info' | 'warning' | 'error';
-export type EventSource = 'listener' | 'delivery' | 'settings' | 'queue' | 'system' | 'api';
+export type EventSource = 'listener' | 'maildrop' | 'delivery' | 'settings' | 'queue' | 'system' | 'api';
 
 /** One line of the system event log (PRODUCT §6). */
 @Entity({ name: 'event' })

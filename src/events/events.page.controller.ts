@@ -8,9 +8,10 @@ import { EventLogService, EventView } from './event-log.service.js';
 
 const LEVELS: readonly EventLevel[] = ['info', 'warning', 'error'];
 const LEVEL_LABELS: Record<EventLevel, string> = { info: 'Info', warning: 'Warning', error: 'Error' };
-const SOURCES: readonly EventSource[] = ['listener', 'delivery', 'queue', 'settings', 'system', 'api'];
+const SOURCES: readonly EventSource[] = ['listener', 'maildrop', 'delivery', 'queue', 'settings', 'system', 'api'];
 const SOURCE_LABELS: Record<EventSource, string> = {
   listener: 'SMTP listener',
+  maildrop: 'Maildrop (sendmail)',
   delivery: 'Delivery',
   queue: 'Queue',
   settings: 'Settings',

@@ -6,13 +6,15 @@ import { QueueModule } from '../queue/queue.module.js';
 import { SettingsModule } from '../settings/settings.module.js';
 import { StormModule } from '../storm/storm.module.js';
 import { IntakeService } from './intake.service.js';
+import { LocalMailService } from './local-mail.service.js';
+import { MaildropPickup } from './maildrop/maildrop-pickup.service.js';
 import { MessagesController } from './messages.controller.js';
 import { SmtpListenerService } from './smtp-listener.service.js';
 
 @Module({
   imports: [AuthModule, EventsModule, MailLogModule, QueueModule, SettingsModule, StormModule],
-  providers: [IntakeService, SmtpListenerService],
+  providers: [IntakeService, LocalMailService, SmtpListenerService, MaildropPickup],
   controllers: [MessagesController],
-  exports: [SmtpListenerService, IntakeService],
+  exports: [SmtpListenerService, IntakeService, LocalMailService, MaildropPickup],
 })
 export class IntakeModule {}

@@ -5,6 +5,8 @@ import { newQueueId } from '../queue/queue-id.js';
 import { QueueService } from '../queue/queue.service.js';
 import { SettingsService } from '../settings/settings.service.js';
 import { StormService } from '../storm/storm.service.js';
+import { LOCAL_HOLD, isLocalAddress, localHoldText, qualifySender, resolveRecipients } from './local-mail.js';
+import { LocalMailService } from './local-mail.service.js';
 import { normalizeMessage } from './message-normalizer.js';
 
 export interface Submission {
@@ -12,7 +14,11 @@ export interface Submission {
   recipients: string[];
   /** The message: one buffer, or the DATA stream's chunks, which submit consumes (empties) once it holds its own copy. */
   raw: Buffer | Buffer[];
-  client: { address: string | null; heloName?: string; reverseName?: string; protocol: string };
+  client: { address: string | null; heloName?: string; reverseName?: string; protocol: string; uid?: number };
+  /** When it arrived, if not now (a maildrop file written while Postroom was stopped). */
+  receivedAt?: Date;
+  /** sendmail -F: the display name of a From header added when the message has none. */
+  fullName?: string;
 }
 
 /** The one way into the queue, shared by the SMTP listener, the API and (through SMTP) sendmail. */
@@ -21,38 +27,52 @@ export class IntakeService {
   constructor(
     private readonly queue: QueueService,
     private readonly settings: SettingsService,
+    private readonly localMail: LocalMailService,
     @Optional() private readonly storm?: StormService,
     @Optional() @Inject(ROOT_LOGGER) private readonly log?: Logger,
   ) {}
 
-  /** Resolves with the queue id once the message is committed; rejects when it is not stored. */
+  /**
+   * Resolves with the queue id once the message is committed; rejects when it is not stored.
+   * Local names are rewritten first (see local-mail.ts); a message for a local name with
+   * nowhere to go is stored on hold until an admin address or an alias is set.
+   */
   async submit(s: Submission): Promise<string> {
     const settings = await this.settings.get();
     const queueId = newQueueId();
+    const hostname = await this.settings.heloName();
+    const policy = this.localMail.policy(settings, hostname);
+    const envelopeFrom = qualifySender(s.envelopeFrom, policy);
+    const resolved = resolveRecipients(s.recipients, policy);
     const normalized = normalizeMessage({
       raw: s.raw,
       queueId,
-      envelopeFrom: s.envelopeFrom,
-      recipients: s.recipients,
-      now: new Date(),
-      hostname: await this.settings.heloName(),
+      envelopeFrom,
+      recipients: resolved.recipients,
+      now: s.receivedAt ?? new Date(),
+      hostname,
       fromName: settings.fromName,
       fromAddress: settings.fromAddress,
       rewriteFrom: settings.rewriteFrom,
+      isLocal: (address) => isLocalAddress(address, policy.localDomains),
+      fullName: s.fullName,
       client: s.client,
     });
     if (Array.isArray(s.raw)) s.raw.length = 0; // a big message is held once, not twice, from here on
     const message = {
       id: queueId,
       sender: normalized.sender,
-      recipients: s.recipients,
+      recipients: resolved.recipients,
       subject: normalized.subject,
       messageId: normalized.messageId,
       clientAddress: s.client.address,
       data: normalized.data,
+      receivedAt: s.receivedAt,
+      originalRecipients: resolved.originals,
+      held: resolved.unresolved.length ? { reason: LOCAL_HOLD, lastError: localHoldText(resolved.unresolved) } : undefined,
     };
     // Alert storms: a message past the limits is still stored (and acknowledged) but held for a digest.
-    const verdict = this.storm?.check(message, settings);
+    const verdict = message.held ? undefined : this.storm?.check(message, settings);
     let id: string;
     try {
       id = verdict?.hold ? await this.storm!.hold(message, verdict) : await this.queue.enqueue(message);
@@ -61,8 +81,8 @@ export class IntakeService {
       if (verdict) this.storm!.forget(message, settings, verdict);
       throw err;
     }
-    // The SMTP listener logs its own 'message queued'; other ways in (API, CLI) are logged here.
-    if (s.client.protocol === 'HTTP') this.log?.info({ module: 'intake', queueId: id, from: message.sender, rcpt: message.recipients.length }, 'message queued');
+    // The SMTP listener logs its own 'message queued'; other ways in (API, maildrop, notices) are logged here.
+    if (s.client.address === null) this.log?.info({ module: 'intake', queueId: id, from: message.sender, rcpt: message.recipients.length }, 'message queued');
     return id;
   }
 }

@@ -1,7 +1,7 @@
 import Headers from '@zone-eu/mailsplit/lib/headers.js';
 import libmime from 'libmime';
 import { randomUUID } from 'node:crypto';
-import { formatMailbox } from '../common/address.js';
+import { formatMailbox, singleMailbox } from '../common/address.js';
 import { MessageData, MessageParts } from '../common/message-data.js';
 import { STREAMED_BODY_BYTES } from '../queue/queue.repository.js';
 
@@ -18,7 +18,11 @@ export interface NormalizeInput {
   fromAddress: string;
   /** Always rewrite the envelope sender and From (keeping the original From as Reply-To). */
   rewriteFrom: boolean;
-  client: { address: string | null; heloName?: string; reverseName?: string; protocol: string };
+  /** sendmail -F: the display name of the From header added when the message has none. */
+  fullName?: string;
+  /** Whether an address is local (root, x@localhost): a local From is rewritten to the From address. */
+  isLocal?: (address: string) => boolean;
+  client: { address: string | null; heloName?: string; reverseName?: string; protocol: string; uid?: number };
 }
 
 export interface NormalizedMessage {
@@ -80,9 +84,11 @@ export function rfc5322Date(d: Date): string {
 
 function receivedHeader(i: NormalizeInput): string {
   const c = i.client;
+  const forPart = i.recipients.length === 1 ? ` for <${i.recipients[0]}>` : '';
+  // A local submission (the sendmail drop-in) names the user, as Postfix's pickup does.
+  if (c.uid !== undefined) return `by ${i.hostname} (Postroom, from userid ${c.uid}) id ${i.queueId}${forPart}; ${rfc5322Date(i.now)}`;
   const reverse = c.reverseName && !c.reverseName.startsWith('[') ? `${c.reverseName} ` : '';
   const from = c.address ? `from ${c.heloName || 'unknown'} (${reverse}[${c.address}])` : 'from localhost (api)';
-  const forPart = i.recipients.length === 1 ? ` for <${i.recipients[0]}>` : '';
   return `${from} by ${i.hostname} (Postroom) with ${c.protocol} id ${i.queueId}${forPart}; ${rfc5322Date(i.now)}`;
 }
 
@@ -105,12 +111,18 @@ export function normalizeMessage(i: NormalizeInput): NormalizedMessage {
   const configuredFrom = i.fromAddress ? formatMailbox(i.fromName, i.fromAddress) : '';
   let sender = i.envelopeFrom;
   if (!hasField(headers, 'from')) {
-    const fallback = configuredFrom || (i.envelopeFrom ? i.envelopeFrom : `MAILER-DAEMON@${i.hostname}`);
+    const address = i.fromAddress || i.envelopeFrom;
+    const named = i.fullName !== undefined && address ? formatMailbox(i.fullName, address) : '';
+    const fallback = named || configuredFrom || (i.envelopeFrom ? i.envelopeFrom : `MAILER-DAEMON@${i.hostname}`);
     headers.add('From', fallback, Number.MAX_SAFE_INTEGER);
   } else if (i.rewriteFrom && configuredFrom) {
     const original = headers.getFirst('from');
     if (!hasField(headers, 'reply-to') && original) headers.add('Reply-To', original, Number.MAX_SAFE_INTEGER);
     headers.update('From', configuredFrom);
+  } else if (configuredFrom && i.isLocal) {
+    // `From: root (Cron Daemon)` names no mailbox a relay accepts, nor one a reply could reach.
+    const from = singleMailbox(safeDecode(headers.getFirst('from')));
+    if (from && i.isLocal(from.address)) headers.update('From', formatMailbox(from.name || i.fromName, i.fromAddress));
   }
   if (i.rewriteFrom && i.fromAddress && sender !== '') sender = i.fromAddress;
 

@@ -2,7 +2,7 @@ import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
 import type { Logger } from 'pino';
 import { SMTPServer, SMTPServerAddress, SMTPServerDataStream, SMTPServerSession } from 'smtp-server';
 import { PromptSmtpServer } from './prompt-smtp-server.js';
-import { isMailbox } from '../common/address.js';
+import { isAddressOrLocalName } from '../common/address.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import { AppConfig, allowedNetworkList } from '../config/config.schema.js';
 import { EventLogService } from '../events/event-log.service.js';
@@ -125,14 +125,14 @@ export class SmtpListenerService implements OnApplicationShutdown {
   }
 
   private onMailFrom(address: SMTPServerAddress, cb: (err?: Error | null) => void): void {
-    if (address.address !== '' && !isMailbox(address.address)) {
+    if (address.address !== '' && !isAddressOrLocalName(address.address)) {
       return cb(smtpError(553, `5.1.7 <${address.address}> is not a valid sender address`));
     }
     cb();
   }
 
   private onRcptTo(address: SMTPServerAddress, session: SMTPServerSession, cb: (err?: Error | null) => void): void {
-    if (!isMailbox(address.address)) return cb(smtpError(553, `5.1.3 <${address.address}> is not a valid recipient address`));
+    if (!isAddressOrLocalName(address.address)) return cb(smtpError(553, `5.1.3 <${address.address}> is not a valid recipient address`));
     if (session.envelope.rcptTo.length >= this.config.smtp.maxRecipients) {
       return cb(smtpError(452, `4.5.3 Too many recipients (at most ${this.config.smtp.maxRecipients} per message)`));
     }

@@ -30,6 +30,10 @@ export class MailLogEntity {
   @Column({ type: 'text', default: '' })
   recipient!: string;
 
+  /** The recipient(s) as given, when intake rewrote them (an alias, the admin address). */
+  @Column({ name: 'original_recipient', type: 'text', nullable: true })
+  originalRecipient!: string | null;
+
   @Column({ type: 'text', nullable: true })
   relay!: string | null;
 

@@ -14,6 +14,8 @@ export interface NewMailLogEntry {
   event: MailLogEvent;
   sender: string;
   recipient: string;
+  /** The recipient(s) as given, when intake rewrote them (an alias, the admin address). */
+  originalRecipient?: string | null;
   relay?: string | null;
   size: number;
   delayMs?: number | null;
@@ -45,6 +47,8 @@ export interface MailLogView {
   event: MailLogEvent;
   from: string;
   to: string;
+  /** The recipient(s) as given, when intake rewrote them (an alias, the admin address). */
+  originalTo: string | null;
   relay: string | null;
   size: number;
   delayMs: number | null;
@@ -55,9 +59,9 @@ export interface MailLogView {
 }
 
 export const MAIL_LOG_EVENTS = ['received', 'sent', 'deferred', 'bounced', 'rejected'] as const;
-const COLUMNS = 'at, queue_id, message_id, event, sender, recipient, relay, size, delay_ms, attempt, reply, client_address, subject';
+const COLUMNS = 'at, queue_id, message_id, event, sender, recipient, original_recipient, relay, size, delay_ms, attempt, reply, client_address, subject';
 const TYPED_COLUMNS =
-  'at timestamptz, queue_id text, message_id text, event text, sender text, recipient text, relay text, size int, delay_ms int, attempt int, reply text, client_address text, subject text';
+  'at timestamptz, queue_id text, message_id text, event text, sender text, recipient text, original_recipient text, relay text, size int, delay_ms int, attempt int, reply text, client_address text, subject text';
 
 /** Escapes LIKE wildcards so an address filter matches literally. */
 export function likePattern(text: string): string {
@@ -97,6 +101,7 @@ export class MailLogService {
         event: e.event,
         sender: e.sender,
         recipient: e.recipient,
+        original_recipient: e.originalRecipient ?? null,
         relay: e.relay ?? null,
         size: e.size,
         delay_ms: e.delayMs ?? null,
@@ -178,6 +183,7 @@ interface RawRow {
   event: MailLogEvent;
   sender: string;
   recipient: string;
+  original_recipient: string | null;
   relay: string | null;
   size: number;
   delay_ms: number | null;
@@ -196,6 +202,7 @@ function toView(r: RawRow): MailLogView {
     event: r.event,
     from: r.sender,
     to: r.recipient,
+    originalTo: r.original_recipient,
     relay: r.relay,
     size: r.size,
     delayMs: r.delay_ms,

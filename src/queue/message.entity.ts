@@ -51,6 +51,14 @@ export class MessageEntity {
   @Column({ name: 'lease_until', type: 'timestamptz', nullable: true })
   leaseUntil!: Date | null;
 
+  /** Recipients rewritten at intake (aliases, the admin address): rewritten address → the original(s). */
+  @Column({ name: 'original_recipients', type: 'jsonb', nullable: true })
+  originalRecipients!: Record<string, string> | null;
+
+  /** Why a held message waits: 'local' = mail for a local name with no admin address to go to. */
+  @Column({ name: 'hold_reason', type: 'text', nullable: true })
+  holdReason!: string | null;
+
   /** A flush came while it was being sent: if that attempt ends deferred, it is due at once. */
   @Column({ name: 'flushed_in_flight', type: 'boolean', default: false })
   flushedInFlight!: boolean;

@@ -113,11 +113,14 @@ export class QueueWriter {
    * Attempts: each counts only while its lease is ours. Resolves with the attempts that were.
    * `streamed` runs the statement instead, for a big message whose body it adds itself.
    */
-  private async commit(messages: NewMessage[], attempts: FinishedAttempt[], streamed?: Run): Promise<Set<string>> {
+  private async commit(batch: NewMessage[], attempts: FinishedAttempt[], streamed?: Run): Promise<Set<string>> {
     const now = new Date();
     const st = new CompositeStatement();
     const d = this.dispatcher;
-    const taken = d && messages.length ? d.reserve(messages.length) : 0;
+    // Held messages last: the handoff takes the first ones, and never a held one.
+    const messages = batch.some((m) => m.held) ? [...batch.filter((m) => !m.held), ...batch.filter((m) => m.held)] : batch;
+    const deliverable = messages.filter((m) => !m.held).length;
+    const taken = d && deliverable ? d.reserve(deliverable) : 0;
     const received = messages.map((m) => receivedEntry(m, now));
     const selects: string[] = [];
     if (messages.length) {
@@ -134,7 +137,7 @@ export class QueueWriter {
       // An attempt flushed while in flight that ended deferred is due again now: the workers are told.
       selects.push(`SELECT NULL FROM pg_notify('postroom_wakeup', '') WHERE ${this.repo.dueAgain}`);
     }
-    const queued = taken < messages.length;
+    const queued = taken < deliverable;
     if (messages.length) selects.push(`SELECT NULL FROM pg_notify('postroom_wakeup', '') WHERE ${st.p(queued, 'boolean')}`);
     let rows: { id: string | null }[];
     try {
@@ -164,10 +167,12 @@ function claimedNow(m: NewMessage, now: Date): ClaimedMessage {
     message_id: m.messageId,
     size: m.data.length,
     client_address: m.clientAddress,
-    created_at: now,
+    created_at: m.receivedAt ?? now,
     next_attempt_at: now,
     attempts: 0,
     last_error: null,
+    original_recipients: m.originalRecipients ?? null,
+    hold_reason: null,
     data: m.data,
   };
 }

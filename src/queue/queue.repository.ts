@@ -22,6 +22,12 @@ export interface NewMessage {
   clientAddress: string | null;
   /** A big message in its parts (see MessageParts). */
   data: MessageData;
+  /** When it arrived, if not now (a maildrop file written while Postroom was stopped). */
+  receivedAt?: Date;
+  /** Recipients rewritten at intake: rewritten address → the original(s). */
+  originalRecipients?: Record<string, string> | null;
+  /** Stored on hold rather than queued: why (MessageEntity.holdReason) and what the queue shows. */
+  held?: { reason: string; lastError: string };
 }
 
 export interface QueueRow {
@@ -37,6 +43,8 @@ export interface QueueRow {
   next_attempt_at: Date;
   attempts: number;
   last_error: string | null;
+  original_recipients: Record<string, string> | null;
+  hold_reason: string | null;
 }
 
 export interface ClaimedMessage extends QueueRow {
@@ -65,7 +73,7 @@ export interface QueueFilter {
 /** What an operator can do to queued messages, one or many at once. */
 export type QueueAction = 'flush' | 'hold' | 'release' | 'delete';
 
-const ROW = `id, state, sender, recipients, subject, message_id, size, client_address, created_at, next_attempt_at, attempts, last_error`;
+const ROW = `id, state, sender, recipients, subject, message_id, size, client_address, created_at, next_attempt_at, attempts, last_error, original_recipients, hold_reason`;
 
 /** Messages that go in already claimed: handed straight to the worker that holds this lease. */
 export interface Handoff {
@@ -92,21 +100,43 @@ export class QueueRepository {
 
   /**
    * Adds the INSERTs of messages and their bodies to a composite statement. With a handoff, its
-   * first `count` messages go in as 'sending' under that lease; the others are 'queued'.
+   * first `count` messages go in as 'sending' under that lease (never a held one: the caller
+   * puts those last); the others are 'queued', or 'hold' when they say so.
    */
   insertInto(st: CompositeStatement, messages: NewMessage[], now: Date, handoff?: Handoff, options: { bodies: boolean } = { bodies: true }): void {
     const at = st.p(now, 'timestamptz');
     const owner = st.p(handoff?.owner ?? null, 'text');
     const lease = st.p(handoff?.leaseSeconds ?? 0, 'float8');
     const rows = st.json(
-      messages.map((m, i) => ({ i, id: m.id, sender: m.sender, recipients: m.recipients, subject: m.subject, message_id: m.messageId, size: m.data.length, client_address: m.clientAddress, leased: !!handoff && i < handoff.count })),
+      messages.map((m, i) => ({
+        i,
+        id: m.id,
+        sender: m.sender,
+        recipients: m.recipients,
+        subject: m.subject,
+        message_id: m.messageId,
+        size: m.data.length,
+        client_address: m.clientAddress,
+        leased: !!handoff && i < handoff.count,
+        // Rare: left out of the JSON when absent (they read as NULL), so the hot path's rows stay small.
+        ...(m.receivedAt ? { created_at: m.receivedAt } : {}),
+        ...(m.originalRecipients ? { original_recipients: m.originalRecipients } : {}),
+        ...(m.held ? { hold_reason: m.held.reason, last_error: m.held.lastError } : {}),
+      })),
     );
-    st.with('new_message', `SELECT * FROM jsonb_to_recordset(${rows}) AS r(i int, id text, sender text, recipients text[], subject text, message_id text, size int, client_address text, leased boolean)`);
+    st.with(
+      'new_message',
+      `SELECT * FROM jsonb_to_recordset(${rows}) AS r(i int, id text, sender text, recipients text[], subject text, message_id text, size int, client_address text, leased boolean,
+                                                     created_at timestamptz, original_recipients jsonb, hold_reason text, last_error text)`,
+    );
     st.with(
       'messages',
-      `INSERT INTO message (id, sender, recipients, subject, message_id, size, client_address, created_at, next_attempt_at, state, lease_owner, lease_until)
-       SELECT id, sender, recipients, subject, message_id, size, client_address, ${at}, ${at},
-              CASE WHEN leased THEN 'sending' ELSE 'queued' END, CASE WHEN leased THEN ${owner} END, CASE WHEN leased THEN now() + make_interval(secs => ${lease}) END
+      `INSERT INTO message (id, sender, recipients, subject, message_id, size, client_address, created_at, next_attempt_at, state, lease_owner, lease_until,
+                            original_recipients, hold_reason, last_error)
+       SELECT id, sender, recipients, subject, message_id, size, client_address, coalesce(created_at, ${at}), ${at},
+              CASE WHEN hold_reason IS NOT NULL THEN 'hold' WHEN leased THEN 'sending' ELSE 'queued' END,
+              CASE WHEN leased THEN ${owner} END, CASE WHEN leased THEN now() + make_interval(secs => ${lease}) END,
+              original_recipients, hold_reason, last_error
          FROM new_message`,
     );
     if (!options.bodies) return;
@@ -325,9 +355,28 @@ export class QueueRepository {
     return rows.map((r) => r.id);
   }
 
+  /** Held messages with this hold reason (a few, at most: see LocalMailService). */
+  async heldFor(reason: string): Promise<{ id: string; recipients: string[]; original_recipients: Record<string, string> | null }[]> {
+    return this.db.query(`SELECT id, recipients, original_recipients FROM message WHERE state = 'hold' AND hold_reason = $1 ORDER BY id`, [reason]);
+  }
+
+  /**
+   * Gives held messages new recipients and queues them (due now), each only while it is still
+   * held for `reason`; returns the ids it changed.
+   */
+  async releaseWith(manager: EntityManager, reason: string, changes: { id: string; recipients: string[]; originals: Record<string, string> | null }[]): Promise<string[]> {
+    const rows = await queryRows<{ id: string }>(manager,
+      `UPDATE message m SET state = 'queued', recipients = c.recipients, original_recipients = c.originals, hold_reason = NULL, last_error = NULL, next_attempt_at = now()
+         FROM jsonb_to_recordset($1::jsonb) AS c(id text, recipients text[], originals jsonb)
+        WHERE m.id = c.id AND m.state = 'hold' AND m.hold_reason = $2 RETURNING m.id`,
+      [JSON.stringify(changes), reason],
+    );
+    return rows.map((r) => r.id);
+  }
+
   async release(manager: EntityManager, ids: string[]): Promise<string[]> {
     const rows = await queryRows<{ id: string }>(manager,
-      `UPDATE message SET state = 'queued', next_attempt_at = now() WHERE state = 'hold' AND id = ANY($1::text[]) RETURNING id`,
+      `UPDATE message SET state = 'queued', next_attempt_at = now() WHERE state = 'hold' AND hold_reason IS NULL AND id = ANY($1::text[]) RETURNING id`,
       [ids],
     );
     return rows.map((r) => r.id);

@@ -153,6 +153,8 @@ export class QueueService {
       if (action === 'flush' || action === 'release') await tx.query(`SELECT pg_notify('postroom_wakeup', '')`);
       return true;
     });
-    if (!changed) throw new ConflictException({ message: `Message ${id} is ${before.state}: cannot ${action} it now` });
+    if (changed) return;
+    if (action === 'release' && before.hold_reason) throw new ConflictException({ message: `Message ${id} waits for an admin address (${before.last_error ?? 'mail for a local name'}): it is released once one is set` });
+    throw new ConflictException({ message: `Message ${id} is ${before.state}: cannot ${action} it now` });
   }
 }

@@ -33,6 +33,7 @@ export const SETTINGS_FIELDS = [
   'stormWindowMinutes',
   'stormMaxDuplicates',
   'senderRateLimitPerMinute',
+  'aliases',
 ] as const;
 
 export type SettingsField = (typeof SETTINGS_FIELDS)[number];
@@ -93,6 +94,8 @@ export function formToSettingsInput(body: Record<string, unknown>): Record<strin
     if (v !== undefined) out[name] = toNumber(v);
   }
   for (const name of CHECKBOX_FIELDS) out[name] = checked(field(body, name));
+  const aliases = field(body, 'aliases');
+  if (aliases !== undefined) out.aliases = aliasesFromText(aliases);
   for (const name of SECRET_FORM_FIELDS) {
     const v = field(body, name) ?? '';
     if (checked(field(body, clearName(name)))) out[name] = null;
@@ -119,7 +122,7 @@ export function formValuesFromView(view: SettingsView): SettingsFormValues {
   for (const name of SETTINGS_FIELDS) {
     if (isSecret(name)) continue;
     const v = view[name];
-    values[name] = typeof v === 'boolean' ? (v ? 'true' : '') : v === null ? '' : String(v);
+    values[name] = typeof v === 'boolean' ? (v ? 'true' : '') : v === null ? '' : typeof v === 'object' ? aliasesToText(v) : String(v);
   }
   for (const name of SECRET_FORM_FIELDS) values[clearName(name) as 'clearPassword'] = false;
   return values;
@@ -133,6 +136,32 @@ export function changedFields(before: SettingsView, after: SettingsView, input: 
       const set = `${name}Set` as 'passwordSet';
       return input[name] === null ? before[set] : typeof input[name] === 'string' && input[name] !== '';
     }
-    return before[name] !== after[name];
+    const [a, b] = [before[name], after[name]];
+    return typeof a === 'object' && a !== null ? JSON.stringify(a) !== JSON.stringify(b) : a !== b;
   });
+}
+
+/**
+ * The aliases textarea: one alias a line, `name: address, address` (blank lines and lines
+ * starting with # are skipped). A line without a colon becomes a name without addresses, so
+ * that validation names it.
+ */
+export function aliasesFromText(text: string): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const raw of text.split(/\r?\n/)) {
+    const line = raw.trim();
+    if (line === '' || line.startsWith('#')) continue;
+    const colon = line.indexOf(':');
+    const name = (colon === -1 ? line : line.slice(0, colon)).trim().toLowerCase();
+    const targets = colon === -1 ? [] : line.slice(colon + 1).split(/[,\s]+/).filter(Boolean);
+    out[name] = [...(out[name] ?? []), ...targets];
+  }
+  return out;
+}
+
+/** The aliases as the textarea shows them. */
+export function aliasesToText(aliases: Record<string, string[]>): string {
+  return Object.entries(aliases)
+    .map(([name, targets]) => `${name}: ${targets.join(', ')}`)
+    .join('\n');
 }

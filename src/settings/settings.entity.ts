@@ -116,6 +116,10 @@ export class SettingsEntity {
   @Column({ name: 'sender_rate_limit_per_minute', type: 'integer', default: 0 })
   senderRateLimitPerMinute!: number;
 
+  /** Local names (root, postmaster, a user) → the addresses their mail goes to; others go to adminAddress. */
+  @Column({ type: 'jsonb', default: {} })
+  aliases!: Record<string, string[]>;
+
   @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' })
   updatedAt!: Date;
 }

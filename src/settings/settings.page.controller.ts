@@ -32,6 +32,7 @@ const LABELS: Record<string, string> = {
   fromAddress: 'From address',
   rewriteFrom: 'Rewrite From',
   adminAddress: 'Admin address',
+  aliases: 'Aliases',
   timeoutSeconds: 'Timeout',
   poolSize: 'Pool size',
   lifetimeHours: 'Lifetime',

@@ -117,7 +117,7 @@ export class SettingsService {
       const changed: string[] = [];
       for (const [key, value] of Object.entries(input) as [keyof SettingsInput, unknown][]) {
         if (SECRET_FIELDS.has(key)) continue;
-        if ((current as unknown as Record<string, unknown>)[key] !== value) {
+        if (!sameValue((current as unknown as Record<string, unknown>)[key], value)) {
           (next as unknown as Record<string, unknown>)[key] = value;
           changed.push(key);
         }
@@ -161,6 +161,11 @@ export class SettingsService {
     this.cached = Promise.resolve(saved);
     return toSettingsView(saved);
   }
+}
+
+/** Equal settings values: scalars, or the aliases object (compared by content). */
+function sameValue(a: unknown, b: unknown): boolean {
+  return typeof a === 'object' && a !== null && typeof b === 'object' && b !== null ? JSON.stringify(a) === JSON.stringify(b) : a === b;
 }
 
 /** What a combination of settings is missing (one reason per field), checked after merging. */

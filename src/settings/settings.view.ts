@@ -34,6 +34,7 @@ export interface SettingsView {
   stormWindowMinutes: number;
   stormMaxDuplicates: number;
   senderRateLimitPerMinute: number;
+  aliases: Record<string, string[]>;
   updatedAt: string;
 }
 
@@ -77,6 +78,7 @@ export function toSettingsView(s: SettingsEntity): SettingsView {
     stormWindowMinutes: s.stormWindowMinutes,
     stormMaxDuplicates: s.stormMaxDuplicates,
     senderRateLimitPerMinute: s.senderRateLimitPerMinute,
+    aliases: s.aliases,
     updatedAt: new Date(s.updatedAt).toISOString(),
   };
 }

@@ -19,6 +19,9 @@ export interface QueueEntry {
 
 export interface MailLogEntry {
   id: string;
+  at: string;
+  subject: string | null;
+  originalTo: string | null;
   queueId: string | null;
   event: 'received' | 'sent' | 'deferred' | 'bounced' | 'rejected';
   from: string;

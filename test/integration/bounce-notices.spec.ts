@@ -5,6 +5,7 @@ import { BounceNotifier } from '../../src/delivery/bounce-notifier.js';
 import { AttemptOutcome } from '../../src/delivery/outcome.js';
 import { OutcomeRecorder } from '../../src/delivery/outcome.recorder.js';
 import { IntakeService } from '../../src/intake/intake.service.js';
+import { LocalMailService } from '../../src/intake/local-mail.service.js';
 import { ClaimedMessage } from '../../src/queue/queue.repository.js';
 import { SettingsEntity } from '../../src/settings/settings.entity.js';
 import type { SettingsService } from '../../src/settings/settings.service.js';
@@ -30,14 +31,15 @@ describe('BounceNotifier: RFC 3464 notices after an attempt (real PostgreSQL)', 
     ({ ds, close } = await openTestDataSource());
     services = queueServices(ds);
     const fakeSettings = { get: async () => settings as SettingsEntity, heloName: async () => 'nas.example.com' } as unknown as SettingsService;
-    const intake = new IntakeService(services.queue, fakeSettings);
+    const localMail = new LocalMailService(ds, silentLogger, fakeSettings, services.repo, services.events, services.notifier);
+    const intake = new IntakeService(services.queue, fakeSettings, localMail);
     const notifier = new BounceNotifier(ds, fakeSettings, intake, services.events, silentLogger);
     recorder = new OutcomeRecorder(services.writer, notifier);
   });
   afterAll(async () => close?.());
 
   beforeEach(async () => {
-    settings = { fromName: 'NAS', fromAddress: 'nas@example.com', adminAddress: 'admin@example.com', rewriteFrom: false, hostname: 'nas.example.com', delayWarningHours: 0 };
+    settings = { fromName: 'NAS', fromAddress: 'nas@example.com', adminAddress: 'admin@example.com', rewriteFrom: false, hostname: 'nas.example.com', delayWarningHours: 0, aliases: {} };
     await clearQueue(ds);
     await ds.query(`DELETE FROM event`);
   });

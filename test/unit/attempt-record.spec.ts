@@ -19,6 +19,8 @@ function claimed(over: Partial<ClaimedMessage> = {}): ClaimedMessage {
     next_attempt_at: NOW,
     attempts: 0,
     last_error: null,
+    original_recipients: null,
+    hold_reason: null,
     data: null,
     ...over,
   };

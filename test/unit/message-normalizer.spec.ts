@@ -247,6 +247,30 @@ describe('normalizeMessage', () => {
     expect(out.sender).toBe('app@example.org');
   });
 
+  it("rewrites a local From (cron's `root (Cron Daemon)`, x@localhost) to the From address, keeping the display name", () => {
+    const isLocal = (a: string) => !a.includes('@') || a.endsWith('@localhost');
+    const cron = normalizeMessage(input('From: root (Cron Daemon)\r\nSubject: x\r\n\r\nbody', { fromName: 'NAS', fromAddress: 'nas@example.com', isLocal }));
+    expect(values(parse(cron.data).headers, 'From')).toEqual(['Cron Daemon <nas@example.com>']);
+    const mdadm = normalizeMessage(input('From: root@localhost\r\nSubject: x\r\n\r\nbody', { fromName: 'NAS', fromAddress: 'nas@example.com', isLocal }));
+    expect(values(parse(mdadm.data).headers, 'From')).toEqual(['NAS <nas@example.com>']);
+    const outside = normalizeMessage(input('From: App <app@example.org>\r\nSubject: x\r\n\r\nbody', { fromAddress: 'nas@example.com', isLocal }));
+    expect(values(parse(outside.data).headers, 'From')).toEqual(['App <app@example.org>']);
+    const unset = normalizeMessage(input('From: root\r\nSubject: x\r\n\r\nbody', { isLocal }));
+    expect(values(parse(unset.data).headers, 'From')).toEqual(['root']);
+  });
+
+  it('adds a From with the full name of sendmail -F when the message has none', () => {
+    const out = normalizeMessage(input('Subject: x\r\n\r\nbody', { envelopeFrom: 'root@nas.example.com', fullName: 'Cron Daemon' }));
+    expect(values(parse(out.data).headers, 'From')).toEqual(['Cron Daemon <root@nas.example.com>']);
+    const configured = normalizeMessage(input('Subject: x\r\n\r\nbody', { fullName: 'Cron Daemon', fromName: 'NAS', fromAddress: 'nas@example.com' }));
+    expect(values(parse(configured.data).headers, 'From')).toEqual(['Cron Daemon <nas@example.com>']);
+  });
+
+  it('names the user of a local submission in Received, as Postfix does', () => {
+    const out = normalizeMessage(input('Subject: x\r\n\r\nbody', { client: { address: null, protocol: 'local', uid: 1000 } }));
+    expect(values(parse(out.data).headers, 'Received')[0]).toBe(`by mail.example.com (Postroom, from userid 1000) id ${QUEUE_ID} for <ops@example.net>; Sun, 22 Nov 2026 03:15:19 +0000`);
+  });
+
   it('encodes a non-ASCII configured From name as an RFC 2047 word', () => {
     const out = normalizeMessage(input('Subject: x\r\n\r\nbody', { fromName: 'Überwachung', fromAddress: 'alerts@example.com' }));
     expect(values(parse(out.data).headers, 'From')).toEqual([`=?UTF-8?B?${Buffer.from('Überwachung').toString('base64')}?= <alerts@example.com>`]);

@@ -57,6 +57,7 @@ const view: SettingsView = {
   stormWindowMinutes: 10,
   stormMaxDuplicates: 3,
   senderRateLimitPerMinute: 0,
+  aliases: { root: ["ops@example.com"] },
   updatedAt: '2026-01-01T00:00:00.000Z',
 };
 

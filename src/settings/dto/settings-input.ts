@@ -40,6 +40,31 @@ const plainText = (max: number) =>
 const whole = (min: number, max: number, what: string) =>
   z.number({ error: `must be a whole number of ${what}` }).int(`must be a whole number of ${what}`).min(min, `must be at least ${min}`).max(max, `must be at most ${max}`);
 
+/** A local name as an alias key: what comes before the @ of root@localhost, lower case. */
+const ALIAS_NAME = /^[a-z0-9][a-z0-9._+-]{0,63}$/;
+const MAX_ALIASES = 200;
+const MAX_ALIAS_TARGETS = 20;
+
+/** Aliases: local name → the addresses its mail goes to (full addresses, not at localhost). */
+const aliasesSchema = z
+  .record(z.string(), z.array(z.string({ error: 'must list addresses as text' }).trim(), { error: 'must map each name to a list of addresses' }), {
+    error: 'must be an object of local names, each with a list of addresses',
+  })
+  .superRefine((aliases, ctx) => {
+    const names = Object.keys(aliases);
+    if (names.length > MAX_ALIASES) ctx.addIssue({ code: 'custom', message: `has ${names.length} aliases (at most ${MAX_ALIASES})` });
+    for (const [name, targets] of Object.entries(aliases)) {
+      if (!ALIAS_NAME.test(name)) ctx.addIssue({ code: 'custom', message: `"${name}" is not a local name (lower-case letters, digits and . _ + -, such as root or backup)` });
+      else if (targets.length === 0) ctx.addIssue({ code: 'custom', message: `"${name}" needs at least one address` });
+      else if (targets.length > MAX_ALIAS_TARGETS) ctx.addIssue({ code: 'custom', message: `"${name}" has ${targets.length} addresses (at most ${MAX_ALIAS_TARGETS})` });
+      else {
+        const bad = targets.find((t) => !isMailbox(t) || /@localhost$/i.test(t));
+        if (bad !== undefined) ctx.addIssue({ code: 'custom', message: `"${name}": "${bad}" is not a full address outside this machine, such as ops@example.com` });
+      }
+    }
+  })
+  .transform((aliases) => Object.fromEntries(Object.entries(aliases).map(([name, targets]) => [name, [...new Set(targets)]])));
+
 /** PUT /api/v1/settings: every field optional (what is absent keeps its value). */
 export const settingsInputSchema = z
   .object({
@@ -77,6 +102,7 @@ export const settingsInputSchema = z
     stormWindowMinutes: whole(1, 1440, 'minutes (1-1440)'),
     stormMaxDuplicates: whole(0, 10000, 'messages (0-10000, 0 = off)'),
     senderRateLimitPerMinute: whole(0, 100000, 'messages a minute (0-100000, 0 = no limit)'),
+    aliases: aliasesSchema,
   })
   .partial()
   .strict();

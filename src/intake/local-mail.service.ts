@@ -1,0 +1,90 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import os from 'node:os';
+import type { Logger } from 'pino';
+import { DataSource } from 'typeorm';
+import { PgNotifier } from '../database/pg-notifier.js';
+import { EventLogService } from '../events/event-log.service.js';
+import { ROOT_LOGGER } from '../logging/logging.module.js';
+import { QueueRepository } from '../queue/queue.repository.js';
+import { SettingsEntity } from '../settings/settings.entity.js';
+import { SettingsService } from '../settings/settings.service.js';
+import { LOCAL_HOLD, LocalMailPolicy, isLocalAddress, localDomainsOf, resolveRecipients } from './local-mail.js';
+
+/**
+ * Mail for local names beyond intake: the policy intake applies, the messages that wait for an
+ * admin address (for the dashboard's banner), and their release once an admin address or an
+ * alias gives them somewhere to go (on every settings change, on any instance).
+ */
+@Injectable()
+export class LocalMailService {
+  private readonly log: Logger;
+  private domains?: { key: string; set: Set<string> };
+  private releasing?: Promise<void>;
+
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    @Inject(ROOT_LOGGER) root: Logger,
+    private readonly settings: SettingsService,
+    private readonly repo: QueueRepository,
+    private readonly events: EventLogService,
+    private readonly notifier: PgNotifier,
+  ) {
+    this.log = root.child({ module: 'local-mail' });
+    // After SettingsService's own listener has dropped its cache (registered first: it is injected here).
+    notifier.on('postroom_settings', () => void this.releaseResolvable());
+  }
+
+  /** How local names are rewritten now (the set of local domains kept per host name). */
+  policy(settings: Pick<SettingsEntity, 'aliases' | 'adminAddress' | 'fromAddress'>, hostname: string): LocalMailPolicy {
+    const key = hostname.toLowerCase();
+    if (this.domains?.key !== key) this.domains = { key, set: localDomainsOf([hostname, machineName()]) };
+    return { localDomains: this.domains.set, aliases: settings.aliases, adminAddress: settings.adminAddress, fromAddress: settings.fromAddress, hostname };
+  }
+
+  /** The messages waiting for an admin address, and the local names they are for. */
+  async waiting(): Promise<{ count: number; names: string[] }> {
+    const held = await this.repo.heldFor(LOCAL_HOLD);
+    const policy = this.policy(await this.settings.get(), await this.settings.heloName());
+    const names = new Set(held.flatMap((m) => m.recipients.filter((r) => isLocalAddress(r, policy.localDomains))));
+    return { count: held.length, names: [...names].sort() };
+  }
+
+  /** Queues the waiting messages whose local names now have an alias or the admin address (one run at a time). */
+  releaseResolvable(): Promise<void> {
+    this.releasing ??= this.release()
+      .catch((err: unknown) => this.log.error({ err }, 'could not release the mail waiting for an admin address'))
+      .finally(() => (this.releasing = undefined));
+    return this.releasing;
+  }
+
+  private async release(): Promise<void> {
+    const held = await this.repo.heldFor(LOCAL_HOLD);
+    if (held.length === 0) return;
+    const settings = await this.settings.get();
+    const policy = this.policy(settings, await this.settings.heloName());
+    const changes = held.flatMap((m) => {
+      const r = resolveRecipients(m.recipients, policy);
+      if (r.unresolved.length) return [];
+      const originals = { ...(m.original_recipients ?? {}), ...(r.originals ?? {}) };
+      return [{ id: m.id, recipients: r.recipients, originals: Object.keys(originals).length ? originals : null }];
+    });
+    if (changes.length === 0) return;
+    const released = await this.db.transaction(async (tx) => {
+      const ids = await this.repo.releaseWith(tx, LOCAL_HOLD, changes);
+      if (ids.length) {
+        const where = settings.adminAddress ? `the admin address ${settings.adminAddress}` : 'their aliases';
+        await this.events.record(
+          { level: 'info', source: 'queue', message: `${ids.length} message(s) for local names released to ${where}`, details: { action: 'release', count: ids.length, ids, reason: LOCAL_HOLD } },
+          tx,
+        );
+        await tx.query(`SELECT pg_notify('postroom_wakeup', '')`);
+      }
+      return ids;
+    });
+    if (released.length) this.notifier.notifyLocal('postroom_wakeup', 'release');
+  }
+}
+
+let machine: string | undefined;
+const machineName = (): string => (machine ??= os.hostname());

@@ -1,0 +1,186 @@
+import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
+import { FSWatcher, watch } from 'node:fs';
+import type { Logger } from 'pino';
+import { APP_CONFIG } from '../../config/config.module.js';
+import type { AppConfig } from '../../config/config.schema.js';
+import { EventLogService } from '../../events/event-log.service.js';
+import { ROOT_LOGGER } from '../../logging/logging.module.js';
+import { MailLogService } from '../../mail-log/mail-log.service.js';
+import { IntakeService } from '../intake.service.js';
+import { DropRefused, dropMessage } from './drop-message.js';
+import { DropEntry, MaildropDirectory } from './maildrop-directory.js';
+import { MaildropFormatError, parseMaildropFile } from './maildrop-file.js';
+import { userName } from './system-users.js';
+
+/** A scan even without a watch event: a missed event (or a database back from an outage) waits at most this long. */
+const SCAN_MS = 10_000;
+/** A file still 0600 this long after its last write lost its writer: it was never acknowledged. */
+const ABANDONED_MS = 60 * 60_000;
+/** Room for the envelope around the largest message the listener would take. */
+const ENVELOPE_BYTES = 256 * 1024;
+
+/**
+ * Postroom's pickup: takes the files the sendmail drop-in leaves in DATA_DIR/maildrop, oldest
+ * first, one at a time, and queues each through IntakeService like any other submission (with
+ * its arrival time). A file is removed only after its message is committed, so a crash at any
+ * moment loses nothing; a crash between the commit and the removal queues that one file again.
+ * A file that cannot become a message is moved aside with an event, never dropped silently and
+ * never in the way of the others. While the database is away, files wait.
+ */
+@Injectable()
+export class MaildropPickup implements OnApplicationShutdown {
+  private readonly dir: MaildropDirectory;
+  private readonly log: Logger;
+  private watcher?: FSWatcher;
+  private timer?: NodeJS.Timeout;
+  private running?: Promise<void>;
+  private again = false;
+  private stopped = false;
+  /** Files already reported as unreadable: one warning each, not one per scan. */
+  private readonly reported = new Set<string>();
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(ROOT_LOGGER) root: Logger,
+    private readonly intake: IntakeService,
+    private readonly events: EventLogService,
+    private readonly mailLog: MailLogService,
+  ) {
+    this.dir = new MaildropDirectory(config.dataDir);
+    this.log = root.child({ module: 'maildrop' });
+  }
+
+  /** Creates the maildrop if needed, takes what waits there, and watches for more. */
+  async start(): Promise<void> {
+    await this.dir.ensure();
+    try {
+      this.watcher = watch(this.dir.path, () => this.poke());
+      this.watcher.on('error', (err) => this.log.warn({ err }, 'maildrop watch failed: scanning every 10 s only'));
+    } catch (err) {
+      this.log.warn({ err }, 'cannot watch the maildrop: scanning every 10 s only');
+    }
+    this.timer = setInterval(() => this.poke(), SCAN_MS);
+    this.timer.unref();
+    this.poke();
+  }
+
+  /** Stops watching; a file being queued is finished first. */
+  async onApplicationShutdown(): Promise<void> {
+    this.stopped = true;
+    this.watcher?.close();
+    clearInterval(this.timer);
+    await this.running;
+  }
+
+  /** Runs a pass now, or right after the current one. */
+  poke(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = this.pass()
+      .catch((err: unknown) => this.log.error({ err }, 'maildrop pass failed'))
+      .finally(() => {
+        this.running = undefined;
+        if (this.again) {
+          this.again = false;
+          this.poke();
+        }
+      });
+  }
+
+  /** Resolves once every file waiting now has been dealt with (for tests and shutdown). */
+  async idle(): Promise<void> {
+    while (this.running) await this.running;
+  }
+
+  private async pass(): Promise<void> {
+    for (const entry of await this.dir.list()) {
+      if (this.stopped) return;
+      if (!entry.complete) {
+        if (Date.now() - entry.mtime.getTime() > ABANDONED_MS) await this.aside(entry, 'warning', 'was left half-written by a sendmail that did not finish (never acknowledged)');
+        continue;
+      }
+      if (!(await this.take(entry))) return; // the database is away: the next scan tries again
+    }
+  }
+
+  /** Queues one file; false when it must wait (the message could not be stored now). */
+  private async take(entry: DropEntry): Promise<boolean> {
+    const read = await this.dir.read(entry, this.config.smtp.maxMessageBytes + ENVELOPE_BYTES);
+    if ('problem' in read) {
+      switch (read.problem) {
+        case 'gone':
+          return true;
+        case 'unreadable':
+          if (!this.reported.has(entry.name)) {
+            this.reported.add(entry.name);
+            await this.event('warning', `Maildrop file ${entry.name} (user ${userName(entry.uid)}) cannot be read: ${read.detail}; it stays until Postroom may read it`, entry);
+          }
+          return true;
+        case 'not-a-file':
+          await this.dir.remove(entry);
+          await this.event('warning', `Maildrop entry ${entry.name} (user ${userName(entry.uid)}) removed: ${read.detail}, not a message`, entry);
+          return true;
+        case 'too-big':
+          await this.refuse(entry, `message size exceeds the limit of ${this.config.smtp.maxMessageBytes} bytes (${read.detail})`);
+          return true;
+      }
+    }
+    let message;
+    try {
+      message = dropMessage(parseMaildropFile(read.data), userName(entry.uid));
+    } catch (err) {
+      if (err instanceof MaildropFormatError) {
+        await this.aside(entry, 'error', `is not a maildrop file Postroom can read: ${err.message}`);
+        return true;
+      }
+      if (err instanceof DropRefused) {
+        await this.refuse(entry, err.message);
+        return true;
+      }
+      throw err;
+    }
+    let queueId: string;
+    try {
+      queueId = await this.intake.submit({
+        envelopeFrom: message.from,
+        recipients: message.to,
+        raw: message.raw,
+        fullName: message.fullName,
+        client: { address: null, protocol: 'local', uid: entry.uid },
+        receivedAt: entry.mtime,
+      });
+    } catch (err) {
+      this.log.error({ err, file: entry.name }, 'maildrop message not stored: it stays for the next scan');
+      return false;
+    }
+    if (message.refused.length) {
+      await this.mailLog
+        .append(message.refused.map((r) => ({ queueId, messageId: null, event: 'rejected' as const, sender: message.from, recipient: r, size: 0, reply: `not a valid recipient address: ${r}` })))
+        .catch((err: unknown) => this.log.warn({ err, queueId }, 'could not log refused recipients'));
+    }
+    await this.dir.remove(entry);
+    this.reported.delete(entry.name);
+    return true;
+  }
+
+  /** A file that is a submission but cannot be queued: in the mail log as rejected, and moved aside. */
+  private async refuse(entry: DropEntry, reason: string): Promise<void> {
+    await this.mailLog
+      .append([{ queueId: null, messageId: null, event: 'rejected', sender: userName(entry.uid), recipient: '', size: 0, reply: reason }])
+      .catch((err: unknown) => this.log.warn({ err, file: entry.name }, 'could not log a refused maildrop file'));
+    await this.aside(entry, 'warning', `refused: ${reason}`);
+  }
+
+  private async aside(entry: DropEntry, level: 'warning' | 'error', what: string): Promise<void> {
+    const where = await this.dir.moveAside(entry);
+    await this.event(level, `Maildrop file ${entry.name} from user ${userName(entry.uid)} ${what}; moved to ${where}`, entry, { movedTo: where });
+  }
+
+  private async event(level: 'warning' | 'error', message: string, entry: DropEntry, extra: Record<string, unknown> = {}): Promise<void> {
+    this.log[level === 'error' ? 'error' : 'warn']({ file: entry.name, uid: entry.uid }, message);
+    await this.events.recordSafely({ level, source: 'maildrop', message, details: { file: entry.name, uid: entry.uid, user: userName(entry.uid), ...extra } });
+  }
+}

@@ -1,0 +1,43 @@
+import { describe, expect, it } from 'vitest';
+import { DropRefused, cutAtDot, dropMessage } from '../../src/intake/maildrop/drop-message.js';
+import { MaildropFile } from '../../src/intake/maildrop/maildrop-file.js';
+
+const drop = (over: Partial<MaildropFile>, message: string): MaildropFile => ({ extractRecipients: false, ignoreDots: false, recipients: [], message: Buffer.from(message), ...over });
+
+describe('dropMessage', () => {
+  it('with -t takes To, Cc and Bcc (groups, bare local names) besides the arguments, and removes Bcc', () => {
+    const m = dropMessage(drop({ extractRecipients: true, recipients: ['extra@x.example'] }, 'To: root, "Ops" <ops@x.example>\nCc: team: a@x.example, b@x.example;\nBcc: secret@x.example\nSubject: s\n\nbody\n'), 'backup');
+    expect(m.to).toEqual(['extra@x.example', 'root', 'ops@x.example', 'a@x.example', 'b@x.example', 'secret@x.example']);
+    expect(m.from).toBe('backup');
+    expect(m.raw.toString()).not.toContain('secret');
+    expect(m.raw.toString()).toContain('Subject: s');
+    expect(m.raw.toString().endsWith('\r\n\r\nbody\n')).toBe(true); // the rebuilt header block ends in CRLF
+  });
+
+  it('splits comma lists given as arguments, drops repeats, and keeps the sender given with -f (<> is the null sender)', () => {
+    const m = dropMessage(drop({ recipients: ['a@x.example,b@x.example', 'A@x.example'], sender: '<>', fullName: 'Cron\nDaemon' }, 'Subject: s\n\nb\n'), 'root');
+    expect(m).toMatchObject({ from: '', to: ['a@x.example', 'b@x.example'], fullName: 'Cron Daemon', refused: [] });
+  });
+
+  it('refuses the recipients that are no address, and the whole file when none is left or the sender is bad', () => {
+    expect(dropMessage(drop({ recipients: ['ok@x.example', 'not an address@@'] }, 'x'), 'root')).toMatchObject({ to: ['ok@x.example'], refused: ['not an address@@'] });
+    expect(() => dropMessage(drop({ recipients: ['@@'] }, 'x'), 'root')).toThrow(DropRefused);
+    expect(() => dropMessage(drop({ extractRecipients: true }, 'Subject: nobody\n\nx'), 'root')).toThrow(/none in the To, Cc or Bcc headers/);
+    expect(() => dropMessage(drop({ recipients: ['a@x.example'], sender: 'bad sender@@' }, 'x'), 'root')).toThrow(/not a valid sender/);
+  });
+
+  it('keeps a message without a final newline and 8-bit bytes as they are', () => {
+    const bytes = Buffer.from('Subject: caf\xe9\n\nna\xefve', 'latin1');
+    const m = dropMessage({ extractRecipients: false, ignoreDots: true, recipients: ['a@x.example'], message: bytes }, 'root');
+    expect(m.raw.equals(bytes)).toBe(true);
+  });
+});
+
+describe('cutAtDot', () => {
+  it('ends the message at a lone dot unless -i', () => {
+    expect(cutAtDot(Buffer.from('a\n.\nb\n'), false).toString()).toBe('a\n');
+    expect(cutAtDot(Buffer.from('a\r\n.\r\nb\r\n'), false).toString()).toBe('a\r\n');
+    expect(cutAtDot(Buffer.from('a\n..\nb\n'), false).toString()).toBe('a\n..\nb\n');
+    expect(cutAtDot(Buffer.from('a\n.\nb\n'), true).toString()).toBe('a\n.\nb\n');
+  });
+});

@@ -91,6 +91,7 @@ describe('MailLogService (real PostgreSQL)', () => {
       event: 'deferred',
       from: 'sender0@example.com',
       to: '100%@example.net',
+      originalTo: null,
       relay: 'smtp.example.com[192.0.2.1]:587',
       size: 1042,
       delayMs: 420,

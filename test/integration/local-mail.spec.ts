@@ -1,0 +1,91 @@
+import type { DataSource } from 'typeorm';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { IntakeService } from '../../src/intake/intake.service.js';
+import { LocalMailService } from '../../src/intake/local-mail.service.js';
+import type { SettingsEntity } from '../../src/settings/settings.entity.js';
+import type { SettingsService } from '../../src/settings/settings.service.js';
+import { openTestDataSource, silentLogger } from '../helpers/db.js';
+import { clearQueue, queueServices } from './support.js';
+
+interface Row {
+  state: string;
+  recipients: string[];
+  original_recipients: Record<string, string> | null;
+  hold_reason: string | null;
+  last_error: string | null;
+  created_at: Date;
+}
+
+/**
+ * Mail for local names on a real PostgreSQL: IntakeService rewrites local recipients, a message
+ * with nowhere to go is stored on hold, and LocalMailService releases it once an admin address
+ * is set. Also a submission's own arrival time (a maildrop file written while Postroom was down).
+ */
+describe('IntakeService and LocalMailService: local names (real PostgreSQL)', () => {
+  let ds: DataSource;
+  let close: () => Promise<void>;
+  let services: ReturnType<typeof queueServices>;
+  let intake: IntakeService;
+  let localMail: LocalMailService;
+  let settings: Partial<SettingsEntity>;
+
+  beforeAll(async () => {
+    ({ ds, close } = await openTestDataSource());
+    services = queueServices(ds);
+    const fakeSettings = { get: async () => settings as SettingsEntity, heloName: async () => 'nas.example.com' } as unknown as SettingsService;
+    localMail = new LocalMailService(ds, silentLogger, fakeSettings, services.repo, services.events, services.notifier);
+    intake = new IntakeService(services.queue, fakeSettings, localMail);
+  });
+  afterAll(async () => close?.());
+
+  beforeEach(async () => {
+    settings = { fromName: 'NAS', fromAddress: 'nas@example.com', adminAddress: '', rewriteFrom: false, hostname: 'nas.example.com', aliases: { backup: ['ops@example.com'] } };
+    await clearQueue(ds);
+    await ds.query(`DELETE FROM event; DELETE FROM mail_log`);
+  });
+
+  const submit = (recipients: string[], over: Partial<Parameters<IntakeService['submit']>[0]> = {}) =>
+    intake.submit({ envelopeFrom: 'root', recipients, raw: Buffer.from('From: root (Cron Daemon)\r\nSubject: s\r\n\r\nbody\r\n'), client: { address: null, protocol: 'local', uid: 0 }, ...over });
+  const row = async (id: string): Promise<Row> => ((await ds.query(`SELECT state, recipients, original_recipients, hold_reason, last_error, created_at FROM message WHERE id = $1`, [id])) as Row[])[0]!;
+
+  it('stores a message for a name without alias on hold (no admin address), with the reason, and queues the rest of the mail normally', async () => {
+    const held = await submit(['root', 'backup']);
+    expect(await row(held)).toMatchObject({
+      state: 'hold',
+      recipients: ['root', 'ops@example.com'],
+      original_recipients: { 'ops@example.com': 'backup' },
+      hold_reason: 'local',
+      last_error: expect.stringMatching(/^waiting for an admin address: mail for root has nowhere to go/),
+    });
+    const normal = await submit(['backup']);
+    expect(await row(normal)).toMatchObject({ state: 'queued', recipients: ['ops@example.com'], hold_reason: null });
+    expect(await localMail.waiting()).toEqual({ count: 1, names: ['root'] });
+  });
+
+  it('releases the held messages once an admin address is set: rewritten, queued, logged', async () => {
+    const id = await submit(['root', 'backup']);
+    await localMail.releaseResolvable();
+    expect((await row(id)).state).toBe('hold'); // still nowhere to go
+    settings = { ...settings, adminAddress: 'admin@example.com' };
+    await localMail.releaseResolvable();
+    expect(await row(id)).toMatchObject({
+      state: 'queued',
+      recipients: ['admin@example.com', 'ops@example.com'],
+      original_recipients: { 'admin@example.com': 'root', 'ops@example.com': 'backup' },
+      hold_reason: null,
+      last_error: null,
+    });
+    const events: { message: string }[] = await ds.query(`SELECT message FROM event WHERE source = 'queue'`);
+    expect(events.map((e) => e.message)).toEqual(['1 message(s) for local names released to the admin address admin@example.com']);
+    expect(await localMail.waiting()).toEqual({ count: 0, names: [] });
+  });
+
+  it('keeps the arrival time given (created_at and the received line) and qualifies the local sender with the From address', async () => {
+    const arrived = new Date(Date.now() - 3_600_000);
+    settings = { ...settings, adminAddress: 'admin@example.com' };
+    const id = await submit(['root@localhost'], { receivedAt: arrived });
+    expect((await row(id)).created_at.getTime()).toBe(arrived.getTime());
+    const lines: { at: Date; sender: string; recipient: string; original_recipient: string }[] = await ds.query(`SELECT at, sender, recipient, original_recipient FROM mail_log WHERE queue_id = $1`, [id]);
+    expect(lines).toEqual([{ at: arrived, sender: 'nas@example.com', recipient: 'admin@example.com', original_recipient: 'root@localhost' }]);
+  });
+});

@@ -16,6 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
+import { ApplianceResult, compareCommands, memoryOf, postmasterOf, tree, writeCronMessage } from './lib/appliance.js';
 import { LoadCase, runLoad, WARM_UP } from './lib/load.js';
 import { drainAfterOutage, OpsResult, operationsAtScale } from './lib/ops.js';
 import { etcPostfixFingerprint, ensurePostfixTools, PostfixInstance, postfixVersion } from './lib/postfix.js';
@@ -33,8 +34,9 @@ export const CONFIG: BenchConfig = {
   messages: envInt('BENCH_MESSAGES', 2000),
   /** Messages per run with one session. */
   messagesSingle: envInt('BENCH_MESSAGES_SINGLE', 500),
-  sizes: (process.env.BENCH_SIZES ?? '1024,10240').split(',').map(Number),
-  sessions: (process.env.BENCH_SESSIONS ?? '1,20').split(',').map(Number),
+  /** BENCH_SIZES= (empty) skips the load runs, e.g. to measure the appliance section alone. */
+  sizes: (process.env.BENCH_SIZES ?? '1024,10240').split(',').map(Number).filter(Boolean),
+  sessions: (process.env.BENCH_SESSIONS ?? '1,20').split(',').map(Number).filter(Boolean),
   /** reuse: smtp-source -d (messages follow each other on a connection); connect: a connection per message. */
   modes: (process.env.BENCH_MODES ?? 'reuse,connect').split(',') as ('reuse' | 'connect')[],
   systemPg: envFlag('BENCH_SYSTEM_PG', true),
@@ -50,6 +52,9 @@ export const CONFIG: BenchConfig = {
   opsReads: envInt('BENCH_OPS_READS', 5),
   profile: envFlag('BENCH_PROFILE', true),
   write: envFlag('BENCH_WRITE', true),
+  appliance: envFlag('BENCH_APPLIANCE', true),
+  sendmailCalls: envInt('BENCH_SENDMAIL_CALLS', 100),
+  cliCalls: envInt('BENCH_CLI_CALLS', 20),
 };
 
 const log = (s: string) => process.stdout.write(s + '\n');
@@ -207,9 +212,65 @@ async function main(): Promise<void> {
     await sleep(300);
   };
 
+  // The idle services, just started (the appliance section).
+  const footprint = async (when: string): Promise<ApplianceResult['footprint']> => {
+    await sleep(10_000);
+    const pr = postrooms.postroom!;
+    return [
+      { what: `Postfix (master and its children), ${when}`, ...(await memoryOf(await postfix.pids())) },
+      { what: `Postroom: the node process, ${when}`, ...(await memoryOf([pr.pid])) },
+      { what: `Postroom: its embedded PostgreSQL (postmaster and children), ${when}`, ...(await memoryOf(await tree(await postmasterOf(pr.dataDir)))) },
+    ];
+  };
+  const idle = CONFIG.appliance ? await footprint('10 s after start') : [];
+
   for (const s of systems) {
     for (const c of WARM_UP) await runLoad(listen[s]!, sinks[s]!, c, 60_000 + c.count * 20);
     await drain(s);
+  }
+
+  // 0: the appliance: memory once warm, a sendmail call, a CLI call.
+  let appliance: ApplianceResult | undefined;
+  if (CONFIG.appliance && !interrupted) {
+    log('appliance: idle memory, sendmail and CLI calls');
+    const pr = postrooms.postroom!;
+    const warm = await footprint('10 s after the warm-up');
+    const message = path.join(pr.dataDir, 'bench-cron-message.txt');
+    await writeCronMessage(message, 'bench@example.com');
+    const base = { PATH: process.env.PATH ?? '/usr/bin:/bin', POSTROOM_CONFIG: '/dev/null' };
+    const before = { postfix: sinks.postfix!.count, postroom: sinks.postroom!.count };
+    const rounds = CONFIG.runs;
+    const n = CONFIG.sendmailCalls;
+    const sendmail = await compareCommands(
+      [
+        { name: 'Postfix /usr/sbin/sendmail', shown: '/usr/sbin/sendmail -C TMP/conf -t -i -f root < MESSAGE', command: `/usr/sbin/sendmail -C ${postfix.confDir} -t -i -f root`, env: base, input: message },
+        { name: 'Postroom bin/postroom-sendmail', shown: 'DATA_DIR=TMP bin/postroom-sendmail -t -i -f root < MESSAGE', command: `${path.join(ROOT, 'bin', 'postroom-sendmail')} -t -i -f root`, env: { ...base, DATA_DIR: pr.dataDir }, input: message },
+      ],
+      n,
+      rounds,
+      log,
+    );
+    // Every call of every round (the warm-up round too) must come out at its system's sink.
+    const want = n * (rounds + 1);
+    await sinks.postfix!.waitFor(before.postfix + want, 120_000).catch((err: Error) => notes.push(`sendmail: ${err.message}`));
+    await sinks.postroom!.waitFor(before.postroom + want, 120_000).catch((err: Error) => notes.push(`sendmail: ${err.message}`));
+    await drain('postfix');
+    await drain('postroom');
+    const cliEnv = { ...base, DATA_DIR: pr.dataDir, HTTP_PORT: String(pr.httpPort) };
+    const cliJs = path.join(ROOT, 'dist', 'src', 'cli', 'main.js');
+    const cli = await compareCommands(
+      [
+        { name: 'node -e 0 (for scale)', shown: 'node -e 0', command: `${process.execPath} -e 0`, env: base },
+        { name: 'postroom --help', shown: 'postroom --help', command: `${process.execPath} ${cliJs} --help`, env: cliEnv },
+        { name: 'postroom mailq', shown: 'postroom mailq', command: `${process.execPath} ${cliJs} mailq`, env: cliEnv },
+        { name: 'postroom report today', shown: 'postroom report today', command: `${process.execPath} ${cliJs} report today`, env: cliEnv },
+        { name: 'Postfix postqueue -p', shown: 'postqueue -c TMP/conf -p', command: `/usr/sbin/postqueue -c ${postfix.confDir} -p`, env: base },
+      ],
+      CONFIG.cliCalls,
+      rounds,
+      log,
+    );
+    appliance = { calls: n, sendmail, cli, footprint: [...idle, ...warm] };
   }
 
   // 1 and 2: intake and end to end.
@@ -366,6 +427,7 @@ async function main(): Promise<void> {
     big,
     ops,
     profile,
+    appliance,
     notes,
   };
   await mkdir(path.join(ROOT, 'dist', 'bench'), { recursive: true });

@@ -58,6 +58,7 @@ export class Postroom {
       PATH: process.env.PATH ?? '',
       HOME: process.env.HOME ?? '/tmp',
       TZ: process.env.TZ ?? 'UTC',
+      POSTROOM_CONFIG: '/dev/null',
       DATA_DIR: this.dataDir,
       HTTP_PORT: String(this.httpPort),
       SMTP_LISTEN_PORT: String(this.smtpPort),

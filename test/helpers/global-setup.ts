@@ -27,7 +27,9 @@ export default async function setup(project: TestProject): Promise<() => Promise
   let adminUrl = process.env.DATABASE_URL;
   if (!adminUrl) {
     dir = await mkdtemp(path.join(os.tmpdir(), 'postroom-test-pg-'));
-    embedded = new EmbeddedPostgres({ dataDir: path.join(dir, 'pg'), logger: pino({ level: 'warn' }) });
+    // Sized for the suite, not for one Postroom: test files run in parallel, each with its own
+    // Postroom processes and data sources on this one server.
+    embedded = new EmbeddedPostgres({ dataDir: path.join(dir, 'pg'), maxConnections: 200, logger: pino({ level: 'warn' }) });
     adminUrl = await embedded.start();
   }
   const admin = new pg.Client({ connectionString: adminUrl });

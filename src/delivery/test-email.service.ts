@@ -8,8 +8,10 @@ import { AppConfig } from '../config/config.schema.js';
 import { EventLogService } from '../events/event-log.service.js';
 import { MailLogService } from '../mail-log/mail-log.service.js';
 import { SettingsInput, fieldErrors, settingsInputSchema } from '../settings/dto/settings-input.js';
+import { rebind } from '../settings/secret-binding.js';
+import { SECRET_COLUMNS, SECRET_FIELDS, type SecretField, isSecretField, secretsInUse, unreadableReason } from '../settings/secret-fields.js';
 import { SettingsEntity } from '../settings/settings.entity.js';
-import { RelaySecrets, SECRET_COLUMNS, SettingsService } from '../settings/settings.service.js';
+import { RelaySecrets, SettingsService } from '../settings/settings.service.js';
 import { SettingsView, effectivePort } from '../settings/settings.view.js';
 import { MxResolver, directNodemailerOptions, mailHosts, systemResolver } from './direct-transport.js';
 import { OAuthTokenService } from './oauth/oauth-token.service.js';
@@ -60,6 +62,8 @@ interface Effective {
   password?: string;
   /** Every relay secret in clear (the OAuth2 ones too), for the token request and redaction. */
   secrets: RelaySecrets;
+  /** Stored secrets these settings need that this SECRET_KEY cannot open. */
+  unreadable: SecretField[];
   heloName: string;
 }
 
@@ -117,23 +121,34 @@ export class TestEmailService {
     return result;
   }
 
+  /**
+   * The saved settings with the unsaved values laid over them. A stored secret is used only
+   * with the host (or token endpoint) it was saved for: unsaved values that send one elsewhere
+   * must give it again (400, nothing sent).
+   */
   private async effective(input: SettingsInput | undefined): Promise<Effective> {
     const saved = await this.settings.get();
     const s: SettingsEntity = { ...saved };
-    const secrets = await this.settings.secrets();
-    if (input) {
-      for (const [key, value] of Object.entries(input)) {
-        if (key in SECRET_COLUMNS) continue;
-        (s as unknown as Record<string, unknown>)[key] = value;
-      }
-      for (const field of Object.keys(SECRET_COLUMNS) as (keyof typeof SECRET_COLUMNS)[]) {
-        const value = input[field];
-        if (value === null) delete secrets[field];
-        else if (typeof value === 'string' && value !== '') secrets[field] = field === 'password' ? value : value.trim();
-      }
+    const { secrets, unreadable } = await this.settings.openSecrets();
+    const given = SECRET_FIELDS.filter((field) => input?.[field] !== undefined && input[field] !== '');
+    for (const [key, value] of Object.entries(input ?? {})) {
+      if (!isSecretField(key)) (s as unknown as Record<string, unknown>)[key] = value;
+    }
+    const kept = SECRET_FIELDS.filter((field) => saved[SECRET_COLUMNS[field]] !== null && !given.includes(field));
+    const { reenter, drop } = rebind(saved, s, kept);
+    if (Object.keys(reenter).length) {
+      const fields = Object.fromEntries(Object.entries(reenter).map(([field, reason]) => [`settings.${field}`, reason]));
+      throw new BadRequestException({ statusCode: 400, error: 'Bad Request', message: 'Invalid test email request: nothing was sent', fields });
+    }
+    for (const field of drop) delete secrets[field];
+    for (const field of given) {
+      const value = input?.[field];
+      if (value === null) delete secrets[field];
+      else if (value) secrets[field] = field === 'password' ? value : value.trim();
     }
     const heloName = s.hostname || (input ? os.hostname() : await this.settings.heloName());
-    return { s, password: secrets.password, secrets, heloName };
+    const lost = secretsInUse(s).filter((field) => kept.includes(field) && unreadable.includes(field));
+    return { s, password: secrets.password, secrets, unreadable: lost, heloName };
   }
 
   private message(eff: Effective, to: string) {
@@ -155,6 +170,13 @@ export class TestEmailService {
     const s = eff.s;
     const relay = `${s.relayHost}:${effectivePort(s)}`;
     const oauth = s.authEnabled && s.authMethod === 'oauth2';
+    const lost = eff.unreadable[0];
+    if (lost) {
+      // Nothing to send it with: the diagnosis says which secret to enter again.
+      const reply = unreadableReason(lost);
+      transcript.note(reply);
+      return lost === 'password' ? { ok: false, code: 'auth_error', step: 'auth', reply, relay } : { ok: false, code: 'oauth_error', step: 'oauth', reply, relay };
+    }
     let accessToken: string | undefined;
     if (oauth) {
       // The token request is its own step: shown without secrets, its failure is oauth_error.

@@ -11,13 +11,15 @@ import { OAuthTokenService } from './oauth/oauth-token.service.js';
 import { RelayTransport } from './relay-transport.js';
 import { SmtpThread } from './smtp-thread.js';
 import { MailTransport } from './transport.js';
+import { UnusableTransport } from './unusable-transport.js';
 
 export const MX_RESOLVER = Symbol('MX_RESOLVER');
 
 /**
  * Holds the transport the settings and the relays describe; a change of either builds a new one.
  * No relay at all: direct delivery to MX. Otherwise a FailoverTransport over one RelayTransport
- * per relay in priority order (with a single relay it is that relay, plus health records).
+ * per relay in priority order (with a single relay it is that relay, plus health records); a
+ * relay whose stored secret does not open with this SECRET_KEY gets an UnusableTransport.
  */
 @Injectable()
 export class TransportFactory implements OnModuleInit, OnApplicationShutdown {
@@ -50,7 +52,7 @@ export class TransportFactory implements OnModuleInit, OnApplicationShutdown {
     return new FailoverTransport(
       relays.map((r) => ({
         key: r.key,
-        transport: new RelayTransport({
+        transport: r.unusable ? new UnusableTransport(`${r.host}:${r.port}`, r.unusable) : new RelayTransport({
           host: r.host,
           port: r.port,
           security: r.security,

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { hasLineBreak, isHostOrAddress } from '../common/address.js';
+import { CONTROL_CHARACTERS_REASON, hasControlCharacter } from '../common/control-characters.js';
 
 const PORT = 'must be a port number (1-65535) or null for the default of the security mode';
 const bool = z.boolean({ error: 'must be true or false' });
@@ -16,8 +17,8 @@ const fields = {
   security: z.enum(['none', 'starttls', 'tls'], { error: 'must be one of none, starttls, tls' }),
   tlsVerify: bool,
   authEnabled: bool,
-  username: z.string({ error: 'must be text' }).max(256, 'is too long').refine((v) => !hasLineBreak(v), 'must not contain line breaks'),
-  password: z.union([z.string().max(1024, 'is too long (at most 1024 characters)'), z.null()], { error: 'must be text (empty keeps the stored one) or null to clear it' }),
+  username: z.string({ error: 'must be text' }).max(256, 'is too long').refine((v) => !hasLineBreak(v), 'must not contain line breaks').refine((v) => !hasControlCharacter(v), CONTROL_CHARACTERS_REASON),
+  password: z.union([z.string().max(1024, 'is too long (at most 1024 characters)').refine((v) => !hasControlCharacter(v), CONTROL_CHARACTERS_REASON), z.null()], { error: 'must be text (empty keeps the stored one) or null to clear it' }),
   priority: z.number({ error: 'must be a whole number from 1 to 1000 (the primary relay is 0)' }).int('must be a whole number from 1 to 1000 (the primary relay is 0)').min(1, 'must be at least 1 (0 is the primary relay of the settings)').max(1000, 'must be at most 1000'),
   enabled: bool,
 };

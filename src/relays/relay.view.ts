@@ -1,3 +1,4 @@
+import type { SecretField } from '../settings/secret-fields.js';
 import type { Security } from '../settings/settings.entity.js';
 import { DEFAULT_PORTS } from '../settings/settings.view.js';
 import type { RelayHealthView } from './relay-health.types.js';
@@ -17,6 +18,8 @@ export interface RelayView {
   authEnabled: boolean;
   username: string;
   passwordSet: boolean;
+  /** Write-only fields whose stored value this SECRET_KEY cannot decrypt (the primary's are the settings'): enter them again. */
+  secretsUnreadable: SecretField[];
   /** Lower first: 0 is the primary. */
   priority: number;
   enabled: boolean;

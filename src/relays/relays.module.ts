@@ -5,15 +5,17 @@ import { SettingsModule } from '../settings/settings.module.js';
 import { RelayHealthService } from './relay-health.service.js';
 import { RelaysController } from './relays.controller.js';
 import { RelaysService } from './relays.service.js';
+import { SecretKeyCheck } from './secret-key-check.service.js';
 
 /**
- * Backup relays and per-relay health. Global so the dashboard home can show the relays without
- * importing it; it imports nothing from delivery (DeliveryModule imports it).
+ * Backup relays, per-relay health and the start-up check of the stored relay secrets. Global so
+ * the dashboard home can show the relays without importing it; it imports nothing from delivery
+ * (DeliveryModule imports it).
  */
 @Global()
 @Module({
   imports: [AuthModule, EventsModule, SettingsModule],
-  providers: [RelaysService, RelayHealthService],
+  providers: [RelaysService, RelayHealthService, SecretKeyCheck],
   controllers: [RelaysController],
   exports: [RelaysService, RelayHealthService],
 })

@@ -4,7 +4,9 @@ import { DataSource, EntityManager } from 'typeorm';
 import { Channel, PgNotifier } from '../database/pg-notifier.js';
 import { queryRows } from '../database/sql.js';
 import { EventLogService } from '../events/event-log.service.js';
+import { REENTER, relayDestination } from '../settings/secret-binding.js';
 import { SecretBox } from '../settings/secret-box.js';
+import { secretsInUse, unreadableReason } from '../settings/secret-fields.js';
 import type { Security } from '../settings/settings.entity.js';
 import { SECRET_BOX, SettingsService } from '../settings/settings.service.js';
 import { effectivePort } from '../settings/settings.view.js';
@@ -26,6 +28,14 @@ export interface DeliveryRelay {
   /** OAuth2 (XOAUTH2) as this mailbox; the primary relay only. */
   oauth?: { user: string };
   priority: number;
+  /** Why this relay cannot log in as configured (a stored secret that does not open): delivery skips it. */
+  unusable?: string;
+}
+
+/** A backup relay as the start-up check names it. */
+export interface SealedRelay {
+  id: string;
+  relay: string;
 }
 
 type Described = Omit<RelayView, 'health'>;
@@ -67,7 +77,9 @@ export class RelaysService {
     const s = await this.settings.get();
     if (s.relayHost) {
       const oauth = s.authEnabled && s.authMethod === 'oauth2';
-      const pass = s.authEnabled && !oauth ? await this.settings.password() : undefined;
+      const { secrets, unreadable } = await this.settings.openSecrets();
+      const lost = secretsInUse(s).find((field) => unreadable.includes(field));
+      const pass = s.authEnabled && !oauth ? secrets.password : undefined;
       out.push({
         key: PRIMARY_KEY,
         host: s.relayHost,
@@ -77,11 +89,12 @@ export class RelaysService {
         auth: s.authEnabled && pass !== undefined ? { user: s.username, pass } : undefined,
         ...(oauth ? { oauth: { user: s.username } } : {}),
         priority: 0,
+        ...(lost ? { unusable: unreadableReason(lost) } : {}),
       });
     }
     for (const r of await this.backups()) {
       if (!r.enabled) continue;
-      const pass = r.authEnabled && r.passwordSealed ? this.box.open(r.passwordSealed) : undefined;
+      const pass = r.authEnabled && r.passwordSealed ? this.box.tryOpen(r.passwordSealed) : undefined;
       out.push({
         key: String(r.id),
         host: r.host,
@@ -90,6 +103,7 @@ export class RelaysService {
         tlsVerify: r.tlsVerify,
         auth: r.authEnabled && pass !== undefined ? { user: r.username, pass } : undefined,
         priority: r.priority,
+        ...(r.authEnabled && r.passwordSealed && pass === undefined ? { unusable: unreadableReason('password') } : {}),
       });
     }
     return out;
@@ -123,7 +137,7 @@ export class RelaysService {
       });
       checkAuth(next);
       const saved = await repo.save(next);
-      const shown = describeBackup(saved);
+      const shown = this.describeBackup(saved);
       await this.record(tx, `Relay ${shown.relay} added by ${actor} (priority ${saved.priority})`, {
         actor,
         relayId: shown.id,
@@ -153,22 +167,29 @@ export class RelaysService {
         (next as unknown as Record<string, unknown>)[key] = value;
         changed.push(key);
       }
+      let passwordChange = '(changed)';
       if (input.password === null && current.passwordSealed !== null) {
         next.passwordSealed = null;
         changed.push('password');
       } else if (typeof input.password === 'string' && input.password !== '') {
         next.passwordSealed = this.box.seal(input.password);
         changed.push('password');
+      } else if (current.passwordSealed !== null && relayDestination(current.host, current.port, current.security) !== relayDestination(next.host, next.port, next.security)) {
+        // A kept password stays with the host, port and security it was saved for.
+        if (next.authEnabled) throw invalid({ password: REENTER.password });
+        next.passwordSealed = null;
+        changed.push('password');
+        passwordChange = '(cleared: saved for another host)';
       }
       checkAuth(next);
       if (changed.length === 0) return { saved: current, changed };
       const saved = await repo.save(next);
-      const before = describeBackup(current);
-      const after = describeBackup(saved);
+      const before = this.describeBackup(current);
+      const after = this.describeBackup(saved);
       await this.record(tx, `Relay ${after.relay} changed by ${actor}: ${changed.join(', ')}`, {
         actor,
         relayId: after.id,
-        changed: Object.fromEntries(changed.map((k) => [k, k === 'password' ? '(changed)' : { from: before[k as (typeof SHOWN_FIELDS)[number]], to: after[k as (typeof SHOWN_FIELDS)[number]] }])),
+        changed: Object.fromEntries(changed.map((k) => [k, k === 'password' ? passwordChange : { from: before[k as (typeof SHOWN_FIELDS)[number]], to: after[k as (typeof SHOWN_FIELDS)[number]] }])),
       });
       return { saved, changed };
     });
@@ -191,6 +212,26 @@ export class RelaysService {
     return { deleted: String(numeric) };
   }
 
+  /**
+   * At start-up: re-seals under the current key, in the caller's transaction, the backup
+   * passwords that only the legacy key opens, and names those that no key opens.
+   */
+  async checkSealed(tx: EntityManager): Promise<{ resealed: SealedRelay[]; unreadable: SealedRelay[] }> {
+    const repo = tx.getRepository(RelayEntity);
+    const found = { resealed: [] as SealedRelay[], unreadable: [] as SealedRelay[] };
+    for (const r of await repo.find({ order: { id: 'ASC' }, lock: { mode: 'pessimistic_write' } })) {
+      if (r.passwordSealed === null) continue;
+      const state = this.box.check(r.passwordSealed);
+      const named = { id: String(r.id), relay: relayAddress(r.host, r.port, r.security) };
+      if (state === 'unreadable') found.unreadable.push(named);
+      if (state !== 'legacy') continue;
+      // Re-sealing changes nothing the operator set: updated_at keeps its time.
+      await repo.update({ id: r.id }, { passwordSealed: this.box.seal(this.box.open(r.passwordSealed)), updatedAt: r.updatedAt });
+      found.resealed.push(named);
+    }
+    return found;
+  }
+
   private async describeAll(): Promise<Described[]> {
     const out: Described[] = [];
     const s = await this.settings.get();
@@ -207,13 +248,34 @@ export class RelaysService {
         authEnabled: s.authEnabled,
         username: s.username,
         passwordSet: s.passwordSealed !== null,
+        secretsUnreadable: await this.settings.unreadableSecrets(),
         priority: 0,
         enabled: true,
         updatedAt: new Date(s.updatedAt).toISOString(),
       });
     }
-    for (const r of await this.backups()) out.push(describeBackup(r));
+    for (const r of await this.backups()) out.push(this.describeBackup(r));
     return out;
+  }
+
+  private describeBackup(r: RelayEntity): Described {
+    return {
+      id: String(r.id),
+      primary: false,
+      host: r.host,
+      port: r.port,
+      effectivePort: effectivePort({ relayPort: r.port, security: r.security }),
+      relay: relayAddress(r.host, r.port, r.security),
+      security: r.security,
+      tlsVerify: r.tlsVerify,
+      authEnabled: r.authEnabled,
+      username: r.username,
+      passwordSet: r.passwordSealed !== null,
+      secretsUnreadable: r.passwordSealed !== null && this.box.check(r.passwordSealed) === 'unreadable' ? ['password'] : [],
+      priority: r.priority,
+      enabled: r.enabled,
+      updatedAt: new Date(r.updatedAt).toISOString(),
+    };
   }
 
   private backups(): Promise<RelayEntity[]> {
@@ -241,25 +303,6 @@ export class RelaysService {
   private announce(): void {
     this.notifier.notifyLocal(RELAYS_CHANNEL, 'local');
   }
-}
-
-function describeBackup(r: RelayEntity): Described {
-  return {
-    id: String(r.id),
-    primary: false,
-    host: r.host,
-    port: r.port,
-    effectivePort: effectivePort({ relayPort: r.port, security: r.security }),
-    relay: relayAddress(r.host, r.port, r.security),
-    security: r.security,
-    tlsVerify: r.tlsVerify,
-    authEnabled: r.authEnabled,
-    username: r.username,
-    passwordSet: r.passwordSealed !== null,
-    priority: r.priority,
-    enabled: r.enabled,
-    updatedAt: new Date(r.updatedAt).toISOString(),
-  };
 }
 
 function checkAuth(r: RelayEntity): void {

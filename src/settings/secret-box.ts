@@ -1,13 +1,24 @@
-import { createCipheriv, createDecipheriv, createHash, createHmac, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, createHmac, randomBytes, scrypt } from 'node:crypto';
 import { link, mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { promisify } from 'node:util';
 
 const VERSION = 'v1';
 
-/** Seals secrets at rest with AES-256-GCM: "v1.<iv>.<tag>.<ciphertext>" in base64url. */
+/** How a sealed value stands with a box's keys: the start-up check re-seals 'legacy' ones. */
+export type SealState = 'current' | 'legacy' | 'unreadable';
+
+/**
+ * Seals secrets at rest with AES-256-GCM: "v1.<iv>.<tag>.<ciphertext>" in base64url. A legacy
+ * key (the SHA-256 of a SECRET_KEY passphrase, from before scrypt) still opens what it sealed,
+ * so an upgrade loses nothing; sealing and derived keys use the current key only.
+ */
 export class SecretBox {
-  constructor(private readonly key: Buffer) {
-    if (key.length !== 32) throw new Error('SecretBox needs a 32-byte key');
+  constructor(
+    private readonly key: Buffer,
+    private readonly legacyKey?: Buffer,
+  ) {
+    if (key.length !== 32 || (legacyKey && legacyKey.length !== 32)) throw new Error('SecretBox needs a 32-byte key');
   }
 
   seal(plaintext: string): string {
@@ -22,22 +33,73 @@ export class SecretBox {
     return createHmac('sha256', this.key).update(label).digest('hex');
   }
 
+  /** The secret in clear; throws when neither key opens it (another SECRET_KEY, or tampering). */
   open(sealed: string): string {
-    const [version, iv, tag, data] = sealed.split('.');
-    if (version !== VERSION || !iv || !tag || data === undefined) throw new Error('not a sealed secret');
-    const decipher = createDecipheriv('aes-256-gcm', this.key, Buffer.from(iv, 'base64url'), { authTagLength: 16 });
-    decipher.setAuthTag(Buffer.from(tag, 'base64url'));
-    return Buffer.concat([decipher.update(Buffer.from(data, 'base64url')), decipher.final()]).toString('utf8');
+    try {
+      return openWith(this.key, sealed);
+    } catch (err) {
+      if (!this.legacyKey) throw err;
+      return openWith(this.legacyKey, sealed);
+    }
+  }
+
+  /** The secret in clear, or undefined when it cannot be opened. */
+  tryOpen(sealed: string): string | undefined {
+    try {
+      return this.open(sealed);
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Which key opens a sealed value, if any (never throws). */
+  check(sealed: string): SealState {
+    const opens = (key: Buffer | undefined): boolean => {
+      if (!key) return false;
+      try {
+        openWith(key, sealed);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    return opens(this.key) ? 'current' : opens(this.legacyKey) ? 'legacy' : 'unreadable';
   }
 }
 
+function openWith(key: Buffer, sealed: string): string {
+  const [version, iv, tag, data] = sealed.split('.');
+  if (version !== VERSION || !iv || !tag || data === undefined) throw new Error('not a sealed secret');
+  const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(iv, 'base64url'), { authTagLength: 16 });
+  decipher.setAuthTag(Buffer.from(tag, 'base64url'));
+  return Buffer.concat([decipher.update(Buffer.from(data, 'base64url')), decipher.final()]).toString('utf8');
+}
+
+const HEX_KEY = /^[0-9a-fA-F]{64}$/;
+
 /**
- * The key: SECRET_KEY (64 hex characters are used as they are, anything else is hashed with
- * SHA-256), or a random key kept in DATA_DIR/secret.key with mode 0600.
+ * A passphrase becomes a key through scrypt, with a fixed salt (the key must follow from the
+ * passphrase alone) and the cost of Node's defaults: about 16 MiB and 50-100 ms, once at
+ * start-up. A derived key signs the session cookies that anonymous visitors get; with a bare
+ * hash, one cookie would let anyone test passphrases offline at billions a second.
+ */
+const PASSPHRASE_SALT = 'postroom SECRET_KEY v1';
+const PASSPHRASE_COST = { N: 16384, r: 8, p: 1 } as const;
+
+const scryptAsync = promisify(scrypt) as (password: string, salt: string, keylen: number, options: typeof PASSPHRASE_COST) => Promise<Buffer>;
+
+/** The key that versions before scrypt derived from a passphrase (SHA-256): it only opens what they sealed. */
+export function legacyPassphraseKey(secretKey: string | undefined): Buffer | undefined {
+  return secretKey && !HEX_KEY.test(secretKey) ? createHash('sha256').update(secretKey).digest() : undefined;
+}
+
+/**
+ * The key: SECRET_KEY (64 hex characters are used as they are, any other text is a passphrase
+ * derived with scrypt), or a random key kept in DATA_DIR/secret.key with mode 0600.
  */
 export async function loadSecretKey(secretKey: string | undefined, dataDir: string): Promise<Buffer> {
   if (secretKey) {
-    return /^[0-9a-fA-F]{64}$/.test(secretKey) ? Buffer.from(secretKey, 'hex') : createHash('sha256').update(secretKey).digest();
+    return HEX_KEY.test(secretKey) ? Buffer.from(secretKey, 'hex') : scryptAsync(secretKey, PASSPHRASE_SALT, 32, PASSPHRASE_COST);
   }
   const file = path.join(dataDir, 'secret.key');
   try {

@@ -3,7 +3,7 @@ import { AuthModule } from '../auth/auth.module.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import { AppConfig } from '../config/config.schema.js';
 import { EventsModule } from '../events/events.module.js';
-import { SecretBox, loadSecretKey } from './secret-box.js';
+import { SecretBox, legacyPassphraseKey, loadSecretKey } from './secret-box.js';
 import { SettingsController } from './settings.controller.js';
 import { SettingsPageController } from './settings.page.controller.js';
 import { SECRET_BOX, SettingsService } from './settings.service.js';
@@ -15,7 +15,7 @@ import { SECRET_BOX, SettingsService } from './settings.service.js';
     {
       provide: SECRET_BOX,
       inject: [APP_CONFIG],
-      useFactory: async (config: AppConfig) => new SecretBox(await loadSecretKey(config.secretKey, config.dataDir)),
+      useFactory: async (config: AppConfig) => new SecretBox(await loadSecretKey(config.secretKey, config.dataDir), legacyPassphraseKey(config.secretKey)),
     },
   ],
   controllers: [SettingsController, SettingsPageController],

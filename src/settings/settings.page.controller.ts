@@ -117,6 +117,8 @@ export class SettingsPageController {
       errorCount: summary.length,
       confirmation,
       passwordSet: view.passwordSet,
+      // Stored secrets this SECRET_KEY cannot open: shown as "unreadable: enter it again".
+      unreadable: Object.fromEntries(view.secretsUnreadable.map((field) => [field, true])),
       oauthClientSecretSet: view.oauthClientSecretSet,
       oauthRefreshTokenSet: view.oauthRefreshTokenSet,
       oauthServiceAccountKeySet: view.oauthServiceAccountKeySet,

@@ -1,27 +1,18 @@
 import { BadRequestException, Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import os from 'node:os';
-import { DataSource } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import { PgNotifier } from '../database/pg-notifier.js';
 import { EventLogService } from '../events/event-log.service.js';
 import { SettingsInput, fieldErrors, settingsInputSchema } from './dto/settings-input.js';
 import { ProviderPreset, applyPreset } from './presets.js';
+import { rebind } from './secret-binding.js';
 import { SecretBox } from './secret-box.js';
+import { SECRET_COLUMNS, SECRET_FIELDS, type SecretField, isSecretField } from './secret-fields.js';
 import { SettingsEntity } from './settings.entity.js';
 import { SettingsView, toSettingsView } from './settings.view.js';
 
 export const SECRET_BOX = Symbol('SECRET_BOX');
-
-/** Write-only fields and the sealed column each is kept in. */
-export const SECRET_COLUMNS = {
-  password: 'passwordSealed',
-  oauthClientSecret: 'oauthClientSecretSealed',
-  oauthRefreshToken: 'oauthRefreshTokenSealed',
-  oauthServiceAccountKey: 'oauthServiceAccountKeySealed',
-} as const satisfies Record<string, keyof SettingsEntity>;
-
-type SecretField = keyof typeof SECRET_COLUMNS;
-const SECRET_FIELDS = new Set<string>(Object.keys(SECRET_COLUMNS));
 
 /** The relay secrets in clear, for the transport and the token provider only. */
 export interface RelaySecrets {
@@ -29,6 +20,18 @@ export interface RelaySecrets {
   oauthClientSecret?: string;
   oauthRefreshToken?: string;
   oauthServiceAccountKey?: string;
+}
+
+/** The stored secrets that open, and the fields of those that do not (sealed under another SECRET_KEY). */
+export interface OpenedSecrets {
+  secrets: RelaySecrets;
+  unreadable: SecretField[];
+}
+
+/** What the start-up check found in the settings row (see SecretKeyCheck). */
+export interface SealedCheck {
+  resealed: SecretField[];
+  unreadable: SecretField[];
 }
 
 /** The machine's name, asked once (a system call that intake would otherwise make per message). */
@@ -57,24 +60,65 @@ export class SettingsService {
   }
 
   async view(): Promise<SettingsView> {
-    return toSettingsView(await this.get());
+    const s = await this.get();
+    return toSettingsView(s, this.unreadableOf(s));
   }
 
-  /** The relay password in clear, for the transport only. */
-  async password(): Promise<string | undefined> {
-    const s = await this.get();
-    return s.passwordSealed ? this.box.open(s.passwordSealed) : undefined;
+  /** The write-only fields whose stored value cannot be opened with this SECRET_KEY. */
+  async unreadableSecrets(): Promise<SecretField[]> {
+    return this.unreadableOf(await this.get());
   }
 
-  /** Every relay secret of the settings in clear (for the transport and the token provider only). */
-  async secrets(): Promise<RelaySecrets> {
+  /**
+   * The relay secrets in clear (for the transport and the token provider only). A secret that
+   * cannot be opened is left out and named in `unreadable`: only what needs it fails.
+   */
+  async openSecrets(): Promise<OpenedSecrets> {
     const s = await this.get();
-    const out: RelaySecrets = {};
-    for (const [field, column] of Object.entries(SECRET_COLUMNS) as [SecretField, (typeof SECRET_COLUMNS)[SecretField]][]) {
-      const sealed = s[column];
-      if (sealed) out[field] = this.box.open(sealed);
+    const out: OpenedSecrets = { secrets: {}, unreadable: [] };
+    for (const field of SECRET_FIELDS) {
+      const sealed = s[SECRET_COLUMNS[field]];
+      if (sealed === null) continue;
+      const clear = this.box.tryOpen(sealed);
+      if (clear === undefined) out.unreadable.push(field);
+      else out.secrets[field] = clear;
     }
     return out;
+  }
+
+  /** The readable relay secrets in clear (see openSecrets). */
+  async secrets(): Promise<RelaySecrets> {
+    return (await this.openSecrets()).secrets;
+  }
+
+  /**
+   * At start-up: re-seals under the current key, in the caller's transaction, what only the
+   * legacy key opens, and names what no key opens.
+   */
+  async checkSealed(tx: EntityManager): Promise<SealedCheck> {
+    const repo = tx.getRepository(SettingsEntity);
+    const row = await repo.findOneOrFail({ where: { id: 1 }, lock: { mode: 'pessimistic_write' } });
+    const found: SealedCheck = { resealed: [], unreadable: [] };
+    const resealed: Partial<Record<(typeof SECRET_COLUMNS)[SecretField], string>> = {};
+    for (const field of SECRET_FIELDS) {
+      const sealed = row[SECRET_COLUMNS[field]];
+      if (sealed === null) continue;
+      const state = this.box.check(sealed);
+      if (state === 'unreadable') found.unreadable.push(field);
+      if (state !== 'legacy') continue;
+      resealed[SECRET_COLUMNS[field]] = this.box.seal(this.box.open(sealed));
+      found.resealed.push(field);
+    }
+    // Re-sealing changes no setting: "last changed" keeps its time.
+    if (found.resealed.length) await repo.update({ id: 1 }, { ...resealed, updatedAt: row.updatedAt });
+    return found;
+  }
+
+  private unreadableOf(s: SettingsEntity): SecretField[] {
+    return SECRET_FIELDS.filter((field) => {
+      const sealed = s[SECRET_COLUMNS[field]];
+      return sealed !== null && this.box.check(sealed) === 'unreadable';
+    });
   }
 
   /**
@@ -116,13 +160,15 @@ export class SettingsService {
       const next: SettingsEntity = { ...current };
       const changed: string[] = [];
       for (const [key, value] of Object.entries(input) as [keyof SettingsInput, unknown][]) {
-        if (SECRET_FIELDS.has(key)) continue;
+        if (isSecretField(key)) continue;
         if (!sameValue((current as unknown as Record<string, unknown>)[key], value)) {
           (next as unknown as Record<string, unknown>)[key] = value;
           changed.push(key);
         }
       }
-      for (const [field, column] of Object.entries(SECRET_COLUMNS) as [SecretField, (typeof SECRET_COLUMNS)[SecretField]][]) {
+      const kept: SecretField[] = [];
+      for (const field of SECRET_FIELDS) {
+        const column = SECRET_COLUMNS[field];
         const value = input[field];
         if (value === null && current[column] !== null) {
           next[column] = null;
@@ -130,10 +176,18 @@ export class SettingsService {
         } else if (typeof value === 'string' && value !== '') {
           next[column] = this.box.seal(field === 'password' ? value : value.trim());
           changed.push(field);
+        } else if (current[column] !== null) {
+          kept.push(field);
         }
       }
+      // A kept secret stays with the host or token endpoint it was saved for.
+      const { reenter, drop } = rebind(current, next, kept);
+      for (const field of drop) {
+        next[SECRET_COLUMNS[field]] = null;
+        changed.push(field);
+      }
 
-      const cross = crossFieldErrors(next);
+      const cross = { ...crossFieldErrors(next), ...reenter };
       if (Object.keys(cross).length) throw invalid(cross);
       if (changed.length === 0) return current;
 
@@ -147,7 +201,14 @@ export class SettingsService {
             actor,
             ...(preset ? { preset: preset.id } : {}),
             changed: Object.fromEntries(
-              changed.map((k) => [k, SECRET_FIELDS.has(k) ? '(changed)' : { from: (current as unknown as Record<string, unknown>)[k], to: (next as unknown as Record<string, unknown>)[k] }]),
+              changed.map((k) => [
+                k,
+                !isSecretField(k)
+                  ? { from: (current as unknown as Record<string, unknown>)[k], to: (next as unknown as Record<string, unknown>)[k] }
+                  : drop.includes(k)
+                    ? `(cleared: saved for another ${k === 'password' ? 'host' : 'token endpoint'})`
+                    : '(changed)',
+              ]),
             ),
           },
         },
@@ -159,7 +220,7 @@ export class SettingsService {
     // Only after COMMIT: this instance's cache and transport see the new values.
     this.notifier.notifyLocal('postroom_settings', 'local');
     this.cached = Promise.resolve(saved);
-    return toSettingsView(saved);
+    return toSettingsView(saved, this.unreadableOf(saved));
   }
 }
 

@@ -1,3 +1,4 @@
+import type { SecretField } from './secret-fields.js';
 import { AuthMethod, OAuthProvider, Security, SettingsEntity } from './settings.entity.js';
 
 /** The settings as the API shows them: the password never, only whether one is set. */
@@ -35,6 +36,8 @@ export interface SettingsView {
   stormMaxDuplicates: number;
   senderRateLimitPerMinute: number;
   aliases: Record<string, string[]>;
+  /** Write-only fields whose stored value this SECRET_KEY cannot decrypt: they have to be entered again. */
+  secretsUnreadable: SecretField[];
   updatedAt: string;
 }
 
@@ -44,7 +47,7 @@ export function effectivePort(s: Pick<SettingsEntity, 'relayPort' | 'security'>)
   return s.relayPort ?? DEFAULT_PORTS[s.security];
 }
 
-export function toSettingsView(s: SettingsEntity): SettingsView {
+export function toSettingsView(s: SettingsEntity, secretsUnreadable: SecretField[]): SettingsView {
   return {
     relayHost: s.relayHost,
     relayPort: s.relayPort,
@@ -79,6 +82,7 @@ export function toSettingsView(s: SettingsEntity): SettingsView {
     stormMaxDuplicates: s.stormMaxDuplicates,
     senderRateLimitPerMinute: s.senderRateLimitPerMinute,
     aliases: s.aliases,
+    secretsUnreadable,
     updatedAt: new Date(s.updatedAt).toISOString(),
   };
 }

@@ -148,12 +148,18 @@ describe('relays: failover and per-relay health', () => {
     const id = added.body.id;
     expect(id).toMatch(/^\d+$/);
 
-    // An empty password keeps the stored one; the other fields change.
-    const changed = await postroom.api<Relay>('PUT', `/api/v1/relays/${id}`, { password: '', priority: 7, port: null, security: 'tls' });
+    // An empty password keeps the stored one while host, port and security stay; the other fields change.
+    const kept = await postroom.api<Relay>('PUT', `/api/v1/relays/${id}`, { password: '', priority: 7 });
+    expect(kept.status).toBe(200);
+    expect(kept.body).toMatchObject({ passwordSet: true, priority: 7, port: 2587 });
+    // Another port or security mode needs the password again: it was saved for the old ones.
+    const moved = await postroom.api<Invalid>('PUT', `/api/v1/relays/${id}`, { password: '', port: null, security: 'tls' });
+    expect(moved.status).toBe(400);
+    expect(moved.body.fields).toEqual({ password: 'was saved for another host: enter the password again for the new host' });
+    const newPassword = secret + '-2';
+    const changed = await postroom.api<Relay>('PUT', `/api/v1/relays/${id}`, { password: newPassword, port: null, security: 'tls' });
     expect(changed.status).toBe(200);
     expect(changed.body).toMatchObject({ passwordSet: true, priority: 7, port: null, effectivePort: 465, relay: 'smtp.backup.example.com:465' });
-    const newPassword = secret + '-2';
-    expect((await postroom.api<Relay>('PUT', `/api/v1/relays/${id}`, { password: newPassword })).body.passwordSet).toBe(true);
 
     const badChange = await postroom.api<Invalid>('PUT', `/api/v1/relays/${id}`, { port: 'x', host: '' });
     expect(badChange.status).toBe(400);
@@ -180,13 +186,13 @@ describe('relays: failover and per-relay health', () => {
     const log = (await events(postroom, 'source=settings')).filter((e) => e.message.startsWith('Relay ')).reverse();
     expect(log.map((e) => e.message)).toEqual([
       'Relay smtp.backup.example.com:2587 added by api (priority 5)',
-      'Relay smtp.backup.example.com:465 changed by api: port, security, priority',
-      'Relay smtp.backup.example.com:465 changed by api: password',
+      'Relay smtp.backup.example.com:2587 changed by api: priority',
+      'Relay smtp.backup.example.com:465 changed by api: port, security, password',
       'Relay smtp.backup.example.com:465 removed by api',
     ]);
     expect(log[0]!.details).toMatchObject({ actor: 'api', relayId: id, relay: { host: 'smtp.backup.example.com', port: 2587, username: 'backupuser', passwordSet: true } });
-    expect(log[1]!.details.changed).toEqual({ port: { from: 2587, to: null }, security: { from: 'starttls', to: 'tls' }, priority: { from: 5, to: 7 } });
-    expect(log[2]!.details.changed).toEqual({ password: '(changed)' });
+    expect(log[1]!.details.changed).toEqual({ priority: { from: 5, to: 7 } });
+    expect(log[2]!.details.changed).toEqual({ port: { from: 2587, to: null }, security: { from: 'starttls', to: 'tls' }, password: '(changed)' });
 
     for (const url of ['/api/v1/relays', '/api/v1/events?limit=500', '/api/v1/settings']) {
       const body = JSON.stringify((await postroom.api('GET', url)).body);

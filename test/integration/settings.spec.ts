@@ -199,7 +199,7 @@ describe('SettingsService.update (real PostgreSQL)', () => {
     expect(sealed).toMatch(/^v1\.[\w-]+\.[\w-]+\.[\w-]+$/);
     expect(sealed).not.toContain(CLEAR);
     expect(box.open(sealed)).toBe(CLEAR);
-    expect(await settings.password()).toBe(CLEAR);
+    expect((await settings.secrets()).password).toBe(CLEAR);
     // another key cannot open it
     expect(() => new SecretBox(randomBytes(32)).open(sealed)).toThrow();
 
@@ -230,7 +230,7 @@ describe('SettingsService.update (real PostgreSQL)', () => {
     const view = await settings.update({ username: 'mailer2', password: '' }, 'admin');
     expect(view.passwordSet).toBe(true);
     expect((await row()).password_sealed).toBe(sealed);
-    expect(await settings.password()).toBe(CLEAR);
+    expect((await settings.secrets()).password).toBe(CLEAR);
     const evs = await eventRows();
     expect(evs.map((e) => e.details)).toEqual([{ actor: 'admin', changed: { username: { from: 'mailer', to: 'mailer2' } } }]);
   });
@@ -242,7 +242,7 @@ describe('SettingsService.update (real PostgreSQL)', () => {
     const next = (await row()).password_sealed as string;
     expect(next).not.toBe(sealed);
     expect(box.open(next)).toBe('another secret');
-    expect(await settings.password()).toBe('another secret');
+    expect((await settings.secrets()).password).toBe('another secret');
     expect((await eventRows()).map((e) => e.details)).toEqual([{ actor: 'admin', changed: { password: '(changed)' } }]);
   });
 
@@ -258,7 +258,7 @@ describe('SettingsService.update (real PostgreSQL)', () => {
     const view = await settings.update({ authEnabled: false, password: null }, 'admin');
     expect(view.passwordSet).toBe(false);
     expect((await row()).password_sealed).toBeNull();
-    expect(await settings.password()).toBeUndefined();
+    expect((await settings.secrets()).password).toBeUndefined();
     expect((await eventRows()).map((e) => e.details)).toEqual([
       { actor: 'admin', changed: { authEnabled: { from: true, to: false }, password: '(changed)' } },
     ]);
@@ -285,5 +285,50 @@ describe('SettingsService.update (real PostgreSQL)', () => {
     expect(second.fields).toEqual({ password: 'is required when SASL authentication is on' });
     expect(await row()).toEqual(before);
     expect(await eventRows()).toEqual([]);
+  });
+
+  it('refuses to keep the password for another host, port or security (400 on password), saving nothing', async () => {
+    await withPassword();
+    const before = await row();
+    for (const change of [{ relayHost: 'smtp.example.org' }, { relayPort: 2525 }, { security: 'tls' }, { relayHost: 'smtp.example.org', password: '' }]) {
+      const response = await rejection(settings.update(change, 'admin'));
+      expect(response.fields).toEqual({ password: 'was saved for another host: enter the password again for the new host' });
+    }
+    expect(await row()).toEqual(before);
+    expect(await eventRows()).toEqual([]);
+
+    // The same effective port, or a new password with the new host, is fine.
+    expect((await settings.update({ relayPort: 587, tlsVerify: false }, 'admin')).passwordSet).toBe(true);
+    await settings.update({ relayHost: 'smtp.example.org', password: 'for the new host' }, 'admin');
+    expect((await settings.secrets()).password).toBe('for the new host');
+  });
+
+  it('shows which stored secrets this key cannot open, and leaves them out of the secrets in clear', async () => {
+    await withPassword();
+    await settings.update({ oauthClientSecret: 'client-secret' }, 'admin');
+    await ds.query(`UPDATE settings SET password_sealed = $1`, [new SecretBox(randomBytes(32)).seal(CLEAR)]);
+    const fresh = new SettingsService(ds, box, events, notifier);
+    expect((await fresh.view()).secretsUnreadable).toEqual(['password']);
+    expect(await fresh.openSecrets()).toEqual({ secrets: { oauthClientSecret: 'client-secret' }, unreadable: ['password'] });
+    expect(await fresh.secrets()).toEqual({ oauthClientSecret: 'client-secret' });
+  });
+
+  it('re-seals under the current key what only the legacy key opens, keeping "last changed", and names what no key opens', async () => {
+    const legacy = randomBytes(32);
+    const upgraded = new SettingsService(ds, new SecretBox(randomBytes(32), legacy), events, notifier);
+    const old = new SecretBox(legacy);
+    await ds.query(`UPDATE settings SET password_sealed = $1, oauth_client_secret_sealed = $2`, [old.seal(CLEAR), new SecretBox(randomBytes(32)).seal('lost')]);
+    const before = await row();
+
+    const found = await ds.transaction((tx) => upgraded.checkSealed(tx));
+    expect(found).toEqual({ resealed: ['password'], unreadable: ['oauthClientSecret'] });
+    const after = await row();
+    expect(after.password_sealed).not.toBe(before.password_sealed);
+    expect(() => old.open(after.password_sealed as string)).toThrow();
+    expect(after.oauth_client_secret_sealed).toBe(before.oauth_client_secret_sealed);
+    expect(after.updated_at).toEqual(before.updated_at);
+    expect((await upgraded.openSecrets()).secrets).toEqual({ password: CLEAR });
+
+    expect(await ds.transaction((tx) => upgraded.checkSealed(tx))).toEqual({ resealed: [], unreadable: ['oauthClientSecret'] });
   });
 });

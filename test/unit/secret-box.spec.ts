@@ -1,9 +1,9 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomBytes, scryptSync } from 'node:crypto';
 import { mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { SecretBox, loadSecretKey } from '../../src/settings/secret-box.js';
+import { SecretBox, legacyPassphraseKey, loadSecretKey } from '../../src/settings/secret-box.js';
 
 /** Re-encodes one base64url part of a sealed value after changing its bytes. */
 function alterPart(sealed: string, index: number, change: (bytes: Buffer) => Buffer): string {
@@ -91,6 +91,25 @@ describe(SecretBox.name, () => {
     expect(session).not.toBe(key.toString('hex'));
   });
 
+  it('tells values sealed with its key, with its legacy key and with neither apart, without throwing', () => {
+    const legacy = randomBytes(32);
+    const box = new SecretBox(key, legacy);
+    const old = new SecretBox(legacy).seal('sealed by an older version');
+    expect(box.check(box.seal('x'))).toBe('current');
+    expect(box.check(old)).toBe('legacy');
+    expect(box.check(new SecretBox(randomBytes(32)).seal('x'))).toBe('unreadable');
+    expect(box.check('not sealed')).toBe('unreadable');
+    expect(box.tryOpen(new SecretBox(randomBytes(32)).seal('x'))).toBeUndefined();
+  });
+
+  it('opens a value sealed with its legacy key, but seals and derives only with the new one', () => {
+    const legacy = randomBytes(32);
+    const box = new SecretBox(key, legacy);
+    expect(box.open(new SecretBox(legacy).seal('kept across the upgrade'))).toBe('kept across the upgrade');
+    expect(() => new SecretBox(legacy).open(box.seal('x'))).toThrow();
+    expect(box.derive('session-cookie')).toBe(new SecretBox(key).derive('session-cookie'));
+  });
+
   it('rejects strings that are not sealed secrets', () => {
     const box = new SecretBox(key);
     const [, iv, tag, data] = box.seal('x').split('.');
@@ -117,10 +136,18 @@ describe('loadSecretKey', () => {
     expect(await loadSecretKey(hex.toUpperCase(), dir)).toEqual(Buffer.from(hex, 'hex'));
   });
 
-  it('hashes any other SECRET_KEY with SHA-256', async () => {
+  it('derives any other SECRET_KEY with scrypt (salt "postroom SECRET_KEY v1", N 16384, r 8, p 1), not a bare hash', async () => {
     for (const secret of ['correct horse battery staple', 'abc', 'a'.repeat(63), `${'0'.repeat(63)}g`]) {
-      expect(await loadSecretKey(secret, dir)).toEqual(createHash('sha256').update(secret).digest());
+      const key = await loadSecretKey(secret, dir);
+      expect(key).toEqual(scryptSync(secret, 'postroom SECRET_KEY v1', 32, { N: 16384, r: 8, p: 1 }));
+      expect(key).not.toEqual(createHash('sha256').update(secret).digest());
     }
+  });
+
+  it('keeps the SHA-256 key of a passphrase as the legacy key only (none for 64 hex characters or the key file)', () => {
+    expect(legacyPassphraseKey('correct horse battery staple')).toEqual(createHash('sha256').update('correct horse battery staple').digest());
+    expect(legacyPassphraseKey(randomBytes(32).toString('hex'))).toBeUndefined();
+    expect(legacyPassphraseKey(undefined)).toBeUndefined();
   });
 
   it('gives a key that SecretBox accepts when derived from SECRET_KEY', async () => {

@@ -58,6 +58,7 @@ const view: SettingsView = {
   stormMaxDuplicates: 3,
   senderRateLimitPerMinute: 0,
   aliases: { root: ["ops@example.com"] },
+  secretsUnreadable: [],
   updatedAt: '2026-01-01T00:00:00.000Z',
 };
 

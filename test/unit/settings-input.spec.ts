@@ -150,7 +150,8 @@ describe('fieldErrors', () => {
     const r = settingsInputSchema.safeParse({ username: `${'u'.repeat(300)}\n` });
     expect(r.success).toBe(false);
     if (r.success) return;
-    expect(r.error.issues.filter((i) => i.path[0] === 'username')).toHaveLength(2);
+    // Too long, a line break, and (the same LF) a control character.
+    expect(r.error.issues.filter((i) => i.path[0] === 'username')).toHaveLength(3);
     expect(fieldErrors(r.error)).toEqual({ username: 'is too long' });
   });
 

@@ -36,8 +36,8 @@ export class GoogleAuthorizeController {
   @Post('authorize')
   async authorize(@Req() req: Request, @Res() res: Response): Promise<void> {
     const s = await this.settings.get();
-    if (!s.oauthClientId) {
-      res.status(400).type('text/plain').send('Save the Google OAuth client id and client secret first, then press "Authorize with Google".');
+    if (s.oauthProvider !== 'google' || !s.oauthClientId) {
+      res.status(400).type('text/plain').send('Save the provider Google with its OAuth client id and client secret first, then press "Authorize with Google".');
       return;
     }
     const a = newAuthorization();
@@ -75,6 +75,11 @@ export class GoogleAuthorizeController {
       return;
     }
     const s = await this.settings.get();
+    // The stored client secret goes only to the token endpoint it was saved for.
+    if (s.oauthProvider !== 'google') {
+      res.status(400).type('text/plain').send('The provider is no longer Google: nothing was sent or stored. Save the provider Google and start again.');
+      return;
+    }
     const secrets = await this.settings.secrets();
     try {
       const answer = await requestToken(

@@ -1,11 +1,12 @@
 import { z } from 'zod';
 import { hasLineBreak, isHostOrAddress, isHostname, isMailbox } from '../../common/address.js';
+import { CONTROL_CHARACTERS_REASON, hasControlCharacter } from '../../common/control-characters.js';
 
 const emptyOr = (check: (v: string) => boolean, message: string) =>
   z.string({ error: 'must be text' }).trim().max(320, 'is too long').refine((v) => v === '' || check(v), message);
 
 const secret = (max: number) =>
-  z.union([z.string({ error: 'must be text' }).max(max, 'is too long'), z.null()], { error: 'must be text (empty keeps the stored one) or null to clear it' });
+  z.union([z.string({ error: 'must be text' }).max(max, 'is too long').refine((v) => !hasControlCharacter(v), CONTROL_CHARACTERS_REASON), z.null()], { error: 'must be text (empty keeps the stored one) or null to clear it' });
 
 /** A token endpoint: https, or plain http only on this machine (a local stub or proxy). */
 export function isTokenUrl(value: string): boolean {
@@ -35,7 +36,7 @@ export function serviceAccountKeyProblem(value: string): string | undefined {
 }
 
 const plainText = (max: number) =>
-  z.string({ error: 'must be text' }).trim().max(max, 'is too long').refine((v) => !hasLineBreak(v), 'must not contain line breaks');
+  z.string({ error: 'must be text' }).trim().max(max, 'is too long').refine((v) => !hasLineBreak(v), 'must not contain line breaks').refine((v) => !hasControlCharacter(v), CONTROL_CHARACTERS_REASON);
 
 const whole = (min: number, max: number, what: string) =>
   z.number({ error: `must be a whole number of ${what}` }).int(`must be a whole number of ${what}`).min(min, `must be at least ${min}`).max(max, `must be at most ${max}`);
@@ -73,8 +74,8 @@ export const settingsInputSchema = z
     security: z.enum(['none', 'starttls', 'tls'], { error: 'must be one of none, starttls, tls' }),
     tlsVerify: z.boolean({ error: 'must be true or false' }),
     authEnabled: z.boolean({ error: 'must be true or false' }),
-    username: z.string({ error: 'must be text' }).max(256, 'is too long').refine((v) => !hasLineBreak(v), 'must not contain line breaks'),
-    password: z.union([z.string({ error: 'must be text' }).max(1024, 'is too long'), z.null()], { error: 'must be text (empty keeps the stored one) or null to clear it' }),
+    username: z.string({ error: 'must be text' }).max(256, 'is too long').refine((v) => !hasLineBreak(v), 'must not contain line breaks').refine((v) => !hasControlCharacter(v), CONTROL_CHARACTERS_REASON),
+    password: z.union([z.string({ error: 'must be text' }).max(1024, 'is too long').refine((v) => !hasControlCharacter(v), CONTROL_CHARACTERS_REASON), z.null()], { error: 'must be text (empty keeps the stored one) or null to clear it' }),
     authMethod: z.enum(['password', 'oauth2'], { error: 'must be one of password, oauth2' }),
     oauthProvider: z.enum(['microsoft', 'google', 'google-service-account', 'generic'], { error: 'must be one of microsoft, google, google-service-account, generic' }),
     oauthTenantId: plainText(256).refine((v) => v === '' || /^[A-Za-z0-9][A-Za-z0-9.-]*$/.test(v), 'must be a directory (tenant) id such as 00000000-0000-0000-0000-000000000000 or contoso.onmicrosoft.com'),
@@ -88,7 +89,7 @@ export const settingsInputSchema = z
     oauthTokenUrl: plainText(2000).refine((v) => v === '' || isTokenUrl(v), 'must be an https:// URL (http:// only for 127.0.0.1 or localhost)'),
     oauthScope: plainText(1000),
     hostname: emptyOr(isHostname, 'must be a host name such as mail.example.com (blank for the machine name)'),
-    fromName: z.string({ error: 'must be text' }).max(200, 'is too long').refine((v) => !hasLineBreak(v), 'must not contain line breaks'),
+    fromName: z.string({ error: 'must be text' }).max(200, 'is too long').refine((v) => !hasLineBreak(v), 'must not contain line breaks').refine((v) => !hasControlCharacter(v), CONTROL_CHARACTERS_REASON),
     fromAddress: emptyOr(isMailbox, 'must be an email address such as alerts@example.com'),
     adminAddress: emptyOr(isMailbox, 'must be an email address such as admin@example.com'),
     rewriteFrom: z.boolean({ error: 'must be true or false' }),

@@ -1,0 +1,64 @@
+import { type SecretField, SECRET_NAMES, secretsInUse } from './secret-fields.js';
+import type { Security, SettingsEntity } from './settings.entity.js';
+import { DEFAULT_PORTS } from './settings.view.js';
+
+/**
+ * A stored secret goes only where it was saved for: a relay password to the same host,
+ * effective port and security mode; OAuth2 secrets to the same token endpoint. Otherwise
+ * anyone allowed to change the settings (an API token, a dashboard session) could point them at
+ * a listener of their own and read every write-only secret back.
+ */
+export type Destination = Pick<SettingsEntity, 'relayHost' | 'relayPort' | 'security' | 'authEnabled' | 'authMethod' | 'oauthProvider' | 'oauthTenantId' | 'oauthTokenUrl'>;
+
+/** Where a relay's password goes. The effective port counts (null is the mode's default); certificate checking does not. */
+export function relayDestination(host: string, port: number | null, security: Security): string {
+  return `${security}://${host.trim().toLowerCase()}:${port ?? DEFAULT_PORTS[security]}`;
+}
+
+/** Where OAuth2 secrets go: Google's endpoint (both Google providers), the tenant's at Microsoft, or the generic provider's URL. */
+function tokenDestination(s: Destination): string {
+  switch (s.oauthProvider) {
+    case 'microsoft':
+      return `microsoft/${s.oauthTenantId.trim().toLowerCase()}`;
+    case 'google':
+    case 'google-service-account':
+      return 'google';
+    case 'generic':
+      return `url ${s.oauthTokenUrl.trim()}`;
+  }
+}
+
+function destinationOf(field: SecretField, s: Destination): string {
+  return field === 'password' ? relayDestination(s.relayHost, s.relayPort, s.security) : tokenDestination(s);
+}
+
+/** The reason on a secret's field when it has to be typed again. */
+export const REENTER: Record<SecretField, string> = {
+  password: 'was saved for another host: enter the password again for the new host',
+  oauthClientSecret: `was saved for another token endpoint: enter the ${SECRET_NAMES.oauthClientSecret} again for the new token endpoint`,
+  oauthRefreshToken: `was saved for another token endpoint: enter the ${SECRET_NAMES.oauthRefreshToken} again for the new token endpoint`,
+  oauthServiceAccountKey: `was saved for another token endpoint: enter the ${SECRET_NAMES.oauthServiceAccountKey} again for the new token endpoint`,
+};
+
+export interface Rebinding {
+  /** Kept secrets the new settings would send to another destination: 400, one reason per field. */
+  reenter: Partial<Record<SecretField, string>>;
+  /** Kept secrets of another destination that the new settings do not send: they go with the change. */
+  drop: SecretField[];
+}
+
+/**
+ * What becomes of the stored secrets that a change keeps (neither given again nor cleared)
+ * when it moves from `before` to `after`. A change of method or provider keeps the secrets of
+ * the same destination.
+ */
+export function rebind(before: Destination, after: Destination, kept: SecretField[]): Rebinding {
+  const used = secretsInUse(after);
+  const out: Rebinding = { reenter: {}, drop: [] };
+  for (const field of kept) {
+    if (destinationOf(field, before) === destinationOf(field, after)) continue;
+    if (used.includes(field)) out.reenter[field] = REENTER[field];
+    else out.drop.push(field);
+  }
+  return out;
+}

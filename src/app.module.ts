@@ -1,6 +1,8 @@
 import { DynamicModule, Module } from '@nestjs/common';
+import { APP_FILTER } from '@nestjs/core';
 import type { Logger } from 'pino';
 import { AuthModule } from './auth/auth.module.js';
+import { UnstorableTextFilter } from './common/unstorable-text.filter.js';
 import { ConfigModule } from './config/config.module.js';
 import { AppConfig } from './config/config.schema.js';
 import { DashboardModule } from './dashboard/dashboard.module.js';
@@ -44,6 +46,8 @@ export class AppModule {
         RetentionModule,
         OpenApiModule,
       ],
+      // Text PostgreSQL cannot store answers 400 wherever validation missed it (not main.ts: APP_FILTER gets DI).
+      providers: [{ provide: APP_FILTER, useClass: UnstorableTextFilter }],
     };
   }
 }

@@ -21,11 +21,14 @@ const LOCAL_PART = /^(?:[a-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[a-z0-9!#$%&'*+/=?^_`{|
 
 /**
  * An envelope address as SMTP carries it (RFC 5321 mailbox): local@domain, at most 254
- * characters, local part at most 64, domain a hostname or an address literal. UTF-8 local
- * parts and domains (SMTPUTF8) are accepted when they hold no control characters.
+ * characters, local part at most 64, domain a hostname or an address literal (delivered to that
+ * address, see delivery/direct-transport.ts). UTF-8 local parts and domains (SMTPUTF8) are
+ * accepted when they hold no control characters. What no transport can send is refused here, at
+ * intake: nodemailer's SMTPConnection refuses an envelope address with CR, LF, < or > anywhere,
+ * even in a quoted local part ("Invalid sender", no reply code: retried for the whole lifetime).
  */
 export function isMailbox(address: string): boolean {
-  if (address.length > 254 || /[\x00-\x20\x7f-\x9f<>]/.test(address.replace(/^".*"@/, 'x@'))) return false;
+  if (address.length > 254 || /[<>]/.test(address) || /[\x00-\x20\x7f-\x9f]/.test(address.replace(/^".*"@/, 'x@'))) return false;
   const at = address.lastIndexOf('@');
   if (at < 1) return false;
   const local = address.slice(0, at);
@@ -33,20 +36,25 @@ export function isMailbox(address: string): boolean {
   if (local.length > 64) return false;
   const asciiLocal = /^[\x00-\x7f]*$/.test(local);
   if (asciiLocal ? !LOCAL_PART.test(local) : /[\s"\\@]/.test(local)) return false;
-  if (/^\[.*\]$/.test(domain)) return /^\[(?:[0-9.]+|IPv6:[0-9a-f:.]+)\]$/i.test(domain);
+  if (/^\[.*\]$/.test(domain)) {
+    // Direct delivery connects to the literal's address: it must be one.
+    const literal = /^\[(?:([0-9.]+)|IPv6:([0-9a-f:.]+))\]$/i.exec(domain);
+    return literal !== null && (literal[1] !== undefined ? isIP(literal[1]) === 4 : isIP(literal[2]!) === 6);
+  }
   if (/^[\x00-\x7f]*$/.test(domain)) return isHostname(domain) && domain.includes('.') || domain.toLowerCase() === 'localhost';
   return domain.length <= 253 && !/[\s@\\]/.test(domain) && domain.includes('.');
 }
 
 /**
  * A full address, or a local one that intake rewrites (see intake/local-mail.ts): a bare name
- * (root) or a name at a host name without a domain (root@nas).
+ * (root), or a name at a host name without a dot that `isLocalDomain` says is this machine
+ * (root@nas). A name at another such host (ops@nodot) is neither.
  */
-export function isAddressOrLocalName(address: string): boolean {
+export function isAddressOrLocalName(address: string, isLocalDomain: (domain: string) => boolean = () => false): boolean {
   if (isMailbox(address)) return true;
   const at = address.lastIndexOf('@');
-  const host = at === -1 ? 'localhost' : address.slice(at + 1);
-  return /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/i.test(host) && isMailbox(`${at === -1 ? address : address.slice(0, at)}@localhost`);
+  if (at !== -1 && !isLocalDomain(address.slice(at + 1).toLowerCase())) return false;
+  return isMailbox(`${at === -1 ? address : address.slice(0, at)}@localhost`);
 }
 
 export function domainOf(address: string): string {

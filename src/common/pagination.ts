@@ -1,4 +1,5 @@
 import { BadRequestException } from '@nestjs/common';
+import { CONTROL_CHARACTERS_REASON, hasControlCharacter } from './control-characters.js';
 
 export interface Page<T> {
   items: T[];
@@ -45,6 +46,13 @@ export function parseTime(raw: unknown, field: string): Date | undefined {
   const d = typeof raw === 'string' ? new Date(raw) : new Date(NaN);
   if (Number.isNaN(d.getTime())) throw new BadRequestException({ message: 'Invalid query', fields: { [field]: 'must be an ISO 8601 date and time' } });
   return d;
+}
+
+/** An optional text filter (`?address=`), trimmed; control characters are a 400 naming the field. */
+export function parseText(raw: unknown, field: string): string | undefined {
+  if (typeof raw !== 'string' || raw.trim() === '') return undefined;
+  if (hasControlCharacter(raw)) throw new BadRequestException({ message: 'Invalid query', fields: { [field]: CONTROL_CHARACTERS_REASON } });
+  return raw.trim();
 }
 
 export function parseEnum<T extends string>(raw: unknown, field: string, allowed: readonly T[]): T | undefined {

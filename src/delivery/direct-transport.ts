@@ -27,11 +27,21 @@ export interface DirectOptions {
 
 type Hosts = { hosts: string[] } | { error: { code: number | null; reply: string } };
 
+/** An address literal as a domain (RFC 5321 §4.1.3): [192.0.2.1], [IPv6:2001:db8::1]. */
+const ADDRESS_LITERAL = /^\[(?:ipv6:)?([0-9a-f:.]+)\]$/i;
+
 /**
  * The hosts to try for a domain: its MX records in preference order, or the domain itself
  * when it has none (RFC 5321 §5.1). A "null MX" (RFC 7505) refuses mail for good.
+ *
+ * An address literal is that host, with no DNS look-up (RFC 5321 §5.1: there is nothing to
+ * look up). Intake accepts x@[192.0.2.1] as the mailbox it is, and a relay takes it as it is, so
+ * direct delivery sends it too rather than asking DNS for an MX of "[192.0.2.1]". A literal that
+ * names this Postroom comes back through its own listener, where the hop count ends the loop.
  */
 export async function mailHosts(resolver: MxResolver, domain: string): Promise<Hosts> {
+  const literal = ADDRESS_LITERAL.exec(domain)?.[1];
+  if (literal !== undefined && isIP(literal)) return { hosts: [literal] };
   try {
     const records = (await resolver.resolveMx(domain)).sort((a, b) => a.priority - b.priority);
     if (records.length === 1 && (records[0]?.exchange === '' || records[0]?.exchange === '.')) {

@@ -1,7 +1,7 @@
 import { Controller, Get, Query, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ApiTokenGuard } from '../auth/api-token.guard.js';
-import { decodeCursor, parseEnum, parseLimit, parseTime } from '../common/pagination.js';
+import { decodeCursor, parseEnum, parseLimit, parseText, parseTime } from '../common/pagination.js';
 import { EventLogService, isEventCursor } from './event-log.service.js';
 
 @ApiTags('Events')
@@ -16,7 +16,7 @@ export class EventsController {
   list(@Query() q: Record<string, unknown>) {
     return this.events.list({
       level: parseEnum(q.level, 'level', ['info', 'warning', 'error'] as const),
-      source: typeof q.source === 'string' && q.source ? q.source : undefined,
+      source: parseText(q.source, 'source'),
       since: parseTime(q.since, 'since'),
       until: parseTime(q.until, 'until'),
       cursor: decodeCursor(q.cursor, isEventCursor),

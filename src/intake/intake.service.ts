@@ -7,6 +7,7 @@ import { SettingsService } from '../settings/settings.service.js';
 import { StormService } from '../storm/storm.service.js';
 import { LOCAL_HOLD, isLocalAddress, localHoldText, qualifySender, resolveRecipients } from './local-mail.js';
 import { LocalMailService } from './local-mail.service.js';
+import { MessageRefused } from './message-hygiene.js';
 import { normalizeMessage } from './message-normalizer.js';
 
 export interface Submission {
@@ -33,11 +34,13 @@ export class IntakeService {
   ) {}
 
   /**
-   * Resolves with the queue id once the message is committed; rejects when it is not stored.
-   * Local names are rewritten first (see local-mail.ts); a message for a local name with
-   * nowhere to go is stored on hold until an admin address or an alias is set.
+   * Resolves with the queue id once the message is committed; rejects when it is not stored:
+   * with MessageRefused when it never will be (no recipient, message-hygiene.ts), else the
+   * client may try again. Local names are rewritten first (see local-mail.ts); a message for a
+   * local name with nowhere to go is stored on hold until an admin address or an alias is set.
    */
   async submit(s: Submission): Promise<string> {
+    if (s.recipients.length === 0) throw new MessageRefused({ code: 554, status: '5.5.1', text: 'no valid recipients' });
     const settings = await this.settings.get();
     const queueId = newQueueId();
     const hostname = await this.settings.heloName();
@@ -59,6 +62,7 @@ export class IntakeService {
       client: s.client,
     });
     if (Array.isArray(s.raw)) s.raw.length = 0; // a big message is held once, not twice, from here on
+    if (normalized.problem) throw new MessageRefused(normalized.problem);
     const message = {
       id: queueId,
       sender: normalized.sender,

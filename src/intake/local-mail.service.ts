@@ -35,11 +35,21 @@ export class LocalMailService {
     notifier.on('postroom_settings', () => void this.releaseResolvable());
   }
 
-  /** How local names are rewritten now (the set of local domains kept per host name). */
+  /** How local names are rewritten now. */
   policy(settings: Pick<SettingsEntity, 'aliases' | 'adminAddress' | 'fromAddress'>, hostname: string): LocalMailPolicy {
+    return { localDomains: this.domainsFor(hostname), aliases: settings.aliases, adminAddress: settings.adminAddress, fromAddress: settings.fromAddress, hostname };
+  }
+
+  /** The domains that mean this machine now (localhost, its names, the hostname setting). */
+  async localDomains(): Promise<ReadonlySet<string>> {
+    return this.domainsFor(await this.settings.heloName());
+  }
+
+  /** Kept per host name: intake asks for every message. */
+  private domainsFor(hostname: string): Set<string> {
     const key = hostname.toLowerCase();
     if (this.domains?.key !== key) this.domains = { key, set: localDomainsOf([hostname, machineName()]) };
-    return { localDomains: this.domains.set, aliases: settings.aliases, adminAddress: settings.adminAddress, fromAddress: settings.fromAddress, hostname };
+    return this.domains.set;
   }
 
   /** The messages waiting for an admin address, and the local names they are for. */

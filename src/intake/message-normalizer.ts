@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { formatMailbox, singleMailbox } from '../common/address.js';
 import { MessageData, MessageParts } from '../common/message-data.js';
 import { STREAMED_BODY_BYTES } from '../queue/queue.repository.js';
+import { Refusal, messageProblem } from './message-hygiene.js';
 
 export interface NormalizeInput {
   /** The message as it came: one buffer, or the chunks of the DATA stream (never joined as a whole). */
@@ -30,6 +31,8 @@ export interface NormalizedMessage {
   sender: string;
   messageId: string;
   subject: string;
+  /** Set when intake must refuse the message (message-hygiene.ts): nothing of it is stored then. */
+  problem?: Refusal;
 }
 
 const HEADER_LINE = /^[\x21-\x39\x3b-\x7e]+:/;
@@ -50,7 +53,7 @@ export function splitHeaders(raw: Buffer): { head: Buffer; body: Buffer } {
  * The header block and the body of a message in chunks (one, or the DATA stream's): only the
  * chunks up to the end of the headers are joined (usually just the first); the body stays in them.
  */
-function splitChunks(chunks: Buffer[]): { head: Buffer; body: Buffer[] } {
+export function splitChunks(chunks: Buffer[]): { head: Buffer; body: Buffer[] } {
   let k = 1;
   let prefix = chunks[0] ?? Buffer.alloc(0);
   for (;;) {
@@ -94,10 +97,12 @@ function receivedHeader(i: NormalizeInput): string {
 
 /**
  * Prepares a message for the queue: a Received header on top; Message-ID, Date and From added
- * where missing; optionally the sender rewritten. The body is kept byte for byte.
+ * where missing; optionally the sender rewritten. The body is kept byte for byte. Says too
+ * whether intake must refuse it, from the same cut of the message.
  */
 export function normalizeMessage(i: NormalizeInput): NormalizedMessage {
   const { head, body } = splitChunks(Array.isArray(i.raw) ? i.raw : [i.raw]);
+  const problem = messageProblem(head, body);
   const headers = new Headers(head);
   headers.add('Received', receivedHeader(i), 0);
 
@@ -131,7 +136,7 @@ export function normalizeMessage(i: NormalizeInput): NormalizedMessage {
   // only when small; a big one stays in its parts (the DATA chunks), so it is held once.
   const parts = new MessageParts([headers.build(), ...body]);
   const data: MessageData = parts.length > STREAMED_BODY_BYTES ? parts : Buffer.concat(parts.parts, parts.length);
-  return { data, sender, messageId: messageId.slice(0, 998), subject: subject.slice(0, 998) };
+  return { data, sender, messageId: messageId.slice(0, 998), subject: subject.slice(0, 998), ...(problem ? { problem } : {}) };
 }
 
 function safeDecode(value: string): string {

@@ -3,10 +3,12 @@ import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import MailComposer from 'nodemailer/lib/mail-composer/index.js';
 import { ApiTokenGuard } from '../auth/api-token.guard.js';
 import { formatMailbox } from '../common/address.js';
+import { MailLogService } from '../mail-log/mail-log.service.js';
 import { fieldErrors } from '../settings/dto/settings-input.js';
 import { SettingsService } from '../settings/settings.service.js';
 import { messageInputSchema } from './dto/message-input.js';
 import { IntakeService } from './intake.service.js';
+import { MessageRefused } from './message-hygiene.js';
 
 @ApiTags('Messages')
 @ApiBearerAuth()
@@ -16,6 +18,7 @@ export class MessagesController {
   constructor(
     private readonly intake: IntakeService,
     private readonly settings: SettingsService,
+    private readonly mailLog: MailLogService,
   ) {}
 
   /** Builds the MIME message, queues it, and answers 202 with its queue id once committed. */
@@ -47,6 +50,13 @@ export class MessagesController {
       const id = await this.intake.submit({ envelopeFrom: fromAddress, recipients, raw, client: { address: null, protocol: 'HTTP' } });
       return { id };
     } catch (err) {
+      // Refused for good (message-hygiene.ts): the same request would be refused again. In the mail log as any refusal at intake.
+      if (err instanceof MessageRefused) {
+        await this.mailLog
+          .append([{ queueId: null, messageId: null, event: 'rejected', sender: fromAddress, recipient: recipients.join(', '), size: 0, reply: err.message }])
+          .catch(() => undefined); // best effort, as the listener's: the answer is the 400
+        throw new BadRequestException({ statusCode: 400, error: 'Bad Request', message: `Message refused: ${err.message}; nothing was queued` });
+      }
       throw new ServiceUnavailableException({ message: 'The message could not be stored, try again later', cause: String(err) });
     }
   }

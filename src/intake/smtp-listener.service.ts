@@ -10,6 +10,9 @@ import { ROOT_LOGGER } from '../logging/logging.module.js';
 import { MailLogService } from '../mail-log/mail-log.service.js';
 import { SettingsService } from '../settings/settings.service.js';
 import { IntakeService } from './intake.service.js';
+import { LocalMailService } from './local-mail.service.js';
+import { MessageRefused } from './message-hygiene.js';
+import type { Expiry } from './smtp-deadline.js';
 
 /** An error whose responseCode smtp-server turns into the SMTP reply. */
 function smtpError(code: number, message: string): Error & { responseCode: number } {
@@ -20,7 +23,8 @@ const unmapped = (address: string): string => address.replace(/^::ffff:(\d+\.\d+
 
 /**
  * The local SMTP listener. It answers 250 with the queue id only after the message is
- * committed; 451 when the database cannot take it; 552 over the size limit.
+ * committed; 451 when the database cannot take it; 552 over the size limit; 554 to a message
+ * intake refuses (message-hygiene.ts); 421 to a session past its deadlines (smtp-deadline.ts).
  */
 @Injectable()
 export class SmtpListenerService implements OnApplicationShutdown {
@@ -37,6 +41,7 @@ export class SmtpListenerService implements OnApplicationShutdown {
     private readonly settings: SettingsService,
     private readonly events: EventLogService,
     private readonly mailLog: MailLogService,
+    private readonly localMail: LocalMailService,
   ) {
     this.log = root.child({ module: 'listener' });
     this.allowed = allowedNetworkList(config.smtp.allowedNetworks);
@@ -52,6 +57,10 @@ export class SmtpListenerService implements OnApplicationShutdown {
 
   async start(): Promise<void> {
     const limits = this.config.smtp;
+    const deadlines = {
+      limits: { sessionMs: limits.sessionDeadlineSeconds * 1000, dataMs: limits.dataDeadlineSeconds * 1000, minDataRate: limits.minDataRate },
+      onExpire: (session: SMTPServerSession, why: Expiry, inData: boolean) => this.onDeadline(session, why, inData),
+    };
     const server = new PromptSmtpServer({
       name: await this.settings.heloName(),
       banner: 'Postroom ESMTP',
@@ -69,10 +78,10 @@ export class SmtpListenerService implements OnApplicationShutdown {
       // Answered once the current call has returned (a microtask, not a whole event-loop turn):
       // when both answer synchronously, smtp-server stops reading a session that pipelines whole
       // messages after the second one.
-      onMailFrom: (address, _session, cb) => queueMicrotask(() => this.onMailFrom(address, cb)),
-      onRcptTo: (address, session, cb) => queueMicrotask(() => this.onRcptTo(address, session, cb)),
+      onMailFrom: (address, _session, cb) => queueMicrotask(() => void this.onMailFrom(address, cb)),
+      onRcptTo: (address, session, cb) => queueMicrotask(() => void this.onRcptTo(address, session, cb)),
       onData: (stream, session, cb) => this.onData(stream, session, cb),
-    });
+    }, deadlines);
     server.on('error', (err) => this.log.error({ err }, 'SMTP server error'));
     await new Promise<void>((resolve, reject) => {
       const onError = (err: Error) => reject(err);
@@ -124,15 +133,21 @@ export class SmtpListenerService implements OnApplicationShutdown {
     else this.perClient.set(address, n);
   }
 
-  private onMailFrom(address: SMTPServerAddress, cb: (err?: Error | null) => void): void {
-    if (address.address !== '' && !isAddressOrLocalName(address.address)) {
+  /** A full address, a bare local name, or a name at this machine's dotless host name (cached: no I/O). */
+  private async acceptable(address: string): Promise<boolean> {
+    const local = await this.localMail.localDomains();
+    return isAddressOrLocalName(address, (d) => local.has(d));
+  }
+
+  private async onMailFrom(address: SMTPServerAddress, cb: (err?: Error | null) => void): Promise<void> {
+    if (address.address !== '' && !(await this.acceptable(address.address))) {
       return cb(smtpError(553, `5.1.7 <${address.address}> is not a valid sender address`));
     }
     cb();
   }
 
-  private onRcptTo(address: SMTPServerAddress, session: SMTPServerSession, cb: (err?: Error | null) => void): void {
-    if (!isAddressOrLocalName(address.address)) return cb(smtpError(553, `5.1.3 <${address.address}> is not a valid recipient address`));
+  private async onRcptTo(address: SMTPServerAddress, session: SMTPServerSession, cb: (err?: Error | null) => void): Promise<void> {
+    if (!(await this.acceptable(address.address))) return cb(smtpError(553, `5.1.3 <${address.address}> is not a valid recipient address`));
     if (session.envelope.rcptTo.length >= this.config.smtp.maxRecipients) {
       return cb(smtpError(452, `4.5.3 Too many recipients (at most ${this.config.smtp.maxRecipients} per message)`));
     }
@@ -166,10 +181,27 @@ export class SmtpListenerService implements OnApplicationShutdown {
           cb(null, `2.0.0 Ok: queued as ${queueId}`);
         })
         .catch((err: unknown) => {
+          if (err instanceof MessageRefused) {
+            const { code, status, text } = err.refusal;
+            this.log.warn({ client, from: envelopeFrom, reason: text }, `message refused: answering ${code}`);
+            void this.reject(session, envelopeFrom, recipients, client, text);
+            return cb(smtpError(code, `${status} ${text}`));
+          }
           this.log.error({ err, client }, 'message not stored: answering 451');
           cb(smtpError(451, '4.3.0 Temporary failure storing the message, try again later'));
         });
     });
+  }
+
+  /** A session cut at a deadline (answered 421); a message it was sending is a refusal at intake. */
+  private onDeadline(session: SMTPServerSession, why: Expiry, inData: boolean): void {
+    const limits = this.config.smtp;
+    const reason = why === 'session' ? `timeout exceeded: the session lasted ${limits.sessionDeadlineSeconds} s` : `timeout exceeded: DATA slower than ${limits.minDataRate} bytes a second`;
+    const client = unmapped(session.remoteAddress);
+    this.log.warn({ client, session: session.id, reason }, 'SMTP session cut: answering 421');
+    if (!inData) return;
+    const sender = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
+    void this.reject(session, sender, session.envelope.rcptTo.map((r) => r.address), client, reason);
   }
 
   /** A refusal at intake goes to the mail log (reports count it), best effort. */

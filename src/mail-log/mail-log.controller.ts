@@ -1,7 +1,7 @@
 import { Controller, Get, Query, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ApiTokenGuard } from '../auth/api-token.guard.js';
-import { decodeCursor, parseEnum, parseLimit, parseTime } from '../common/pagination.js';
+import { decodeCursor, parseEnum, parseLimit, parseText, parseTime } from '../common/pagination.js';
 import { MAIL_LOG_EVENTS, MailLogService, isMailLogCursor } from './mail-log.service.js';
 
 @ApiTags('Mail log')
@@ -16,8 +16,8 @@ export class MailLogController {
   list(@Query() q: Record<string, unknown>) {
     return this.mailLog.list({
       event: parseEnum(q.event ?? q.status, 'event', MAIL_LOG_EVENTS),
-      address: typeof q.address === 'string' && q.address.trim() ? q.address.trim() : undefined,
-      queueId: typeof q.queueId === 'string' && q.queueId ? q.queueId : undefined,
+      address: parseText(q.address, 'address'),
+      queueId: parseText(q.queueId, 'queueId'),
       since: parseTime(q.since, 'since'),
       until: parseTime(q.until, 'until'),
       cursor: decodeCursor(q.cursor, isMailLogCursor),

@@ -2,7 +2,7 @@ import { Controller, Get, Req, Res } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { appTimeZone } from '../common/timezone.js';
 import { q, renderView } from '../dashboard/htmx.js';
-import { errorList, pageSizeOptions, pagerLinks, pushCanonicalUrl, readLogQuery } from '../dashboard/log-paging.js';
+import { errorList, pageSizeOptions, pagerLinks, pushCanonicalUrl, readLogQuery, readTextFilter } from '../dashboard/log-paging.js';
 import { MailLogEvent } from './mail-log.entity.js';
 import { MAIL_LOG_EVENTS, MailLogService } from './mail-log.service.js';
 
@@ -34,11 +34,7 @@ export class MailLogPageController {
       if ((MAIL_LOG_EVENTS as readonly string[]).includes(rawEvent)) event = rawEvent as MailLogEvent;
       else errors.event = `must be one of ${MAIL_LOG_EVENTS.join(', ')}`;
     }
-    const address = q(req, 'address');
-    if (address !== undefined) {
-      values.address = address;
-      if (address.length > 320) errors.address = 'is too long';
-    }
+    const address = readTextFilter(req, 'address', query);
 
     const filters = { event: values.event, address: values.address, since: values.since, until: values.until, limit: values.limit };
     const invalid = Object.keys(errors).length > 0;

@@ -25,6 +25,9 @@ export function rejectionReason(reply: string | null | undefined): string {
   if (r.includes('recipient')) return 'recipient';
   if (r.includes('sender')) return 'sender';
   if (r.includes('network') || r.includes('not allowed')) return 'network';
+  if (r.includes('nul byte') || r.includes('header line')) return 'content';
+  if (r.includes('hops')) return 'loop';
+  if (r.includes('timeout')) return 'timeout';
   return 'other';
 }
 

@@ -1,7 +1,7 @@
 import { BadRequestException, Controller, Delete, Get, HttpCode, Param, Post, Query, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ApiTokenGuard } from '../auth/api-token.guard.js';
-import { decodeCursor, parseEnum, parseLimit } from '../common/pagination.js';
+import { decodeCursor, parseEnum, parseLimit, parseText } from '../common/pagination.js';
 import { isQueueId } from './queue-id.js';
 import { QueueService } from './queue.service.js';
 
@@ -24,7 +24,7 @@ export class QueueController {
   list(@Query() q: Record<string, unknown>) {
     return this.queue.list({
       state: parseEnum(q.state, 'state', STATES),
-      address: typeof q.address === 'string' && q.address.trim() ? q.address.trim() : undefined,
+      address: parseText(q.address, 'address'),
       cursor: decodeCursor(q.cursor, isQueueId),
       limit: parseLimit(q.limit),
     });

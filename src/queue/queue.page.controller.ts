@@ -1,5 +1,6 @@
 import { Controller, Get, HttpCode, HttpException, Param, Post, Req, Res } from '@nestjs/common';
 import type { Request, Response } from 'express';
+import { stripControlCharacters } from '../common/control-characters.js';
 import { decodeCursor, DEFAULT_LIMIT, MAX_LIMIT } from '../common/pagination.js';
 import { renderView, wantsFragment } from '../dashboard/htmx.js';
 import { MessageState } from './message.entity.js';
@@ -28,11 +29,15 @@ interface ListQuery {
   limit: number;
 }
 
-/** Anything malformed is dropped rather than refused: these come from links and forms. */
+/**
+ * Anything malformed is dropped rather than refused: these come from links and forms. So are
+ * control characters in the text (PostgreSQL cannot search for a NUL).
+ */
 function readListQuery(get: (name: string) => unknown): ListQuery {
   const str = (name: string) => {
     const v = get(name);
-    return typeof v === 'string' && v.trim() !== '' ? v.trim() : undefined;
+    const text = typeof v === 'string' ? stripControlCharacters(v).trim() : '';
+    return text || undefined;
   };
   const cursorOf = (name: string) => {
     try {

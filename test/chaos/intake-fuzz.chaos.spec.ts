@@ -35,7 +35,7 @@ function generator(random: () => number) {
     const steps = 1 + int(4);
     for (let s = 0; s < steps; s++) {
       const at = int(b.length + 1);
-      switch (int(9)) {
+      switch (int(10)) {
         case 0: // insert special or random bytes
           b = Buffer.concat([b.subarray(0, at), randomBytes(1 + int(8)), b.subarray(at)]);
           break;
@@ -56,6 +56,9 @@ function generator(random: () => number) {
           break;
         case 6: // many headers
           b = Buffer.concat([Buffer.from(`X-H: v\r\n`.repeat(1 + int(2000))), b]);
+          break;
+        case 8: // a mail loop: many Received headers, some spelled oddly
+          b = Buffer.concat([Buffer.from(`${pick(['Received', 'received', 'RECEIVED ', 'Received\t'])}: from a by b; Sun, 22 Nov 2026 03:15:19 +0000\r\n`.repeat(1 + int(80))), b]);
           break;
         case 7: // odd header names and encoded words
           b = Buffer.concat([Buffer.from(pick(['Subject: =?UTF-8?B?####?=\r\n', 'Subject: =?x?Q?=ZZ=?=\r\n', ':no-name\r\n', 'Bad Name: x\r\n', 'Message-ID:\r\n', 'From:\r\n', 'Date: not a date\r\n', `Subject: ${'=?UTF-8?Q?a?= '.repeat(500)}\r\n`, ' leading continuation\r\n', 'From: <>\r\n']), 'latin1'), b]);
@@ -85,6 +88,18 @@ function generator(random: () => number) {
   };
 }
 
+/**
+ * The intake rule (message-hygiene.ts), written out plainly: the status intake must refuse the
+ * message with, or undefined. NUL anywhere; a header line over 998 characters; over 50 Received.
+ */
+function expectedRefusal(raw: Buffer): string | undefined {
+  if (raw.includes(0)) return '5.6.0';
+  const lines = splitHeaders(raw).head.toString('latin1').split('\n').map((l) => l.replace(/\r$/, ''));
+  if (lines.some((l) => l.length > 998)) return '5.6.0';
+  if (lines.filter((l) => /^received[ \t]*:/i.test(l)).length > 50) return '5.4.6';
+  return undefined;
+}
+
 const input = (raw: Buffer, i: number, random: () => number): NormalizeInput => ({
   raw,
   queueId: `FUZZ${String(i).padStart(13, '0')}`,
@@ -100,11 +115,12 @@ const input = (raw: Buffer, i: number, random: () => number): NormalizeInput => 
 
 /** A fuzz test of intake parsing: thousands of random and mutated messages from a seeded PRNG. */
 describe('intake parsing fuzz (normalizeMessage, splitHeaders)', () => {
-  it('never throws, keeps the body bytes, and always yields a header block with Received', () => {
+  it('never throws, keeps the body bytes, always yields a header block with Received, and refuses exactly NUL, lines over 998, loops', () => {
     const seed = chaosSeed();
     const random = prng(seed);
     const next = generator(random);
     const kinds: Record<string, number> = {};
+    const refused: Record<string, number> = {};
     const failures: string[] = [];
     const deadline = Date.now() + 30_000;
     let n = 0;
@@ -121,6 +137,10 @@ describe('intake parsing fuzz (normalizeMessage, splitHeaders)', () => {
 
         const i = input(c.raw, n, random);
         const out = normalizeMessage(i);
+        // Refused exactly by the rule (NUL, over-long header lines, more than 50 hops); 8-bit bytes pass.
+        const status = expectedRefusal(c.raw);
+        expect(out.problem?.status, 'refusal').toBe(status);
+        if (status) refused[status] = (refused[status] ?? 0) + 1;
         const data = wholeMessage(out.data);
         // The body, byte for byte, at the end.
         expect(data.length).toBeGreaterThanOrEqual(body.length);
@@ -141,7 +161,7 @@ describe('intake parsing fuzz (normalizeMessage, splitHeaders)', () => {
         failures.push(`${where}\n  ${String(err).split('\n')[0]}`);
       }
     }
-    report('intake-fuzz', { seed, inputs: n, kinds, failures: failures.length });
+    report('intake-fuzz', { seed, inputs: n, kinds, refused, failures: failures.length });
     expect(failures).toEqual([]);
     expect(n).toBeGreaterThanOrEqual(5_000);
   }, 60_000);

@@ -130,4 +130,31 @@ describe('JSON API: authentication, POST /api/v1/messages', () => {
     expect((await mailLog(postroom, 'event=received')).length).toBe(before);
     expect(sink.messages).toHaveLength(1);
   });
+
+  it('answers 400 to an address no transport could send (a quoted < or >), for the sender and for each recipient', async () => {
+    const base = { from: 'alerts@nas.example.com', to: 'ops@example.com', subject: 'quoted', text: 'x' };
+    for (const [field, value] of [['from', '"a<b"@nas.example.com'], ['to', '"<ops@evil.example>"@example.com'], ['cc', '"a>b"@example.com'], ['replyTo', '"x<y"@example.com']] as const) {
+      const r = await postroom.api<ErrorBody>('POST', '/api/v1/messages', { ...base, [field]: value });
+      expect(r.status, field).toBe(400);
+      expect(Object.keys(r.body.fields ?? {}), field).toEqual([field]);
+    }
+    expect(await queue(postroom)).toEqual([]);
+  });
+
+  it('answers 400 to a message without any recipient (to: []), and queues and logs nothing', async () => {
+    const before = (await mailLog(postroom, '')).length;
+    for (const body of [{ to: [] }, { to: [], cc: [], bcc: [] }]) {
+      const r = await postroom.api<ErrorBody>('POST', '/api/v1/messages', { from: 'alerts@nas.example.com', subject: 'to nobody', text: 'x', ...body });
+      expect(r.status).toBe(400);
+      expect(r.body.fields).toEqual({ to: 'needs at least one recipient (in to, cc or bcc)' });
+    }
+    expect(await queue(postroom)).toEqual([]);
+    expect((await mailLog(postroom, '')).length).toBe(before);
+
+    // Bcc alone is a recipient: the message goes out with no To header.
+    const bccOnly = await postroom.api<{ id: string }>('POST', '/api/v1/messages', { from: 'alerts@nas.example.com', to: [], bcc: 'audit@example.com', subject: 'undisclosed', text: 'x' });
+    expect(bccOnly.status).toBe(202);
+    await sink.waitFor(2);
+    expect(sink.messages[1]!.to).toEqual(['audit@example.com']);
+  });
 });

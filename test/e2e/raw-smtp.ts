@@ -81,6 +81,11 @@ export class RawSmtp {
     }
   }
 
+  /** Writes raw bytes (a part of a line, for clients that trickle). */
+  write(data: string | Buffer): void {
+    this.socket.write(data);
+  }
+
   /** Sends one command line and reads its reply. */
   async command(line: string, timeoutMs?: number): Promise<SmtpReply> {
     this.socket.write(line + '\r\n');

@@ -205,6 +205,24 @@ describe('maildrop while Postroom is stopped, crashes, or finds junk', () => {
     expect(readdirSync(path.join(postroom.dataDir, 'maildrop.corrupt'))).toContain('not-a-maildrop-file');
   });
 
+  it('refuses a message with a NUL byte or a header line over 998 characters (moved aside, an event, a rejected line), and a recipient no transport could send alone', async () => {
+    expect(sendmail(postroom, ['ops@example.com'], Buffer.from('Subject: nul in a drop\n\nbefore\0after\n', 'latin1')).code).toBe(0);
+    expect(sendmail(postroom, ['ops@example.com'], `Subject: long in a drop\nX-Long: ${'y'.repeat(1000)}\n\nbody\n`).code).toBe(0);
+    expect(sendmail(postroom, ['ops@example.com', '"a<b"@example.com'], 'Subject: quoted in a drop\n\nbody\n').code).toBe(0);
+    const [quoted] = await delivered(postroom, sink, 'quoted in a drop');
+    expect(quoted!.to).toEqual(['ops@example.com']);
+
+    const refused = await postroom.until(async () => {
+      const e = (await events(postroom, 'source=maildrop&level=warning')).filter((x) => /refused: (message contains a NUL byte|header line 2 is longer than 998 characters)/.test(x.message));
+      return e.length === 2 ? e : undefined;
+    }, 'two refused maildrop files');
+    for (const e of refused) expect(e.message).toMatch(/moved to .*maildrop\.corrupt/);
+    const replies = (await mailLog(postroom, 'event=rejected')).map((e) => e.reply);
+    expect(replies).toEqual(expect.arrayContaining(['message contains a NUL byte', 'header line 2 is longer than 998 characters', 'not a valid recipient address: "a<b"@example.com']));
+    expect(withSubject(sink, 'nul in a drop')).toEqual([]);
+    expect(withSubject(sink, 'long in a drop')).toEqual([]);
+  });
+
   it('loses nothing and queues at most one message twice when killed (kill -9) in the middle of a pickup', async () => {
     await postroom.stop();
     const total = 150;

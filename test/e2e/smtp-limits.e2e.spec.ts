@@ -110,6 +110,25 @@ describe('SMTP listener limits: size, recipients, addresses, allowed networks', 
     expect(log.filter((e) => e.event === 'sent').map((e) => e.to).sort()).toEqual(['first@example.com', 'second@example.com']);
   });
 
+  it('refuses a sender or recipient no transport could send (a quoted < or >) with a 5xx reason, and takes an address literal', async () => {
+    const s = await greeted();
+    for (const address of ['"a<b"@example.com', '"a>b"@example.com']) {
+      const mail = await s.command(`MAIL FROM:<${address}>`);
+      expect(mail.code, address).toBeGreaterThanOrEqual(500);
+      expect(mail.text).toMatch(/not a valid sender address|syntax/);
+    }
+    expect((await s.command('MAIL FROM:<cron@nas.local>')).code).toBe(250);
+    for (const address of ['"a<b"@example.com', '"x>y"@example.com']) {
+      const rcpt = await s.command(`RCPT TO:<${address}>`);
+      expect(rcpt.code, address).toBeGreaterThanOrEqual(500);
+      expect(rcpt.text).toMatch(/not a valid recipient address|syntax/);
+    }
+    expect((await s.command('RCPT TO:<ops@[192.0.2.1]>')).code).toBe(250);
+    expect((await s.command('RCPT TO:<ops@[300.0.2.1]>')).code).toBeGreaterThanOrEqual(500);
+    expect((await s.command('RSET')).code).toBe(250);
+    expect((await s.command('QUIT')).code).toBe(221);
+  });
+
   it('refuses a client outside SMTP_ALLOWED_NETWORKS with a 554 greeting and stores nothing', async () => {
     const before = { received: await received(), all: (await mailLog(postroom, '')).length, sunk: sink.messages.length };
     const s = await open('127.0.0.2');

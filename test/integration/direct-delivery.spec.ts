@@ -76,6 +76,17 @@ describe('DirectTransport against a stub resolver and loopback MX sinks', () => 
     expect(resolver.asked).toEqual(['MX nomx.example', 'A nomx.example']);
   });
 
+  it('delivers to an address literal (ops@[127.0.0.1]) at that address, with no DNS look-up', async () => {
+    const resolver = stubResolver({}, {});
+    const before = sink.messages.length;
+    const result = await transport(resolver).send({ from: 'nas@appliance.example', to: ['ops@[127.0.0.1]'] }, raw('literal'));
+    expect(result.accepted).toEqual(['ops@[127.0.0.1]']);
+    expect(result.rejected).toEqual([]);
+    expect(result.relay).toBe(`127.0.0.1:${sink.port}`);
+    expect(resolver.asked).toEqual([]);
+    expect(sink.messages.slice(before).map((m) => m.to)).toEqual([['ops@[127.0.0.1]']]);
+  });
+
   it('groups recipients by domain: one SMTP transaction per domain, each with its own recipients', async () => {
     const resolver = stubResolver(
       { 'a.example': [{ exchange: 'mx.a.example', priority: 0 }], 'b.example': [{ exchange: 'mx.b.example', priority: 0 }] },

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { domainOf, formatMailbox, hasLineBreak, isHostOrAddress, isHostname, isMailbox } from '../../src/common/address.js';
+import { domainOf, formatMailbox, hasLineBreak, isAddressOrLocalName, isHostOrAddress, isHostname, isMailbox, singleMailbox } from '../../src/common/address.js';
 
 describe('isHostname', () => {
   it.each(['example.com', 'mail.example.com', 'localhost', 'example.com.', 'xn--bcher-kva.example', 'a-b.c-d.example', 'MAIL.Example.COM', '1.2.3.4'])(
@@ -83,7 +83,14 @@ describe('isMailbox', () => {
     '"a"@"b"@example.com',
   ])('rejects the malformed address %j', (value) => expect(isMailbox(value)).toBe(false));
 
-  it.each(['user@[example.com]', 'user@[IPv6:zz::1]', 'user@[192.0.2.1', 'user@192.0.2.1]'])('rejects the bad address literal %j', (value) =>
+  // nodemailer's SMTPConnection refuses an envelope address with < or > anywhere ("Invalid
+  // sender"/"Invalid recipient", no reply code): such mail was retried for its whole lifetime.
+  it.each(['"a<b"@example.com', '"a>b"@example.com', '"<x@evil.example>"@example.com', '"a\\<b"@example.com', 'ü<@example.com'])(
+    'rejects %j: a quoted local part with < or > can never be sent',
+    (value) => expect(isMailbox(value)).toBe(false),
+  );
+
+  it.each(['user@[example.com]', 'user@[IPv6:zz::1]', 'user@[192.0.2.1', 'user@192.0.2.1]', 'user@[300.1.1.1]', 'user@[192.0.2]', 'user@[IPv6:1:2:3]', 'user@[::1]'])('rejects the bad address literal %j', (value) =>
     expect(isMailbox(value)).toBe(false),
   );
 
@@ -119,6 +126,36 @@ describe('isMailbox', () => {
 
   it('rejects a domain label longer than 63 characters', () => {
     expect(isMailbox(`user@${'a'.repeat(64)}.example`)).toBe(false);
+  });
+});
+
+describe('isAddressOrLocalName', () => {
+  const here = (d: string) => d === 'nas';
+  it('takes full addresses and bare local names', () => {
+    for (const a of ['ops@example.com', 'root', 'backup-job', 'x@localhost']) expect(isAddressOrLocalName(a, here), a).toBe(true);
+  });
+
+  it('takes a name at a dotless host name only when that host is this machine', () => {
+    expect(isAddressOrLocalName('root@nas', here)).toBe(true);
+    expect(isAddressOrLocalName('ops@nodot', here)).toBe(false);
+    expect(isAddressOrLocalName('root@nas')).toBe(false);
+  });
+
+  it('refuses what is no address', () => {
+    for (const a of ['', 'two words', 'a@@b', '@nas', 'root@']) expect(isAddressOrLocalName(a, here), a).toBe(false);
+  });
+});
+
+describe('singleMailbox', () => {
+  it("reads cron's `root (Cron Daemon)`, a bare name, and a name-addr", () => {
+    expect(singleMailbox('root (Cron Daemon)')).toEqual({ address: 'root', name: 'Cron Daemon' });
+    expect(singleMailbox('root')).toEqual({ address: 'root', name: '' });
+    expect(singleMailbox('"Ops Team" <ops@example.com>')).toEqual({ address: 'ops@example.com', name: 'Ops Team' });
+  });
+
+  it('gives nothing for a list or an empty value', () => {
+    expect(singleMailbox('a@example.com, b@example.com')).toBeUndefined();
+    expect(singleMailbox('')).toBeUndefined();
   });
 });
 

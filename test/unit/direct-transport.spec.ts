@@ -52,6 +52,15 @@ describe('mailHosts', () => {
     expect(await mailHosts(resolver({ 'example.net': [{ exchange: '.', priority: 0 }] }), 'example.net')).toEqual(expected);
   });
 
+  it.each([
+    ['[192.0.2.1]', '192.0.2.1'],
+    ['[ipv6:2001:db8::25]', '2001:db8::25'],
+  ])('takes an address literal %j as the one host to try, without asking DNS', async (domain, host) => {
+    const r = resolver({});
+    expect(await mailHosts(r, domain)).toEqual({ hosts: [host] });
+    expect(r.asked).toEqual([]);
+  });
+
   it('gives a temporary failure with a null code when the DNS server fails', async () => {
     expect(await mailHosts(resolver({}, 'ESERVFAIL'), 'example.net')).toEqual({ error: { code: null, reply: 'DNS lookup of MX for example.net failed: ESERVFAIL' } });
     expect(await mailHosts(resolver({}, 'ETIMEOUT'), 'example.net')).toEqual({ error: { code: null, reply: 'DNS lookup of MX for example.net failed: ETIMEOUT' } });

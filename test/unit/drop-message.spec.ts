@@ -26,6 +26,11 @@ describe('dropMessage', () => {
     expect(() => dropMessage(drop({ recipients: ['a@x.example'], sender: 'bad sender@@' }, 'x'), 'root')).toThrow(/not a valid sender/);
   });
 
+  it('refuses a recipient or a sender that no transport could send (a quoted < or >)', () => {
+    expect(dropMessage(drop({ recipients: ['ok@x.example', '"a<b"@x.example'] }, 'x'), 'root')).toMatchObject({ to: ['ok@x.example'], refused: ['"a<b"@x.example'] });
+    expect(() => dropMessage(drop({ recipients: ['a@x.example'], sender: '"b>c"@x.example' }, 'x'), 'root')).toThrow(/not a valid sender/);
+  });
+
   it('keeps a message without a final newline and 8-bit bytes as they are', () => {
     const bytes = Buffer.from('Subject: caf\xe9\n\nna\xefve', 'latin1');
     const m = dropMessage({ extractRecipients: false, ignoreDots: true, recipients: ['a@x.example'], message: bytes }, 'root');

@@ -1,9 +1,13 @@
 import { z } from 'zod';
 import { hasLineBreak, isMailbox } from '../../common/address.js';
+import { CONTROL_CHARACTERS_REASON, NUL_REASON, hasControlCharacter, hasNul } from '../../common/control-characters.js';
 
 const address = z.string({ error: 'must be an email address' }).trim().refine(isMailbox, 'must be an email address such as ops@example.com');
 const addresses = z.union([address, z.array(address).max(100, 'at most 100 addresses')]).transform((v) => (Array.isArray(v) ? v : [v]));
-const headerText = (max: number) => z.string({ error: 'must be text' }).max(max, 'is too long').refine((v) => !hasLineBreak(v), 'must not contain line breaks');
+const headerText = (max: number) =>
+  z.string({ error: 'must be text' }).max(max, 'is too long').refine((v) => !hasLineBreak(v), 'must not contain line breaks').refine((v) => !hasControlCharacter(v), CONTROL_CHARACTERS_REASON);
+/** A body may hold tabs and line breaks; a NUL means nothing to a mail reader, and intake refuses it (message-hygiene.ts). */
+const bodyText = z.string({ error: 'must be text' }).max(10 * 1024 * 1024, 'is too long').refine((v) => !hasNul(v), NUL_REASON);
 
 /** POST /api/v1/messages: a message described as JSON. */
 export const messageInputSchema = z
@@ -15,10 +19,12 @@ export const messageInputSchema = z
     bcc: addresses.optional(),
     replyTo: address.optional(),
     subject: headerText(998).default(''),
-    text: z.string({ error: 'must be text' }).max(10 * 1024 * 1024, 'is too long').optional(),
-    html: z.string({ error: 'must be text' }).max(10 * 1024 * 1024, 'is too long').optional(),
+    text: bodyText.optional(),
+    html: bodyText.optional(),
   })
   .strict()
-  .refine((m) => m.text !== undefined || m.html !== undefined, { message: 'a message needs text or html', path: ['text'] });
+  .refine((m) => m.text !== undefined || m.html !== undefined, { message: 'a message needs text or html', path: ['text'] })
+  // `to: []` alone named nobody: it was acknowledged (202) and logged as received, then went nowhere.
+  .refine((m) => (m.to?.length ?? 0) + (m.cc?.length ?? 0) + (m.bcc?.length ?? 0) > 0, { message: 'needs at least one recipient (in to, cc or bcc)', path: ['to'] });
 
 export type MessageInput = z.infer<typeof messageInputSchema>;

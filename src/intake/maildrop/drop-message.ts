@@ -86,10 +86,10 @@ const unbracket = (address: string): string => address.trim().replace(/^<(.*)>$/
 
 /**
  * The submission a maildrop file asks for. `owner` is the name of the user who wrote the file
- * (the default sender). Throws DropRefused when it cannot be sent to anyone, or names no
+ * (the default sender); `isLocalDomain` tells which dotless host names are this machine. Throws DropRefused when it cannot be sent to anyone, or names no
  * usable sender.
  */
-export function dropMessage(file: MaildropFile, owner: string): DropMessage {
+export function dropMessage(file: MaildropFile, owner: string, isLocalDomain?: (domain: string) => boolean): DropMessage {
   const body = cutAtDot(file.message, file.ignoreDots);
   const { head, body: rest } = splitHeaders(body);
   const headers = new Headers(head);
@@ -109,7 +109,7 @@ export function dropMessage(file: MaildropFile, owner: string): DropMessage {
   for (const r of given) {
     if (r === '' || seen.has(r.toLowerCase())) continue;
     seen.add(r.toLowerCase());
-    (isAddressOrLocalName(r) ? to : refused).push(r);
+    (isAddressOrLocalName(r, isLocalDomain) ? to : refused).push(r);
   }
   if (to.length === 0) {
     throw new DropRefused(
@@ -122,7 +122,7 @@ export function dropMessage(file: MaildropFile, owner: string): DropMessage {
   }
 
   const sender = file.sender === undefined ? owner : unbracket(file.sender);
-  if (sender !== '' && !isAddressOrLocalName(sender)) throw new DropRefused(`not a valid sender address: ${sender}`);
+  if (sender !== '' && !isAddressOrLocalName(sender, isLocalDomain)) throw new DropRefused(`not a valid sender address: ${sender}`);
   const raw = changed ? Buffer.concat([headers.build(), rest]) : body;
   return { from: sender, to, refused, fullName: file.fullName?.replace(/[\r\n]/g, ' '), raw };
 }

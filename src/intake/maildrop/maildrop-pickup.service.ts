@@ -7,6 +7,8 @@ import { EventLogService } from '../../events/event-log.service.js';
 import { ROOT_LOGGER } from '../../logging/logging.module.js';
 import { MailLogService } from '../../mail-log/mail-log.service.js';
 import { IntakeService } from '../intake.service.js';
+import { LocalMailService } from '../local-mail.service.js';
+import { MessageRefused } from '../message-hygiene.js';
 import { DropRefused, dropMessage } from './drop-message.js';
 import { DropEntry, MaildropDirectory } from './maildrop-directory.js';
 import { MaildropFormatError, parseMaildropFile } from './maildrop-file.js';
@@ -43,6 +45,7 @@ export class MaildropPickup implements OnApplicationShutdown {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(ROOT_LOGGER) root: Logger,
     private readonly intake: IntakeService,
+    private readonly localMail: LocalMailService,
     private readonly events: EventLogService,
     private readonly mailLog: MailLogService,
   ) {
@@ -130,7 +133,8 @@ export class MaildropPickup implements OnApplicationShutdown {
     }
     let message;
     try {
-      message = dropMessage(parseMaildropFile(read.data), userName(entry.uid));
+      const local = await this.localMail.localDomains();
+      message = dropMessage(parseMaildropFile(read.data), userName(entry.uid), (d) => local.has(d));
     } catch (err) {
       if (err instanceof MaildropFormatError) {
         await this.aside(entry, 'error', `is not a maildrop file Postroom can read: ${err.message}`);
@@ -153,6 +157,10 @@ export class MaildropPickup implements OnApplicationShutdown {
         receivedAt: entry.mtime,
       });
     } catch (err) {
+      if (err instanceof MessageRefused) {
+        await this.refuse(entry, err.message);
+        return true;
+      }
       this.log.error({ err, file: entry.name }, 'maildrop message not stored: it stays for the next scan');
       return false;
     }

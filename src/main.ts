@@ -2,13 +2,18 @@ import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { mkdir } from 'node:fs/promises';
+import type { Server } from 'node:http';
 import path from 'node:path';
+import { pino } from 'pino';
+import type { Logger } from 'pino';
 import { DataSource } from 'typeorm';
 import { AppModule } from './app.module.js';
 import { ApiTokenService } from './auth/api-token.service.js';
-import { ConfigError, loadConfig } from './config/config.schema.js';
-import { AdminPasswordService } from './dashboard/admin-password.service.js';
-import { configureWeb } from './dashboard/web-setup.js';
+import { bearerFirst } from './auth/bearer-auth.js';
+import { AppConfig, ConfigError, loadConfig } from './config/config.schema.js';
+import { AdminPasswordService, initialPasswordNotice } from './dashboard/admin-password.service.js';
+import { DashboardSessions } from './dashboard/dashboard-sessions.js';
+import { configureWeb, WebResources } from './dashboard/web-setup.js';
 import { EmbeddedPostgres } from './database/embedded-postgres.js';
 import { runMigrations } from './database/migrate.js';
 import { PgNotifier } from './database/pg-notifier.js';
@@ -20,15 +25,17 @@ import { MaildropPickup } from './intake/maildrop/maildrop-pickup.service.js';
 import { SmtpListenerService } from './intake/smtp-listener.service.js';
 import { httpLogger } from './logging/http-logger.js';
 import { PinoNestLogger, createRootLogger } from './logging/logger.js';
-import { buildApiDocument } from './openapi/api-docs.js';
 import { ApiDocsHolder } from './openapi/api-docs.controller.js';
 import { SecretBox } from './settings/secret-box.js';
 import { SECRET_BOX } from './settings/settings.service.js';
+import { BODY_LIMITS, apiJsonBodies } from './web/body-parsers.js';
 
-async function main(): Promise<void> {
-  let config;
+/** How long HTTP requests in flight get to finish at shutdown before their connections are cut. */
+const HTTP_GRACE_MS = 3_000;
+
+function configOrExit(): AppConfig {
   try {
-    config = loadConfig();
+    return loadConfig();
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`postroom: ${err.message}\n`);
@@ -36,6 +43,30 @@ async function main(): Promise<void> {
     }
     throw err;
   }
+}
+
+/**
+ * The logger's destination, which pino writes asynchronously. Text written to it comes after
+ * every line logged before it; ending it waits for a write still in flight, which a bare
+ * process.exit would cut short or overtake with the lines still buffered.
+ */
+interface LogStream {
+  write(text: string): void;
+  end(): void;
+  once(event: 'close', listener: () => void): void;
+}
+const logStreamOf = (logger: Logger): LogStream => (logger as unknown as Record<symbol, LogStream>)[pino.symbols.streamSym]!;
+
+/** Stops accepting HTTP connections (idle keep-alive ones close at once) and waits for the rest, bounded. */
+async function closeHttp(server: Server): Promise<void> {
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  const cut = setTimeout(() => server.closeAllConnections(), HTTP_GRACE_MS);
+  await closed;
+  clearTimeout(cut);
+}
+
+async function main(): Promise<void> {
+  const config = configOrExit();
   const logger = createRootLogger(config.logLevel);
   await mkdir(config.dataDir, { recursive: true });
   // First, so that the sendmail drop-in can keep mail even while the rest is still starting.
@@ -44,48 +75,62 @@ async function main(): Promise<void> {
   const embedded = config.databaseUrl
     ? undefined
     : new EmbeddedPostgres({ dataDir: path.join(config.dataDir, 'pg'), port: config.embeddedPgPort, logger });
-  const databaseUrl = config.databaseUrl ?? (await embedded!.start());
-
   let app: NestExpressApplication | undefined;
-  let stopping = false;
-  const shutdown = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'shutting down');
+  let web: WebResources | undefined;
+  const logs = logStreamOf(logger);
+  const exit = (code: number) => {
+    logs.once('close', () => process.exit(code));
+    logs.end();
+  };
+
+  /**
+   * Closes what start-up opened, in order: HTTP (and its session store, which only requests
+   * use), the SMTP listener, then Nest (the delivery worker lets in-flight deliveries finish and
+   * gives back its leases; the notifier's connection and TypeORM's pool close), and last the
+   * embedded server, once no connection to it is left to break.
+   */
+  const closeAll = async (): Promise<boolean> => {
+    let clean = true;
     try {
       if (app) {
-        await app.get(EventLogService).recordSafely({ level: 'info', source: 'system', message: `Postroom stopping (${signal})`, details: { signal } });
-        // Stop taking mail first; then workers finish, leases are given back, the pool closes.
+        await closeHttp(app.getHttpServer() as Server);
+        await web?.closeSessions();
         await app.get(SmtpListenerService).stop();
         await app.close();
       }
     } catch (err) {
+      clean = false;
       logger.error({ err }, 'error during shutdown');
     }
     await embedded?.stop();
-    process.exit(0);
+    return clean;
   };
-  process.on('SIGINT', () => void shutdown('SIGINT'));
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
 
-  try {
+  const startUp = async (): Promise<void> => {
+    const databaseUrl = config.databaseUrl ?? (await embedded!.start());
     app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot({ ...config, databaseUrl }, logger), {
       logger: new PinoNestLogger(logger),
       bodyParser: false,
     });
     app.disable('x-powered-by');
+    // Which proxies may tell the client's address and protocol (X-Forwarded-For, -Proto): none
+    // unless TRUST_PROXY says so. req.ip (the login throttle) and req.secure (Secure cookies) follow it.
+    app.set('trust proxy', config.trustProxy.length ? config.trustProxy : false);
     app.use(httpLogger(logger));
-    app.useBodyParser('json', { limit: '12mb' });
     const migrated = await runMigrations(app.get(DataSource));
     if (migrated.length) logger.info({ migrations: migrated }, 'database migrated');
-    await configureWeb(app, {
+    web = await configureWeb(app, {
       databaseUrl,
       sessionSecret: app.get<SecretBox>(SECRET_BOX).derive('session-cookie'),
-      secureCookies: false,
+      loginCsrfSecret: app.get<SecretBox>(SECRET_BOX).derive('login-csrf'),
+      sessions: app.get(DashboardSessions),
+      logger,
     });
-    app.get(ApiDocsHolder).document = buildApiDocument(app, process.env.npm_package_version ?? '0.1.0');
+    // The API's token before its body: no JSON is parsed for a caller without one.
+    app.use('/api/v1', bearerFirst(app.get(ApiTokenService), { discardUpTo: BODY_LIMITS.message }), apiJsonBodies());
+    app.get(ApiDocsHolder).describe(app, process.env.npm_package_version ?? '0.1.0');
     await app.get(ApiTokenService).ensureCliToken();
-    await app.get(AdminPasswordService).ensure();
+    const initialPassword = await app.get(AdminPasswordService).ensure();
     await app.get(PgNotifier).start();
     await app.get(SmtpListenerService).start();
     app.get(DeliveryWorker).start();
@@ -99,12 +144,33 @@ async function main(): Promise<void> {
       details: { instance: config.instanceName, embeddedDatabase: !config.databaseUrl },
     });
     logger.info({ smtp: `${config.smtp.host}:${config.smtp.port}`, http: `${config.http.host}:${config.http.port}` }, 'Postroom ready');
-  } catch (err) {
+    // The last lines of start-up, after the framework's log lines.
+    if (initialPassword) logs.write(initialPasswordNotice(initialPassword));
+  };
+
+  const starting = startUp().catch(async (err: unknown) => {
     logger.fatal({ err }, 'Postroom could not start');
-    await app?.close().catch(() => undefined);
-    await embedded?.stop();
-    process.exit(1);
-  }
+    await closeAll();
+    exit(1);
+  });
+
+  // SIGTERM from a service manager, SIGINT from Ctrl-C (the terminal signals the whole foreground
+  // group, and npm forwards its copy too: the second is ignored). Our children run in sessions
+  // of their own, so Node alone decides when the database stops.
+  let stopping = false;
+  const shutdown = async (signal: NodeJS.Signals): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    const since = Date.now();
+    logger.info({ signal }, 'shutting down');
+    await starting; // a start-up in progress finishes first (or fails and exits by itself)
+    if (app) await app.get(EventLogService).recordSafely({ level: 'info', source: 'system', message: `Postroom stopping (${signal})`, details: { signal } });
+    const clean = await closeAll();
+    logger.info({ ms: Date.now() - since }, 'Postroom stopped');
+    exit(clean ? 0 : 1);
+  };
+  process.on('SIGINT', (signal) => void shutdown(signal));
+  process.on('SIGTERM', (signal) => void shutdown(signal));
 }
 
 void main();

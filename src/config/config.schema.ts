@@ -3,6 +3,8 @@ import { BlockList, isIP } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { ConfigFileError, INSTALL_DIR, withConfigFile } from './config-file.js';
+import { ConfigError } from './config-error.js';
+import { ConfigName, KNOWN_CONFIG_NAMES } from './config-names.js';
 import { GOOGLE_AUTH_URL, GOOGLE_TOKEN_URL, MICROSOFT_LOGIN_BASE, OAuthUrls } from '../delivery/oauth/providers.js';
 
 /** An empty variable (`HTTP_PORT=`) means "not set": the default applies. */
@@ -26,6 +28,15 @@ const cidrList = z
     return items;
   });
 
+/** Names express's "trust proxy" knows for groups of addresses. */
+const PROXY_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+const proxyList = z.string().transform((value, ctx) => {
+  const items = value.split(',').map((s) => s.trim()).filter(Boolean);
+  const networks = cidrList.safeParse(items.filter((item) => !PROXY_NAMES.has(item)).join(','));
+  for (const issue of networks.error?.issues ?? []) ctx.addIssue({ code: 'custom', message: `${issue.message}, nor loopback, linklocal or uniquelocal` });
+  return items;
+});
+
 /** Every environment variable Postroom reads, with its default. */
 export const configSchema = z.object({
   DATABASE_URL: z
@@ -44,6 +55,11 @@ export const configSchema = z.object({
   SMTP_MAX_RECIPIENTS: z.coerce.number().int().min(1, 'must be at least 1').max(10000).default(100),
   SMTP_MAX_SESSIONS: z.coerce.number().int().min(1, 'must be at least 1').default(200),
   SMTP_MAX_SESSIONS_PER_CLIENT: z.coerce.number().int().min(1, 'must be at least 1').default(100),
+  // Slow clients (smtp-deadline.ts): a session ends after this long whatever it does; DATA must end
+  // within its deadline plus one second per SMTP_MIN_DATA_RATE bytes received (Postfix 3.7's rule).
+  SMTP_SESSION_DEADLINE_SECONDS: z.coerce.number().int('must be a whole number of seconds').min(1, 'must be at least 1').default(600),
+  SMTP_DATA_DEADLINE_SECONDS: z.coerce.number().int('must be a whole number of seconds').min(1, 'must be at least 1').default(60),
+  SMTP_MIN_DATA_RATE: z.coerce.number().int('must be a whole number of bytes a second').min(1, 'must be at least 1').default(500),
   ADMIN_PASSWORD: optionalText,
   API_TOKEN: z
     .string()
@@ -56,12 +72,16 @@ export const configSchema = z.object({
   INSTANCE_NAME: z.string().trim().min(1).default(`${os.hostname()}-${process.pid}`),
   DELIVERY_LEASE_SECONDS: z.coerce.number().int().min(10, 'must be at least 10').default(600),
   RELAY_RETRY_SECONDS: z.preprocess(unsetIfEmpty, z.coerce.number().min(0, 'must be 0 or more').max(3600, 'must be at most 3600').default(30)),
+  // Dashboard sessions end this long after login, however busy; TRUST_PROXY names the reverse
+  // proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (none by default).
+  SESSION_LIFETIME_HOURS: z.coerce.number().int('must be a whole number of hours').min(1, 'must be at least 1').max(720, 'must be at most 720').default(12),
+  TRUST_PROXY: proxyList.default([]),
   // Test-only: where "Authorize with Google" and the Google token requests go (a loopback stub in
   // the e2e tests). Leave unset in production: the defaults are Google's real endpoints.
   OAUTH_GOOGLE_AUTH_URL: z.preprocess(unsetIfEmpty, z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).default(GOOGLE_AUTH_URL)),
   OAUTH_GOOGLE_TOKEN_URL: z.preprocess(unsetIfEmpty, z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).default(GOOGLE_TOKEN_URL)),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-});
+} satisfies Record<ConfigName, z.ZodType>);
 
 export type Env = z.infer<typeof configSchema>;
 
@@ -77,6 +97,10 @@ export interface AppConfig {
     maxRecipients: number;
     maxSessions: number;
     maxSessionsPerClient: number;
+    sessionDeadlineSeconds: number;
+    dataDeadlineSeconds: number;
+    /** Bytes a second a client must keep up in DATA, past dataDeadlineSeconds. */
+    minDataRate: number;
   };
   adminPassword: string | undefined;
   apiToken: string | undefined;
@@ -88,6 +112,10 @@ export interface AppConfig {
   leaseSeconds: number;
   /** How long a relay that just failed is tried after the others. */
   relayRetrySeconds: number;
+  /** Hours a dashboard session lasts after login, used or not. */
+  sessionLifetimeHours: number;
+  /** express's "trust proxy": the proxies whose X-Forwarded-* headers are believed; empty = none. */
+  trustProxy: string[];
   logLevel: Env['LOG_LEVEL'];
   /** OAuth2 provider endpoints (Google's overridable for tests only). */
   oauth: OAuthUrls;
@@ -96,14 +124,7 @@ export interface AppConfig {
 /** Never echoed in an error: they are secrets, or may hold one (a URL with a password). */
 const SECRET_VARIABLES = new Set(['API_TOKEN', 'SECRET_KEY', 'ADMIN_PASSWORD', 'DATABASE_URL']);
 
-export class ConfigError extends Error {
-  constructor(readonly problems: string[]) {
-    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
-    this.name = 'ConfigError';
-  }
-}
-
-const KNOWN = new Set(Object.keys(configSchema.shape));
+export { ConfigError };
 
 /**
  * Validates the configuration once: the environment over the configuration file (see
@@ -112,7 +133,7 @@ const KNOWN = new Set(Object.keys(configSchema.shape));
 export function loadConfig(processEnv: NodeJS.ProcessEnv = process.env): AppConfig {
   let env: NodeJS.ProcessEnv;
   try {
-    env = withConfigFile(processEnv, KNOWN);
+    env = withConfigFile(processEnv, KNOWN_CONFIG_NAMES);
   } catch (err) {
     if (err instanceof ConfigFileError) throw new ConfigError([err.message]);
     throw err;
@@ -140,6 +161,9 @@ export function loadConfig(processEnv: NodeJS.ProcessEnv = process.env): AppConf
       maxRecipients: e.SMTP_MAX_RECIPIENTS,
       maxSessions: e.SMTP_MAX_SESSIONS,
       maxSessionsPerClient: e.SMTP_MAX_SESSIONS_PER_CLIENT,
+      sessionDeadlineSeconds: e.SMTP_SESSION_DEADLINE_SECONDS,
+      dataDeadlineSeconds: e.SMTP_DATA_DEADLINE_SECONDS,
+      minDataRate: e.SMTP_MIN_DATA_RATE,
     },
     adminPassword: e.ADMIN_PASSWORD,
     apiToken: e.API_TOKEN,
@@ -149,6 +173,8 @@ export function loadConfig(processEnv: NodeJS.ProcessEnv = process.env): AppConf
     instanceName: e.INSTANCE_NAME,
     leaseSeconds: e.DELIVERY_LEASE_SECONDS,
     relayRetrySeconds: e.RELAY_RETRY_SECONDS,
+    sessionLifetimeHours: e.SESSION_LIFETIME_HOURS,
+    trustProxy: e.TRUST_PROXY,
     logLevel: e.LOG_LEVEL,
     oauth: { microsoftLoginBase: MICROSOFT_LOGIN_BASE, googleAuthUrl: e.OAUTH_GOOGLE_AUTH_URL, googleTokenUrl: e.OAUTH_GOOGLE_TOKEN_URL },
   };

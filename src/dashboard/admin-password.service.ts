@@ -2,51 +2,107 @@ import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { hash, verify } from '@node-rs/argon2';
 import { randomBytes } from 'node:crypto';
+import { rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import type { Logger } from 'pino';
 import { DataSource } from 'typeorm';
 import { APP_CONFIG } from '../config/config.module.js';
 import { AppConfig } from '../config/config.schema.js';
+import { EventLogService } from '../events/event-log.service.js';
 import { ROOT_LOGGER } from '../logging/logging.module.js';
+import { DashboardSessions } from './dashboard-sessions.js';
+
+/** The password generated at first start, and the file in DATA_DIR that keeps it for the operator. */
+export interface InitialPassword {
+  password: string;
+  file: string;
+}
+
+/** The lines main.ts prints last at start-up, after the framework's own log lines. */
+export function initialPasswordNotice({ password, file }: InitialPassword): string {
+  return `\n  Postroom dashboard: log in as admin with the password  ${password}\n  (kept in ${file}; set ADMIN_PASSWORD to choose your own)\n\n`;
+}
+
+/** Longer passwords are refused at login (argon2 would hash them, slowly, for nothing). */
+const MAX_PASSWORD_LENGTH = 1024;
 
 /**
- * The dashboard's admin password: ADMIN_PASSWORD, or one generated on first start, printed once,
- * and kept only as an argon2id hash.
+ * The dashboard's admin password, kept as an argon2id hash in the database: ADMIN_PASSWORD, or one
+ * generated on first start and kept, for the first login, in DATA_DIR/initial-admin-password.
  */
 @Injectable()
 export class AdminPasswordService {
-  private envHash?: Promise<string>;
-
   constructor(
     @InjectDataSource() private readonly db: DataSource,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(ROOT_LOGGER) private readonly logger: Logger,
+    private readonly sessions: DashboardSessions,
+    private readonly events: EventLogService,
   ) {}
 
-  /** Called once at start: makes and prints a password when none exists. */
-  async ensure(): Promise<void> {
+  private get initialPasswordFile(): string {
+    return path.join(this.config.dataDir, 'initial-admin-password');
+  }
+
+  /**
+   * Called once at start. ADMIN_PASSWORD replaces a stored password that differs (ending every
+   * session): a restart with it is the way back in. Without it, makes a password when none
+   * exists and returns it for main.ts to print: never in the event log or the JSON log, the
+   * console and the file only.
+   */
+  async ensure(): Promise<InitialPassword | undefined> {
+    const stored = await this.storedHash();
     if (this.config.adminPassword) {
-      this.envHash = hash(this.config.adminPassword);
-      return;
+      if (!stored || !(await verify(stored, this.config.adminPassword))) await this.change(this.config.adminPassword, 'ADMIN_PASSWORD');
+      return undefined;
     }
-    const rows: unknown[] = await this.db.query('SELECT 1 FROM admin_account WHERE id = 1');
-    if (rows.length > 0) return;
+    if (stored) return undefined;
     const password = randomBytes(12).toString('base64url');
-    const inserted: unknown = await this.db.query(
-      'INSERT INTO admin_account (id, password_hash) VALUES (1, $1) ON CONFLICT (id) DO NOTHING RETURNING id',
-      [await hash(password)],
-    );
-    if (Array.isArray(inserted) && inserted.length > 0) {
-      // Printed once, on the console only (never in the event log): the operator's first login.
-      process.stdout.write(`\n  Postroom dashboard: log in as admin with the password  ${password}\n  (set ADMIN_PASSWORD to choose your own)\n\n`);
-      this.logger.warn('generated the dashboard admin password; it was printed once on the console');
-    }
+    const passwordHash = await hash(password);
+    const file = this.initialPasswordFile;
+    const created = await this.db.transaction(async (tx) => {
+      const inserted: unknown = await tx.query(
+        'INSERT INTO admin_account (id, password_hash) VALUES (1, $1) ON CONFLICT (id) DO NOTHING RETURNING id',
+        [passwordHash],
+      );
+      if (!Array.isArray(inserted) || inserted.length === 0) return false; // another instance made one first
+      // Written before the commit: a password stored but written nowhere would lock the operator
+      // out. A fresh file (not one a link points to), readable by Postroom's user only.
+      await rm(file, { force: true });
+      await writeFile(file, password + '\n', { mode: 0o600, flag: 'wx' });
+      return true;
+    });
+    if (!created) return undefined;
+    this.logger.warn({ file }, 'generated the dashboard admin password; it is printed at the end of start-up');
+    return { password, file };
+  }
+
+  /**
+   * Stores a new admin password and ends every dashboard session with it, in one transaction;
+   * `by` says who in the event log. Returns how many sessions ended.
+   */
+  async change(password: string, by: string): Promise<number> {
+    if (!password || password.length > MAX_PASSWORD_LENGTH) throw new Error(`the admin password must be 1 to ${MAX_PASSWORD_LENGTH} characters`);
+    const passwordHash = await hash(password);
+    const ended = await this.db.transaction(async (tx) => {
+      await tx.query('INSERT INTO admin_account (id, password_hash) VALUES (1, $1) ON CONFLICT (id) DO UPDATE SET password_hash = EXCLUDED.password_hash', [passwordHash]);
+      const count = await this.sessions.endAll(tx);
+      await this.events.record({ level: 'info', source: 'system', message: `Admin password changed (${by}): ${count} dashboard session(s) ended`, details: { by, sessionsEnded: count } }, tx);
+      return count;
+    });
+    // The generated password's file holds the old one now.
+    await rm(this.initialPasswordFile, { force: true });
+    return ended;
   }
 
   async check(password: string): Promise<boolean> {
-    if (!password || password.length > 1024) return false;
-    if (this.config.adminPassword) return verify(await (this.envHash ??= hash(this.config.adminPassword)), password);
-    const rows: { password_hash: string }[] = await this.db.query('SELECT password_hash FROM admin_account WHERE id = 1');
-    const stored = rows[0]?.password_hash;
+    if (!password || password.length > MAX_PASSWORD_LENGTH) return false;
+    const stored = await this.storedHash();
     return stored ? verify(stored, password) : false;
+  }
+
+  private async storedHash(): Promise<string | undefined> {
+    const rows: { password_hash: string }[] = await this.db.query('SELECT password_hash FROM admin_account WHERE id = 1');
+    return rows[0]?.password_hash;
   }
 }

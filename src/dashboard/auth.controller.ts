@@ -9,6 +9,11 @@ function safeNext(value: unknown): string {
   return typeof value === 'string' && /^\/(?![/\\])/.test(value) && !value.startsWith('/login') ? value : '/';
 }
 
+/** "40 second(s)" under two minutes, "15 minute(s)" above. */
+function waitText(ms: number): string {
+  return ms < 120_000 ? `${Math.ceil(ms / 1000)} second(s)` : `${Math.ceil(ms / 60_000)} minute(s)`;
+}
+
 @Controller()
 export class AuthController {
   private readonly throttle = new LoginThrottle();
@@ -26,22 +31,22 @@ export class AuthController {
 
   @Post('login')
   async login(@Req() req: Request, @Res() res: Response): Promise<void> {
-    const body = req.body as { password?: unknown; next?: unknown };
+    const body = (req.body ?? {}) as { password?: unknown; next?: unknown };
     const client = req.ip ?? 'unknown';
     const next = safeNext(body.next);
-    const wait = this.throttle.retryAfter(client);
+    // Counted now, before the password check awaits argon2 (see LoginThrottle).
+    const wait = this.throttle.admit(client);
     if (wait > 0) {
       res.status(429).setHeader('Retry-After', String(Math.ceil(wait / 1000)));
-      return res.render('pages/login', { layout: 'layouts/bare', title: 'Log in', next, error: `Too many failed attempts. Try again in ${Math.ceil(wait / 60_000)} minute(s).` });
+      return res.render('pages/login', { layout: 'layouts/bare', title: 'Log in', next, error: `Too many login attempts. Try again in ${waitText(wait)}.` });
     }
     const ok = await this.passwords.check(typeof body.password === 'string' ? body.password : '');
     if (!ok) {
-      this.throttle.fail(client);
       await this.events.recordSafely({ level: 'warning', source: 'system', message: `Failed dashboard login from ${client}`, details: { client } });
       res.status(401);
       return res.render('pages/login', { layout: 'layouts/bare', title: 'Log in', next, error: 'Wrong password.' });
     }
-    this.throttle.succeed(client);
+    this.throttle.succeeded(client);
     // A new session id at login: a session id planted before login is worth nothing (fixation).
     req.session.regenerate((err) => {
       if (err) return res.status(500).send('Could not start a session');

@@ -1,4 +1,5 @@
 import type { Request, Response } from 'express';
+import { CONTROL_CHARACTERS_REASON, hasControlCharacter, stripControlCharacters } from '../common/control-characters.js';
 import { decodeCursor, encodeCursor, isBigintKey } from '../common/pagination.js';
 import type { LogPage } from '../common/keyset-page.js';
 import { q, wantsFragment } from './htmx.js';
@@ -7,6 +8,8 @@ import { parseLocalDateTime } from './local-time.js';
 export const PAGE_SIZES = [25, 50, 100, 200];
 const DEFAULT_PAGE_SIZE = 50;
 const MAX_PAGE_SIZE = 500;
+/** An address is at most 320 characters (64 + @ + 255). */
+const MAX_TEXT_FILTER = 320;
 
 /** What the log pages share: time range, page size, and the keyset position (cursor or before). */
 export interface LogQuery {
@@ -61,6 +64,19 @@ export function readLogQuery(req: Request, timeZone: string): LogQuery {
     }
   };
   return { since, until, cursor: key('cursor'), before: key('before'), limit, values, errors };
+}
+
+/**
+ * A free-text filter of a log page (an address): kept in the form's values, and an error when it
+ * is too long or holds control characters (a NUL can be neither searched for nor shown again).
+ */
+export function readTextFilter(req: Request, name: string, query: LogQuery): string | undefined {
+  const raw = q(req, name);
+  if (raw === undefined) return undefined;
+  query.values[name] = stripControlCharacters(raw);
+  if (hasControlCharacter(raw)) query.errors[name] = CONTROL_CHARACTERS_REASON;
+  else if (raw.length > MAX_TEXT_FILTER) query.errors[name] = 'is too long';
+  return raw;
 }
 
 /** A link to this page with the given query (blank values left out). */

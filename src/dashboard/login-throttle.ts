@@ -1,25 +1,57 @@
-/** Slows password guessing: after `max` failures from one address within the window, refuse until it passes. */
+export interface ThrottleLimits {
+  /** Attempts one address may make in the window while none succeeds. */
+  perAddress: { max: number; windowMs: number };
+  /** Attempts all addresses together may make in the window (every local process shares 127.0.0.1; a proxy's clients share its X-Forwarded-For). */
+  global: { max: number; windowMs: number };
+}
+
+/** Five guesses per address in 15 minutes; ten password checks in 10 s from everyone together. */
+export const LOGIN_LIMITS: ThrottleLimits = {
+  perAddress: { max: 5, windowMs: 15 * 60_000 },
+  global: { max: 10, windowMs: 10_000 },
+};
+
+/**
+ * Slows password guessing. An attempt is counted when it is admitted, before its password is
+ * checked: the check awaits argon2, and attempts counted only once they failed all passed the
+ * test while the first ones were still being verified. In memory: a restart forgets it.
+ */
 export class LoginThrottle {
-  private readonly failures = new Map<string, number[]>();
+  /** Per address: the times of its attempts since its last success (at most perAddress.max). */
+  private readonly attempts = new Map<string, number[]>();
+  /** The times of the latest admitted attempts from anyone (at most global.max). */
+  private recent: number[] = [];
 
-  constructor(
-    private readonly max = 5,
-    private readonly windowMs = 15 * 60_000,
-  ) {}
+  constructor(private readonly limits: ThrottleLimits = LOGIN_LIMITS) {}
 
-  /** Milliseconds the address must wait, or 0 when it may try. */
-  retryAfter(address: string, now = Date.now()): number {
-    const recent = (this.failures.get(address) ?? []).filter((t) => now - t < this.windowMs);
-    this.failures.set(address, recent);
-    if (recent.length < this.max) return 0;
-    return this.windowMs - (now - recent[0]!);
+  /**
+   * Counts an attempt from the address and returns 0 when it may check its password now, or
+   * the milliseconds to wait (nothing is counted then).
+   */
+  admit(address: string, now = Date.now()): number {
+    const { perAddress, global } = this.limits;
+    this.forgetBefore(now);
+    const mine = this.attempts.get(address) ?? [];
+    if (mine.length >= perAddress.max) return perAddress.windowMs - (now - mine[0]!);
+    if (this.recent.length >= global.max) return global.windowMs - (now - this.recent[0]!);
+    this.attempts.set(address, [...mine, now]);
+    this.recent.push(now);
+    return 0;
   }
 
-  fail(address: string, now = Date.now()): void {
-    this.failures.set(address, [...(this.failures.get(address) ?? []), now].slice(-this.max));
+  /** The password was right: the address's attempts are forgotten (not the global count, which bounds the checks themselves). */
+  succeeded(address: string): void {
+    this.attempts.delete(address);
   }
 
-  succeed(address: string): void {
-    this.failures.delete(address);
+  /** Drops what left the windows, so that memory stays bounded by the global limit. */
+  private forgetBefore(now: number): void {
+    const { perAddress, global } = this.limits;
+    this.recent = this.recent.filter((t) => now - t < global.windowMs);
+    for (const [address, times] of this.attempts) {
+      const kept = times.filter((t) => now - t < perAddress.windowMs);
+      if (kept.length) this.attempts.set(address, kept);
+      else this.attempts.delete(address);
+    }
   }
 }

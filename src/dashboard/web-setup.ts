@@ -9,6 +9,11 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { NestExpressApplication } from '@nestjs/platform-express';
+import type { Logger } from 'pino';
+import { BODY_LIMITS, formBodies } from '../web/body-parsers.js';
+import { DashboardSessions } from './dashboard-sessions.js';
+import { loginCsrf, refuseForgedForm, sentCsrfToken } from './login-csrf.js';
+import { loginWall } from './login-wall.js';
 import { registerHelpers } from './view-helpers.js';
 
 declare module 'express-session' {
@@ -29,28 +34,39 @@ export function projectRoot(): string {
   return dir;
 }
 
-const PUBLIC_PATHS = [/^\/login$/, /^\/assets\//, /^\/api\//, /^\/healthz$/, /^\/readyz$/, /^\/metrics$/, /^\/favicon\.ico$/];
+/** A session unused this long ends (each request starts the time again), within its lifetime since login. */
+const IDLE_MS = 8 * 3600_000;
 
 export interface WebOptions {
   databaseUrl: string;
   sessionSecret: string;
-  secureCookies: boolean;
+  /** Signs the login form's CSRF cookie. */
+  loginCsrfSecret: string;
+  sessions: DashboardSessions;
+  logger: Logger;
+}
+
+/** What configureWeb opened outside Nest, for the shutdown to close. */
+export interface WebResources {
+  /** Ends the session store's own connection pool (Nest does not know it). */
+  closeSessions(): Promise<void>;
 }
 
 /**
  * Everything the dashboard needs from Express, before Nest registers its routes: views,
- * static assets (htmx from our own origin), security headers, sessions in PostgreSQL, CSRF
- * on every state-changing request, and a login wall around every page and fragment.
+ * static assets (htmx from our own origin), security headers, sessions in PostgreSQL (stored
+ * only once logged in, ended SESSION_LIFETIME_HOURS after login), a login wall around every
+ * page and fragment, form bodies read only behind it (but the login form's, kept small), and
+ * CSRF on every state-changing request. Cookies are Secure when the request came over HTTPS,
+ * directly or through a proxy that TRUST_PROXY believes.
  */
-export async function configureWeb(app: NestExpressApplication, options: WebOptions): Promise<void> {
+export async function configureWeb(app: NestExpressApplication, options: WebOptions): Promise<WebResources> {
   const root = projectRoot();
   const views = path.join(root, 'views');
   app.setBaseViewsDir(views);
   app.setViewEngine('hbs');
   registerHelpers(hbs);
   await new Promise<void>((resolve) => hbs.registerPartials(views, { rename: (n: string) => n }, () => resolve()));
-
-  app.useBodyParser('urlencoded', { extended: false, limit: '1mb' });
 
   const htmxDir = path.dirname(createRequire(import.meta.url).resolve('htmx.org/dist/htmx.min.js'));
   app.use('/assets/htmx.min.js', (_req: Request, res: Response) => res.sendFile(path.join(htmxDir, 'htmx.min.js'), { maxAge: '1d' }));
@@ -76,7 +92,15 @@ export async function configureWeb(app: NestExpressApplication, options: WebOpti
   );
 
   const PgStore = connectPgSimple(session);
-  const store = new PgStore({ conString: options.databaseUrl, tableName: 'web_session', createTableIfMissing: false, pruneSessionInterval: 600 });
+  const store = new PgStore({
+    conString: options.databaseUrl,
+    tableName: 'web_session',
+    createTableIfMissing: false,
+    pruneSessionInterval: 600,
+    // Its default, console.error, prints the whole pg client object (some hundred lines) for
+    // every connection the server drops.
+    errorLog: (message: string, err: unknown) => options.logger.warn({ module: 'sessions', err }, message.replace(/:$/, '')),
+  });
   const sessions = session({
     name: 'postroom.sid',
     secret: options.sessionSecret,
@@ -84,50 +108,46 @@ export async function configureWeb(app: NestExpressApplication, options: WebOpti
     resave: false,
     saveUninitialized: false,
     rolling: true,
-    cookie: { httpOnly: true, sameSite: 'strict', secure: options.secureCookies, maxAge: 8 * 3600 * 1000 },
+    // 'auto': Secure exactly when req.secure, which follows express's "trust proxy".
+    cookie: { httpOnly: true, sameSite: 'strict', secure: 'auto', maxAge: Math.min(IDLE_MS, options.sessions.lifetimeMs) },
   });
 
-  const { csrfSynchronisedProtection, generateToken } = csrfSync({
-    getTokenFromRequest: (req) => {
-      const body = req.body as Record<string, unknown> | undefined;
-      return (typeof body?._csrf === 'string' ? body._csrf : undefined) ?? (req.headers['x-csrf-token'] as string | undefined);
-    },
-  });
+  // Logged in: the synchronizer token kept in the session. The login form: a signed cookie
+  // (login-csrf.ts), so that a visit stores no session.
+  const { csrfSynchronisedProtection, generateToken } = csrfSync({ getTokenFromRequest: sentCsrfToken });
+  const wall = loginWall(options.sessions);
+  const loginForm = loginCsrf(options.loginCsrfSecret);
+  const loginFormBody = formBodies(BODY_LIMITS.login);
+  const formBody = formBodies(BODY_LIMITS.other);
 
   const isApi = (req: Request) => req.path.startsWith('/api/') || req.path === '/healthz' || req.path === '/readyz' || req.path === '/metrics';
+  const isLogin = (req: Request) => req.path === '/login';
 
   app.use((req: Request, res: Response, next: NextFunction) => (isApi(req) ? next() : sessions(req, res, next)));
+  app.use((req: Request, res: Response, next: NextFunction) => (isApi(req) ? next() : wall(req, res, next)));
   app.use((req: Request, res: Response, next: NextFunction) => {
     if (isApi(req)) return next();
-    csrfSynchronisedProtection(req, res, (err?: unknown) => {
-      if (err) {
-        res.status(403).type('text/plain').send('Forbidden: this form has expired or did not come from Postroom (missing or wrong CSRF token). Reload the page and try again.');
-        return;
-      }
-      res.locals.csrfToken = generateToken(req);
-      next();
-    });
+    if (isLogin(req)) return loginFormBody(req, res, next);
+    // Past the wall and not the login: logged in, or a public path that takes no form.
+    return req.session?.admin ? formBody(req, res, next) : next();
   });
   app.use((req: Request, res: Response, next: NextFunction) => {
-    if (PUBLIC_PATHS.some((p) => p.test(req.path)) || req.session?.admin) return next();
-    if (req.method === 'GET' && req.path === '/oauth/google/callback' && req.query.bounced === undefined) {
-      // Google sends the browser back cross-site, and the session cookie is SameSite=Strict, so
-      // it is not sent on that navigation: load the same URL again from our own page (a
-      // same-site navigation, no script), which carries the cookie. Once only (bounced=1).
-      const again = `${req.originalUrl}${req.originalUrl.includes('?') ? '&' : '?'}bounced=1`.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-      res.status(200).type('html').send(`<!doctype html><meta charset="utf-8"><meta http-equiv="refresh" content="0;url=${again}"><title>Postroom</title><p><a href="${again}">Continue</a></p>`);
-      return;
-    }
-    if (req.headers['hx-request'] === 'true') {
-      res.setHeader('HX-Redirect', '/login');
-      res.status(401).end();
-      return;
-    }
-    const nextUrl = req.method === 'GET' ? `?next=${encodeURIComponent(req.originalUrl)}` : '';
-    res.redirect(303, `/login${nextUrl}`);
+    if (isApi(req)) return next();
+    if (isLogin(req)) return loginForm(req, res, next);
+    csrfSynchronisedProtection(req, res, (err?: unknown) => {
+      if (err) return refuseForgedForm(res);
+      // Only a logged-in session gets a token: making one would store an anonymous session.
+      if (req.session?.admin) res.locals.csrfToken = generateToken(req);
+      next();
+    });
   });
   app.use((_req: Request, res: Response, next: NextFunction) => {
     res.setHeader('Cache-Control', 'no-store');
     next();
   });
+  return {
+    closeSessions: async () => {
+      await store.close(); // a promise that the pool has ended, although the types say void
+    },
+  };
 }

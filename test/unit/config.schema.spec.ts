@@ -31,6 +31,9 @@ describe('loadConfig', () => {
         maxRecipients: 100,
         maxSessions: 200,
         maxSessionsPerClient: 100,
+        sessionDeadlineSeconds: 600,
+        dataDeadlineSeconds: 60,
+        minDataRate: 500,
       },
       adminPassword: undefined,
       apiToken: undefined,
@@ -40,6 +43,8 @@ describe('loadConfig', () => {
       instanceName: `${os.hostname()}-${process.pid}`,
       leaseSeconds: 600,
       relayRetrySeconds: 30,
+      sessionLifetimeHours: 12,
+      trustProxy: [],
       logLevel: 'info',
       oauth: { microsoftLoginBase: 'https://login.microsoftonline.com', googleAuthUrl: 'https://accounts.google.com/o/oauth2/v2/auth', googleTokenUrl: 'https://oauth2.googleapis.com/token' },
     });
@@ -58,6 +63,9 @@ describe('loadConfig', () => {
       SMTP_MAX_RECIPIENTS: '10000',
       SMTP_MAX_SESSIONS: '5',
       SMTP_MAX_SESSIONS_PER_CLIENT: '2',
+      SMTP_SESSION_DEADLINE_SECONDS: '2',
+      SMTP_DATA_DEADLINE_SECONDS: '1',
+      SMTP_MIN_DATA_RATE: '100',
       ADMIN_PASSWORD: '  admin-pass  ',
       API_TOKEN: '0123456789abcdef',
       SECRET_KEY: 'passphrase',
@@ -66,6 +74,8 @@ describe('loadConfig', () => {
       INSTANCE_NAME: 'node-a',
       DELIVERY_LEASE_SECONDS: '10',
       RELAY_RETRY_SECONDS: '5',
+      SESSION_LIFETIME_HOURS: '8',
+      TRUST_PROXY: ' loopback, 10.0.0.0/8 ',
       LOG_LEVEL: 'debug',
     });
     expect(config).toEqual({
@@ -80,6 +90,9 @@ describe('loadConfig', () => {
         maxRecipients: 10000,
         maxSessions: 5,
         maxSessionsPerClient: 2,
+        sessionDeadlineSeconds: 2,
+        dataDeadlineSeconds: 1,
+        minDataRate: 100,
       },
       adminPassword: 'admin-pass',
       apiToken: '0123456789abcdef',
@@ -89,6 +102,8 @@ describe('loadConfig', () => {
       instanceName: 'node-a',
       leaseSeconds: 10,
       relayRetrySeconds: 5,
+      sessionLifetimeHours: 8,
+      trustProxy: ['loopback', '10.0.0.0/8'],
       logLevel: 'debug',
       oauth: expect.any(Object),
     });
@@ -119,6 +134,13 @@ describe('loadConfig', () => {
     ]);
   });
 
+  it('names TRUST_PROXY entries that are neither addresses, networks nor loopback / linklocal / uniquelocal, and a SESSION_LIFETIME_HOURS under an hour', () => {
+    expect(configError({ TRUST_PROXY: 'loopback,true', SESSION_LIFETIME_HOURS: '0.5' }).problems).toEqual([
+      'SESSION_LIFETIME_HOURS: must be a whole number of hours (got "0.5")',
+      'TRUST_PROXY: "true" is not an address or a network in CIDR form, nor loopback, linklocal or uniquelocal (got "loopback,true")',
+    ]);
+  });
+
   it.each(['10.0.0.0/', '10.0.0.0/x', '10.0.0.0/-1', '10.0.0.0/8/8', '10.0.0.0/ 8', '::1/129', '/8', '300.1.1.1', '10.0.0.0/1e1'])(
     'rejects the allowed network %j instead of reading a wrong prefix',
     (value) => {
@@ -143,6 +165,9 @@ describe('loadConfig', () => {
   it('rejects SMTP limits below their minimum', () => {
     expect(configError({ SMTP_MAX_MESSAGE_BYTES: '1023' }).problems).toEqual(['SMTP_MAX_MESSAGE_BYTES: must be at least 1024 (got "1023")']);
     expect(configError({ SMTP_MAX_RECIPIENTS: '0' }).problems).toEqual(['SMTP_MAX_RECIPIENTS: must be at least 1 (got "0")']);
+    expect(configError({ SMTP_SESSION_DEADLINE_SECONDS: '0' }).problems).toEqual(['SMTP_SESSION_DEADLINE_SECONDS: must be at least 1 (got "0")']);
+    expect(configError({ SMTP_DATA_DEADLINE_SECONDS: '0.5' }).problems).toEqual(['SMTP_DATA_DEADLINE_SECONDS: must be a whole number of seconds (got "0.5")']);
+    expect(configError({ SMTP_MIN_DATA_RATE: '0' }).problems).toEqual(['SMTP_MIN_DATA_RATE: must be at least 1 (got "0")']);
   });
 });
 

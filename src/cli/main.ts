@@ -1,12 +1,15 @@
 #!/usr/bin/env node
+// Only what every command needs is imported here; the rest comes with the command that uses it
+// (report's formatter, sendmail): a queue command should start in about the time of node itself.
+// test/e2e/cli.e2e.spec.ts checks which modules each command loads.
 import { Command, CommanderError } from 'commander';
-import { ConfigError, loadConfig } from '../config/config.schema.js';
+import path from 'node:path';
+import { loadClientConfig } from '../config/client-config.js';
+import { ConfigError } from '../config/config-error.js';
 import type { QueueEntryView } from '../queue/queue.view.js';
-import { formatReportText } from '../reports/report-text.js';
 import type { DailyReport } from '../reports/report.types.js';
 import { ApiClient, ApiError, UnreachableError, cliToken } from './api-client.js';
 import { formatMailq } from './mailq-format.js';
-import { runSendmail, sendmailArgs } from './sendmail.js';
 
 /** sysexits.h, as sendmail and postqueue use them. */
 export const EX_USAGE = 64;
@@ -14,11 +17,11 @@ export const EX_UNAVAILABLE = 69;
 export const EX_SOFTWARE = 70;
 export const EX_TEMPFAIL = 75;
 
-async function client(): Promise<ApiClient> {
-  const config = loadConfig();
+function client(): ApiClient {
+  const config = loadClientConfig();
   const host = config.http.host === '0.0.0.0' ? '127.0.0.1' : config.http.host === '::' ? '[::1]' : config.http.host;
   const url = process.env.POSTROOM_URL ?? `http://${host.includes(':') && !host.startsWith('[') ? `[${host}]` : host}:${config.http.port}`;
-  return new ApiClient(url.replace(/\/$/, ''), await cliToken(config.apiToken, config.dataDir));
+  return new ApiClient(url.replace(/\/$/, ''), cliToken(config.apiToken, config.dataDir));
 }
 
 const out = (text: string) => process.stdout.write(text.endsWith('\n') ? text : text + '\n');
@@ -36,7 +39,7 @@ function program(): Command {
     .option('--all', 'every message, not only the first 500')
     .option('--json', 'JSON lines, one message per line')
     .action(async (o: { state?: string; address?: string; all?: boolean; json?: boolean }) => {
-      const api = await client();
+      const api = client();
       const items: QueueEntryView[] = [];
       let cursor: string | null = null;
       do {
@@ -55,7 +58,7 @@ function program(): Command {
   p.command('flush [id]')
     .description('make every deferred message (or one) due now')
     .action(async (id?: string) => {
-      const api = await client();
+      const api = client();
       if (id) {
         await api.request('POST', `/api/v1/queue/${encodeURIComponent(id)}/flush`);
         out(`${id}: flushed`);
@@ -68,7 +71,7 @@ function program(): Command {
   p.command('delete <target>')
     .description('delete one message by id, or ALL queued, deferred and held messages')
     .action(async (target: string) => {
-      const api = await client();
+      const api = client();
       const r: { count: number } = await api.request('DELETE', target === 'ALL' ? '/api/v1/queue' : `/api/v1/queue/${encodeURIComponent(target)}`);
       out(`deleted ${r.count} message(s)`);
     });
@@ -77,7 +80,7 @@ function program(): Command {
     p.command(`${name} <id>`)
       .description(name === 'hold' ? 'keep a message from delivery until released' : 'let a held message be delivered')
       .action(async (id: string) => {
-        await (await client()).request('POST', `/api/v1/queue/${encodeURIComponent(id)}/${name}`);
+        await client().request('POST', `/api/v1/queue/${encodeURIComponent(id)}/${name}`);
         out(`${id}: ${verb}`);
       });
   }
@@ -88,9 +91,9 @@ function program(): Command {
     .action(async (day: string, o: { json?: boolean; top?: string }) => {
       const qs = new URLSearchParams();
       if (o.top) qs.set('top', o.top);
-      const report: DailyReport = await (await client()).request('GET', `/api/v1/reports/${encodeURIComponent(day)}${qs.size ? '?' + qs : ''}`);
+      const report: DailyReport = await client().request('GET', `/api/v1/reports/${encodeURIComponent(day)}${qs.size ? '?' + qs : ''}`);
       // The same formatter as ?format=text, so the CLI prints exactly what the API's text export says.
-      out(o.json ? JSON.stringify(report, null, 2) : formatReportText(report));
+      out(o.json ? JSON.stringify(report, null, 2) : (await import('../reports/report-text.js')).formatReportText(report));
     });
 
   // Registered for the help; run() hands `sendmail` to runSendmail before commander parses,
@@ -101,14 +104,26 @@ function program(): Command {
     .allowUnknownOption()
     .allowExcessArguments()
     .action(async (_o: unknown, cmd: Command) => {
-      process.exitCode = await runSendmail(cmd.args);
+      process.exitCode = await (await import('./sendmail.js')).runSendmail(cmd.args);
     });
   return p;
 }
 
+/**
+ * Whether the command line may ask for sendmail, by the two ways sendmailArgs knows (the program's
+ * name, the `sendmail` command), loosely: sendmail.js then decides. Only then is it loaded, with
+ * all it imports: the queue commands do without it.
+ */
+function maybeSendmail(argv: string[]): boolean {
+  return path.basename(argv[1] ?? '').includes('sendmail') || argv[2] === 'sendmail';
+}
+
 export async function run(argv: string[]): Promise<number> {
-  const sendmail = sendmailArgs(argv);
-  if (sendmail) return runSendmail(sendmail);
+  if (maybeSendmail(argv)) {
+    const { runSendmail, sendmailArgs } = await import('./sendmail.js');
+    const sendmail = sendmailArgs(argv);
+    if (sendmail) return runSendmail(sendmail);
+  }
   try {
     await program().parseAsync(argv);
     return 0;

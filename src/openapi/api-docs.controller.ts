@@ -1,13 +1,32 @@
 import { Controller, Get, Header, NotFoundException, Param, Res } from '@nestjs/common';
+import type { INestApplication } from '@nestjs/common';
 import { ApiExcludeController, OpenAPIObject } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { operationList } from './api-docs.js';
+import { buildApiDocument, operationList } from './api-docs.js';
 
-/** Filled in by main.ts once the application is built (the document is made from its routes). */
+/**
+ * The API document, made from the application's routes on its first request: main.ts hands over
+ * the application once it is built. It is seldom asked for, and scanning every controller and
+ * route at start cost start-up time and garbage that most processes never use.
+ */
 export class ApiDocsHolder {
-  document?: OpenAPIObject;
+  private app?: INestApplication;
+  private version = '';
+  private document?: OpenAPIObject;
+
+  /** The application the document describes (its routes), and the API's version. */
+  describe(app: INestApplication, version: string): void {
+    this.app = app;
+    this.version = version;
+  }
+
+  /** The document, made once; undefined until describe() was called. */
+  get(): OpenAPIObject | undefined {
+    if (!this.document && this.app) this.document = buildApiDocument(this.app, this.version);
+    return this.document;
+  }
 }
 
 const ASSETS: Record<string, string> = {
@@ -36,8 +55,9 @@ export class ApiDocsController {
   constructor(private readonly holder: ApiDocsHolder) {}
 
   private get doc(): OpenAPIObject {
-    if (!this.holder.document) throw new NotFoundException({ message: 'The API document is not ready yet' });
-    return this.holder.document;
+    const doc = this.holder.get();
+    if (!doc) throw new NotFoundException({ message: 'The API document is not ready yet' });
+    return doc;
   }
 
   @Get('docs.json')

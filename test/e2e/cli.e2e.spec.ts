@@ -1,8 +1,11 @@
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import nodemailer from 'nodemailer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase } from '../helpers/db.js';
+import { LIST_LOADED_MODULES, loadedModules } from '../helpers/loaded-modules.js';
 import { PostroomProcess, ROOT, freePort } from '../helpers/postroom-process.js';
 
 const CLI = path.join(ROOT, 'dist', 'src', 'cli', 'main.js');
@@ -12,9 +15,10 @@ describe('postroom CLI (mailq, hold, release, flush, delete)', () => {
   let postroom: PostroomProcess;
   let queueId = '';
 
-  const cli = (...args: string[]) => {
-    const r = spawnSync(process.execPath, [CLI, ...args], {
-      env: { PATH: process.env.PATH ?? '', HTTP_PORT: String(postroom.httpPort), DATA_DIR: postroom.dataDir },
+  const cli = (...args: string[]) => cliWith([], {}, ...args);
+  const cliWith = (nodeOptions: string[], env: Record<string, string>, ...args: string[]) => {
+    const r = spawnSync(process.execPath, [...nodeOptions, CLI, ...args], {
+      env: { PATH: process.env.PATH ?? '', HTTP_PORT: String(postroom.httpPort), DATA_DIR: postroom.dataDir, ...env },
       encoding: 'utf8',
       timeout: 20_000,
     });
@@ -66,6 +70,25 @@ describe('postroom CLI (mailq, hold, release, flush, delete)', () => {
     expect(unknown.code).toBe(64);
     expect(unknown.err).toMatch(/No message 00000000000000000/);
     expect(cli('frobnicate').code).toBe(64);
+  });
+
+  // The queue commands start in about the time of node itself: they must not pull in the
+  // service's modules (NestJS, TypeORM, zod…) nor sendmail's SMTP client and MIME code.
+  const own = ['cli/api-client.js', 'cli/mailq-format.js', 'cli/main.js', 'config/client-config.js', 'config/config-error.js', 'config/config-file.js', 'config/config-names.js'];
+  it.each([
+    [['mailq'], own],
+    [['report', 'today'], [...own, 'reports/report-text.js']],
+    [['--help'], own],
+  ])('loads only commander and its own few modules for %j', (args, sources) => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'postroom-cli-modules-'));
+    try {
+      const file = path.join(dir, 'modules');
+      const r = cliWith(LIST_LOADED_MODULES, { LOADED_MODULES_FILE: file }, ...args);
+      expect(r.code, r.err).toBe(0);
+      expect(loadedModules(file)).toEqual({ packages: ['commander'], sources: [...sources].sort() });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('exits 75 (try again later) when Postroom is unreachable', async () => {

@@ -13,6 +13,7 @@ RUN npm run build && npm prune --omit=dev
 
 FROM node:20-bookworm-slim
 ENV NODE_ENV=production \
+    MALLOC_ARENA_MAX=2 \
     DATA_DIR=/var/lib/postroom \
     HTTP_HOST=0.0.0.0 \
     SMTP_LISTEN_HOST=0.0.0.0

@@ -59,6 +59,8 @@ export class Postroom {
       HOME: process.env.HOME ?? '/tmp',
       TZ: process.env.TZ ?? 'UTC',
       POSTROOM_CONFIG: '/dev/null',
+      // As npm start, the systemd unit and the Docker image run it.
+      MALLOC_ARENA_MAX: '2',
       DATA_DIR: this.dataDir,
       HTTP_PORT: String(this.httpPort),
       SMTP_LISTEN_PORT: String(this.smtpPort),

@@ -37,9 +37,9 @@ export function loadClientConfig(processEnv: NodeJS.ProcessEnv = process.env): C
   const host = text('HTTP_HOST', '127.0.0.1');
 
   // As the schema's z.coerce.number(): Number() of the text, so "0x50" and " 80 " are 80; an
-  // empty value is refused there too (its default applies only when the variable is missing).
+  // empty value means unset there too (the default applies).
   const rawPort = env.HTTP_PORT;
-  const port = rawPort === undefined ? 8025 : rawPort.trim() === '' ? NaN : Number(rawPort);
+  const port = rawPort === undefined || rawPort.trim() === '' ? 8025 : Number(rawPort);
   if (!Number.isInteger(port) || port < 1 || port > 65535) problem('HTTP_PORT', 'must be a port number (1-65535)');
 
   // Not trimmed, and empty means unset, as in the schema. Never echoed.

@@ -9,7 +9,9 @@ import { GOOGLE_AUTH_URL, GOOGLE_TOKEN_URL, MICROSOFT_LOGIN_BASE, OAuthUrls } fr
 
 /** An empty variable (`HTTP_PORT=`) means "not set": the default applies. */
 const unsetIfEmpty = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
-const port = z.preprocess(unsetIfEmpty, z.coerce.number().int().min(1, 'must be a port number (1-65535)').max(65535, 'must be a port number (1-65535)'));
+const portNumber = z.coerce.number().int().min(1, 'must be a port number (1-65535)').max(65535, 'must be a port number (1-65535)');
+/** A port with its default; the default goes inside the preprocess, where an empty value has become undefined. */
+const port = (fallback: number) => z.preprocess(unsetIfEmpty, portNumber.default(fallback));
 const optionalText = z.string().trim().min(1).optional().catch(undefined);
 
 const cidrList = z
@@ -47,9 +49,9 @@ export const configSchema = z.object({
     .refine((v) => v === undefined || /^postgres(ql)?:\/\//.test(v), 'must be a postgres:// or postgresql:// URL'),
   DATA_DIR: z.string().trim().min(1).default('./data'),
   HTTP_HOST: z.string().trim().min(1).default('127.0.0.1'),
-  HTTP_PORT: port.default(8025),
+  HTTP_PORT: port(8025),
   SMTP_LISTEN_HOST: z.string().trim().min(1).default('127.0.0.1'),
-  SMTP_LISTEN_PORT: port.default(2525),
+  SMTP_LISTEN_PORT: port(2525),
   SMTP_ALLOWED_NETWORKS: cidrList.default(['127.0.0.0/8', '::1/128']),
   SMTP_MAX_MESSAGE_BYTES: z.coerce.number().int().min(1024, 'must be at least 1024').default(25 * 1024 * 1024),
   SMTP_MAX_RECIPIENTS: z.coerce.number().int().min(1, 'must be at least 1').max(10000).default(100),
@@ -67,8 +69,8 @@ export const configSchema = z.object({
     .transform((v) => (v ? v : undefined))
     .refine((v) => v === undefined || v.length >= 16, 'must be at least 16 characters'),
   SECRET_KEY: optionalText,
-  EMBEDDED_PG_PORT: port.optional(),
-  DIRECT_SMTP_PORT: port.default(25),
+  EMBEDDED_PG_PORT: z.preprocess(unsetIfEmpty, portNumber.optional()),
+  DIRECT_SMTP_PORT: port(25),
   INSTANCE_NAME: z.string().trim().min(1).default(`${os.hostname()}-${process.pid}`),
   DELIVERY_LEASE_SECONDS: z.coerce.number().int().min(10, 'must be at least 10').default(600),
   RELAY_RETRY_SECONDS: z.preprocess(unsetIfEmpty, z.coerce.number().min(0, 'must be 0 or more').max(3600, 'must be at most 3600').default(30)),

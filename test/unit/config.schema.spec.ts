@@ -114,6 +114,11 @@ describe('loadConfig', () => {
     expect([config.databaseUrl, config.apiToken, config.adminPassword, config.secretKey]).toEqual([undefined, undefined, undefined, undefined]);
   });
 
+  it('takes an empty port variable as unset: the default applies', () => {
+    const config = loadConfig({ HTTP_PORT: '', SMTP_LISTEN_PORT: ' ', EMBEDDED_PG_PORT: '', DIRECT_SMTP_PORT: '' });
+    expect([config.http.port, config.smtp.port, config.embeddedPgPort, config.directPort]).toEqual([8025, 2525, undefined, 25]);
+  });
+
   it.each(['abc', '0', '65536', '80.5', '-1'])('throws a ConfigError naming HTTP_PORT when it is %j', (value) => {
     const err = configError({ HTTP_PORT: value });
     expect(err.name).toBe('ConfigError');

@@ -225,7 +225,7 @@ export class DeliveryWorker implements Dispatcher, BeforeApplicationShutdown {
       outcome = alignRecipients(outcomeOfResult(result), message.recipients);
     } catch (err) {
       outcome = outcomeOfError(err as TransportError, message.recipients);
-      if (outcome.failure) await this.raiseFailure(outcome, message.id);
+      if (outcome.failure && !(err as TransportError).announced) await this.raiseFailure(outcome, message.id);
     }
     for (const r of outcome.recipients) {
       this.log.info({ queueId: message.id, rcpt: r.recipient, status: r.status, relay: outcome.relay, reply: r.reply }, `delivery ${r.status}`);

@@ -106,7 +106,7 @@ export class FailoverTransport implements MailTransport {
           this.safely(() => this.health.succeeded(r.key, relay, this.now() - started));
           throw err;
         }
-        this.safely(() => this.health.failed(r.key, relay, failureKind(err), replyText(err)));
+        this.safely(() => this.health.failed(r.key, relay, failureKind(err), replyText(err), !err.announced));
         errors.push(err);
       }
     }

@@ -89,7 +89,7 @@ export class RelayTransport implements MailTransport {
     } catch (err) {
       const e = err as Error & { reply?: string };
       const reply = e.reply ?? e.message;
-      throw Object.assign(new Error(`OAuth2 token request failed: ${reply}`), { code: 'EOAUTH2', response: `OAuth2 token request failed: ${reply}`, command: 'AUTH XOAUTH2', relay: this.description });
+      throw Object.assign(new Error(`OAuth2 token request failed: ${reply}`), { code: 'EOAUTH2', response: `OAuth2 token request failed: ${reply}`, command: 'AUTH XOAUTH2', relay: this.description, announced: true });
     }
     if (this.poolToken !== undefined && this.poolToken !== token) {
       const old = this.pool;

@@ -24,5 +24,10 @@ export interface TransportError extends Error {
   response?: string;
   command?: string;
   relay?: string;
+  /**
+   * Already in the event log from where it arose (the OAuth2 token service writes one event per
+   * failure episode): the worker and relay health do not write it again.
+   */
+  announced?: boolean;
   rejectedErrors?: { recipient?: string; responseCode?: number; response?: string; message: string }[];
 }

@@ -25,6 +25,8 @@ interface Tracked {
   successes: number;
   failures: number;
   dirty: boolean;
+  /** This failing spell was written to the event log here (not when only failures announced where they arose, OAuth2 token requests, made it). */
+  announced: boolean;
 }
 
 interface HealthRow {
@@ -43,8 +45,9 @@ interface HealthRow {
 /**
  * Per-relay health: kept in memory by each instance (the failover order reads it on every
  * message), written to relay_health at most every few seconds per relay — at once when a relay
- * starts failing or recovers, which also goes to the event log. Counts are written as
- * increments and times as "the later one", so several instances add up.
+ * starts failing or recovers, which also goes to the event log (unless the failure was
+ * announced where it arose: an OAuth2 token request). Counts are written as increments and
+ * times as "the later one", so several instances add up.
  */
 @Injectable()
 export class RelayHealthService implements RelayHealthObserver, OnApplicationShutdown {
@@ -64,7 +67,9 @@ export class RelayHealthService implements RelayHealthObserver, OnApplicationShu
   succeeded(key: string, relay: string, latencyMs: number): void {
     const t = this.track(key, relay);
     const recovered = t.state === 'failing';
+    const announced = t.announced;
     t.state = 'healthy';
+    t.announced = false;
     t.lastSuccessAt = Date.now();
     t.lastLatencyMs = Math.max(0, Math.round(latencyMs));
     t.latencies.push(t.lastLatencyMs);
@@ -72,14 +77,15 @@ export class RelayHealthService implements RelayHealthObserver, OnApplicationShu
     t.successes++;
     t.dirty = true;
     if (recovered) {
-      void this.events.recordSafely({ level: 'info', source: 'delivery', message: `Relay ${relay} is working again`, details: { relay, relayKey: key } });
+      // Its end is written only when its start was: the OAuth2 token service writes its own recovery.
+      if (announced) void this.events.recordSafely({ level: 'info', source: 'delivery', message: `Relay ${relay} is working again`, details: { relay, relayKey: key } });
       void this.flush();
     } else {
       this.schedule();
     }
   }
 
-  failed(key: string, relay: string, kind: FailureKind, reason: string): void {
+  failed(key: string, relay: string, kind: FailureKind, reason: string, announce = true): void {
     const t = this.track(key, relay);
     const startsFailing = t.state !== 'failing';
     t.state = 'failing';
@@ -88,17 +94,18 @@ export class RelayHealthService implements RelayHealthObserver, OnApplicationShu
     t.lastFailureKind = kind;
     t.failures++;
     t.dirty = true;
-    if (startsFailing) {
+    const announcing = announce && !t.announced;
+    if (announcing) {
+      t.announced = true;
       void this.events.recordSafely({
         level: 'warning',
         source: 'delivery',
         message: `Relay ${relay} is failing (${kind}): ${t.lastFailureReason}`,
         details: { relay, relayKey: key, kind, reason: t.lastFailureReason },
       });
-      void this.flush();
-    } else {
-      this.schedule();
     }
+    if (startsFailing || announcing) void this.flush();
+    else this.schedule();
   }
 
   failingSince(key: string, relay: string): number | undefined {
@@ -181,7 +188,7 @@ export class RelayHealthService implements RelayHealthObserver, OnApplicationShu
   private track(key: string, relay: string): Tracked {
     let t = this.tracked.get(key);
     if (!t || t.relay !== relay) {
-      t = { relay, state: 'unknown', latencies: [], successes: 0, failures: 0, dirty: false };
+      t = { relay, state: 'unknown', latencies: [], successes: 0, failures: 0, dirty: false, announced: false };
       this.tracked.set(key, t);
     }
     return t;

@@ -8,8 +8,11 @@ import type { FailureKind } from '../delivery/outcome.js';
 export interface RelayHealthObserver {
   /** The relay answered: it took the message, or refused the message itself (5xx on RCPT/DATA). */
   succeeded(key: string, relay: string, latencyMs: number): void;
-  /** The whole attempt on this relay failed (connection, TLS, timeout, 4xx, authentication). */
-  failed(key: string, relay: string, kind: FailureKind, reason: string): void;
+  /**
+   * The whole attempt on this relay failed (connection, TLS, timeout, 4xx, authentication).
+   * `announce` false: the failure is already in the event log (an OAuth2 token request).
+   */
+  failed(key: string, relay: string, kind: FailureKind, reason: string, announce?: boolean): void;
   /** When the relay last failed (ms since the epoch), if it has not worked since; else undefined. */
   failingSince(key: string, relay: string): number | undefined;
 }

@@ -18,6 +18,7 @@ export const SETTINGS_FIELDS = [
   'oauthServiceAccountKey',
   'oauthTokenUrl',
   'oauthScope',
+  'oauthClientAuth',
   'hostname',
   'fromName',
   'fromAddress',
@@ -44,7 +45,7 @@ type SecretFormField = (typeof SECRET_FORM_FIELDS)[number];
 const clearName = (f: SecretFormField): string => `clear${f[0]!.toUpperCase()}${f.slice(1)}`;
 const isSecret = (name: string): name is SecretFormField => (SECRET_FORM_FIELDS as readonly string[]).includes(name);
 
-const TEXT_FIELDS = ['relayHost', 'security', 'authMethod', 'oauthProvider', 'oauthTenantId', 'oauthClientId', 'oauthTokenUrl', 'oauthScope', 'username', 'hostname', 'fromName', 'fromAddress', 'adminAddress', 'reportTime'] as const;
+const TEXT_FIELDS = ['relayHost', 'security', 'authMethod', 'oauthProvider', 'oauthTenantId', 'oauthClientId', 'oauthTokenUrl', 'oauthScope', 'oauthClientAuth', 'username', 'hostname', 'fromName', 'fromAddress', 'adminAddress', 'reportTime'] as const;
 const NUMBER_FIELDS = ['timeoutSeconds', 'poolSize', 'lifetimeHours', 'delayWarningHours', 'retentionDays', 'stormWindowMinutes', 'stormMaxDuplicates', 'senderRateLimitPerMinute'] as const;
 const CHECKBOX_FIELDS = ['tlsVerify', 'authEnabled', 'rewriteFrom', 'reportEnabled'] as const;
 

@@ -3,6 +3,8 @@ import { Column, Entity, PrimaryColumn, UpdateDateColumn } from 'typeorm';
 export type Security = 'none' | 'starttls' | 'tls';
 export type AuthMethod = 'password' | 'oauth2';
 export type OAuthProvider = 'microsoft' | 'google' | 'google-service-account' | 'generic';
+/** How the client authenticates at the token endpoint (RFC 6749 §2.3.1): in the form body, HTTP Basic, or whichever the provider takes. */
+export type OAuthClientAuth = 'auto' | 'post' | 'basic';
 
 /** The single row of relay and identity settings (PRODUCT §1). */
 @Entity({ name: 'settings' })
@@ -63,6 +65,10 @@ export class SettingsEntity {
   /** The generic provider's scope (others have a fixed one). */
   @Column({ name: 'oauth_scope', type: 'text', default: '' })
   oauthScope!: string;
+
+  /** Client secret in the body (post), as HTTP Basic (basic), or post then basic once (auto). */
+  @Column({ name: 'oauth_client_auth', type: 'text', default: 'auto' })
+  oauthClientAuth!: OAuthClientAuth;
 
   @Column({ type: 'text', default: '' })
   hostname!: string;

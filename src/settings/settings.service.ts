@@ -122,13 +122,17 @@ export class SettingsService {
   }
 
   /**
-   * Stores a refresh token obtained by "Authorize with Google" (sealed), with an event that
-   * never shows it; every instance drops its cached settings and token.
+   * Stores a refresh token obtained by "Authorize with Google" or rotated by the provider at a
+   * refresh (sealed), with an event that never shows it; every instance drops its cached
+   * settings. With `replaces` (the sealed value the rotated token came from), it is stored only
+   * while that value is still the stored one: a token entered meanwhile wins. Answers whether it
+   * was stored.
    */
-  async storeOAuthRefreshToken(token: string, actor: string, how: string): Promise<void> {
+  async storeOAuthRefreshToken(token: string, actor: string, how: string, replaces?: string | null): Promise<boolean> {
     const saved = await this.db.transaction(async (tx) => {
       const repo = tx.getRepository(SettingsEntity);
       const current = await repo.findOneOrFail({ where: { id: 1 }, lock: { mode: 'pessimistic_write' } });
+      if (replaces !== undefined && current.oauthRefreshTokenSealed !== replaces) return undefined;
       const saved = await repo.save({ ...current, oauthRefreshTokenSealed: this.box.seal(token) });
       await this.events.record(
         { level: 'info', source: 'settings', message: `OAuth refresh token stored by ${actor} (${how})`, details: { actor, changed: { oauthRefreshToken: '(changed)' } } },
@@ -137,8 +141,10 @@ export class SettingsService {
       await tx.query(`SELECT pg_notify('postroom_settings', '')`);
       return saved;
     });
+    if (!saved) return false;
     this.notifier.notifyLocal('postroom_settings', 'local');
     this.cached = Promise.resolve(saved);
+    return true;
   }
 
   /** The EHLO name: the setting, or the machine's name. */

@@ -1,5 +1,5 @@
 import type { SecretField } from './secret-fields.js';
-import { AuthMethod, OAuthProvider, Security, SettingsEntity } from './settings.entity.js';
+import { AuthMethod, OAuthClientAuth, OAuthProvider, Security, SettingsEntity } from './settings.entity.js';
 
 /** The settings as the API shows them: the password never, only whether one is set. */
 export interface SettingsView {
@@ -20,6 +20,7 @@ export interface SettingsView {
   oauthServiceAccountKeySet: boolean;
   oauthTokenUrl: string;
   oauthScope: string;
+  oauthClientAuth: OAuthClientAuth;
   hostname: string;
   fromName: string;
   fromAddress: string;
@@ -66,6 +67,7 @@ export function toSettingsView(s: SettingsEntity, secretsUnreadable: SecretField
     oauthServiceAccountKeySet: s.oauthServiceAccountKeySealed !== null,
     oauthTokenUrl: s.oauthTokenUrl,
     oauthScope: s.oauthScope,
+    oauthClientAuth: s.oauthClientAuth,
     hostname: s.hostname,
     fromName: s.fromName,
     fromAddress: s.fromAddress,

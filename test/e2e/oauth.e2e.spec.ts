@@ -1,110 +1,10 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { IncomingMessage, Server, ServerResponse, createServer } from 'node:http';
-import { AddressInfo } from 'node:net';
-import { SMTPServer } from 'smtp-server';
+import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase } from '../helpers/db.js';
+import { TokenStub, XOAuth2Relay } from '../helpers/oauth-stubs.js';
 import { PostroomProcess } from '../helpers/postroom-process.js';
 import { WEB_PASSWORD, WebSession } from '../helpers/web-session.js';
 import { Page, events, mailLog, submitSmtp, untilState } from './api.js';
-
-/** A stub OAuth2 token endpoint (and Google-like authorization endpoint) on loopback. */
-class TokenStub {
-  private server?: Server;
-  port = 0;
-  /** Every token request's form parameters. */
-  readonly requests: Record<string, string>[] = [];
-  /** Tokens it issued, in order. */
-  readonly issued: string[] = [];
-  mode: 'ok' | 'invalid_client' = 'ok';
-  expiresIn = 3600;
-  /** Authorization codes it handed out, with the PKCE challenge they were bound to. */
-  readonly codes = new Map<string, { challenge: string; clientId: string }>();
-  refreshToken = 'stub-refresh-' + randomBytes(8).toString('hex');
-
-  get url(): string {
-    return `http://127.0.0.1:${this.port}`;
-  }
-
-  async start(): Promise<this> {
-    this.server = createServer((req, res) => void this.handle(req, res));
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    this.port = (this.server.address() as AddressInfo).port;
-    return this;
-  }
-
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    let body = '';
-    for await (const chunk of req) body += String(chunk);
-    const json = (status: number, value: unknown): void => {
-      res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(value));
-    };
-    if (req.method !== 'POST' || !req.url?.startsWith('/token')) return json(404, { error: 'not_found' });
-    if (req.headers['content-type'] !== 'application/x-www-form-urlencoded') return json(400, { error: 'invalid_request', error_description: 'form-encoded only' });
-    const params = Object.fromEntries(new URLSearchParams(body));
-    this.requests.push(params);
-    if (this.mode === 'invalid_client') return json(401, { error: 'invalid_client', error_description: 'AADSTS7000215: Invalid client secret provided.\r\nTrace ID: 1234' });
-    if (params.grant_type === 'authorization_code') {
-      const bound = this.codes.get(params.code ?? '');
-      const challenge = createHash('sha256').update(params.code_verifier ?? '').digest('base64url');
-      if (!bound || bound.challenge !== challenge || bound.clientId !== params.client_id) return json(400, { error: 'invalid_grant', error_description: 'bad code or verifier' });
-      this.codes.delete(params.code!);
-      return json(200, { access_token: this.issue(), expires_in: 3599, refresh_token: this.refreshToken, token_type: 'Bearer' });
-    }
-    return json(200, { access_token: this.issue(), expires_in: this.expiresIn, token_type: 'Bearer' });
-  }
-
-  private issue(): string {
-    const t = 'stub-access-' + randomBytes(12).toString('hex');
-    this.issued.push(t);
-    return t;
-  }
-
-  async stop(): Promise<void> {
-    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
-  }
-}
-
-/** A relay that accepts only SASL XOAUTH2 with a token the stub issued; records the token per message. */
-class XOAuth2Relay {
-  private server?: SMTPServer;
-  port = 0;
-  readonly messages: { to: string[]; token: string; user: string }[] = [];
-  readonly auths: { method: string; user: string; token: string; ok: boolean }[] = [];
-
-  constructor(private readonly valid: () => string[]) {}
-
-  async start(): Promise<this> {
-    this.server = new SMTPServer({
-      authMethods: ['XOAUTH2'],
-      allowInsecureAuth: true,
-      disabledCommands: ['STARTTLS'],
-      logger: false,
-      closeTimeout: 500,
-      onAuth: (auth, _session, cb) => {
-        const ok = auth.method === 'XOAUTH2' && !!auth.accessToken && this.valid().includes(auth.accessToken);
-        this.auths.push({ method: auth.method, user: auth.username ?? '', token: auth.accessToken ?? '', ok });
-        if (!ok) return cb(Object.assign(new Error('5.7.3 Authentication unsuccessful'), { responseCode: 535 }));
-        cb(null, { user: `${auth.username}\n${auth.accessToken}` });
-      },
-      onData: (stream, session, cb) => {
-        stream.resume();
-        stream.on('end', () => {
-          const [user = '', token = ''] = String(session.user ?? '').split('\n');
-          this.messages.push({ to: session.envelope.rcptTo.map((r) => r.address), token, user });
-          cb();
-        });
-      },
-    });
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    this.port = (this.server.server.address() as AddressInfo).port;
-    return this;
-  }
-
-  async stop(): Promise<void> {
-    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
-  }
-}
 
 interface SettingsView {
   authMethod: string;
@@ -235,7 +135,7 @@ describe('OAuth2 (XOAUTH2) relay authentication, against a stub token endpoint a
     expect((await mailLog(postroom, `queueId=${id}`)).some((e) => e.event === 'bounced')).toBe(false);
 
     const raised = await postroom.until(async () => (await events(postroom, 'source=delivery')).filter((e) => e.message.startsWith('OAuth2 token request to')), 'the OAuth event');
-    expect(raised).toHaveLength(1); // at most once a minute
+    expect(raised).toHaveLength(1); // once per failure episode
     expect(raised[0]).toMatchObject({ level: 'error', details: expect.objectContaining({ error: 'invalid_client', provider: 'generic' }) });
     seen.push(JSON.stringify(await events(postroom, '')));
 

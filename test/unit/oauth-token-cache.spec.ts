@@ -12,6 +12,12 @@ describe('refreshAt', () => {
     expect(refreshAt(0, 300)).toBe(150_000);
     expect(refreshAt(0, 0)).toBe(0);
   });
+
+  it('the two rules meet at 10 minutes: a 10-minute token is renewed after 5, an 11-minute one 5 minutes before it expires', () => {
+    expect(refreshAt(0, 600)).toBe(300_000);
+    expect(refreshAt(0, 660)).toBe(360_000);
+    expect(refreshAt(0, 540)).toBe(270_000);
+  });
 });
 
 describe('TokenCache', () => {

@@ -42,6 +42,7 @@ const view: SettingsView = {
   oauthServiceAccountKeySet: false,
   oauthTokenUrl: '',
   oauthScope: '',
+  oauthClientAuth: 'auto',
   hostname: '',
   fromName: 'Postroom',
   fromAddress: '',

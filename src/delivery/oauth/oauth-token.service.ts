@@ -4,14 +4,13 @@ import { AppConfig } from '../../config/config.schema.js';
 import { EventLogService } from '../../events/event-log.service.js';
 import type { SettingsEntity } from '../../settings/settings.entity.js';
 import { RelaySecrets, SettingsService } from '../../settings/settings.service.js';
+import { ClientAuthChoice } from './client-auth-choice.js';
 import { OAuthUrls, PROVIDER_NAMES, fingerprint, tokenRequest } from './providers.js';
+import { RefreshTokenRotation, TokenExchange } from './refresh-token-rotation.js';
 import { TokenCache } from './token-cache.js';
-import { OAuthError, TokenAnswer, TokenRequestInfo, requestToken } from './token-endpoint.js';
+import { OAuthError, TokenAnswer, TokenRequestInfo } from './token-endpoint.js';
 
 export const OAUTH_URLS = Symbol('OAUTH_URLS');
-
-/** At most one "token request failed" event per this long while it keeps failing. */
-const EVENT_EVERY_MS = 60_000;
 
 /** The state the dashboard shows: set from a failed token request until the next success. */
 export interface OAuthStatus {
@@ -26,26 +25,34 @@ export interface OAuthStatus {
 /**
  * Access tokens of the primary relay's OAuth2 login: fetched from the configured provider,
  * cached until shortly before they expire (TokenCache), dropped when the settings change.
- * A failure is remembered (the dashboard's warning), raised in the event log at most once a
- * minute with the provider's error, and cleared by the next success.
+ * Requests with the stored refresh token go one at a time and keep the one the provider
+ * rotates to (RefreshTokenRotation); the client authenticates as the setting says
+ * (ClientAuthChoice). A failure is remembered (the dashboard's warning), raised in the event
+ * log once per failure episode (again only when the provider's error changes), and cleared by
+ * the next success, which raises one event too.
  */
 @Injectable()
 export class OAuthTokenService {
   private cache?: { key: string; tokens: TokenCache };
   private failure?: OAuthStatus;
-  private lastEventAt = 0;
+  private readonly clientAuth = new ClientAuthChoice();
+  private readonly rotation: RefreshTokenRotation;
 
   constructor(
     private readonly settings: SettingsService,
     private readonly events: EventLogService,
     @Inject(OAUTH_URLS) readonly urls: OAuthUrls,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-  ) {}
+  ) {
+    this.rotation = new RefreshTokenRotation(settings);
+  }
 
   /** A fresh access token for the saved settings; `force` when the relay refused the last one. */
   async token(force = false): Promise<string> {
     const s = await this.settings.get();
-    const key = fingerprint(s, [s.oauthClientSecretSealed, s.oauthRefreshTokenSealed, s.oauthServiceAccountKeySealed], this.urls);
+    // Not the refresh token: a new one leaves the access token valid, and one rotated at a
+    // refresh (here or by another instance) must not make every instance refresh again.
+    const key = fingerprint(s, [s.oauthClientSecretSealed, s.oauthServiceAccountKeySealed], this.urls);
     if (this.cache?.key !== key) this.cache = { key, tokens: new TokenCache(() => this.fetchForSaved()) };
     return this.cache.tokens.get(force);
   }
@@ -57,19 +64,32 @@ export class OAuthTokenService {
 
   /**
    * One token request for the given settings, not cached and not recorded (the test email,
-   * which may test unsaved values). Throws OAuthError.
+   * which may test unsaved values). With the stored refresh token it waits its turn behind
+   * delivery's refreshes and keeps a rotated one; a refresh token typed for the test is not
+   * stored. Throws OAuthError.
    */
-  async requestOnce(s: SettingsEntity, secrets: RelaySecrets): Promise<{ answer: TokenAnswer; request: TokenRequestInfo }> {
+  async requestOnce(s: SettingsEntity, secrets: RelaySecrets): Promise<TokenExchange> {
+    const given = secrets.oauthRefreshToken;
+    if (given === undefined || given !== (await this.settings.secrets()).oauthRefreshToken) return this.exchange(s, secrets);
+    return this.rotation.run(PROVIDER_NAMES[s.oauthProvider], (refreshToken) => this.exchange(s, { ...secrets, oauthRefreshToken: refreshToken }));
+  }
+
+  /** One token request: the provider's request for these settings, the client authenticated as they say. */
+  private async exchange(s: SettingsEntity, secrets: RelaySecrets): Promise<TokenExchange> {
     const req = tokenRequest(s, secrets, this.urls);
-    return { answer: await requestToken(req.info.url, req.params, { timeoutMs: s.timeoutSeconds * 1000 }), request: req.info };
+    const answer = await this.clientAuth.request(req.info.url, req.params, s.oauthClientAuth, { timeoutMs: s.timeoutSeconds * 1000 });
+    return { answer, request: req.info };
   }
 
   private async fetchForSaved(): Promise<TokenAnswer> {
-    const s = await this.settings.get();
+    let s = await this.settings.get();
     try {
-      const req = tokenRequest(s, await this.settings.secrets(), this.urls);
-      const answer = await requestToken(req.info.url, req.params, { timeoutMs: s.timeoutSeconds * 1000 });
-      await this.succeeded(s, req.info);
+      const { answer, request } = await this.rotation.run(PROVIDER_NAMES[s.oauthProvider], async (refreshToken) => {
+        // After waiting its turn: the settings as they are now.
+        s = await this.settings.get();
+        return this.exchange(s, { ...(await this.settings.secrets()), oauthRefreshToken: refreshToken });
+      });
+      await this.succeeded(s, request);
       return answer;
     } catch (err) {
       const e = err instanceof OAuthError ? err : new OAuthError('request_failed', (err as Error).message, { url: '', grantType: '' }, null);
@@ -82,7 +102,6 @@ export class OAuthTokenService {
     if (!this.failure) return;
     const was = this.failure;
     this.failure = undefined;
-    this.lastEventAt = 0;
     await this.events.recordSafely({
       level: 'info',
       source: 'delivery',
@@ -91,8 +110,10 @@ export class OAuthTokenService {
     });
   }
 
+  /** One event per failure episode: when it starts, and when the provider's error changes within it. */
   private async failed(s: SettingsEntity, e: OAuthError): Promise<void> {
     const now = new Date();
+    const announce = this.failure?.error !== e.error;
     this.failure = {
       provider: PROVIDER_NAMES[s.oauthProvider],
       error: e.error,
@@ -101,13 +122,21 @@ export class OAuthTokenService {
       since: this.failure?.since ?? now.toISOString(),
       lastAt: now.toISOString(),
     };
-    if (now.getTime() - this.lastEventAt < EVENT_EVERY_MS) return;
-    this.lastEventAt = now.getTime();
+    if (!announce) return;
     await this.events.recordSafely({
       level: 'error',
       source: 'delivery',
       message: `OAuth2 token request to ${PROVIDER_NAMES[s.oauthProvider]} failed (${e.error})${e.description ? `: ${e.description}` : ''}; mail to the relay is deferred`,
-      details: { provider: s.oauthProvider, error: e.error, description: e.description, status: e.status, url: e.request.url, grantType: e.request.grantType, instance: this.config.instanceName },
+      details: {
+        provider: s.oauthProvider,
+        error: e.error,
+        description: e.description,
+        status: e.status,
+        url: e.request.url,
+        grantType: e.request.grantType,
+        ...(e.request.clientAuth ? { clientAuth: e.request.clientAuth } : {}),
+        instance: this.config.instanceName,
+      },
     });
   }
 }

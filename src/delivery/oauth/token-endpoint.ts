@@ -1,3 +1,5 @@
+import { type ClientAuthMethod, authenticateClient } from './client-auth.js';
+
 /** The answer of a token endpoint that gave a token. */
 export interface TokenAnswer {
   accessToken: string;
@@ -11,6 +13,8 @@ export interface TokenAnswer {
 export interface TokenRequestInfo {
   url: string;
   grantType: string;
+  /** How the client secret went, when there was one. */
+  clientAuth?: ClientAuthMethod;
 }
 
 /**
@@ -39,6 +43,8 @@ export class OAuthError extends Error {
 export interface TokenEndpointOptions {
   timeoutMs?: number;
   fetch?: typeof fetch;
+  /** Where the client secret goes: the body (the default) or HTTP Basic. */
+  clientAuth?: ClientAuthMethod;
 }
 
 const firstLine = (v: unknown): string =>
@@ -46,17 +52,20 @@ const firstLine = (v: unknown): string =>
 
 /**
  * POSTs a form-encoded token request (RFC 6749 §4) and reads the JSON answer. Secrets go in
- * the body only; nothing here logs. Throws OAuthError for any failure.
+ * the body or the Authorization header (client_secret_basic) only; nothing here logs. Throws
+ * OAuthError for any failure.
  */
 export async function requestToken(url: string, params: Record<string, string>, options: TokenEndpointOptions = {}): Promise<TokenAnswer> {
-  const request: TokenRequestInfo = { url, grantType: params.grant_type ?? '' };
+  const clientAuth = options.clientAuth ?? 'post';
+  const request: TokenRequestInfo = { url, grantType: params.grant_type ?? '', ...(params.client_secret !== undefined ? { clientAuth } : {}) };
+  const sent = authenticateClient(params, clientAuth);
   const doFetch = options.fetch ?? fetch;
   let res: Response;
   try {
     res = await doFetch(url, {
       method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
-      body: new URLSearchParams(params).toString(),
+      headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json', ...(sent.authorization ? { authorization: sent.authorization } : {}) },
+      body: new URLSearchParams(sent.params).toString(),
       redirect: 'error',
       signal: AbortSignal.timeout(options.timeoutMs ?? 15_000),
     });

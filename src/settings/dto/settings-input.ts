@@ -88,6 +88,7 @@ export const settingsInputSchema = z
     ),
     oauthTokenUrl: plainText(2000).refine((v) => v === '' || isTokenUrl(v), 'must be an https:// URL (http:// only for 127.0.0.1 or localhost)'),
     oauthScope: plainText(1000),
+    oauthClientAuth: z.enum(['auto', 'post', 'basic'], { error: 'must be one of auto, post, basic' }),
     hostname: emptyOr(isHostname, 'must be a host name such as mail.example.com (blank for the machine name)'),
     fromName: z.string({ error: 'must be text' }).max(200, 'is too long').refine((v) => !hasLineBreak(v), 'must not contain line breaks').refine((v) => !hasControlCharacter(v), CONTROL_CHARACTERS_REASON),
     fromAddress: emptyOr(isMailbox, 'must be an email address such as alerts@example.com'),

@@ -15,6 +15,7 @@ import { runMigrations } from '../src/database/migrate.js';
 import { formatReportText } from '../src/reports/report-text.js';
 import { ReportsRepository } from '../src/reports/reports.repository.js';
 import { ReportsService } from '../src/reports/reports.service.js';
+import { ENTITIES } from '../src/entities.js';
 
 const ADMIN_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 100_000);
@@ -96,7 +97,7 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 async function main(): Promise<void> {
   const name = `postroom_bench_${randomBytes(4).toString('hex')}`;
   await admin((c) => c.query(`CREATE DATABASE ${name}`));
-  const ds = new DataSource(dataSourceOptions(withDatabase(ADMIN_URL, name), 20));
+  const ds = new DataSource(dataSourceOptions(withDatabase(ADMIN_URL, name), 20, ENTITIES));
   try {
     await ds.initialize();
     await runMigrations(ds);

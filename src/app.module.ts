@@ -1,8 +1,9 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
+import { ScheduleModule } from '@nestjs/schedule';
 import type { Logger } from 'pino';
 import { AuthModule } from './auth/auth.module.js';
-import { UnstorableTextFilter } from './common/unstorable-text.filter.js';
+import { UnstorableTextFilter } from './web/unstorable-text.filter.js';
 import { ConfigModule } from './config/config.module.js';
 import { AppConfig } from './config/config.schema.js';
 import { DashboardModule } from './dashboard/dashboard.module.js';
@@ -30,6 +31,8 @@ export class AppModule {
       imports: [
         ConfigModule.forRoot(config),
         LoggingModule.forRoot(logger),
+        // The daily jobs of several modules (reports, retention, storm digests) run on it.
+        ScheduleModule.forRoot(),
         MetricsModule,
         DatabaseModule,
         AuthModule,

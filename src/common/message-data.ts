@@ -29,3 +29,10 @@ export function wholeMessage(data: MessageData): Buffer {
 export function headerSource(data: MessageData): Buffer {
   return Buffer.isBuffer(data) ? data : (data.parts[0] ?? Buffer.alloc(0));
 }
+
+/**
+ * Bodies above this size never travel as one piece between Postroom and PostgreSQL: they are
+ * stored with COPY in slices and read back in slices, so a big message is not copied whole into
+ * protocol buffers (nor, on the way back, into a hex string twice its size).
+ */
+export const STREAMED_BODY_BYTES = 1024 * 1024;

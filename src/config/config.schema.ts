@@ -5,7 +5,7 @@ import path from 'node:path';
 import { ConfigFileError, INSTALL_DIR, withConfigFile } from './config-file.js';
 import { ConfigError } from './config-error.js';
 import { ConfigName, KNOWN_CONFIG_NAMES } from './config-names.js';
-import { GOOGLE_AUTH_URL, GOOGLE_TOKEN_URL, MICROSOFT_LOGIN_BASE, OAuthUrls } from '../delivery/oauth/providers.js';
+import { GOOGLE_AUTH_URL, GOOGLE_TOKEN_URL, MICROSOFT_LOGIN_BASE, OAuthUrls } from './oauth-urls.js';
 
 /** An empty variable (`HTTP_PORT=`) means "not set": the default applies. */
 const unsetIfEmpty = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);

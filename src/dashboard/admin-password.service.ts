@@ -10,7 +10,7 @@ import { APP_CONFIG } from '../config/config.module.js';
 import { AppConfig } from '../config/config.schema.js';
 import { EventLogService } from '../events/event-log.service.js';
 import { ROOT_LOGGER } from '../logging/logging.module.js';
-import { DashboardSessions } from './dashboard-sessions.js';
+import { DashboardSessions } from '../web/dashboard-sessions.js';
 
 /** The password generated at first start, and the file in DATA_DIR that keeps it for the operator. */
 export interface InitialPassword {

@@ -1,20 +1,40 @@
 import { Module } from '@nestjs/common';
+import { DeliveryModule } from '../delivery/delivery.module.js';
 import { OAuthModule } from '../delivery/oauth/oauth.module.js';
 import { EventsModule } from '../events/events.module.js';
 import { IntakeModule } from '../intake/intake.module.js';
 import { MailLogModule } from '../mail-log/mail-log.module.js';
 import { QueueModule } from '../queue/queue.module.js';
+import { RelaysModule } from '../relays/relays.module.js';
+import { ReportsModule } from '../reports/reports.module.js';
 import { SettingsModule } from '../settings/settings.module.js';
+import { WebModule } from '../web/web.module.js';
 import { AdminPasswordService } from './admin-password.service.js';
-import { AuthController } from './auth.controller.js';
-import { DashboardSessions } from './dashboard-sessions.js';
-import { HomeController } from './home.controller.js';
-import { MessageStoryController } from './message-story.controller.js';
+import { AuthController } from './pages/auth.controller.js';
+import { EventsPageController } from './pages/events.page.controller.js';
+import { HomeController } from './pages/home.controller.js';
+import { MailLogPageController } from './pages/mail-log.page.controller.js';
+import { MessageStoryController } from './pages/message-story.controller.js';
+import { QueuePageController } from './pages/queue.page.controller.js';
+import { ReportsPageController } from './pages/reports.page.controller.js';
+import { SettingsPageController } from './pages/settings.page.controller.js';
+import { TestEmailPageController } from './pages/test-email.page.controller.js';
 
+/** The top floor: every page of the dashboard, over the domain modules' services. */
 @Module({
-  imports: [EventsModule, IntakeModule, MailLogModule, OAuthModule, QueueModule, SettingsModule],
-  providers: [AdminPasswordService, DashboardSessions],
-  controllers: [AuthController, HomeController, MessageStoryController],
+  imports: [DeliveryModule, EventsModule, IntakeModule, MailLogModule, OAuthModule, QueueModule, RelaysModule, ReportsModule, SettingsModule, WebModule],
+  providers: [AdminPasswordService],
+  controllers: [
+    AuthController,
+    HomeController,
+    SettingsPageController,
+    TestEmailPageController,
+    QueuePageController,
+    MailLogPageController,
+    EventsPageController,
+    MessageStoryController,
+    ReportsPageController,
+  ],
   exports: [AdminPasswordService],
 })
 export class DashboardModule {}

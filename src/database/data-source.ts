@@ -10,22 +10,19 @@ import { FlushInFlight1763850000000 } from '../../migrations/1763850000000-flush
 import { MessageDependents1763860000000 } from '../../migrations/1763860000000-message-dependents.js';
 import { LocalMail1763870000000 } from '../../migrations/1763870000000-local-mail.js';
 import { OAuthClientAuth1763880000000 } from '../../migrations/1763880000000-oauth-client-auth.js';
-import { ApiTokenEntity } from '../auth/api-token.entity.js';
-import { EventEntity } from '../events/event.entity.js';
-import { MailLogEntity } from '../mail-log/mail-log.entity.js';
-import { MessageBodyEntity, MessageEntity } from '../queue/message.entity.js';
-import { RelayEntity } from '../relays/relay.entity.js';
-import { SettingsEntity } from '../settings/settings.entity.js';
 
-export const ENTITIES = [SettingsEntity, MessageEntity, MessageBodyEntity, MailLogEntity, EventEntity, ApiTokenEntity, RelayEntity];
 export const MIGRATIONS = [Initial1763780000000, Dashboard1763790000000, Reports1763800000000, DeliveryNotices1763810000000, Relays1763820000000, Retention1763830000000, OAuth1763840000000, FlushInFlight1763850000000, MessageDependents1763860000000, LocalMail1763870000000, OAuthClientAuth1763880000000];
 
-/** One explicit data source definition, shared by the app, the tests and the benchmarks. */
-export function dataSourceOptions(url: string, poolSize = 20): DataSourceOptions {
+/**
+ * One explicit data source definition, shared by the app, the tests and the benchmarks. It
+ * knows no domain: the app's modules register their entities themselves, and data sources
+ * outside Nest pass src/entities.ts.
+ */
+export function dataSourceOptions(url: string, poolSize = 20, entities: NonNullable<DataSourceOptions['entities']> = []): DataSourceOptions {
   return {
     type: 'postgres',
     url,
-    entities: ENTITIES,
+    entities,
     migrations: MIGRATIONS,
     migrationsTableName: 'postroom_migrations',
     synchronize: false,

@@ -2,8 +2,6 @@ import { Global, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { APP_CONFIG } from '../config/config.module.js';
 import { AppConfig } from '../config/config.schema.js';
-import { EventsModule } from '../events/events.module.js';
-import { DatabaseHealthMonitor } from './database-health.monitor.js';
 import { dataSourceOptions } from './data-source.js';
 import { PgNotifier } from './pg-notifier.js';
 
@@ -14,12 +12,12 @@ import { PgNotifier } from './pg-notifier.js';
       inject: [APP_CONFIG],
       useFactory: (config: AppConfig) => {
         if (!config.databaseUrl) throw new Error('no database URL: main.ts starts the embedded server first');
-        return dataSourceOptions(config.databaseUrl);
+        // Each module registers its own entities (TypeOrmModule.forFeature); src/entities.ts lists them for data sources outside Nest.
+        return { ...dataSourceOptions(config.databaseUrl), autoLoadEntities: true };
       },
     }),
-    EventsModule,
   ],
-  providers: [PgNotifier, DatabaseHealthMonitor],
-  exports: [PgNotifier, DatabaseHealthMonitor],
+  providers: [PgNotifier],
+  exports: [PgNotifier],
 })
 export class DatabaseModule {}

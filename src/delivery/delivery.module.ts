@@ -11,14 +11,13 @@ import { DeliveryWorker } from './delivery.worker.js';
 import { OAuthModule } from './oauth/oauth.module.js';
 import { OutcomeRecorder } from './outcome.recorder.js';
 import { TestEmailController } from './test-email.controller.js';
-import { TestEmailPageController } from './test-email.page.controller.js';
 import { TestEmailService } from './test-email.service.js';
 import { TransportFactory } from './transport.factory.js';
 
 @Module({
   imports: [AuthModule, EventsModule, IntakeModule, MailLogModule, OAuthModule, QueueModule, RelaysModule, SettingsModule],
   providers: [DeliveryWorker, OutcomeRecorder, BounceNotifier, TransportFactory, TestEmailService],
-  controllers: [TestEmailController, TestEmailPageController],
+  controllers: [TestEmailController],
   exports: [DeliveryWorker, TransportFactory, TestEmailService],
 })
 export class DeliveryModule {}

@@ -1,7 +1,7 @@
 import MimeNode from 'nodemailer/lib/mime-node/index.js';
 import { randomUUID } from 'node:crypto';
 import { MessageData, headerSource } from '../common/message-data.js';
-import { rfc5322Date, splitHeaders } from '../intake/message-normalizer.js';
+import { rfc5322Date, splitHeaders } from '../common/rfc5322.js';
 
 /** One recipient of a delivery status notification (RFC 3464 per-recipient fields). */
 export interface DsnRecipient {

@@ -1,6 +1,8 @@
 import { SendResult, TransportError } from './transport.js';
 
-export type FailureKind = 'connection' | 'timeout' | 'tls' | 'auth' | 'dns' | 'rejected' | 'protocol';
+import type { FailureKind } from '../relays/relay-health.types.js';
+
+export type { FailureKind };
 
 export interface RecipientOutcome {
   recipient: string;

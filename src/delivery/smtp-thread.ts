@@ -1,7 +1,6 @@
 import { ResourceLimits, Worker } from 'node:worker_threads';
 import type { SMTPConnectionSendInfo } from 'nodemailer/lib/smtp-connection/index.js';
-import { MessageData, wholeMessage } from '../common/message-data.js';
-import { STREAMED_BODY_BYTES } from '../queue/queue.repository.js';
+import { MessageData, STREAMED_BODY_BYTES, wholeMessage } from '../common/message-data.js';
 import { poolAuth } from './pool-login.js';
 import { SmtpPool } from './smtp-pool.js';
 import { AccessTokenSource, Envelope, FromThread, SentInfo, ThreadPoolOptions, ToThread, errorFields, errorOf, sentInfo, transferableCopy } from './smtp-thread.protocol.js';

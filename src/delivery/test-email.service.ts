@@ -7,7 +7,7 @@ import { APP_CONFIG } from '../config/config.module.js';
 import { AppConfig } from '../config/config.schema.js';
 import { EventLogService } from '../events/event-log.service.js';
 import { MailLogService } from '../mail-log/mail-log.service.js';
-import { SettingsInput, fieldErrors, settingsInputSchema } from '../settings/dto/settings-input.js';
+import { SettingsInput, settingsFieldErrors, settingsInputSchema } from '../settings/dto/settings-input.js';
 import { rebind } from '../settings/secret-binding.js';
 import { SECRET_COLUMNS, SECRET_FIELDS, type SecretField, isSecretField, secretsInUse, unreadableReason } from '../settings/secret-fields.js';
 import { SettingsEntity } from '../settings/settings.entity.js';
@@ -93,7 +93,7 @@ export class TestEmailService {
     let input: SettingsInput | undefined;
     if (request.settings !== undefined && request.settings !== null) {
       const parsed = settingsInputSchema.safeParse(request.settings);
-      if (!parsed.success) for (const [k, v] of Object.entries(fieldErrors(parsed.error))) errors[`settings.${k}`] = v;
+      if (!parsed.success) for (const [k, v] of Object.entries(settingsFieldErrors(parsed.error))) errors[`settings.${k}`] = v;
       else input = parsed.data;
     }
     if (request.saveIfOk !== undefined && typeof request.saveIfOk !== 'boolean') errors.saveIfOk = 'must be true or false';

@@ -2,8 +2,8 @@ import Headers from '@zone-eu/mailsplit/lib/headers.js';
 import libmime from 'libmime';
 import { randomUUID } from 'node:crypto';
 import { formatMailbox, singleMailbox } from '../common/address.js';
-import { MessageData, MessageParts } from '../common/message-data.js';
-import { STREAMED_BODY_BYTES } from '../queue/queue.repository.js';
+import { MessageData, MessageParts, STREAMED_BODY_BYTES } from '../common/message-data.js';
+import { rfc5322Date, splitHeaders } from '../common/rfc5322.js';
 import { Refusal, messageProblem } from './message-hygiene.js';
 
 export interface NormalizeInput {
@@ -35,20 +35,6 @@ export interface NormalizedMessage {
   problem?: Refusal;
 }
 
-const HEADER_LINE = /^[\x21-\x39\x3b-\x7e]+:/;
-
-/** Splits a message at the blank line that ends the header block (CRLF or bare LF). */
-export function splitHeaders(raw: Buffer): { head: Buffer; body: Buffer } {
-  const firstLineEnd = raw.indexOf(0x0a);
-  const firstLine = raw.subarray(0, firstLineEnd === -1 ? raw.length : firstLineEnd).toString('latin1');
-  if (!HEADER_LINE.test(firstLine)) return { head: Buffer.alloc(0), body: raw };
-  const crlf = raw.indexOf('\r\n\r\n');
-  const lf = raw.indexOf('\n\n');
-  if (crlf === -1 && lf === -1) return { head: raw, body: Buffer.alloc(0) };
-  if (crlf !== -1 && (lf === -1 || crlf + 1 <= lf)) return { head: raw.subarray(0, crlf + 2), body: raw.subarray(crlf + 4) };
-  return { head: raw.subarray(0, lf + 1), body: raw.subarray(lf + 2) };
-}
-
 /**
  * The header block and the body of a message in chunks (one, or the DATA stream's): only the
  * chunks up to the end of the headers are joined (usually just the first); the body stays in them.
@@ -75,14 +61,6 @@ const WELL_FORMED_FIELD = /^[\x21-\x39\x3b-\x7e]+[ \t]*:/;
  */
 function hasField(headers: Headers, key: string): boolean {
   return headers.getList().some((h) => h.key === key && WELL_FORMED_FIELD.test(h.line));
-}
-
-/** RFC 5322 date-time, e.g. "Sun, 22 Nov 2026 03:15:19 +0000". */
-export function rfc5322Date(d: Date): string {
-  const days = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
-  const months = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
-  const pad = (n: number) => String(n).padStart(2, '0');
-  return `${days[d.getUTCDay()]}, ${d.getUTCDate()} ${months[d.getUTCMonth()]} ${d.getUTCFullYear()} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())} +0000`;
 }
 
 function receivedHeader(i: NormalizeInput): string {

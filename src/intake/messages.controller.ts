@@ -4,7 +4,7 @@ import MailComposer from 'nodemailer/lib/mail-composer/index.js';
 import { ApiTokenGuard } from '../auth/api-token.guard.js';
 import { formatMailbox } from '../common/address.js';
 import { MailLogService } from '../mail-log/mail-log.service.js';
-import { fieldErrors } from '../settings/dto/settings-input.js';
+import { fieldErrors } from '../common/field-errors.js';
 import { SettingsService } from '../settings/settings.service.js';
 import { messageInputSchema } from './dto/message-input.js';
 import { IntakeService } from './intake.service.js';

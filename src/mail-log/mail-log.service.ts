@@ -1,9 +1,10 @@
 import { Injectable, Optional } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
-import { CompositeStatement } from '../database/composite-statement.js';
 import { LogPage, backwardPage } from '../common/keyset-page.js';
+import { likePattern } from '../common/like-pattern.js';
 import { isBigintKey, toPage } from '../common/pagination.js';
+import { CompositeStatement } from '../database/composite-statement.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { MailLogEvent } from './mail-log.entity.js';
 
@@ -62,11 +63,6 @@ export const MAIL_LOG_EVENTS = ['received', 'sent', 'deferred', 'bounced', 'reje
 const COLUMNS = 'at, queue_id, message_id, event, sender, recipient, original_recipient, relay, size, delay_ms, attempt, reply, client_address, subject';
 const TYPED_COLUMNS =
   'at timestamptz, queue_id text, message_id text, event text, sender text, recipient text, original_recipient text, relay text, size int, delay_ms int, attempt int, reply text, client_address text, subject text';
-
-/** Escapes LIKE wildcards so an address filter matches literally. */
-export function likePattern(text: string): string {
-  return `%${text.replace(/[\\%_]/g, (c) => '\\' + c)}%`;
-}
 
 @Injectable()
 export class MailLogService {

@@ -8,7 +8,8 @@ import { pgTransaction, preparedRows } from '../database/sql.js';
 import { EventLogService, NewEvent } from '../events/event-log.service.js';
 import { MailLogService, NewMailLogEntry } from '../mail-log/mail-log.service.js';
 import type { Dispatcher } from './dispatcher.js';
-import { ClaimedMessage, Finish, NewMessage, QueueRepository, STREAMED_BODY_BYTES } from './queue.repository.js';
+import { ClaimedMessage, Finish, NewMessage, QueueRepository } from './queue.repository.js';
+import { STREAMED_BODY_BYTES } from '../common/message-data.js';
 import { receivedEntry } from './received-entry.js';
 
 /** The end of a delivery attempt as the queue stores it: the row's fate, a mail-log line per recipient, a bounce event. */

@@ -1,17 +1,21 @@
 import { Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
 import { AuthModule } from '../auth/auth.module.js';
 import { EventsModule } from '../events/events.module.js';
 import { MailLogModule } from '../mail-log/mail-log.module.js';
 import { QueueController } from './queue.controller.js';
-import { QueuePageController } from './queue.page.controller.js';
 import { QueueRepository } from './queue.repository.js';
 import { QueueService } from './queue.service.js';
 import { QueueWriter } from './queue-writer.js';
+import { MessageBodyEntity, MessageEntity } from './message.entity.js';
+
+/** The tables this module owns (also listed in src/entities.ts for data sources outside Nest). */
+export const QUEUE_ENTITIES = [MessageEntity, MessageBodyEntity];
 
 @Module({
-  imports: [AuthModule, EventsModule, MailLogModule],
+  imports: [TypeOrmModule.forFeature(QUEUE_ENTITIES), AuthModule, EventsModule, MailLogModule],
   providers: [QueueRepository, QueueWriter, QueueService],
-  controllers: [QueueController, QueuePageController],
+  controllers: [QueueController],
   exports: [QueueService, QueueRepository, QueueWriter],
 })
 export class QueueModule {}

@@ -5,10 +5,10 @@ import { pipeline } from 'node:stream/promises';
 import type { PoolClient } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { DataSource, EntityManager } from 'typeorm';
-import { MessageData, slices, wholeMessage } from '../common/message-data.js';
+import { likePattern } from '../common/like-pattern.js';
+import { MessageData, STREAMED_BODY_BYTES, slices, wholeMessage } from '../common/message-data.js';
 import { CompositeStatement } from '../database/composite-statement.js';
 import { preparedRows, queryRows } from '../database/sql.js';
-import { likePattern } from '../mail-log/mail-log.service.js';
 import { dependentsDeleted, dependentsDeletedSql } from './message-dependents.js';
 import { MessageState } from './message.entity.js';
 import { presenceHeld } from './presence.js';
@@ -52,12 +52,6 @@ export interface ClaimedMessage extends QueueRow {
   data: MessageData | null;
 }
 
-/**
- * Bodies above this size never travel as one piece between Postroom and PostgreSQL: they are
- * stored with COPY in slices and read back in slices, so a big message is not copied whole into
- * protocol buffers (nor, on the way back, into a hex string twice its size).
- */
-export const STREAMED_BODY_BYTES = 1024 * 1024;
 const SLICE_BYTES = 256 * 1024;
 
 export interface QueueFilter {

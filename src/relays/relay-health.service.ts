@@ -2,10 +2,9 @@ import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { Logger } from 'pino';
 import { DataSource } from 'typeorm';
-import type { FailureKind } from '../delivery/outcome.js';
 import { EventLogService } from '../events/event-log.service.js';
 import { ROOT_LOGGER } from '../logging/logging.module.js';
-import { RelayHealthObserver, RelayHealthView, UNKNOWN_HEALTH } from './relay-health.types.js';
+import { FailureKind, RelayHealthObserver, RelayHealthView, UNKNOWN_HEALTH } from './relay-health.types.js';
 
 /** At most one write per relay this often, except when a relay starts failing or recovers. */
 export const HEALTH_FLUSH_MS = 5_000;

@@ -1,4 +1,5 @@
-import type { FailureKind } from '../delivery/outcome.js';
+/** What kind of failure a relay had (delivery classifies a transport error into one). */
+export type FailureKind = 'connection' | 'timeout' | 'tls' | 'auth' | 'dns' | 'rejected' | 'protocol';
 
 /**
  * What the failover transport tells about each relay it tries, and asks back. `key` names the

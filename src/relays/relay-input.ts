@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { hasLineBreak, isHostOrAddress } from '../common/address.js';
 import { CONTROL_CHARACTERS_REASON, hasControlCharacter } from '../common/control-characters.js';
+import { fieldErrors } from '../common/field-errors.js';
 
 const PORT = 'must be a port number (1-65535) or null for the default of the security mode';
 const bool = z.boolean({ error: 'must be true or false' });
@@ -28,16 +29,5 @@ export const relayCreateSchema = relayUpdateSchema.required({ host: true });
 
 export type RelayInput = z.infer<typeof relayUpdateSchema>;
 
-/** One reason per field; unknown fields are named too. */
-export function relayFieldErrors(error: z.ZodError): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const issue of error.issues) {
-    if (issue.code === 'unrecognized_keys') {
-      for (const key of issue.keys) out[key] = 'is not a relay field';
-      continue;
-    }
-    const field = issue.path.length ? String(issue.path[0]) : '_';
-    out[field] ??= issue.path.length ? issue.message : 'must be a JSON object';
-  }
-  return out;
-}
+/** One reason per relay field. */
+export const relayFieldErrors = (error: z.ZodError): Record<string, string> => fieldErrors(error, { unknown: 'is not a relay field', root: 'must be a JSON object' });

@@ -1,11 +1,6 @@
+import { clockIn } from '../common/timezone.js';
 import { addDays, dateIn } from './report-date.js';
 
-/** "HH:MM" (24-hour clock) of an instant in a time zone. */
-export function clockIn(timeZone: string, now: Date): string {
-  const parts = new Intl.DateTimeFormat('en-GB', { timeZone, hourCycle: 'h23', hour: '2-digit', minute: '2-digit' }).formatToParts(now);
-  const get = (t: string) => parts.find((p) => p.type === t)?.value ?? '00';
-  return `${get('hour')}:${get('minute')}`;
-}
 
 /**
  * Which report the daily mail should send at `now`, or null: yesterday's, once the local clock

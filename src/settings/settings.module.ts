@@ -1,15 +1,19 @@
 import { Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
 import { AuthModule } from '../auth/auth.module.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import { AppConfig } from '../config/config.schema.js';
 import { EventsModule } from '../events/events.module.js';
 import { SecretBox, legacyPassphraseKey, loadSecretKey } from './secret-box.js';
 import { SettingsController } from './settings.controller.js';
-import { SettingsPageController } from './settings.page.controller.js';
 import { SECRET_BOX, SettingsService } from './settings.service.js';
+import { SettingsEntity } from './settings.entity.js';
+
+/** The tables this module owns (also listed in src/entities.ts for data sources outside Nest). */
+export const SETTINGS_ENTITIES = [SettingsEntity];
 
 @Module({
-  imports: [AuthModule, EventsModule],
+  imports: [TypeOrmModule.forFeature(SETTINGS_ENTITIES), AuthModule, EventsModule],
   providers: [
     SettingsService,
     {
@@ -18,7 +22,7 @@ import { SECRET_BOX, SettingsService } from './settings.service.js';
       useFactory: async (config: AppConfig) => new SecretBox(await loadSecretKey(config.secretKey, config.dataDir), legacyPassphraseKey(config.secretKey)),
     },
   ],
-  controllers: [SettingsController, SettingsPageController],
+  controllers: [SettingsController],
   exports: [SettingsService, SECRET_BOX],
 })
 export class SettingsModule {}

@@ -4,7 +4,7 @@ import os from 'node:os';
 import { DataSource, EntityManager } from 'typeorm';
 import { PgNotifier } from '../database/pg-notifier.js';
 import { EventLogService } from '../events/event-log.service.js';
-import { SettingsInput, fieldErrors, settingsInputSchema } from './dto/settings-input.js';
+import { SettingsInput, settingsFieldErrors, settingsInputSchema } from './dto/settings-input.js';
 import { ProviderPreset, applyPreset } from './presets.js';
 import { rebind } from './secret-binding.js';
 import { SecretBox } from './secret-box.js';
@@ -157,7 +157,7 @@ export class SettingsService {
     // "preset": "sendgrid" fills relayHost, relayPort and security; explicit fields win.
     const withPreset = applyPreset(raw ?? {});
     const parsed = settingsInputSchema.safeParse(withPreset.input);
-    if (!parsed.success || withPreset.error) throw invalid({ ...withPreset.error, ...(parsed.success ? {} : fieldErrors(parsed.error)) });
+    if (!parsed.success || withPreset.error) throw invalid({ ...withPreset.error, ...(parsed.success ? {} : settingsFieldErrors(parsed.error)) });
     const input: SettingsInput = parsed.data;
     const preset: ProviderPreset | undefined = withPreset.preset;
 

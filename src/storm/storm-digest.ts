@@ -1,4 +1,4 @@
-import { clockIn } from '../reports/report-schedule.js';
+import { clockIn } from '../common/timezone.js';
 import { StormReason } from './storm-guard.js';
 
 export interface HeldMessage {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { NormalizeInput, normalizeMessage, splitHeaders } from '../../src/intake/message-normalizer.js';
+import { NormalizeInput, normalizeMessage } from '../../src/intake/message-normalizer.js';
+import { splitHeaders } from '../../src/common/rfc5322.js';
 import { chaosSeed, prng, report } from './support.js';
 import { wholeMessage } from '../../src/common/message-data.js';
 

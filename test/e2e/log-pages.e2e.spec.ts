@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fromWallClock, localDay, parseLocalDateTime, toDateTimeLocal } from '../../src/dashboard/local-time.js';
+import { fromWallClock, localDay, parseLocalDateTime, toDateTimeLocal } from '../../src/web/local-time.js';
 import { createTestDatabase } from '../helpers/db.js';
 import { PostroomProcess, freePort } from '../helpers/postroom-process.js';
 import { WEB_PASSWORD, WebSession } from '../helpers/web-session.js';

@@ -9,6 +9,7 @@ import type { DailyReport } from '../../src/reports/report.types.js';
 import { createTestDatabase } from '../helpers/db.js';
 import { PostroomProcess, ROOT } from '../helpers/postroom-process.js';
 import { WEB_PASSWORD, WebSession } from '../helpers/web-session.js';
+import { ENTITIES } from '../../src/entities.js';
 
 const CLI = path.join(ROOT, 'dist', 'src', 'cli', 'main.js');
 const TZ = 'Asia/Kolkata';
@@ -53,7 +54,7 @@ describe('Reports through the real app [GET /api/v1/reports/:day, /reports/:day,
   beforeAll(async () => {
     db = await createTestDatabase();
     postroom = await new PostroomProcess({ databaseUrl: db.url, env: { TZ, ADMIN_PASSWORD: WEB_PASSWORD } }).start();
-    const ds = new DataSource(dataSourceOptions(db.url, 2));
+    const ds = new DataSource(dataSourceOptions(db.url, 2, ENTITIES));
     await ds.initialize();
     await new MailLogService(ds).append(rows());
     await ds.destroy();

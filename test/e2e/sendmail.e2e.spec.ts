@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { simpleParser } from 'mailparser';
@@ -196,8 +196,11 @@ describe('maildrop while Postroom is stopped, crashes, or finds junk', () => {
 
   it('moves a file it cannot read as a message aside with an error event, and delivers the others', async () => {
     const junk = path.join(postroom.dataDir, 'maildrop', 'not-a-maildrop-file');
-    writeFileSync(junk, 'garbage\n\nmore garbage', { mode: 0o640 });
-    chmodSync(junk, 0o640);
+    // Written under a dot name (the pickup skips those), made complete (0640), then put in place.
+    const hidden = path.join(postroom.dataDir, 'maildrop', '.not-a-maildrop-file');
+    writeFileSync(hidden, 'garbage\n\nmore garbage');
+    chmodSync(hidden, 0o640);
+    renameSync(hidden, junk);
     expect(sendmail(postroom, ['ops@example.com'], 'Subject: after the junk\n\nfine\n').code).toBe(0);
     await delivered(postroom, sink, 'after the junk');
     const ev = await postroom.until(async () => (await events(postroom, 'source=maildrop&level=error')).find((e) => e.message.includes('not-a-maildrop-file')), 'the maildrop event');

@@ -5,6 +5,7 @@ import { DataSource } from 'typeorm';
 import { inject } from 'vitest';
 import { dataSourceOptions } from '../../src/database/data-source.js';
 import { TEMPLATE_DB, withDatabase } from './global-setup.js';
+import { ENTITIES } from '../../src/entities.js';
 
 /** A fresh database for one test file, copied from the migrated template (real migrations). */
 export async function createTestDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
@@ -28,7 +29,7 @@ export async function createTestDatabase(): Promise<{ url: string; drop: () => P
 /** A TypeORM data source on a fresh test database; close() drops the database. */
 export async function openTestDataSource(): Promise<{ ds: DataSource; url: string; close: () => Promise<void> }> {
   const db = await createTestDatabase();
-  const ds = new DataSource(dataSourceOptions(db.url, 10));
+  const ds = new DataSource(dataSourceOptions(db.url, 10, ENTITIES));
   await ds.initialize();
   return {
     ds,

@@ -8,6 +8,7 @@ import type { TestProject } from 'vitest/node';
 import { dataSourceOptions } from '../../src/database/data-source.js';
 import { EmbeddedPostgres } from '../../src/database/embedded-postgres.js';
 import { runMigrations } from '../../src/database/migrate.js';
+import { ENTITIES } from '../../src/entities.js';
 
 export const TEMPLATE_DB = 'postroom_test_template';
 
@@ -39,7 +40,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   await admin.end();
 
   const templateUrl = withDatabase(adminUrl, TEMPLATE_DB);
-  const ds = new DataSource(dataSourceOptions(templateUrl, 2));
+  const ds = new DataSource(dataSourceOptions(templateUrl, 2, ENTITIES));
   await ds.initialize();
   await runMigrations(ds);
   await ds.destroy();

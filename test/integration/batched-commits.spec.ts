@@ -4,11 +4,11 @@ import { BounceNotifier } from '../../src/delivery/bounce-notifier.js';
 import { AttemptOutcome } from '../../src/delivery/outcome.js';
 import { OutcomeRecorder } from '../../src/delivery/outcome.recorder.js';
 import type { Dispatcher } from '../../src/queue/dispatcher.js';
-import { ClaimedMessage, STREAMED_BODY_BYTES } from '../../src/queue/queue.repository.js';
+import { ClaimedMessage } from '../../src/queue/queue.repository.js';
+import { MessageData, STREAMED_BODY_BYTES, wholeMessage } from '../../src/common/message-data.js';
 import { createHash, randomBytes } from 'node:crypto';
 import { openTestDataSource } from '../helpers/db.js';
 import { clearQueue, count, livePresence, message, queueServices } from './support.js';
-import { MessageData, wholeMessage } from '../../src/common/message-data.js';
 
 /** A dispatcher that takes up to `room` messages and keeps what it was handed. */
 class Taker implements Dispatcher {

@@ -2,9 +2,10 @@ import pg from 'pg';
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createTestDatabase, silentLogger } from '../helpers/db.js';
-import { DatabaseHealthMonitor } from '../../src/database/database-health.monitor.js';
+import { DatabaseHealthMonitor } from '../../src/health/database-health.monitor.js';
 import { dataSourceOptions } from '../../src/database/data-source.js';
 import { EventLogService } from '../../src/events/event-log.service.js';
+import { ENTITIES } from '../../src/entities.js';
 
 async function until(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -25,7 +26,7 @@ describe('Database outage: lost and recovered in the event log', () => {
   beforeAll(async () => {
     db = await createTestDatabase();
     name = new URL(db.url).pathname.slice(1);
-    ds = new DataSource(dataSourceOptions(db.url, 4));
+    ds = new DataSource(dataSourceOptions(db.url, 4, ENTITIES));
     await ds.initialize();
     admin = new pg.Client({ connectionString: inject('pgAdminUrl') });
     await admin.connect();

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { AppConfig } from '../../src/config/config.schema.js';
 import { PgNotifier } from '../../src/database/pg-notifier.js';
 import { OAuthTokenService } from '../../src/delivery/oauth/oauth-token.service.js';
-import { DEFAULT_OAUTH_URLS } from '../../src/delivery/oauth/providers.js';
+import { DEFAULT_OAUTH_URLS } from '../../src/config/oauth-urls.js';
 import { EventLogService } from '../../src/events/event-log.service.js';
 import { SecretBox } from '../../src/settings/secret-box.js';
 import { SettingsService } from '../../src/settings/settings.service.js';

@@ -4,9 +4,8 @@ import { SMTPServer, SMTPServerSession } from 'smtp-server';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SmtpPool } from '../../src/delivery/smtp-pool.js';
 import { SmtpThread, ThreadedSmtpPool } from '../../src/delivery/smtp-thread.js';
-import { STREAMED_BODY_BYTES } from '../../src/queue/queue.repository.js';
+import { MessageData, MessageParts, STREAMED_BODY_BYTES } from '../../src/common/message-data.js';
 import type { SentInfo, ThreadPoolOptions } from '../../src/delivery/smtp-thread.protocol.js';
-import { MessageData, MessageParts } from '../../src/common/message-data.js';
 
 interface Relay {
   port: number;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { NormalizeInput, normalizeMessage, rfc5322Date, splitHeaders } from '../../src/intake/message-normalizer.js';
-import { MessageData, MessageParts, headerSource, slices, wholeMessage } from '../../src/common/message-data.js';
-import { STREAMED_BODY_BYTES } from '../../src/queue/queue.repository.js';
+import { NormalizeInput, normalizeMessage } from '../../src/intake/message-normalizer.js';
+import { rfc5322Date, splitHeaders } from '../../src/common/rfc5322.js';
+import { MessageData, MessageParts, STREAMED_BODY_BYTES, headerSource, slices, wholeMessage } from '../../src/common/message-data.js';
 
 const NOW = new Date(Date.UTC(2026, 10, 22, 3, 15, 19));
 const QUEUE_ID = '0BCDFGHJK12345678';

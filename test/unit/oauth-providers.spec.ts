@@ -1,6 +1,7 @@
 import { createPublicKey, createVerify, generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_OAUTH_URLS, GOOGLE_TOKEN_URL, MICROSOFT_SCOPE, microsoftTokenUrl, tokenRequest } from '../../src/delivery/oauth/providers.js';
+import { DEFAULT_OAUTH_URLS, GOOGLE_TOKEN_URL } from '../../src/config/oauth-urls.js';
+import { MICROSOFT_SCOPE, microsoftTokenUrl, tokenRequest } from '../../src/delivery/oauth/providers.js';
 import { newAuthorization, pkceChallenge } from '../../src/delivery/oauth/pkce.js';
 import { parseServiceAccountKey, serviceAccountJwt } from '../../src/delivery/oauth/service-account-jwt.js';
 import { OAuthError } from '../../src/delivery/oauth/token-endpoint.js';

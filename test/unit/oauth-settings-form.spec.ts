@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { crossFieldErrors } from '../../src/settings/settings.service.js';
 import type { SettingsEntity } from '../../src/settings/settings.entity.js';
-import { formToSettingsInput, formValuesFromBody } from '../../src/settings/settings-form.js';
+import { formToSettingsInput, formValuesFromBody } from '../../src/dashboard/pages/settings-form.js';
 import { settingsInputSchema } from '../../src/settings/dto/settings-input.js';
 
 describe('settings form: the OAuth2 fields', () => {

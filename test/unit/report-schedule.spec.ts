@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { clockIn, dueReportDate } from '../../src/reports/report-schedule.js';
+import { clockIn } from '../../src/common/timezone.js';
+import { dueReportDate } from '../../src/reports/report-schedule.js';
 
 describe('dueReportDate', () => {
   const tz = 'Europe/Berlin';

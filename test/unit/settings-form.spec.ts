@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { changedFields, formToSettingsInput, formValuesFromBody, formValuesFromView } from '../../src/settings/settings-form.js';
+import { changedFields, formToSettingsInput, formValuesFromBody, formValuesFromView } from '../../src/dashboard/pages/settings-form.js';
 import { settingsInputSchema } from '../../src/settings/dto/settings-input.js';
 import type { SettingsView } from '../../src/settings/settings.view.js';
 

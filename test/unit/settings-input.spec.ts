@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fieldErrors, settingsInputSchema } from '../../src/settings/dto/settings-input.js';
+import { settingsFieldErrors as fieldErrors, settingsInputSchema } from '../../src/settings/dto/settings-input.js';
 
 /** Parses and returns either the data or the field errors, to keep each test a single expectation. */
 function check(input: unknown): { ok: true; data: unknown } | { ok: false; errors: Record<string, string> } {

@@ -4,7 +4,7 @@ import pg from 'pg';
 import { pino } from 'pino';
 import { QueryFailedError } from 'typeorm';
 import { describe, expect, it } from 'vitest';
-import { UnstorableTextFilter } from '../../src/common/unstorable-text.filter.js';
+import { UnstorableTextFilter } from '../../src/web/unstorable-text.filter.js';
 
 interface Sent {
   status?: number;

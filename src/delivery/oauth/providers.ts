@@ -1,23 +1,11 @@
 import type { RelaySecrets } from '../../settings/settings.service.js';
 import type { OAuthProvider, SettingsEntity } from '../../settings/settings.entity.js';
+import { DEFAULT_OAUTH_URLS, MICROSOFT_LOGIN_BASE, OAuthUrls } from '../../config/oauth-urls.js';
 import { parseServiceAccountKey, serviceAccountJwt } from './service-account-jwt.js';
 import { OAuthError, TokenRequestInfo } from './token-endpoint.js';
 
-/** The well-known endpoints; Google's can be pointed elsewhere (tests), see OAuthUrls. */
-export const MICROSOFT_LOGIN_BASE = 'https://login.microsoftonline.com';
 export const MICROSOFT_SCOPE = 'https://outlook.office365.com/.default';
-export const GOOGLE_AUTH_URL = 'https://accounts.google.com/o/oauth2/v2/auth';
-export const GOOGLE_TOKEN_URL = 'https://oauth2.googleapis.com/token';
 export const GOOGLE_SCOPE = 'https://mail.google.com/';
-
-/** Where the providers' endpoints are (the defaults above; tests give loopback stubs). */
-export interface OAuthUrls {
-  microsoftLoginBase: string;
-  googleAuthUrl: string;
-  googleTokenUrl: string;
-}
-
-export const DEFAULT_OAUTH_URLS: OAuthUrls = { microsoftLoginBase: MICROSOFT_LOGIN_BASE, googleAuthUrl: GOOGLE_AUTH_URL, googleTokenUrl: GOOGLE_TOKEN_URL };
 
 /** The v2.0 token endpoint of a Microsoft Entra tenant. */
 export function microsoftTokenUrl(tenantId: string, base = MICROSOFT_LOGIN_BASE): string {

@@ -6,7 +6,7 @@
 import Headers from '@zone-eu/mailsplit/lib/headers.js';
 import addressparser from 'nodemailer/lib/addressparser/index.js';
 import { isAddressOrLocalName } from '../../common/address.js';
-import { splitHeaders } from '../message-normalizer.js';
+import { splitHeaders } from '../../common/rfc5322.js';
 import type { MaildropFile } from './maildrop-file.js';
 
 export interface DropMessage {

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { hasLineBreak, isHostOrAddress, isHostname, isMailbox } from '../../common/address.js';
 import { CONTROL_CHARACTERS_REASON, hasControlCharacter } from '../../common/control-characters.js';
+import { FieldErrors, fieldErrors } from '../../common/field-errors.js';
 
 const emptyOr = (check: (v: string) => boolean, message: string) =>
   z.string({ error: 'must be text' }).trim().max(320, 'is too long').refine((v) => v === '' || check(v), message);
@@ -111,18 +112,5 @@ export const settingsInputSchema = z
 
 export type SettingsInput = z.infer<typeof settingsInputSchema>;
 
-export type FieldErrors = Record<string, string>;
-
-/** Turns zod issues into one message per field. */
-export function fieldErrors(error: z.ZodError): FieldErrors {
-  const out: FieldErrors = {};
-  for (const issue of error.issues) {
-    if (issue.code === 'unrecognized_keys') {
-      for (const key of issue.keys) out[key] = 'is not a setting';
-      continue;
-    }
-    const field = issue.path.length ? String(issue.path[0]) : '_';
-    out[field] ??= issue.message;
-  }
-  return out;
-}
+/** One reason per settings field. */
+export const settingsFieldErrors = (error: z.ZodError): FieldErrors => fieldErrors(error, { unknown: 'is not a setting' });

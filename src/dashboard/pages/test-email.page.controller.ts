@@ -1,9 +1,9 @@
 import { BadRequestException, Controller, Get, Post, Req, Res } from '@nestjs/common';
 import type { Request, Response } from 'express';
-import { renderView } from '../dashboard/htmx.js';
-import { SettingsService } from '../settings/settings.service.js';
-import { SettingsView } from '../settings/settings.view.js';
-import { TestEmailResult, TestEmailService } from './test-email.service.js';
+import { renderView } from '../../web/htmx.js';
+import { SettingsService } from '../../settings/settings.service.js';
+import { SettingsView } from '../../settings/settings.view.js';
+import { TestEmailResult, TestEmailService } from '../../delivery/test-email.service.js';
 
 const PAGE = 'pages/test-email/index';
 const FRAGMENT = 'fragments/test-email/form';

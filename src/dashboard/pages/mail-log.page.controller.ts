@@ -1,10 +1,10 @@
 import { Controller, Get, Req, Res } from '@nestjs/common';
 import type { Request, Response } from 'express';
-import { appTimeZone } from '../common/timezone.js';
-import { q, renderView } from '../dashboard/htmx.js';
-import { errorList, pageSizeOptions, pagerLinks, pushCanonicalUrl, readLogQuery, readTextFilter } from '../dashboard/log-paging.js';
-import { MailLogEvent } from './mail-log.entity.js';
-import { MAIL_LOG_EVENTS, MailLogService } from './mail-log.service.js';
+import { appTimeZone } from '../../common/timezone.js';
+import { q, renderView } from '../../web/htmx.js';
+import { errorList, pageSizeOptions, pagerLinks, pushCanonicalUrl, readLogQuery, readTextFilter } from '../../web/log-paging.js';
+import { MailLogEvent } from '../../mail-log/mail-log.entity.js';
+import { MAIL_LOG_EVENTS, MailLogService } from '../../mail-log/mail-log.service.js';
 
 const EVENT_LABELS: Record<MailLogEvent, string> = {
   received: 'Received',

@@ -1,11 +1,11 @@
 import { Controller, Get, Param, Req, Res } from '@nestjs/common';
 import type { Request, Response } from 'express';
-import { appTimeZone } from '../common/timezone.js';
-import { q, renderView } from '../dashboard/htmx.js';
-import { dateIn, resolveReportDay } from './report-date.js';
-import { formatReportText } from './report-text.js';
+import { appTimeZone } from '../../common/timezone.js';
+import { q, renderView } from '../../web/htmx.js';
+import { dateIn, resolveReportDay } from '../../reports/report-date.js';
+import { formatReportText } from '../../reports/report-text.js';
 import { reportPageModel } from './report-view.js';
-import { ReportsService } from './reports.service.js';
+import { ReportsService } from '../../reports/reports.service.js';
 
 /** Today's Report, Yesterday's Report, and any day by date (a GET form picks it). */
 @Controller('reports')

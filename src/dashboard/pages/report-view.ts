@@ -1,7 +1,7 @@
-import { hourlyChartSvg } from './report-chart.js';
-import { addDays, dayRange, hourRange, longDate } from './report-date.js';
-import { delay } from './report-text.js';
-import type { AddressRow, DailyReport } from './report.types.js';
+import { hourlyChartSvg } from '../../reports/report-chart.js';
+import { addDays, dayRange, hourRange, longDate } from '../../reports/report-date.js';
+import { delay } from '../../reports/report-text.js';
+import type { AddressRow, DailyReport } from '../../reports/report.types.js';
 
 /** A link with its query; empty values are left out. */
 export function link(path: string, query: Record<string, string | undefined>): string {

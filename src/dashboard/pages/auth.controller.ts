@@ -1,8 +1,8 @@
 import { Controller, Get, Post, Req, Res } from '@nestjs/common';
 import type { Request, Response } from 'express';
-import { EventLogService } from '../events/event-log.service.js';
-import { AdminPasswordService } from './admin-password.service.js';
-import { LoginThrottle } from './login-throttle.js';
+import { EventLogService } from '../../events/event-log.service.js';
+import { AdminPasswordService } from '../admin-password.service.js';
+import { LoginThrottle } from '../login-throttle.js';
 
 /** Only same-site paths may follow a login (no open redirect). */
 function safeNext(value: unknown): string {

@@ -5,7 +5,7 @@ import pg from 'pg';
 import type { Logger } from 'pino';
 import { QueryFailedError } from 'typeorm';
 import { ROOT_LOGGER } from '../logging/logging.module.js';
-import { CONTROL_CHARACTERS_REASON } from './control-characters.js';
+import { CONTROL_CHARACTERS_REASON } from '../common/control-characters.js';
 
 /**
  * PostgreSQL's answers to text it cannot store: 22021 (a NUL or bytes that are not UTF-8 in a

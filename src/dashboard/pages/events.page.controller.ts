@@ -1,10 +1,10 @@
 import { Controller, Get, Req, Res } from '@nestjs/common';
 import type { Request, Response } from 'express';
-import { appTimeZone } from '../common/timezone.js';
-import { q, renderView } from '../dashboard/htmx.js';
-import { errorList, pageSizeOptions, pagerLinks, pushCanonicalUrl, readLogQuery } from '../dashboard/log-paging.js';
-import { EventLevel, EventSource } from './event.entity.js';
-import { EventLogService, EventView } from './event-log.service.js';
+import { appTimeZone } from '../../common/timezone.js';
+import { q, renderView } from '../../web/htmx.js';
+import { errorList, pageSizeOptions, pagerLinks, pushCanonicalUrl, readLogQuery } from '../../web/log-paging.js';
+import { EventLevel, EventSource } from '../../events/event.entity.js';
+import { EventLogService, EventView } from '../../events/event-log.service.js';
 
 const LEVELS: readonly EventLevel[] = ['info', 'warning', 'error'];
 const LEVEL_LABELS: Record<EventLevel, string> = { info: 'Info', warning: 'Warning', error: 'Error' };

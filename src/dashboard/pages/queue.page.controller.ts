@@ -1,12 +1,12 @@
 import { Controller, Get, HttpCode, HttpException, Param, Post, Req, Res } from '@nestjs/common';
 import type { Request, Response } from 'express';
-import { stripControlCharacters } from '../common/control-characters.js';
-import { decodeCursor, DEFAULT_LIMIT, MAX_LIMIT } from '../common/pagination.js';
-import { renderView, wantsFragment } from '../dashboard/htmx.js';
-import { MessageState } from './message.entity.js';
-import { isQueueId } from './queue-id.js';
-import { QueueAction } from './queue.repository.js';
-import { QueuePage, QueueService } from './queue.service.js';
+import { stripControlCharacters } from '../../common/control-characters.js';
+import { decodeCursor, DEFAULT_LIMIT, MAX_LIMIT } from '../../common/pagination.js';
+import { renderView, wantsFragment } from '../../web/htmx.js';
+import { MessageState } from '../../queue/message.entity.js';
+import { isQueueId } from '../../queue/queue-id.js';
+import { QueueAction } from '../../queue/queue.repository.js';
+import { QueuePage, QueueService } from '../../queue/queue.service.js';
 
 declare module 'express-session' {
   interface SessionData {

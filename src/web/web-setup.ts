@@ -10,7 +10,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { Logger } from 'pino';
-import { BODY_LIMITS, formBodies } from '../web/body-parsers.js';
+import { BODY_LIMITS, formBodies } from './body-parsers.js';
 import { DashboardSessions } from './dashboard-sessions.js';
 import { loginCsrf, refuseForgedForm, sentCsrfToken } from './login-csrf.js';
 import { loginWall } from './login-wall.js';

@@ -1,10 +1,10 @@
 import { BadRequestException, Controller, Get, Post, Req, Res } from '@nestjs/common';
 import type { Request, Response } from 'express';
-import { renderView, wantsFragment } from '../dashboard/htmx.js';
+import { renderView, wantsFragment } from '../../web/htmx.js';
 import { SETTINGS_FIELDS, SettingsFormValues, changedFields, formToSettingsInput, formValuesFromBody, formValuesFromView } from './settings-form.js';
-import { PROVIDER_PRESETS, ProviderPreset, findPreset, presetFields } from './presets.js';
-import { SettingsService } from './settings.service.js';
-import { DEFAULT_PORTS, SettingsView } from './settings.view.js';
+import { PROVIDER_PRESETS, ProviderPreset, findPreset, presetFields } from '../../settings/presets.js';
+import { SettingsService } from '../../settings/settings.service.js';
+import { DEFAULT_PORTS, SettingsView } from '../../settings/settings.view.js';
 
 const PAGE = 'pages/settings/index';
 const FRAGMENT = 'fragments/settings/form';

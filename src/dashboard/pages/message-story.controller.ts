@@ -1,11 +1,11 @@
 import { Controller, Get, NotFoundException, Param, Req, Res } from '@nestjs/common';
 import type { Request, Response } from 'express';
-import { MailLogEvent } from '../mail-log/mail-log.entity.js';
-import { MailLogService, MailLogView } from '../mail-log/mail-log.service.js';
-import { isQueueId } from '../queue/queue-id.js';
-import { QueueService } from '../queue/queue.service.js';
-import { QueueEntryView } from '../queue/queue.view.js';
-import { renderView } from './htmx.js';
+import { MailLogEvent } from '../../mail-log/mail-log.entity.js';
+import { MailLogService, MailLogView } from '../../mail-log/mail-log.service.js';
+import { isQueueId } from '../../queue/queue-id.js';
+import { QueueService } from '../../queue/queue.service.js';
+import { QueueEntryView } from '../../queue/queue.view.js';
+import { renderView } from '../../web/htmx.js';
 
 const VERBS: Record<MailLogEvent, string> = {
   received: 'received for',

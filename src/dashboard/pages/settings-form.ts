@@ -1,4 +1,4 @@
-import { SettingsView } from './settings.view.js';
+import { SettingsView } from '../../settings/settings.view.js';
 
 /** The settings fields in the order the form (and the confirmation) lists them. */
 export const SETTINGS_FIELDS = [

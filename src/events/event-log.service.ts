@@ -38,7 +38,7 @@ export interface EventView {
 
 export const isEventCursor = isBigintKey;
 
-/** The system event log: every state change worth an operator's eye (PRODUCT §6). */
+/** The system event log: every state change worth an operator's eye. */
 @Injectable()
 export class EventLogService {
   private readonly log: Logger;

@@ -3,7 +3,7 @@ import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
 export type EventLevel = 'info' | 'warning' | 'error';
 export type EventSource = 'listener' | 'maildrop' | 'delivery' | 'settings' | 'queue' | 'system' | 'api';
 
-/** One line of the system event log (PRODUCT §6). */
+/** One line of the system event log. */
 @Entity({ name: 'event' })
 @Index('event_level_id', ['level', 'id'])
 @Index('event_at', ['at'])

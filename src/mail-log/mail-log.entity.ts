@@ -2,7 +2,7 @@ import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
 
 export type MailLogEvent = 'received' | 'sent' | 'deferred' | 'bounced' | 'rejected';
 
-/** One line of the mail log: a reception, or one recipient's outcome (PRODUCT §5). */
+/** One line of the mail log: a reception, or one recipient's outcome. */
 @Entity({ name: 'mail_log' })
 @Index('mail_log_event_id', ['event', 'id'])
 @Index('mail_log_queue_id', ['queueId'])

@@ -39,7 +39,7 @@ export interface MailLogFilter {
   limit: number;
 }
 
-/** The JSON shape of a mail-log entry (PRODUCT §10). */
+/** The JSON shape of a mail-log entry (README: JSON API). */
 export interface MailLogView {
   id: string;
   at: string;

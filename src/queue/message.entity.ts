@@ -3,7 +3,7 @@ import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
 /** Stored states; "sending" is a claimed message under a lease. */
 export type MessageState = 'queued' | 'deferred' | 'hold' | 'sending';
 
-/** A message in the queue with the recipients still pending (PRODUCT §3). */
+/** A message in the queue with the recipients still pending. */
 @Entity({ name: 'message' })
 @Index('message_due', ['nextAttemptAt'], { where: `state IN ('queued', 'deferred')` })
 @Index('message_lease', ['leaseUntil'], { where: `state = 'sending'` })

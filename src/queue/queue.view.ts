@@ -1,7 +1,7 @@
 import { QueueRow } from './queue.repository.js';
 import { MessageState } from './message.entity.js';
 
-/** The JSON shape of a queue entry (PRODUCT §10). */
+/** The JSON shape of a queue entry (README: JSON API). */
 export interface QueueEntryView {
   id: string;
   state: MessageState;

@@ -1,4 +1,4 @@
-/** The JSON shape of a daily report (PRODUCT §10). Sizes in bytes, delays in milliseconds. */
+/** The JSON shape of a daily report (README: JSON API). Sizes in bytes, delays in milliseconds. */
 export interface DailyReport {
   /** The calendar day, YYYY-MM-DD, in `timezone`. */
   date: string;

@@ -6,7 +6,7 @@ import { ReportsRepository } from './reports.repository.js';
 export const DEFAULT_TOP = 10;
 export const MAX_TOP = 100;
 
-/** Daily reports from the mail log and the event log (PRODUCT §7). */
+/** Daily reports from the mail log and the event log (README: Reports). */
 @Injectable()
 export class ReportsService {
   constructor(private readonly repo: ReportsRepository) {}

@@ -6,7 +6,7 @@ export type OAuthProvider = 'microsoft' | 'google' | 'google-service-account' | 
 /** How the client authenticates at the token endpoint (RFC 6749 §2.3.1): in the form body, HTTP Basic, or whichever the provider takes. */
 export type OAuthClientAuth = 'auto' | 'post' | 'basic';
 
-/** The single row of relay and identity settings (PRODUCT §1). */
+/** The single row of relay and identity settings (README: Settings). */
 @Entity({ name: 'settings' })
 export class SettingsEntity {
   @PrimaryColumn({ type: 'smallint', default: 1 })

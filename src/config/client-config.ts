@@ -6,8 +6,7 @@
  */
 import path from 'node:path';
 import { ConfigError } from './config-error.js';
-import { ConfigFileError, INSTALL_DIR, withConfigFile } from './config-file.js';
-import { KNOWN_CONFIG_NAMES } from './config-names.js';
+import { INSTALL_DIR, withConfigFile } from './config-file.js';
 
 export interface ClientConfig {
   dataDir: string;
@@ -17,13 +16,7 @@ export interface ClientConfig {
 
 /** DATA_DIR, HTTP_HOST, HTTP_PORT and API_TOKEN; a ConfigError names each bad one. */
 export function loadClientConfig(processEnv: NodeJS.ProcessEnv = process.env): ClientConfig {
-  let env: NodeJS.ProcessEnv;
-  try {
-    env = withConfigFile(processEnv, KNOWN_CONFIG_NAMES);
-  } catch (err) {
-    if (err instanceof ConfigFileError) throw new ConfigError([err.message]);
-    throw err;
-  }
+  const env = withConfigFile(processEnv);
   const problems: string[] = [];
   const problem = (name: string, message: string, shown = env[name]) => problems.push(`${name}: ${message} (got "${shown}")`);
 

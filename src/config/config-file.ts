@@ -10,11 +10,11 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { ConfigError } from './config-error.js';
+import { KNOWN_CONFIG_NAMES } from './config-names.js';
 
 /** Where the file is unless POSTROOM_CONFIG names another. */
 export const DEFAULT_CONFIG_FILE = '/etc/postroom/postroom.env';
-
-export class ConfigFileError extends Error {}
 
 /** Parses the text of a configuration file; `where` names it in errors. */
 export function parseConfigFile(text: string, where: string, known: ReadonlySet<string>): Record<string, string> {
@@ -25,8 +25,8 @@ export function parseConfigFile(text: string, where: string, known: ReadonlySet<
     const body = /^export[ \t]/.test(line) ? line.slice(7).trimStart() : line;
     const eq = body.indexOf('=');
     const name = eq === -1 ? '' : body.slice(0, eq).trim();
-    if (!/^[A-Z_][A-Z0-9_]*$/.test(name)) throw new ConfigFileError(`${where}:${i + 1}: expected NAME=value`);
-    if (!known.has(name)) throw new ConfigFileError(`${where}:${i + 1}: ${name} is not a Postroom setting`);
+    if (!/^[A-Z_][A-Z0-9_]*$/.test(name)) throw new ConfigError([`${where}:${i + 1}: expected NAME=value`]);
+    if (!known.has(name)) throw new ConfigError([`${where}:${i + 1}: ${name} is not a Postroom setting`]);
     let value = body.slice(eq + 1).trim();
     if (value.length >= 2 && (value[0] === '"' || value[0] === "'") && value.at(-1) === value[0]) value = value.slice(1, -1);
     out[name] = value;
@@ -37,9 +37,9 @@ export function parseConfigFile(text: string, where: string, known: ReadonlySet<
 /**
  * The file's settings under the environment's: `env` wins for every name it sets. The file is
  * POSTROOM_CONFIG, else DEFAULT_CONFIG_FILE; a missing default file is no error, a missing file
- * that POSTROOM_CONFIG names is.
+ * that POSTROOM_CONFIG names is (a ConfigError, as is a bad line).
  */
-export function withConfigFile(env: NodeJS.ProcessEnv, known: ReadonlySet<string>): NodeJS.ProcessEnv {
+export function withConfigFile(env: NodeJS.ProcessEnv, known: ReadonlySet<string> = KNOWN_CONFIG_NAMES): NodeJS.ProcessEnv {
   const named = env.POSTROOM_CONFIG?.trim();
   const file = named || DEFAULT_CONFIG_FILE;
   let text: string;
@@ -48,7 +48,7 @@ export function withConfigFile(env: NodeJS.ProcessEnv, known: ReadonlySet<string
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' && !named) return env;
-    throw new ConfigFileError(`cannot read ${file}: ${code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (err as Error).message}`);
+    throw new ConfigError([`cannot read ${file}: ${code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (err as Error).message}`]);
   }
   const merged: NodeJS.ProcessEnv = { ...parseConfigFile(text, file, known) };
   for (const [name, value] of Object.entries(env)) if (value !== undefined) merged[name] = value;

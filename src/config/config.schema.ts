@@ -2,9 +2,9 @@ import { z } from 'zod';
 import { BlockList, isIP } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { ConfigFileError, INSTALL_DIR, withConfigFile } from './config-file.js';
+import { INSTALL_DIR, withConfigFile } from './config-file.js';
 import { ConfigError } from './config-error.js';
-import { ConfigName, KNOWN_CONFIG_NAMES } from './config-names.js';
+import { ConfigName } from './config-names.js';
 import { GOOGLE_AUTH_URL, GOOGLE_TOKEN_URL, MICROSOFT_LOGIN_BASE, OAuthUrls } from './oauth-urls.js';
 
 /** An empty variable (`HTTP_PORT=`) means "not set": the default applies. */
@@ -133,13 +133,7 @@ export { ConfigError };
  * config-file.ts). The error names every bad variable.
  */
 export function loadConfig(processEnv: NodeJS.ProcessEnv = process.env): AppConfig {
-  let env: NodeJS.ProcessEnv;
-  try {
-    env = withConfigFile(processEnv, KNOWN_CONFIG_NAMES);
-  } catch (err) {
-    if (err instanceof ConfigFileError) throw new ConfigError([err.message]);
-    throw err;
-  }
+  const env = withConfigFile(processEnv);
   const parsed = configSchema.safeParse(env);
   if (!parsed.success) {
     throw new ConfigError(

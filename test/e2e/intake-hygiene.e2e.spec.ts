@@ -1,9 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase } from '../helpers/db.js';
-import { PostroomProcess } from '../helpers/postroom-process.js';
-import { SmtpSink } from '../helpers/smtp-sink.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { PostroomProcess } from '../helpers/postroom-process.js';
 import { mailLog, queue } from './api.js';
-import { RawSmtp } from './raw-smtp.js';
+import { relayingPostroom } from './relaying-postroom.js';
 
 const hops = (n: number) => Array.from({ length: n }, (_, i) => `Received: from hop${i}.example by hop${i + 1}.example; Sun, 22 Nov 2026 03:15:19 +0000\r\n`).join('');
 
@@ -13,15 +11,14 @@ const hops = (n: number) => Array.from({ length: n }, (_, i) => `Received: from 
  * hopcount_limit). 8-bit bytes stay accepted. Each refusal is a 'rejected' line with its reason.
  */
 describe('intake hygiene: NUL, over-long header lines, mail loops', () => {
-  let db: Awaited<ReturnType<typeof createTestDatabase>>;
+  const f = relayingPostroom();
+  const { sink, open } = f;
   let postroom: PostroomProcess;
-  const sink = new SmtpSink({ starttls: false });
-  const sessions: RawSmtp[] = [];
+  beforeAll(() => (postroom = f.postroom));
 
   /** One transaction on a fresh session: the reply to the end of DATA. */
   const send = async (subject: string, message: string) => {
-    const s = await RawSmtp.connect(postroom.smtpPort);
-    sessions.push(s);
+    const s = await open();
     expect((await s.read()).code).toBe(220);
     for (const c of ['EHLO client.nas.local', 'MAIL FROM:<cron@nas.local>', 'RCPT TO:<ops@example.com>']) expect((await s.command(c)).code).toBe(250);
     expect((await s.command('DATA')).code).toBe(354);
@@ -29,21 +26,6 @@ describe('intake hygiene: NUL, over-long header lines, mail loops', () => {
     return { s, reply };
   };
   const rejected = () => mailLog(postroom, 'event=rejected');
-
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    await sink.start();
-    postroom = await new PostroomProcess({ databaseUrl: db.url }).start();
-    const r = await postroom.api('PUT', '/api/v1/settings', { relayHost: '127.0.0.1', relayPort: sink.port, security: 'none', authEnabled: false });
-    expect(r.status).toBe(200);
-  });
-
-  afterAll(async () => {
-    for (const s of sessions) s.close();
-    await postroom?.dispose();
-    await sink.stop();
-    await db?.drop();
-  });
 
   it('answers 554 5.6.0 to a NUL byte in the body, stores nothing, logs the rejection, and the session goes on', async () => {
     const { s, reply } = await send('nul in body', '\r\nbefore\0after\r\n');
@@ -70,16 +52,14 @@ describe('intake hygiene: NUL, over-long header lines, mail loops', () => {
   });
 
   it('bounces a looping message (more than 50 Received headers) with 554 5.4.6, and takes one with 50', async () => {
-    const looping = await RawSmtp.connect(postroom.smtpPort);
-    sessions.push(looping);
+    const looping = await open();
     expect((await looping.read()).code).toBe(220);
     for (const c of ['EHLO client.nas.local', 'MAIL FROM:<cron@nas.local>', 'RCPT TO:<ops@example.com>', 'DATA']) await looping.command(c);
     const reply = await looping.data(`${hops(51)}From: cron@nas.local\r\nSubject: looping\r\n\r\nround and round\r\n`);
     expect(reply.code).toBe(554);
     expect(reply.text).toBe('5.4.6 too many hops: 51 Received headers (at most 50), the message is looping');
 
-    const fifty = await RawSmtp.connect(postroom.smtpPort);
-    sessions.push(fifty);
+    const fifty = await open();
     expect((await fifty.read()).code).toBe(220);
     for (const c of ['EHLO client.nas.local', 'MAIL FROM:<cron@nas.local>', 'RCPT TO:<ops@example.com>', 'DATA']) await fifty.command(c);
     expect((await fifty.data(`${hops(50)}From: cron@nas.local\r\nSubject: fifty hops\r\n\r\nstill fine\r\n`)).code).toBe(250);

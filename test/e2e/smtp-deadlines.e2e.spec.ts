@@ -1,9 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase } from '../helpers/db.js';
-import { PostroomProcess } from '../helpers/postroom-process.js';
-import { SmtpSink } from '../helpers/smtp-sink.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { PostroomProcess } from '../helpers/postroom-process.js';
 import { mailLog } from './api.js';
-import { RawSmtp, SmtpReply } from './raw-smtp.js';
+import type { RawSmtp, SmtpReply } from './raw-smtp.js';
+import { relayingPostroom } from './relaying-postroom.js';
 
 const SESSION_S = 3;
 const DATA_S = 1;
@@ -14,14 +13,13 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
  * while clients that talk at a normal pace in the same seconds are served.
  */
 describe('SMTP deadlines: a session deadline and a minimum DATA rate', () => {
-  let db: Awaited<ReturnType<typeof createTestDatabase>>;
+  const f = relayingPostroom({ env: { SMTP_SESSION_DEADLINE_SECONDS: String(SESSION_S), SMTP_DATA_DEADLINE_SECONDS: String(DATA_S) } });
+  const { sink } = f;
   let postroom: PostroomProcess;
-  const sink = new SmtpSink({ starttls: false });
-  const sessions: RawSmtp[] = [];
+  beforeAll(() => (postroom = f.postroom));
 
   const open = async () => {
-    const s = await RawSmtp.connect(postroom.smtpPort);
-    sessions.push(s);
+    const s = await f.open();
     expect((await s.read()).code).toBe(220);
     return s;
   };
@@ -42,24 +40,6 @@ describe('SMTP deadlines: a session deadline and a minimum DATA rate', () => {
     await answered;
     return { reply, ms: Date.now() - t0, sent };
   };
-
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    await sink.start();
-    postroom = await new PostroomProcess({
-      databaseUrl: db.url,
-      env: { SMTP_SESSION_DEADLINE_SECONDS: String(SESSION_S), SMTP_DATA_DEADLINE_SECONDS: String(DATA_S) },
-    }).start();
-    const r = await postroom.api('PUT', '/api/v1/settings', { relayHost: '127.0.0.1', relayPort: sink.port, security: 'none', authEnabled: false });
-    expect(r.status).toBe(200);
-  });
-
-  afterAll(async () => {
-    for (const s of sessions) s.close();
-    await postroom?.dispose();
-    await sink.stop();
-    await db?.drop();
-  });
 
   it('cuts a DATA that trickles one byte every 300 ms with 421 long before its end, queues nothing, and serves normal clients meanwhile', async () => {
     const slow = await open();

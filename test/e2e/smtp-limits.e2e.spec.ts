@@ -1,24 +1,16 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase } from '../helpers/db.js';
-import { PostroomProcess } from '../helpers/postroom-process.js';
-import { SmtpSink } from '../helpers/smtp-sink.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { PostroomProcess } from '../helpers/postroom-process.js';
 import { mailLog, queue, queueEntry } from './api.js';
-import { RawSmtp } from './raw-smtp.js';
+import { relayingPostroom } from './relaying-postroom.js';
 
 const MAX_BYTES = 2048;
 
 /** The SMTP listener's limits, on a raw socket so every reply code is seen as sent. */
 describe('SMTP listener limits: size, recipients, addresses, allowed networks', () => {
-  let db: Awaited<ReturnType<typeof createTestDatabase>>;
+  const f = relayingPostroom({ env: { SMTP_MAX_MESSAGE_BYTES: String(MAX_BYTES), SMTP_MAX_RECIPIENTS: '2', SMTP_ALLOWED_NETWORKS: '127.0.0.1/32' } });
+  const { sink, open } = f;
   let postroom: PostroomProcess;
-  const sink = new SmtpSink({ starttls: false });
-  const sessions: RawSmtp[] = [];
-
-  const open = async (localAddress?: string) => {
-    const s = await RawSmtp.connect(postroom.smtpPort, { localAddress });
-    sessions.push(s);
-    return s;
-  };
+  beforeAll(() => (postroom = f.postroom));
   const greeted = async () => {
     const s = await open();
     expect((await s.read()).code).toBe(220);
@@ -26,24 +18,6 @@ describe('SMTP listener limits: size, recipients, addresses, allowed networks', 
     return s;
   };
   const received = async () => (await mailLog(postroom, 'event=received')).length;
-
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    await sink.start();
-    postroom = await new PostroomProcess({
-      databaseUrl: db.url,
-      env: { SMTP_MAX_MESSAGE_BYTES: String(MAX_BYTES), SMTP_MAX_RECIPIENTS: '2', SMTP_ALLOWED_NETWORKS: '127.0.0.1/32' },
-    }).start();
-    const r = await postroom.api('PUT', '/api/v1/settings', { relayHost: '127.0.0.1', relayPort: sink.port, security: 'none', authEnabled: false });
-    expect(r.status).toBe(200);
-  });
-
-  afterAll(async () => {
-    for (const s of sessions) s.close();
-    await postroom?.dispose();
-    await sink.stop();
-    await db?.drop();
-  });
 
   it('answers 552 to a message over SMTP_MAX_MESSAGE_BYTES, stores nothing and logs the rejection', async () => {
     const s = await open();

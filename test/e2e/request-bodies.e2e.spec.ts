@@ -54,6 +54,12 @@ describe('Request bodies: read only once the caller is known, within a limit per
   });
 
   it('answers four concurrent unauthenticated 12 MB bodies 401 without parsing them, while SMTP greets at once', async () => {
+    // The greeting as this machine gives it right now: the bounds below allow for a busy host,
+    // and still tell an idle parser from one that holds the event loop (a greeting of 1.4–3.8 s
+    // and 401s after 22.6 s before the fix).
+    const baseline: number[] = [];
+    for (let i = 0; i < 5; i++) baseline.push(await greetingMs(postroom.smtpPort));
+    const bound = Math.max(1_000, 3 * Math.max(...baseline));
     const body = nestedArrays(12 * 1024 * 1024 - 64);
     const uploads = Array.from({ length: 4 }, () => upload(`${postroom.baseUrl}/api/v1/messages`, body));
     let settled = false;
@@ -69,11 +75,11 @@ describe('Request bodies: read only once the caller is known, within a limit per
     }
     const results = await answers;
     expect(results.map((r) => r.status)).toEqual([401, 401, 401, 401]);
-    expect(Math.max(...results.map((r) => r.ms))).toBeLessThan(2_000);
-    expect(Math.max(...greetings)).toBeLessThan(1_000);
+    expect(Math.max(...results.map((r) => r.ms))).toBeLessThan(10_000);
+    expect(Math.max(...greetings)).toBeLessThan(bound);
     const health = Date.now();
     expect((await fetch(`${postroom.baseUrl}/healthz`)).status).toBe(200);
-    expect(Date.now() - health).toBeLessThan(1_000);
+    expect(Date.now() - health).toBeLessThan(bound);
   }, 60_000);
 
   it('still takes an authenticated 2 MB message on POST /api/v1/messages', async () => {

@@ -34,9 +34,9 @@ async function sealedValues(url: string): Promise<string[]> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
-    const s = await client.query<{ v: string }>(`SELECT password_sealed AS v FROM settings WHERE password_sealed IS NOT NULL`);
-    const r = await client.query<{ v: string }>(`SELECT password_sealed AS v FROM relay WHERE password_sealed IS NOT NULL`);
-    return [...s.rows, ...r.rows].map((row) => row.v);
+    // The primary relay's password (priority 0) and the backups'.
+    const r = await client.query<{ v: string }>(`SELECT password_sealed AS v FROM relay WHERE password_sealed IS NOT NULL ORDER BY priority, id`);
+    return r.rows.map((row) => row.v);
   } finally {
     await client.end();
   }
@@ -130,7 +130,7 @@ describe('SECRET_KEY changes: unreadable secrets skip only their relay', () => {
     expect(r.body).toMatchObject({ ok: false, step: 'auth', code: 'auth_error', reply: UNREADABLE });
   });
 
-  it('skips only the relay whose password is unreadable, and uses it again once the password is given', async () => {
+  it('skips only the relay whose password is unreadable, and uses it again once the password is given', { timeout: 90_000 }, async () => {
     await primary.stop();
     const id = await submitSmtp(postroom, { from: 'cron@nas.local', to: 'ops@example.com', subject: 'primary down', text: 'hello' });
     const deferred = await untilState(postroom, id, 'deferred');
@@ -173,7 +173,7 @@ describe('SECRET_KEY passphrases: scrypt, and secrets sealed under the old SHA-2
     if (dataDir) await rm(dataDir, { recursive: true, force: true });
   });
 
-  it('re-seals what an older version sealed under SHA-256(passphrase), with one event, and delivers with it', async () => {
+  it('re-seals what an older version sealed under SHA-256(passphrase), with one event, and delivers with it', { timeout: 90_000 }, async () => {
     // An older Postroom with this passphrase sealed under SHA-256(passphrase): the same key given as hex.
     postroom = await new PostroomProcess({ databaseUrl: db.url, dataDir, env: { SECRET_KEY: legacyKey.toString('hex') } }).start();
     const put = await postroom.api('PUT', '/api/v1/settings', { relayHost: '127.0.0.1', relayPort: relay.port, security: 'none', authEnabled: true, username: 'relayuser', password: PRIMARY_PASSWORD, fromAddress: 'nas@example.com' });

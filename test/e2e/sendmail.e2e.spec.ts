@@ -179,7 +179,7 @@ describe('maildrop while Postroom is stopped, crashes, or finds junk', () => {
     await db?.drop();
   });
 
-  it('keeps mail handed over while Postroom is stopped (exit 0) and delivers it after the start, with its arrival time', async () => {
+  it('keeps mail handed over while Postroom is stopped (exit 0) and delivers it after the start, with its arrival time', { timeout: 90_000 }, async () => {
     await postroom.stop();
     const handedAt = Date.now();
     expect(sendmail(postroom, ['ops@example.com'], 'Subject: while stopped\n\nUPS on battery\n')).toEqual({ code: 0, err: '' });
@@ -226,7 +226,7 @@ describe('maildrop while Postroom is stopped, crashes, or finds junk', () => {
     expect(withSubject(sink, 'long in a drop')).toEqual([]);
   });
 
-  it('loses nothing and queues at most one message twice when killed (kill -9) in the middle of a pickup', async () => {
+  it('loses nothing and queues at most one message twice when killed (kill -9) in the middle of a pickup', { timeout: 90_000 }, async () => {
     await postroom.stop();
     const total = 150;
     for (let i = 0; i < total; i++) expect(sendmail(postroom, ['-f', 'cron@nas.example.com', 'bulk@example.com'], `Subject: pickup ${i}\n\nmessage ${i}\n`).code).toBe(0);

@@ -54,7 +54,7 @@ describe('Dashboard sessions: absolute lifetime, password changes, Secure cookie
     await postroom.stop();
   });
 
-  it('ends every session when a restart brings another ADMIN_PASSWORD; the new one works, the old one no more', async () => {
+  it('ends every session when a restart brings another ADMIN_PASSWORD; the new one works, the old one no more', { timeout: 90_000 }, async () => {
     const first = await start({ databaseUrl: db.url, env: { ADMIN_PASSWORD: WEB_PASSWORD } });
     const web = await new WebSession(first).login();
     // The same password again keeps the sessions.
@@ -74,7 +74,7 @@ describe('Dashboard sessions: absolute lifetime, password changes, Secure cookie
     await changed.stop();
   });
 
-  it('marks the cookies Secure behind a trusted proxy that says HTTPS (TRUST_PROXY), and only then', async () => {
+  it('marks the cookies Secure behind a trusted proxy that says HTTPS (TRUST_PROXY), and only then', { timeout: 90_000 }, async () => {
     const https = { 'x-forwarded-proto': 'https' };
     const cookiesOf = async (postroom: PostroomProcess, headers: Record<string, string>) => {
       const web = new WebSession(postroom);

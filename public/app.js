@@ -1,6 +1,10 @@
+// Marks the page as scripted: controls that need this file (class js-only) are shown.
+document.documentElement.classList.add('js');
+
 // Live refresh without inline script or eval (the CSP allows neither): every element with
 // data-poll="SECONDS" gets an htmx "poll" event at that interval, only while the tab is visible,
-// and once at once when the tab comes back.
+// and once at once when the tab comes back. An element's first interval starts when it is first
+// seen, so one that its own refresh replaces (hx-swap="outerHTML") waits a whole interval too.
 (function () {
   function visible() { return document.visibilityState === 'visible'; }
   function fire(el) { if (window.htmx && document.body.contains(el)) window.htmx.trigger(el, 'poll'); }
@@ -10,7 +14,8 @@
     var now = Date.now();
     document.querySelectorAll('[data-poll]').forEach(function (el) {
       var every = (Number(el.getAttribute('data-poll')) || 5) * 1000;
-      if (now - (last.get(el) || now - every) >= every) { last.set(el, now); fire(el); }
+      if (!last.has(el)) last.set(el, now);
+      else if (now - last.get(el) >= every) { last.set(el, now); fire(el); }
     });
   }, 1000);
   document.addEventListener('visibilitychange', function () {
@@ -34,3 +39,28 @@ document.addEventListener('change', function (e) {
   set('security', option.getAttribute('data-security'));
   if (note) note.textContent = option.getAttribute('data-note') || '';
 });
+
+// Select all on the Mail Queue: the header box (data-select-all="FORM-ID") checks or clears the
+// row boxes of that form; it shows checked when every row is, "mixed" when some are. Delegated,
+// and synced again after each htmx swap, as the live refresh brings new rows.
+(function () {
+  function rows(formId) { return document.querySelectorAll('input[type=checkbox][name=ids][form="' + formId + '"]'); }
+  function sync(all) {
+    var boxes = Array.prototype.slice.call(rows(all.getAttribute('data-select-all')));
+    var checked = boxes.filter(function (b) { return b.checked; }).length;
+    all.checked = boxes.length > 0 && checked === boxes.length;
+    all.indeterminate = checked > 0 && checked < boxes.length;
+  }
+  function syncAll() { document.querySelectorAll('input[data-select-all]').forEach(sync); }
+  document.addEventListener('change', function (e) {
+    var box = e.target;
+    if (!box || !box.matches) return;
+    if (box.matches('input[data-select-all]')) {
+      rows(box.getAttribute('data-select-all')).forEach(function (b) { b.checked = box.checked; });
+      box.indeterminate = false;
+    } else if (box.matches('input[type=checkbox][name=ids]')) {
+      syncAll();
+    }
+  });
+  document.addEventListener('htmx:after:swap', syncAll);
+})();

@@ -24,7 +24,7 @@ export function initialPasswordNotice({ password, file }: InitialPassword): stri
 }
 
 /** Longer passwords are refused at login (argon2 would hash them, slowly, for nothing). */
-const MAX_PASSWORD_LENGTH = 1024;
+export const MAX_PASSWORD_LENGTH = 1024;
 
 /**
  * The dashboard's admin password, kept as an argon2id hash in the database: ADMIN_PASSWORD, or one
@@ -39,6 +39,11 @@ export class AdminPasswordService {
     private readonly sessions: DashboardSessions,
     private readonly events: EventLogService,
   ) {}
+
+  /** ADMIN_PASSWORD is set: the next start puts it back over a password changed in the dashboard. */
+  get setByEnvironment(): boolean {
+    return Boolean(this.config.adminPassword);
+  }
 
   private get initialPasswordFile(): string {
     return path.join(this.config.dataDir, 'initial-admin-password');

@@ -55,3 +55,8 @@ export class LoginThrottle {
     }
   }
 }
+
+/** How long to wait, for a person: "40 second(s)" under two minutes, "15 minute(s)" above. */
+export function waitText(ms: number): string {
+  return ms < 120_000 ? `${Math.ceil(ms / 1000)} second(s)` : `${Math.ceil(ms / 60_000)} minute(s)`;
+}

@@ -29,10 +29,18 @@ export function formatDuration(ms: number | null | undefined): string {
   return `${(ms / 3_600_000).toFixed(1)} h`;
 }
 
+/** A queue state in words: the stored `hold` reads "on hold" ("Message X is on hold"). */
+const STATE_LABELS: Record<string, string> = { queued: 'queued', deferred: 'deferred', hold: 'on hold', sending: 'sending' };
+
+export function stateLabel(state: unknown): string {
+  return typeof state === 'string' ? (STATE_LABELS[state] ?? state) : '';
+}
+
 export function registerHelpers(hbs: HelperHost): void {
   hbs.registerHelper('bytes', (n: number | string) => formatBytes(n));
   hbs.registerHelper('time', (v: string | Date | null) => formatTime(v));
   hbs.registerHelper('duration', (ms: number | null) => formatDuration(ms));
+  hbs.registerHelper('stateLabel', (state: unknown) => stateLabel(state));
   hbs.registerHelper('eq', (a: unknown, b: unknown) => a === b);
   hbs.registerHelper('join', (list: unknown, sep: unknown) => (Array.isArray(list) ? list.join(typeof sep === 'string' ? sep : ', ') : ''));
   hbs.registerHelper('plural', (n: number, one: string, many: string) => (n === 1 ? one : many));

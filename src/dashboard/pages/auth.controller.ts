@@ -2,31 +2,29 @@ import { Controller, Get, Post, Req, Res } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { EventLogService } from '../../events/event-log.service.js';
 import { AdminPasswordService } from '../admin-password.service.js';
-import { LoginThrottle } from '../login-throttle.js';
+import { LoginEvents } from '../login-events.js';
+import { LoginThrottle, waitText } from '../login-throttle.js';
 
 /** Only same-site paths may follow a login (no open redirect). */
 function safeNext(value: unknown): string {
   return typeof value === 'string' && /^\/(?![/\\])/.test(value) && !value.startsWith('/login') ? value : '/';
 }
 
-/** "40 second(s)" under two minutes, "15 minute(s)" above. */
-function waitText(ms: number): string {
-  return ms < 120_000 ? `${Math.ceil(ms / 1000)} second(s)` : `${Math.ceil(ms / 60_000)} minute(s)`;
-}
-
 @Controller()
 export class AuthController {
-  private readonly throttle = new LoginThrottle();
-
   constructor(
     private readonly passwords: AdminPasswordService,
     private readonly events: EventLogService,
+    private readonly logins: LoginEvents,
+    private readonly throttle: LoginThrottle,
   ) {}
 
   @Get('login')
   loginPage(@Req() req: Request, @Res() res: Response): void {
     if (req.session.admin) return res.redirect(303, '/');
-    res.render('pages/login', { layout: 'layouts/bare', title: 'Log in', next: safeNext(req.query.next) });
+    // After a password change (account page): a fixed text, whatever else the URL says.
+    const notice = req.query.changed === '1' ? 'Password changed. Every session has ended: log in with the new password.' : undefined;
+    res.render('pages/login', { layout: 'layouts/bare', title: 'Log in', next: safeNext(req.query.next), notice });
   }
 
   @Post('login')
@@ -53,7 +51,7 @@ export class AuthController {
       req.session.admin = true;
       req.session.loginAt = Date.now();
       req.session.save(() => {
-        void this.events.recordSafely({ level: 'info', source: 'system', message: `Dashboard login from ${client}`, details: { client, actor: 'admin' } });
+        void this.logins.succeeded(client);
         res.redirect(303, next);
       });
     });

@@ -41,6 +41,7 @@ export class HomeController {
     renderView(req, res, 'pages/home', 'fragments/home/status', {
       title: 'SMTP Dashboard',
       nav: 'home',
+      timeZone: appTimeZone(),
       ...status,
       queue: latestQueue.items,
       mailLog: latestLog.items,

@@ -1,5 +1,6 @@
 import { Controller, Get, NotFoundException, Param, Req, Res } from '@nestjs/common';
 import type { Request, Response } from 'express';
+import { appTimeZone } from '../../common/timezone.js';
 import { MailLogEvent } from '../../mail-log/mail-log.entity.js';
 import { MailLogService, MailLogView } from '../../mail-log/mail-log.service.js';
 import { isQueueId } from '../../queue/queue-id.js';
@@ -39,7 +40,7 @@ export class MessageStoryController {
 
   @Get(':id')
   async story(@Param('id') id: string, @Req() req: Request, @Res() res: Response): Promise<void> {
-    const base = { title: 'Message ID', id };
+    const base = { title: 'Message ID', id, timeZone: appTimeZone() };
     if (!isQueueId(id)) {
       res.status(400);
       return renderView(req, res, 'pages/messages/missing', 'fragments/messages/missing', {

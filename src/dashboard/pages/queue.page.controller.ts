@@ -1,8 +1,10 @@
-import { Controller, Get, HttpCode, HttpException, Param, Post, Req, Res } from '@nestjs/common';
+import { Controller, Get, HttpCode, HttpException, HttpStatus, Param, Post, Req, Res } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { stripControlCharacters } from '../../common/control-characters.js';
 import { decodeCursor, DEFAULT_LIMIT, MAX_LIMIT } from '../../common/pagination.js';
+import { appTimeZone } from '../../common/timezone.js';
 import { renderView, wantsFragment } from '../../web/htmx.js';
+import { stateLabel } from '../../web/view-helpers.js';
 import { MessageState } from '../../queue/message.entity.js';
 import { isQueueId } from '../../queue/queue-id.js';
 import { QueueAction } from '../../queue/queue.repository.js';
@@ -167,11 +169,25 @@ export class QueuePageController {
         message = `Message ${id} ${DONE[act]}.`;
       } catch (err) {
         if (!(err instanceof HttpException)) throw err;
-        const r = err.getResponse();
-        message = typeof r === 'object' && r && 'message' in r && typeof r.message === 'string' ? r.message + '.' : err.message;
+        message = await this.refusal(id, act, err);
       }
     }
     await this.afterPost(req, res, message);
+  }
+
+  /**
+   * Why an action on one message was refused, in the page's words: the state as a person says it
+   * ("is on hold", not the stored "is hold"). A release refused for a message that waits for an
+   * admin address keeps the service's explanation.
+   */
+  private async refusal(id: string, action: QueueAction, err: HttpException): Promise<string> {
+    const r = err.getResponse();
+    const reason = typeof r === 'object' && r && 'message' in r && typeof r.message === 'string' ? r.message + '.' : err.message;
+    if (err.getStatus() !== HttpStatus.CONFLICT) return reason;
+    const now = await this.queue.get(id).catch(() => undefined);
+    if (!now) return `Message ${id} is no longer in the queue.`;
+    if (action === 'release' && now.state === 'hold') return reason;
+    return `Message ${id} is ${stateLabel(now.state)}: cannot ${action} it now.`;
   }
 
   /** Plain form: 303 back to the list it came from, message in the session; htmx: the table with it. */
@@ -206,6 +222,7 @@ export class QueuePageController {
     renderView(req, res, 'pages/queue/index', 'fragments/queue/table', {
       title: 'Mail Queue',
       nav: 'queue',
+      timeZone: appTimeZone(),
       ...extra,
       items: page.items.map((m) => ({
         ...m,

@@ -1,0 +1,153 @@
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchBrowser, loggedInPage } from '../helpers/browser.js';
+import { createTestDatabase } from '../helpers/db.js';
+import { PostroomProcess } from '../helpers/postroom-process.js';
+import { SmtpSink } from '../helpers/smtp-sink.js';
+import { WEB_PASSWORD } from '../helpers/web-session.js';
+
+/** Long enough for a refresh of every live page (the home page and the queue every 5 s, a message every 10 s). */
+const LIVE_MS = 12_000;
+
+interface Problem {
+  url: string;
+  what: string;
+}
+
+/**
+ * Watches a browser context for what the Content-Security-Policy refuses (the page's
+ * securitypolicyviolation events, reported through a binding that the CSP does not govern, and
+ * Chromium's console messages about it) and for uncaught errors.
+ */
+async function watch(context: BrowserContext): Promise<{ csp: Problem[]; errors: Problem[] }> {
+  const found = { csp: [] as Problem[], errors: [] as Problem[] };
+  await context.exposeBinding('reportViolation', ({ page }, what: string) => void found.csp.push({ url: page.url(), what }));
+  await context.addInitScript(() =>
+    document.addEventListener('securitypolicyviolation', (e) => {
+      (window as unknown as { reportViolation(what: string): void }).reportViolation(`${e.violatedDirective} ${e.blockedURI} ${e.sourceFile}:${e.lineNumber}`);
+    }),
+  );
+  const follow = (page: Page) => {
+    page.on('console', (m) => {
+      if (/Content Security Policy|Refused to/i.test(m.text())) found.csp.push({ url: page.url(), what: m.text() });
+    });
+    page.on('pageerror', (e) => found.errors.push({ url: page.url(), what: e.message }));
+    page.on('dialog', (d) => void d.accept());
+  };
+  context.pages().forEach(follow);
+  context.on('page', follow);
+  return found;
+}
+
+/**
+ * Every page of the dashboard in Chromium with the strict CSP (no inline script or style, no
+ * eval): opened, used (a settings save, a test email, a queue action, a filter), and watched
+ * long enough on the live pages for their refresh to run. Nothing may be refused.
+ */
+describe('Every dashboard page runs without a CSP violation', () => {
+  let db: Awaited<ReturnType<typeof createTestDatabase>>;
+  let postroom: PostroomProcess;
+  let browser: Browser;
+  const sink = new SmtpSink({ starttls: false, rcptReply: (a) => (a.startsWith('later') ? { code: 450, message: '4.7.1 try again later' } : undefined) });
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    await sink.start();
+    postroom = await new PostroomProcess({ databaseUrl: db.url, env: { ADMIN_PASSWORD: WEB_PASSWORD } }).start();
+    await postroom.api('PUT', '/api/v1/settings', { relayHost: '127.0.0.1', relayPort: sink.port, security: 'none', fromAddress: 'nas@example.com' });
+    for (const to of ['ops@example.com', 'later@example.com', 'later2@example.com']) await postroom.api('POST', '/api/v1/messages', { to, subject: `For ${to}`, text: 'x' });
+    await postroom.until(async () => (await postroom.api<{ deferred: number }>('GET', '/api/v1/queue/counts')).body.deferred === 2, 'two deferred messages');
+    browser = await launchBrowser();
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await postroom?.dispose();
+    await sink.stop();
+    await db?.drop();
+  });
+
+  it('opens, uses and watches every page, the login too, with no CSP violation and no script error', async () => {
+    const anonymous = await browser.newContext();
+    const seen = await watch(anonymous);
+    const login = await anonymous.newPage();
+    await login.goto(`${postroom.baseUrl}/login`);
+    await login.getByLabel('Admin password').fill('not the password');
+    await login.getByRole('button', { name: 'Log in' }).click();
+    await login.getByText('Wrong password.').waitFor();
+    await anonymous.close();
+
+    const page = await loggedInPage(browser, postroom);
+    const found = await watch(page.context());
+    const open = async (path: string, stay = 500) => {
+      await page.goto(postroom.baseUrl + path);
+      await page.waitForTimeout(stay);
+    };
+    const liveRequests: string[] = [];
+    page.on('request', (r) => {
+      if (r.headers()['hx-request'] === 'true' && r.method() === 'GET') liveRequests.push(new URL(r.url()).pathname);
+    });
+
+    await open('/', LIVE_MS);
+    expect(liveRequests).toContain('/dashboard/status');
+
+    await open('/settings');
+    await page.getByLabel('From name').fill('NAS 7');
+    await page.getByRole('button', { name: 'Save settings' }).click();
+    await page.getByText(/Settings saved/).waitFor();
+    await page.getByLabel('Relay port').fill('99999');
+    await page.getByRole('button', { name: 'Save settings' }).click();
+    await page.getByText('Nothing was saved.').waitFor();
+
+    await open('/test-email');
+    await page.getByLabel('Send a test email to').fill('ops@example.com');
+    await page.getByRole('button', { name: 'Send test email' }).click();
+    await page.getByRole('heading', { name: /Test email/ }).waitFor();
+
+    await open('/queue', LIVE_MS);
+    expect(liveRequests.filter((p) => p === '/queue').length).toBeGreaterThanOrEqual(2);
+    await page.getByRole('button', { name: /^Hold message/ }).first().click();
+    await page.getByText(/put on hold\./).waitFor();
+
+    await open('/queue/flush');
+    await open('/queue/delete');
+    await open('/mail-log');
+    await page.getByLabel('Status').selectOption('deferred');
+    await page.getByRole('button', { name: 'Filter' }).click();
+    await page.waitForURL(/event=deferred/);
+    await open('/logs');
+
+    const deferred = await postroom.api<{ items: { id: string }[] }>('GET', '/api/v1/queue?state=deferred');
+    const story = `/messages/${deferred.body.items[0]!.id}`;
+    await open(story, LIVE_MS);
+    expect(liveRequests).toContain(story); // the message page refreshed itself
+
+    await open('/reports/today');
+    await open('/reports/yesterday');
+    await open('/account');
+
+    expect([...seen.csp, ...found.csp]).toEqual([]);
+    expect([...seen.errors, ...found.errors]).toEqual([]);
+    await page.context().close();
+  }, 90_000);
+
+  it('answers /favicon.ico with an icon, without a login, and links an SVG icon from every layout', async () => {
+    const ico = await fetch(`${postroom.baseUrl}/favicon.ico`);
+    expect(ico.status).toBe(200);
+    expect(ico.headers.get('content-type')).toMatch(/^image\/(x-icon|vnd\.microsoft\.icon)/);
+    expect([...new Uint8Array(await ico.arrayBuffer()).slice(0, 4)]).toEqual([0, 0, 1, 0]); // the ICO header
+
+    const svg = await fetch(`${postroom.baseUrl}/assets/favicon.svg`);
+    expect(svg.status).toBe(200);
+    expect(svg.headers.get('content-type')).toMatch(/^image\/svg\+xml/);
+
+    const page = await loggedInPage(browser, postroom);
+    const icons = () => page.locator('link[rel="icon"]').evaluateAll((links) => links.map((l) => (l as HTMLLinkElement).href));
+    expect(await icons()).toEqual([`${postroom.baseUrl}/favicon.ico`, `${postroom.baseUrl}/assets/favicon.svg`]);
+    await page.context().close();
+    const anonymous = await browser.newPage();
+    await anonymous.goto(`${postroom.baseUrl}/login`);
+    expect(await anonymous.locator('link[rel="icon"]').count()).toBe(2);
+    await anonymous.close();
+  });
+});

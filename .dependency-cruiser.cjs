@@ -8,8 +8,9 @@ const FLOORS = [
   ['database'], // data source options, embedded PostgreSQL, migrations, SQL helpers: no domain
   ['auth', 'metrics'], // bearer tokens; the Prometheus registry
   ['events', 'mail-log'], // the two logs
-  ['settings'],
-  ['relays', 'queue'],
+  ['relays'], // the relay table (the primary is priority 0), sealed secrets, relay health
+  ['settings'], // the settings row, and the settings API over it and the primary relay
+  ['queue'],
   ['storm'],
   ['intake'],
   ['delivery', 'reports'],

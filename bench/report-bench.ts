@@ -12,6 +12,7 @@ import pg from 'pg';
 import { DataSource } from 'typeorm';
 import { dataSourceOptions } from '../src/database/data-source.js';
 import { runMigrations } from '../src/database/migrate.js';
+import { sqlOf } from '../src/database/sql.js';
 import { formatReportText } from '../src/reports/report-text.js';
 import { ReportsRepository } from '../src/reports/reports.repository.js';
 import { ReportsService } from '../src/reports/reports.service.js';
@@ -110,7 +111,7 @@ async function main(): Promise<void> {
     const [{ rows }] = (await ds.query(`SELECT count(*)::int AS rows FROM mail_log`)) as [{ rows: number }];
     console.log(`filled ${rows} mail-log rows (${MESSAGES} messages on ${DAY}) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 
-    const reports = new ReportsService(new ReportsRepository(ds));
+    const reports = new ReportsService(new ReportsRepository(sqlOf(ds)));
     const warm = await reports.report(DAY, TZ);
     console.log(`report of ${DAY}: received ${warm.totals.received}, delivered ${warm.totals.delivered}, deferred ${warm.totals.deferred} (${warm.totals.deferrals} deferrals), bounced ${warm.totals.bounced}, rejected ${warm.totals.rejected}, held ${warm.totals.held}`);
     const times: number[] = [];

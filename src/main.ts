@@ -26,8 +26,7 @@ import { SmtpListenerService } from './intake/smtp-listener.service.js';
 import { httpLogger } from './logging/http-logger.js';
 import { PinoNestLogger, createRootLogger } from './logging/logger.js';
 import { ApiDocsHolder } from './openapi/api-docs.controller.js';
-import { SecretBox } from './settings/secret-box.js';
-import { SECRET_BOX } from './settings/settings.service.js';
+import { SECRET_BOX, SecretBox } from './relays/secret-box.js';
 import { BODY_LIMITS, apiJsonBodies } from './web/body-parsers.js';
 
 /** How long HTTP requests in flight get to finish at shutdown before their connections are cut. */

@@ -10,8 +10,12 @@ import { ReportsModule } from '../reports/reports.module.js';
 import { SettingsModule } from '../settings/settings.module.js';
 import { WebModule } from '../web/web.module.js';
 import { AdminPasswordService } from './admin-password.service.js';
+import { LoginEvents } from './login-events.js';
+import { LoginThrottle } from './login-throttle.js';
+import { AccountPageController } from './pages/account.page.controller.js';
 import { AuthController } from './pages/auth.controller.js';
 import { EventsPageController } from './pages/events.page.controller.js';
+import { FaviconController } from './pages/favicon.controller.js';
 import { HomeController } from './pages/home.controller.js';
 import { MailLogPageController } from './pages/mail-log.page.controller.js';
 import { MessageStoryController } from './pages/message-story.controller.js';
@@ -23,9 +27,12 @@ import { TestEmailPageController } from './pages/test-email.page.controller.js';
 /** The top floor: every page of the dashboard, over the domain modules' services. */
 @Module({
   imports: [DeliveryModule, EventsModule, IntakeModule, MailLogModule, OAuthModule, QueueModule, RelaysModule, ReportsModule, SettingsModule, WebModule],
-  providers: [AdminPasswordService],
+  // One throttle for the login and the account page's current-password check.
+  providers: [AdminPasswordService, LoginEvents, { provide: LoginThrottle, useValue: new LoginThrottle() }],
   controllers: [
     AuthController,
+    AccountPageController,
+    FaviconController,
     HomeController,
     SettingsPageController,
     TestEmailPageController,

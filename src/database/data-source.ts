@@ -1,4 +1,5 @@
 import { DataSourceOptions } from 'typeorm';
+import { PgDriver } from './pg-driver.js';
 import { Initial1763780000000 } from '../../migrations/1763780000000-initial.js';
 import { Dashboard1763790000000 } from '../../migrations/1763790000000-dashboard.js';
 import { Reports1763800000000 } from '../../migrations/1763800000000-reports.js';
@@ -10,13 +11,15 @@ import { FlushInFlight1763850000000 } from '../../migrations/1763850000000-flush
 import { MessageDependents1763860000000 } from '../../migrations/1763860000000-message-dependents.js';
 import { LocalMail1763870000000 } from '../../migrations/1763870000000-local-mail.js';
 import { OAuthClientAuth1763880000000 } from '../../migrations/1763880000000-oauth-client-auth.js';
+import { PrimaryRelay1763890000000 } from '../../migrations/1763890000000-primary-relay.js';
 
-export const MIGRATIONS = [Initial1763780000000, Dashboard1763790000000, Reports1763800000000, DeliveryNotices1763810000000, Relays1763820000000, Retention1763830000000, OAuth1763840000000, FlushInFlight1763850000000, MessageDependents1763860000000, LocalMail1763870000000, OAuthClientAuth1763880000000];
+export const MIGRATIONS = [Initial1763780000000, Dashboard1763790000000, Reports1763800000000, DeliveryNotices1763810000000, Relays1763820000000, Retention1763830000000, OAuth1763840000000, FlushInFlight1763850000000, MessageDependents1763860000000, LocalMail1763870000000, OAuthClientAuth1763880000000, PrimaryRelay1763890000000];
 
 /**
  * One explicit data source definition, shared by the app, the tests and the benchmarks. It
  * knows no domain: the app's modules register their entities themselves, and data sources
- * outside Nest pass src/entities.ts.
+ * outside Nest pass src/entities.ts. Its pool is pg's, made through PgDriver, so that Sql (the
+ * hand-written SQL of every module) runs on the same pool as TypeORM.
  */
 export function dataSourceOptions(url: string, poolSize = 20, entities: NonNullable<DataSourceOptions['entities']> = []): DataSourceOptions {
   return {
@@ -28,6 +31,7 @@ export function dataSourceOptions(url: string, poolSize = 20, entities: NonNulla
     synchronize: false,
     migrationsRun: false,
     logging: false,
+    driver: new PgDriver(),
     extra: {
       max: poolSize,
       connectionTimeoutMillis: 5000,

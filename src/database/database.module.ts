@@ -1,9 +1,11 @@
 import { Global, Module } from '@nestjs/common';
-import { TypeOrmModule } from '@nestjs/typeorm';
+import { TypeOrmModule, getDataSourceToken } from '@nestjs/typeorm';
+import type { DataSource } from 'typeorm';
 import { APP_CONFIG } from '../config/config.module.js';
 import { AppConfig } from '../config/config.schema.js';
 import { dataSourceOptions } from './data-source.js';
 import { PgNotifier } from './pg-notifier.js';
+import { Sql, sqlOf } from './sql.js';
 
 @Global()
 @Module({
@@ -17,7 +19,7 @@ import { PgNotifier } from './pg-notifier.js';
       },
     }),
   ],
-  providers: [PgNotifier],
-  exports: [PgNotifier],
+  providers: [PgNotifier, { provide: Sql, inject: [getDataSourceToken()], useFactory: (dataSource: DataSource) => sqlOf(dataSource) }],
+  exports: [PgNotifier, Sql],
 })
 export class DatabaseModule {}

@@ -5,9 +5,17 @@ import pg from 'pg';
 import type { Logger } from 'pino';
 import { DataSource } from 'typeorm';
 import { ROOT_LOGGER } from '../logging/logging.module.js';
+import { Conn, Sql, sqlOf } from './sql.js';
 
 export const CHANNELS = ['postroom_wakeup', 'postroom_settings', 'postroom_relays'] as const;
 export type Channel = (typeof CHANNELS)[number];
+
+/**
+ * The SQL call that notifies `channel` from inside a statement of one's own (QueueWriter's
+ * composite statement, which notifies only when it leaves work for others); the caller then
+ * tells this instance with notifyLocal once the statement has run. Elsewhere: PgNotifier.notify.
+ */
+export const notifyCall = (channel: Channel): string => `pg_notify('${channel}', '')`;
 
 /**
  * LISTEN/NOTIFY between instances on one PostgreSQL: a dedicated connection that reconnects
@@ -24,6 +32,7 @@ export class PgNotifier implements OnApplicationShutdown {
   private retry?: NodeJS.Timeout;
   private readonly log: Logger;
   private readonly session: { text: string; values: unknown[] }[] = [];
+  private readonly sql: Sql;
 
   constructor(
     @InjectDataSource() private readonly db: DataSource,
@@ -31,6 +40,18 @@ export class PgNotifier implements OnApplicationShutdown {
   ) {
     this.log = root.child({ module: 'notifier' });
     this.emitter.setMaxListeners(100);
+    this.sql = sqlOf(db);
+  }
+
+  /**
+   * Tells every instance that something on `channel` changed: the other instances by NOTIFY
+   * inside `tx` (PostgreSQL delivers it when the transaction commits, and drops it when it rolls
+   * back), this one's listeners right after that commit, without waiting for the round trip
+   * (`payload` says why, for them). Without a transaction, both at once.
+   */
+  async notify(channel: Channel, tx?: Conn, payload = 'local'): Promise<void> {
+    await this.sql.rows(`SELECT ${notifyCall(channel)}`, [], tx);
+    this.sql.afterCommit(tx, () => this.notifyLocal(channel, payload));
   }
 
   on(channel: Channel, listener: (payload: string) => void): void {
@@ -63,6 +84,7 @@ export class PgNotifier implements OnApplicationShutdown {
     }
   }
 
+  /** This instance's listeners only: after a statement that notified the others itself (notifyCall). */
   notifyLocal(channel: Channel, payload = ''): void {
     this.emitter.emit(channel, payload);
   }

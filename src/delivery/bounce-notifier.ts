@@ -1,13 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
 import type { Logger } from 'pino';
-import { DataSource } from 'typeorm';
 import { domainOf, formatMailbox } from '../common/address.js';
 import type { MessageData } from '../common/message-data.js';
+import { Conn, Sql } from '../database/sql.js';
 import { EventLogService } from '../events/event-log.service.js';
 import { IntakeService } from '../intake/intake.service.js';
 import { ROOT_LOGGER } from '../logging/logging.module.js';
-import type { ClaimedMessage } from '../queue/queue.repository.js';
+import { ClaimedMessage, QueueRepository } from '../queue/queue.repository.js';
 import type { SettingsEntity } from '../settings/settings.entity.js';
 import { SettingsService } from '../settings/settings.service.js';
 import { DsnRecipient, buildDsn, dsnStatus, remoteMtaOf } from './dsn.js';
@@ -40,7 +39,8 @@ export class BounceNotifier {
   private readonly log: Logger;
 
   constructor(
-    @InjectDataSource() private readonly db: DataSource,
+    private readonly sql: Sql,
+    private readonly queue: QueueRepository,
     private readonly settings: SettingsService,
     private readonly intake: IntakeService,
     private readonly events: EventLogService,
@@ -110,17 +110,12 @@ export class BounceNotifier {
       const reply = byRecipient.get(recipient)?.reply ?? 'not yet delivered';
       return { recipient, status: dsnStatus(reply, 'delayed'), reply, remoteMta };
     });
-    await this.db.transaction(async (tx) => {
-      const claimed: { id: string }[] = await tx.query(
-        `WITH c AS (UPDATE message SET delay_warned_at = now() WHERE id = $1 AND delay_warned_at IS NULL RETURNING id) SELECT id FROM c`,
-        [a.message.id],
-      );
-      if (claimed.length === 0) return;
-      await this.send(a, 'delayed', recipients, tx, hours);
+    await this.sql.transaction(async (tx) => {
+      if (await this.queue.claimDelayWarning(tx, a.message.id)) await this.send(a, 'delayed', recipients, tx, hours);
     });
   }
 
-  private async send(a: CommittedAttempt, action: 'failed' | 'delayed', recipients: DsnRecipient[], tx?: import('typeorm').EntityManager, delayHours?: number): Promise<void> {
+  private async send(a: CommittedAttempt, action: 'failed' | 'delayed', recipients: DsnRecipient[], tx?: Conn, delayHours?: number): Promise<void> {
     const m = a.message;
     const what = action === 'failed' ? 'Non-delivery notice' : 'Delay notice';
     const s = await this.settings.get();

@@ -1,9 +1,9 @@
 import { promises as dns } from 'node:dns';
 import { isIP } from 'node:net';
 import nodemailer from 'nodemailer';
-import type SMTPTransport from 'nodemailer/lib/smtp-transport/index.js';
 import { domainOf } from '../common/address.js';
 import { MessageData, wholeMessage } from '../common/message-data.js';
+import { DirectOptions, directConnectionOptions } from './transport-options.js';
 import { MailTransport, SendResult, TransportError } from './transport.js';
 
 /** The DNS look-ups direct delivery needs; injected so tests run without the internet. */
@@ -17,13 +17,6 @@ export const systemResolver: MxResolver = {
   resolveMx: (d) => dns.resolveMx(d),
   lookup: async (host) => (await dns.lookup(host, { all: true })).map((a) => a.address),
 };
-
-export interface DirectOptions {
-  heloName: string;
-  timeoutSeconds: number;
-  /** 25 in production; tests point it at a loopback sink. */
-  port?: number;
-}
 
 type Hosts = { hosts: string[] } | { error: { code: number | null; reply: string } };
 
@@ -57,21 +50,41 @@ export async function mailHosts(resolver: MxResolver, domain: string): Promise<H
   }
 }
 
-/** nodemailer's options for one MX host: opportunistic STARTTLS, no certificate check (as MTAs do). */
-export function directNodemailerOptions(host: string, port: number, o: Pick<DirectOptions, 'heloName' | 'timeoutSeconds'>, servername?: string): SMTPTransport.Options {
-  const timeout = o.timeoutSeconds * 1000;
-  return {
-    host,
-    port,
-    secure: false,
-    opportunisticTLS: true,
-    tls: { rejectUnauthorized: false, ...(servername && !isIP(servername) ? { servername } : {}) },
-    name: o.heloName,
-    connectionTimeout: timeout,
-    greetingTimeout: timeout,
-    socketTimeout: timeout * 2,
-    logger: false,
-  } as SMTPTransport.Options;
+/** One mail server of a domain to try: an address of one of its mail hosts. */
+export interface MailServer {
+  host: string;
+  address: string;
+  /** "host[address]", or the host when it is an address itself. */
+  where: string;
+}
+
+/** What trying one mail server came to: an answer that stands, or a failure that moves on to the next server. */
+export type ServerOutcome<T> = { final: T } | { next: string };
+
+/**
+ * The MX loop of direct delivery and of the test email: the mail hosts in order, each at its
+ * addresses (A/AAAA, from the resolver) in order, until one gives an answer that stands. Without
+ * one, every failure as "where: reason" (address look-ups too).
+ */
+export async function tryMailServers<T>(resolver: MxResolver, hosts: string[], attempt: (server: MailServer) => Promise<ServerOutcome<T>>): Promise<{ final: T } | { failures: string[] }> {
+  const failures: string[] = [];
+  for (const host of hosts) {
+    let addresses: string[];
+    try {
+      addresses = isIP(host) || !resolver.lookup ? [host] : await resolver.lookup(host);
+    } catch (err) {
+      failures.push(`${host}: address lookup failed (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+      continue;
+    }
+    if (addresses.length === 0) failures.push(`${host}: no address record`);
+    for (const address of addresses) {
+      const where = address === host ? host : `${host}[${address}]`;
+      const outcome = await attempt({ host, address, where });
+      if ('final' in outcome) return outcome;
+      failures.push(`${where}: ${outcome.next}`);
+    }
+  }
+  return { failures };
 }
 
 /** Delivery straight to each recipient domain's MX, with opportunistic STARTTLS. */
@@ -107,7 +120,6 @@ export class DirectTransport implements MailTransport {
     const found = await mailHosts(this.resolver, domain);
     if ('error' in found) return { accepted: [], rejected: envelope.to.map((recipient) => ({ recipient, ...found.error })), reply: '', relay: '' };
     const port = this.options.port ?? 25;
-    const failures: string[] = [];
     // nodemailer reports addresses with the domain lower-cased (and in punycode): map them back to
     // the queue's spelling, or the outcome would not match the pending recipient.
     const spelled = new Map(envelope.to.map((r) => [r.toLowerCase(), r]));
@@ -115,53 +127,47 @@ export class DirectTransport implements MailTransport {
     const localPart = (a: string) => a.slice(0, a.lastIndexOf('@'));
     const original = (a: string): string => spelled.get(a.toLowerCase()) ?? envelope.to.find((r) => localPart(r) === localPart(a)) ?? a;
     let lastRelay = '';
-    for (const host of found.hosts) {
-      let addresses: string[];
+    const tried = await tryMailServers<SendResult>(this.resolver, found.hosts, async ({ host, address, where }) => {
+      lastRelay = `${where}:${port}`;
+      const transporter = nodemailer.createTransport(directConnectionOptions(address, port, this.options, host));
       try {
-        addresses = isIP(host) || !this.resolver.lookup ? [host] : await this.resolver.lookup(host);
-      } catch (err) {
-        failures.push(`${host}: address lookup failed (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
-        continue;
-      }
-      if (addresses.length === 0) failures.push(`${host}: no address record`);
-      for (const address of addresses) {
-        const where = address === host ? host : `${host}[${address}]`;
-        lastRelay = `${where}:${port}`;
-        const transporter = nodemailer.createTransport(directNodemailerOptions(address, port, this.options, host));
-        try {
-          const info = (await transporter.sendMail({ envelope, raw })) as unknown as {
-            accepted: string[];
-            rejectedErrors?: TransportError[];
-            response: string;
-          };
-          return {
+        const info = (await transporter.sendMail({ envelope, raw })) as unknown as {
+          accepted: string[];
+          rejectedErrors?: TransportError[];
+          response: string;
+        };
+        return {
+          final: {
             accepted: info.accepted.map((a) => original(String(a))),
             rejected: (info.rejectedErrors ?? []).map((e) => ({ recipient: original((e as { recipient?: string }).recipient ?? ''), code: e.responseCode ?? null, reply: oneLine(e.response || e.message) })),
             reply: info.response,
             relay: lastRelay,
-          };
-        } catch (err) {
-          const e = err as TransportError;
-          if (e.rejectedErrors?.length) {
-            return {
+          },
+        };
+      } catch (err) {
+        const e = err as TransportError;
+        if (e.rejectedErrors?.length) {
+          return {
+            final: {
               accepted: [],
               rejected: e.rejectedErrors.map((r) => ({ recipient: original((r as { recipient?: string }).recipient ?? ''), code: r.responseCode ?? null, reply: oneLine(r.response || r.message) })),
               reply: '',
               relay: lastRelay,
-            };
-          }
-          // A 5xx from a server that answered (to MAIL or DATA) is final for every recipient.
-          if (e.responseCode && e.responseCode >= 500) {
-            return { accepted: [], rejected: envelope.to.map((recipient) => ({ recipient, code: e.responseCode!, reply: oneLine(e.response || e.message) })), reply: '', relay: lastRelay };
-          }
-          // A connection failure, a timeout or a 4xx: the next address, then the next MX.
-          failures.push(`${where}: ${oneLine(e.response || e.message)}`);
-        } finally {
-          transporter.close();
+            },
+          };
         }
+        // A 5xx from a server that answered (to MAIL or DATA) is final for every recipient.
+        if (e.responseCode && e.responseCode >= 500) {
+          return { final: { accepted: [], rejected: envelope.to.map((recipient) => ({ recipient, code: e.responseCode!, reply: oneLine(e.response || e.message) })), reply: '', relay: lastRelay } };
+        }
+        // A connection failure, a timeout or a 4xx: the next address, then the next MX.
+        return { next: oneLine(e.response || e.message) };
+      } finally {
+        transporter.close();
       }
-    }
-    const reply = `no mail server of ${domain} took the message on port ${port} (${failures.join('; ') || 'no host to try'})`;
+    });
+    if ('final' in tried) return tried.final;
+    const reply = `no mail server of ${domain} took the message on port ${port} (${tried.failures.join('; ') || 'no host to try'})`;
     return { accepted: [], rejected: envelope.to.map((recipient) => ({ recipient, code: null, reply: reply.slice(0, 1000) })), reply: '', relay: lastRelay };
   }
 

@@ -1,53 +1,12 @@
-import type { SMTPConnectionOptions } from 'nodemailer/lib/smtp-connection/index.js';
-import type SMTPTransport from 'nodemailer/lib/smtp-transport/index.js';
 import type { MessageData } from '../common/message-data.js';
-import type { Security } from '../settings/settings.entity.js';
-import { provisionCallback } from './pool-login.js';
 import { ThreadedSmtpPool } from './smtp-thread.js';
-import type { AccessTokenSource, PoolLogin } from './smtp-thread.protocol.js';
+import type { PoolLogin } from './smtp-thread.protocol.js';
+import { RelayOptions, relayConnectionOptions } from './transport-options.js';
 import { MailTransport, SendResult, TransportError } from './transport.js';
 
 /** Messages per relay connection before a fresh one, and how long an unused one stays open. */
 const MAX_MESSAGES_PER_CONNECTION = 1000;
 const IDLE_CONNECTION_MS = 30_000;
-
-export interface RelayOptions {
-  host: string;
-  port: number;
-  security: Security;
-  tlsVerify: boolean;
-  auth?: { user: string; pass: string };
-  /** OAuth2 (SASL XOAUTH2) instead of a password: the mailbox and where its access tokens come from. */
-  oauth?: { user: string; tokens: AccessTokenSource };
-  heloName: string;
-  timeoutSeconds: number;
-  poolSize: number;
-}
-
-/** nodemailer's connection options for a relay (address, TLS mode, EHLO name, timeouts); shared by delivery and the test email. */
-export function relayConnectionOptions(o: RelayOptions): SMTPConnectionOptions {
-  const timeout = o.timeoutSeconds * 1000;
-  return {
-    host: o.host.replace(/^\[(.*)\]$/, '$1'),
-    port: o.port,
-    secure: o.security === 'tls',
-    requireTLS: o.security === 'starttls',
-    ignoreTLS: o.security === 'none',
-    tls: { rejectUnauthorized: o.tlsVerify, servername: o.host },
-    name: o.heloName,
-    connectionTimeout: timeout,
-    greetingTimeout: timeout,
-    socketTimeout: timeout * 2,
-    logger: false,
-  };
-}
-
-/** The same login in the shape of nodemailer's transports (the test email's one-off transport). */
-export function relayTransportAuth(o: RelayOptions): SMTPTransport.Options['auth'] {
-  const oauth = o.oauth;
-  if (oauth) return { type: 'OAuth2', user: oauth.user, provisionCallback: provisionCallback((renew) => oauth.tokens.token(renew)) } as SMTPTransport.Options['auth'];
-  return o.auth;
-}
 
 /** The login of a pooled connection: SASL with the password, or XOAUTH2 with tokens from the source. */
 function poolLogin(o: RelayOptions): PoolLogin | undefined {

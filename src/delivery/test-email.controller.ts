@@ -1,25 +1,36 @@
-import { Body, Controller, HttpCode, Post, UseGuards } from '@nestjs/common';
+import { Body, Controller, HttpCode, Param, Post, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ApiTokenGuard } from '../auth/api-token.guard.js';
 import { TestEmailService } from './test-email.service.js';
 
+const body = (raw: unknown): Record<string, unknown> => (raw && typeof raw === 'object' ? (raw as Record<string, unknown>) : {});
+
 /**
- * POST /api/v1/settings/test { to, settings?, saveIfOk? }: sends a test email and answers the
- * diagnosis (200 whether the test succeeded or not; 400 for an invalid request). It lives in
- * DeliveryModule: SettingsModule must not import DeliveryModule (which imports it).
+ * The test email: POST /api/v1/settings/test { to, settings?, saveIfOk? } (the primary relay, or
+ * direct delivery, as saved or with unsaved values) and POST /api/v1/relays/:id/test { to } (any
+ * saved relay). Both answer the diagnosis (200 whether the test succeeded or not; 400 for an
+ * invalid request). It lives in DeliveryModule: the settings and relays modules sit below it.
  */
-@ApiTags('Settings')
 @ApiBearerAuth()
-@Controller('api/v1/settings/test')
+@Controller('api/v1')
 @UseGuards(ApiTokenGuard)
 export class TestEmailController {
   constructor(private readonly tests: TestEmailService) {}
 
+  @ApiTags('Settings')
   @ApiOperation({ summary: 'Send a test email through the real delivery path; answers the diagnosis' })
-  @Post()
+  @Post('settings/test')
   @HttpCode(200)
-  test(@Body() body: unknown) {
-    const b = (body && typeof body === 'object' ? body : {}) as { to?: unknown; settings?: unknown; saveIfOk?: unknown };
+  test(@Body() raw: unknown) {
+    const b = body(raw);
     return this.tests.run({ to: b.to, settings: b.settings, saveIfOk: b.saveIfOk }, 'api');
+  }
+
+  @ApiTags('Relays')
+  @ApiOperation({ summary: 'Send a test email through one relay (primary or backup, enabled or not); answers the diagnosis' })
+  @Post('relays/:id/test')
+  @HttpCode(200)
+  testRelay(@Param('id') id: string, @Body() raw: unknown) {
+    return this.tests.runOnRelay(id, { to: body(raw).to }, 'api');
   }
 }

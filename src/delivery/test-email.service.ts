@@ -1,25 +1,31 @@
 import { BadRequestException, Inject, Injectable, Optional } from '@nestjs/common';
-import os from 'node:os';
 import nodemailer from 'nodemailer';
+import type Mail from 'nodemailer/lib/mailer/index.js';
 import type SMTPTransport from 'nodemailer/lib/smtp-transport/index.js';
 import { domainOf, isMailbox } from '../common/address.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import { AppConfig } from '../config/config.schema.js';
 import { EventLogService } from '../events/event-log.service.js';
 import { MailLogService } from '../mail-log/mail-log.service.js';
-import { SettingsInput, settingsFieldErrors, settingsInputSchema } from '../settings/dto/settings-input.js';
-import { rebind } from '../settings/secret-binding.js';
-import { SECRET_COLUMNS, SECRET_FIELDS, type SecretField, isSecretField, secretsInUse, unreadableReason } from '../settings/secret-fields.js';
-import { SettingsEntity } from '../settings/settings.entity.js';
-import { RelaySecrets, SettingsService } from '../settings/settings.service.js';
-import { SettingsView, effectivePort } from '../settings/settings.view.js';
-import { MxResolver, directNodemailerOptions, mailHosts, systemResolver } from './direct-transport.js';
+import { deliveryRelay } from '../relays/delivery-relay.js';
+import { PrimaryRelayService } from '../relays/primary-relay.service.js';
+import { planSecrets } from '../relays/relay-credentials.js';
+import { unreadableReason } from '../relays/relay-secrets.js';
+import { OpenedRelay, RelaysService } from '../relays/relays.service.js';
+import { settingsFieldErrors, settingsInputSchema } from '../settings/dto/settings-input.js';
+import { overlay } from '../settings/settings-change.js';
+import type { SettingsInput } from '../settings/settings-fields.js';
+import type { SettingsEntity } from '../settings/settings.entity.js';
+import { SettingsService } from '../settings/settings.service.js';
+import { SettingsView } from '../settings/settings.view.js';
+import { MxResolver, mailHosts, systemResolver, tryMailServers } from './direct-transport.js';
 import { OAuthTokenService } from './oauth/oauth-token.service.js';
 import { OAuthError } from './oauth/token-endpoint.js';
 import { failureKind } from './outcome.js';
-import { RelayOptions, relayConnectionOptions, relayTransportAuth } from './relay-transport.js';
+import type { AccessTokenSource } from './smtp-thread.protocol.js';
 import { SmtpTranscript, TestStep } from './smtp-transcript.js';
 import { MX_RESOLVER } from './transport.factory.js';
+import { ConnectionSettings, connectionSettings, directConnectionOptions, relayConnectionOptions, relayOptions, relayTransportAuth } from './transport-options.js';
 import { TransportError } from './transport.js';
 
 export type TestFailureCode = 'oauth_error' | 'connection_error' | 'timeout' | 'tls_error' | 'auth_error' | 'rejected';
@@ -56,29 +62,28 @@ export interface TestEmailRequest {
   saveIfOk?: unknown;
 }
 
-/** The settings a test runs on: the saved ones with the unsaved values laid over them. */
-interface Effective {
-  s: SettingsEntity;
-  password?: string;
-  /** Every relay secret in clear (the OAuth2 ones too), for the token request and redaction. */
-  secrets: RelaySecrets;
-  /** Stored secrets these settings need that this SECRET_KEY cannot open. */
-  unreadable: SecretField[];
-  heloName: string;
+/** What a test sends with: the settings row (saved, or with unsaved values laid over it) and a relay with its secrets, or none (direct delivery). */
+interface TestSetup {
+  settings: SettingsEntity;
+  relay?: OpenedRelay;
+  unsaved: boolean;
 }
 
 type Outcome = Omit<TestEmailResult, 'transcript' | 'elapsedMs' | 'unsaved'>;
 
 /**
- * Sends a test message through exactly the transport real mail uses: for a relay,
- * nodemailerOptions (but one connection, not a pool); for direct delivery, the MX hosts of the
- * recipient's domain (mailHosts) with the options of DirectTransport. It answers with a
+ * Sends a test message the way real mail goes, with the options of transport-options.ts (on one
+ * connection, not a pool): through a relay — the primary, as the settings are or with unsaved
+ * values, or any relay by its id — or, with no primary relay host, to the MX hosts of the
+ * recipient's domain with direct delivery's MX loop (tryMailServers). It answers with a
  * diagnosis: which step failed, what kind of failure, the server's reply and the transcript.
  */
 @Injectable()
 export class TestEmailService {
   constructor(
     private readonly settings: SettingsService,
+    private readonly primary: PrimaryRelayService,
+    private readonly relays: RelaysService,
     private readonly events: EventLogService,
     private readonly mailLog: MailLogService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -86,10 +91,10 @@ export class TestEmailService {
     @Optional() @Inject(MX_RESOLVER) private readonly resolver: MxResolver = systemResolver,
   ) {}
 
+  /** POST /api/v1/settings/test: through the primary relay (or direct delivery), as saved or with the unsaved values in `settings`. */
   async run(request: TestEmailRequest, actor: string): Promise<TestEmailResult> {
-    const to = typeof request.to === 'string' ? request.to.trim() : '';
     const errors: Record<string, string> = {};
-    if (!to || !isMailbox(to)) errors.to = 'must be an email address such as someone@example.com';
+    const to = recipient(request.to, errors);
     let input: SettingsInput | undefined;
     if (request.settings !== undefined && request.settings !== null) {
       const parsed = settingsInputSchema.safeParse(request.settings);
@@ -97,23 +102,9 @@ export class TestEmailService {
       else input = parsed.data;
     }
     if (request.saveIfOk !== undefined && typeof request.saveIfOk !== 'boolean') errors.saveIfOk = 'must be true or false';
-    if (Object.keys(errors).length) {
-      throw new BadRequestException({ statusCode: 400, error: 'Bad Request', message: 'Invalid test email request: nothing was sent', fields: errors });
-    }
+    if (Object.keys(errors).length) throw invalid(errors);
 
-    const eff = await this.effective(input);
-    const transcript = new SmtpTranscript(Object.values(eff.secrets));
-    const started = Date.now();
-    const outcome = eff.s.relayHost ? await this.viaRelay(eff, to, transcript) : await this.direct(eff, to, transcript);
-    const result: TestEmailResult = {
-      ...outcome,
-      reply: transcript.redact(outcome.reply),
-      ...(outcome.error ? { error: transcript.redact(outcome.error) } : {}),
-      elapsedMs: Date.now() - started,
-      transcript: transcript.lines,
-      unsaved: input !== undefined,
-    };
-    await this.record(result, to, eff, actor);
+    const result = await this.test(await this.settingsSetup(input), to, actor);
     if (request.saveIfOk === true && input !== undefined) {
       result.saved = result.ok;
       if (result.ok) result.settings = await this.settings.update(input, actor);
@@ -121,94 +112,103 @@ export class TestEmailService {
     return result;
   }
 
+  /** POST /api/v1/relays/:id/test: through one saved relay (the primary or a backup, enabled or not); 404 for an unknown id. */
+  async runOnRelay(id: string, request: { to: unknown }, actor: string): Promise<TestEmailResult> {
+    const errors: Record<string, string> = {};
+    const to = recipient(request.to, errors);
+    if (Object.keys(errors).length) throw invalid(errors);
+    const relay = await this.relays.opened(id);
+    return this.test({ settings: await this.settings.get(), relay, unsaved: false }, to, actor);
+  }
+
   /**
    * The saved settings with the unsaved values laid over them. A stored secret is used only
    * with the host (or token endpoint) it was saved for: unsaved values that send one elsewhere
    * must give it again (400, nothing sent).
    */
-  private async effective(input: SettingsInput | undefined): Promise<Effective> {
-    const saved = await this.settings.get();
-    const s: SettingsEntity = { ...saved };
-    const { secrets, unreadable } = await this.settings.openSecrets();
-    const given = SECRET_FIELDS.filter((field) => input?.[field] !== undefined && input[field] !== '');
-    for (const [key, value] of Object.entries(input ?? {})) {
-      if (!isSecretField(key)) (s as unknown as Record<string, unknown>)[key] = value;
+  private async settingsSetup(input: SettingsInput | undefined): Promise<TestSetup> {
+    const current = await this.settings.rows();
+    const { next } = overlay(current, input ?? {});
+    const plan = planSecrets(current.primary, next.primary, input ?? {});
+    if (Object.keys(plan.reenter).length) {
+      throw invalid(Object.fromEntries(Object.entries(plan.reenter).map(([field, reason]) => [`settings.${field}`, reason])));
     }
-    const kept = SECRET_FIELDS.filter((field) => saved[SECRET_COLUMNS[field]] !== null && !given.includes(field));
-    const { reenter, drop } = rebind(saved, s, kept);
-    if (Object.keys(reenter).length) {
-      const fields = Object.fromEntries(Object.entries(reenter).map(([field, reason]) => [`settings.${field}`, reason]));
-      throw new BadRequestException({ statusCode: 400, error: 'Bad Request', message: 'Invalid test email request: nothing was sent', fields });
-    }
-    for (const field of drop) delete secrets[field];
-    for (const field of given) {
-      const value = input?.[field];
-      if (value === null) delete secrets[field];
-      else if (value) secrets[field] = field === 'password' ? value : value.trim();
-    }
-    const heloName = s.hostname || (input ? os.hostname() : await this.settings.heloName());
-    const lost = secretsInUse(s).filter((field) => kept.includes(field) && unreadable.includes(field));
-    return { s, password: secrets.password, secrets, unreadable: lost, heloName };
+    const saved = await this.primary.openSecrets(current.primary);
+    const secrets = { ...saved.secrets };
+    for (const field of [...plan.cleared, ...plan.dropped]) delete secrets[field];
+    Object.assign(secrets, plan.set);
+    // A secret given for the test replaces one this SECRET_KEY cannot open.
+    const opened = { secrets, unreadable: saved.unreadable.filter((field) => plan.kept.includes(field)) };
+    return { settings: next.settings, ...(next.primary.host ? { relay: { row: next.primary, opened } } : {}), unsaved: input !== undefined };
   }
 
-  private message(eff: Effective, to: string) {
-    const from = eff.s.fromAddress || eff.s.adminAddress || `postroom@${eff.heloName.includes('.') ? eff.heloName : 'localhost'}`;
+  private async test(setup: TestSetup, to: string, actor: string): Promise<TestEmailResult> {
+    const transcript = new SmtpTranscript(Object.values(setup.relay?.opened.secrets ?? {}));
+    const connection = connectionSettings(setup.settings);
+    const started = Date.now();
+    const outcome = setup.relay ? await this.viaRelay(setup, setup.relay, connection, to, transcript) : await this.direct(setup, connection, to, transcript);
+    const result: TestEmailResult = {
+      ...outcome,
+      reply: transcript.redact(outcome.reply),
+      ...(outcome.error ? { error: transcript.redact(outcome.error) } : {}),
+      elapsedMs: Date.now() - started,
+      transcript: transcript.lines,
+      unsaved: setup.unsaved,
+    };
+    await this.record(result, to, setup, actor);
+    return result;
+  }
+
+  private message(setup: TestSetup, heloName: string, to: string): Mail.Options {
+    const s = setup.settings;
+    const from = s.fromAddress || s.adminAddress || `postroom@${heloName.includes('.') ? heloName : 'localhost'}`;
+    const via = setup.relay ? deliveryRelay(setup.relay.row, setup.relay.opened) : undefined;
     return {
       envelope: { from, to: [to] },
-      from: { name: eff.s.fromName || 'Postroom', address: from },
+      from: { name: s.fromName || 'Postroom', address: from },
       to,
       subject: TEST_SUBJECT,
       headers: { 'X-Postroom-Test': 'yes' },
       text:
-        `This is a test email from Postroom on ${eff.heloName}.\n\n` +
-        `It was sent ${eff.s.relayHost ? `through the relay ${eff.s.relayHost}:${effectivePort(eff.s)} (${eff.s.security})` : 'directly to the mail server of your domain'} ` +
+        `This is a test email from Postroom on ${heloName}.\n\n` +
+        `It was sent ${via ? `through the relay ${via.host}:${via.port} (${via.security})` : 'directly to the mail server of your domain'} ` +
         `at ${new Date().toISOString()}.\nIf you can read this, outgoing mail works.\n`,
     };
   }
 
-  private async viaRelay(eff: Effective, to: string, transcript: SmtpTranscript): Promise<Outcome> {
-    const s = eff.s;
-    const relay = `${s.relayHost}:${effectivePort(s)}`;
-    const oauth = s.authEnabled && s.authMethod === 'oauth2';
-    const lost = eff.unreadable[0];
-    if (lost) {
+  private async viaRelay(setup: TestSetup, { row, opened }: OpenedRelay, connection: ConnectionSettings, to: string, transcript: SmtpTranscript): Promise<Outcome> {
+    const relay = deliveryRelay(row, opened);
+    const where = `${relay.host}:${relay.port}`;
+    if (relay.unusable) {
       // Nothing to send it with: the diagnosis says which secret to enter again.
-      const reply = unreadableReason(lost);
+      const reply = unreadableReason(relay.unusable);
       transcript.note(reply);
-      return lost === 'password' ? { ok: false, code: 'auth_error', step: 'auth', reply, relay } : { ok: false, code: 'oauth_error', step: 'oauth', reply, relay };
+      return relay.unusable === 'password' ? { ok: false, code: 'auth_error', step: 'auth', reply, relay: where } : { ok: false, code: 'oauth_error', step: 'oauth', reply, relay: where };
     }
-    let accessToken: string | undefined;
-    if (oauth) {
+    let tokens: AccessTokenSource | undefined;
+    if (relay.oauth) {
       // The token request is its own step: shown without secrets, its failure is oauth_error.
       try {
-        const { answer, request } = await this.oauth.requestOnce(s, eff.secrets);
-        accessToken = answer.accessToken;
-        transcript.addSecret(accessToken);
-        transcript.note(`OAuth2 (${s.oauthProvider}): POST ${request.url} grant_type=${request.grantType} → ${answer.status}, access token for ${answer.expiresIn} s`);
+        const { answer, request } = await this.oauth.requestOnce(row, opened.secrets, connection.timeoutSeconds);
+        transcript.addSecret(answer.accessToken);
+        transcript.note(`OAuth2 (${row.oauthProvider}): POST ${request.url} grant_type=${request.grantType} → ${answer.status}, access token for ${answer.expiresIn} s`);
+        tokens = { token: async () => answer.accessToken };
       } catch (err) {
         if (!(err instanceof OAuthError)) throw err;
-        transcript.note(`OAuth2 (${s.oauthProvider}): POST ${err.request.url || '(no token URL)'} grant_type=${err.request.grantType} → ${err.status ?? 'no answer'}: ${err.reply}`);
-        return { ok: false, code: 'oauth_error', step: 'oauth', reply: err.reply, error: err.message, relay };
+        transcript.note(`OAuth2 (${row.oauthProvider}): POST ${err.request.url || '(no token URL)'} grant_type=${err.request.grantType} → ${err.status ?? 'no answer'}: ${err.reply}`);
+        return { ok: false, code: 'oauth_error', step: 'oauth', reply: err.reply, error: err.message, relay: where };
       }
     }
-    const relayOptions: RelayOptions = {
-      host: s.relayHost,
-      port: effectivePort(s),
-      security: s.security,
-      tlsVerify: s.tlsVerify,
-      auth: s.authEnabled && !oauth && eff.password !== undefined ? { user: s.username, pass: eff.password } : undefined,
-      ...(accessToken !== undefined ? { oauth: { user: s.username, tokens: { token: async () => accessToken } } } : {}),
-      heloName: eff.heloName,
-      timeoutSeconds: s.timeoutSeconds,
-      poolSize: 1,
-    };
+    const options = relayOptions(relay, { ...connection, poolSize: 1 }, tokens);
     // The connection and login of real delivery, on one connection whose log is the transcript.
-    const options = { ...relayConnectionOptions(relayOptions), auth: relayTransportAuth(relayOptions), logger: transcript.logger, transactionLog: true };
-    transcript.note(`Relay ${relay}, security ${s.security}${s.security !== 'none' ? `, certificate ${s.tlsVerify ? 'verified' : 'not verified'}` : ''}, SASL ${options.auth ? `${oauth ? 'XOAUTH2 ' : ''}as ${s.username}` : 'off'}`);
-    return this.attempt(options as unknown as SMTPTransport.Options, eff, to, transcript, relay, s.security === 'tls');
+    const nodemailerOptions = { ...relayConnectionOptions(options), auth: relayTransportAuth(options), logger: transcript.logger, transactionLog: true };
+    transcript.note(
+      `Relay ${where}, security ${relay.security}${relay.security !== 'none' ? `, certificate ${relay.tlsVerify ? 'verified' : 'not verified'}` : ''}, SASL ${nodemailerOptions.auth ? `${relay.oauth ? 'XOAUTH2 ' : ''}as ${row.username}` : 'off'}`,
+    );
+    return this.attempt(nodemailerOptions as unknown as SMTPTransport.Options, this.message(setup, connection.heloName, to), transcript, where, relay.security === 'tls');
   }
 
-  private async direct(eff: Effective, to: string, transcript: SmtpTranscript): Promise<Outcome> {
+  private async direct(setup: TestSetup, connection: ConnectionSettings, to: string, transcript: SmtpTranscript): Promise<Outcome> {
     const domain = domainOf(to);
     transcript.note(`Direct delivery: looking up the MX hosts of ${domain}`);
     const found = await mailHosts(this.resolver, domain);
@@ -218,28 +218,28 @@ export class TestEmailService {
     }
     transcript.note(`Mail hosts: ${found.hosts.join(', ')}`);
     const port = this.config.directPort;
+    const message = this.message(setup, connection.heloName, to);
     let last: Outcome | undefined;
-    for (const host of found.hosts) {
-      const relay = `${host}:${port}`;
+    const tried = await tryMailServers<Outcome>(this.resolver, found.hosts, async ({ host, address, where }) => {
+      const relay = `${where}:${port}`;
       transcript.note(`Trying ${relay}`);
-      const options: SMTPTransport.Options = {
-        ...directNodemailerOptions(host, port, { heloName: eff.heloName, timeoutSeconds: eff.s.timeoutSeconds }),
-        logger: transcript.logger,
-        transactionLog: true,
-      } as SMTPTransport.Options;
       transcript.phase = 'connect';
       transcript.connected = false;
-      last = await this.attempt(options, eff, to, transcript, relay, false);
-      // Like real delivery: the next MX only when this one did not answer (or answered 4xx).
-      if (last.ok || last.code === 'rejected' || last.code === 'auth_error') break;
-    }
-    return last!;
+      const options = { ...directConnectionOptions(address, port, connection, host), logger: transcript.logger, transactionLog: true } as SMTPTransport.Options;
+      last = await this.attempt(options, message, transcript, relay, false);
+      // Like real delivery: the next server only when this one did not answer (or answered 4xx).
+      return last.ok || last.code === 'rejected' || last.code === 'auth_error' ? { final: last } : { next: last.reply };
+    });
+    if ('final' in tried) return tried.final;
+    const reply = `no mail server of ${domain} took the message on port ${port} (${tried.failures.join('; ')})`;
+    transcript.note(reply);
+    return last ?? { ok: false, code: 'connection_error', step: 'dns', reply, relay: domain };
   }
 
-  private async attempt(options: SMTPTransport.Options, eff: Effective, to: string, transcript: SmtpTranscript, relay: string, implicitTls: boolean): Promise<Outcome> {
+  private async attempt(options: SMTPTransport.Options, message: Mail.Options, transcript: SmtpTranscript, relay: string, implicitTls: boolean): Promise<Outcome> {
     const transporter = nodemailer.createTransport(options);
     try {
-      const info = (await transporter.sendMail(this.message(eff, to))) as unknown as { response: string; rejected: unknown[]; rejectedErrors?: TransportError[] };
+      const info = (await transporter.sendMail(message)) as unknown as { response: string; rejected: unknown[]; rejectedErrors?: TransportError[] };
       if (info.rejected?.length) {
         const e = info.rejectedErrors?.[0];
         const reply = firstLine(e?.response) || transcript.lastServerLine;
@@ -268,8 +268,8 @@ export class TestEmailService {
    * delivered and no bounce was sent); the entry has no queue id and the reply says it was a test
    * that is not retried, so nobody waits for a retry. 'bounced' would wrongly suggest a DSN.
    */
-  private async record(result: TestEmailResult, to: string, eff: Effective, actor: string): Promise<void> {
-    const via = eff.s.relayHost ? `relay ${result.relay}` : `direct delivery (${result.relay})`;
+  private async record(result: TestEmailResult, to: string, setup: TestSetup, actor: string): Promise<void> {
+    const via = setup.relay ? `relay ${result.relay}` : `direct delivery (${result.relay})`;
     await this.events.recordSafely({
       level: result.ok ? 'info' : 'error',
       source: 'settings',
@@ -285,6 +285,7 @@ export class TestEmailService {
         reply: result.reply,
         ...(result.error ? { error: result.error } : {}),
         relay: result.relay,
+        ...(setup.relay ? { relayId: deliveryRelay(setup.relay.row, setup.relay.opened).key } : {}),
         elapsedMs: result.elapsedMs,
         unsavedSettings: result.unsaved,
       },
@@ -295,7 +296,7 @@ export class TestEmailService {
           queueId: null,
           messageId: null,
           event: result.ok ? 'sent' : 'deferred',
-          sender: eff.s.fromAddress || eff.s.adminAddress || '',
+          sender: setup.settings.fromAddress || setup.settings.adminAddress || '',
           recipient: to,
           relay: result.relay,
           size: 0,
@@ -309,6 +310,17 @@ export class TestEmailService {
       // The mail log must not hide the diagnosis; the event log has it.
     }
   }
+}
+
+/** The test's recipient, or a reason under `to`. */
+function recipient(value: unknown, errors: Record<string, string>): string {
+  const to = typeof value === 'string' ? value.trim() : '';
+  if (!to || !isMailbox(to)) errors.to = 'must be an email address such as someone@example.com';
+  return to;
+}
+
+function invalid(fields: Record<string, string>): BadRequestException {
+  return new BadRequestException({ statusCode: 400, error: 'Bad Request', message: 'Invalid test email request: nothing was sent', fields });
 }
 
 function firstLine(text: string | undefined | null): string {

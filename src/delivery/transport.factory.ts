@@ -3,20 +3,24 @@ import { APP_CONFIG } from '../config/config.module.js';
 import { AppConfig } from '../config/config.schema.js';
 import { PgNotifier } from '../database/pg-notifier.js';
 import { RelayHealthService } from '../relays/relay-health.service.js';
-import { RELAYS_CHANNEL, RelaysService } from '../relays/relays.service.js';
+import { unreadableReason } from '../relays/relay-secrets.js';
+import { RELAYS_CHANNEL } from '../relays/relays-channel.js';
+import { RelaysService } from '../relays/relays.service.js';
 import { SettingsService } from '../settings/settings.service.js';
 import { DirectTransport, MxResolver, systemResolver } from './direct-transport.js';
 import { FailoverTransport } from './failover-transport.js';
 import { OAuthTokenService } from './oauth/oauth-token.service.js';
 import { RelayTransport } from './relay-transport.js';
 import { SmtpThread } from './smtp-thread.js';
+import { connectionSettings, relayOptions } from './transport-options.js';
 import { MailTransport } from './transport.js';
 import { UnusableTransport } from './unusable-transport.js';
 
 export const MX_RESOLVER = Symbol('MX_RESOLVER');
 
 /**
- * Holds the transport the settings and the relays describe; a change of either builds a new one.
+ * Holds the transport the settings and the relays describe (options from transport-options.ts);
+ * a change of either builds a new one.
  * No relay at all: direct delivery to MX. Otherwise a FailoverTransport over one RelayTransport
  * per relay in priority order (with a single relay it is that relay, plus health records); a
  * relay whose stored secret does not open with this SECRET_KEY gets an UnusableTransport.
@@ -45,24 +49,13 @@ export class TransportFactory implements OnModuleInit, OnApplicationShutdown {
   }
 
   private async build(): Promise<MailTransport> {
-    const s = await this.settings.get();
-    const heloName = await this.settings.heloName();
+    const settings = connectionSettings(await this.settings.get());
     const relays = await this.relays.deliveryRelays();
-    if (relays.length === 0) return new DirectTransport(this.resolver, { heloName, timeoutSeconds: s.timeoutSeconds, port: this.config.directPort });
+    if (relays.length === 0) return new DirectTransport(this.resolver, { ...settings, port: this.config.directPort });
     return new FailoverTransport(
       relays.map((r) => ({
         key: r.key,
-        transport: r.unusable ? new UnusableTransport(`${r.host}:${r.port}`, r.unusable) : new RelayTransport({
-          host: r.host,
-          port: r.port,
-          security: r.security,
-          tlsVerify: r.tlsVerify,
-          auth: r.auth,
-          ...(r.oauth ? { oauth: { user: r.oauth.user, tokens: this.oauth } } : {}),
-          heloName,
-          timeoutSeconds: s.timeoutSeconds,
-          poolSize: s.poolSize,
-        }),
+        transport: r.unusable ? new UnusableTransport(`${r.host}:${r.port}`, unreadableReason(r.unusable)) : new RelayTransport(relayOptions(r, settings, this.oauth)),
       })),
       { health: this.health, retryAfterMs: this.config.relayRetrySeconds * 1000 },
     );

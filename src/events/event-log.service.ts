@@ -1,11 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
 import type { Logger } from 'pino';
-import { DataSource, EntityManager } from 'typeorm';
+import { LogPage, keysetPage } from '../common/keyset-page.js';
+import { isBigintKey } from '../common/pagination.js';
+import { purgeOlderThan } from '../database/batched-purge.js';
 import { CompositeStatement } from '../database/composite-statement.js';
+import { KeysetQuery } from '../database/keyset-query.js';
+import { Conn, Sql } from '../database/sql.js';
 import { ROOT_LOGGER } from '../logging/logging.module.js';
-import { LogPage, backwardPage } from '../common/keyset-page.js';
-import { isBigintKey, toPage } from '../common/pagination.js';
 import { EventEntity, EventLevel, EventSource } from './event.entity.js';
 
 export interface NewEvent {
@@ -38,23 +39,23 @@ export interface EventView {
 
 export const isEventCursor = isBigintKey;
 
-/** The system event log: every state change worth an operator's eye. */
+/** The system event log (the event table's owner): every state change worth an operator's eye. */
 @Injectable()
 export class EventLogService {
   private readonly log: Logger;
 
   constructor(
-    @InjectDataSource() private readonly db: DataSource,
+    private readonly sql: Sql,
     @Inject(ROOT_LOGGER) root: Logger,
   ) {
     this.log = root.child({ module: 'events' });
   }
 
-  /** Writes one event, inside the caller's transaction when a manager is given. */
-  async record(event: NewEvent, manager: EntityManager = this.db.manager): Promise<void> {
+  /** Writes one event, inside the caller's transaction when one is given (any TypeORM transaction's manager). */
+  async record(event: NewEvent, tx?: Conn): Promise<void> {
     const st = new CompositeStatement();
     this.insertInto(st, 'ev', [event]);
-    await manager.query(st.text('SELECT 1'), st.params);
+    await this.sql.rows(st.text('SELECT 1'), st.params, tx);
     this.written([event]);
   }
 
@@ -86,27 +87,18 @@ export class EventLogService {
   }
 
   async list(filter: EventFilter): Promise<LogPage<EventView>> {
-    const where: string[] = [];
-    const params: unknown[] = [];
-    const add = (sql: string, value: unknown) => {
-      params.push(value);
-      where.push(sql.replace('?', `$${params.length}`));
-    };
-    if (filter.level) add('level = ?', filter.level);
-    if (filter.source) add('source = ?', filter.source);
-    if (filter.since) add('at >= ?', filter.since);
-    if (filter.until) add('at < ?', filter.until);
-    if (filter.cursor) add('id < ?', filter.cursor);
-    if (filter.before) add('id > ?', filter.before);
-    params.push(filter.limit + 1);
-    const rows: EventEntity[] = await this.db.query(
-      `SELECT id::text AS id, at, level, source, message, details FROM event
-       ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY event.id ${filter.before ? 'ASC' : 'DESC'} LIMIT $${params.length}`,
-      params,
-    );
-    if (filter.before) return backwardPage(rows, filter.limit, toEventView);
-    const page = toPage(rows, filter.limit, (r) => r.id);
-    return { ...page, items: page.items.map(toEventView) };
+    const q = new KeysetQuery();
+    if (filter.level) q.where(`level = ${q.p(filter.level)}`);
+    if (filter.source) q.where(`source = ${q.p(filter.source)}`);
+    if (filter.since) q.where(`at >= ${q.p(filter.since)}`);
+    if (filter.until) q.where(`at < ${q.p(filter.until)}`);
+    const rows = await this.sql.rows<EventEntity>(q.text('SELECT id::text AS id, at, level, source, message, details FROM event', 'event.id', filter), q.params);
+    return keysetPage(rows, filter, toEventView);
+  }
+
+  /** Deletes the events older than `before` (retention), in batches; resolves with how many. */
+  purgeOlderThan(before: Date): Promise<number> {
+    return purgeOlderThan(this.sql, 'event', before);
   }
 }
 

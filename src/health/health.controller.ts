@@ -1,13 +1,12 @@
 import { Controller, Get, ServiceUnavailableException } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
+import { Sql } from '../database/sql.js';
 import { SmtpListenerService } from '../intake/smtp-listener.service.js';
 
 /** Liveness and readiness, without auth (for orchestrators and load balancers). */
 @Controller()
 export class HealthController {
   constructor(
-    @InjectDataSource() private readonly db: DataSource,
+    private readonly sql: Sql,
     private readonly listener: SmtpListenerService,
   ) {}
 
@@ -20,7 +19,7 @@ export class HealthController {
   @Get('readyz')
   async readyz() {
     const database = await Promise.race([
-      this.db.query('SELECT 1').then(() => 'up', () => 'down'),
+      this.sql.rows('SELECT 1').then(() => 'up', () => 'down'),
       new Promise<string>((resolve) => setTimeout(() => resolve('down'), 2000).unref()),
     ]);
     const listener = this.listener.isListening ? 'up' : 'down';

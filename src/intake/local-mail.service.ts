@@ -1,11 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
 import os from 'node:os';
 import type { Logger } from 'pino';
-import { DataSource } from 'typeorm';
 import { PgNotifier } from '../database/pg-notifier.js';
+import { Sql } from '../database/sql.js';
 import { EventLogService } from '../events/event-log.service.js';
 import { ROOT_LOGGER } from '../logging/logging.module.js';
+import { QueueActionDetails } from '../queue/queue-action-details.js';
 import { QueueRepository } from '../queue/queue.repository.js';
 import { SettingsEntity } from '../settings/settings.entity.js';
 import { SettingsService } from '../settings/settings.service.js';
@@ -23,7 +23,7 @@ export class LocalMailService {
   private releasing?: Promise<void>;
 
   constructor(
-    @InjectDataSource() private readonly db: DataSource,
+    private readonly sql: Sql,
     @Inject(ROOT_LOGGER) root: Logger,
     private readonly settings: SettingsService,
     private readonly repo: QueueRepository,
@@ -80,19 +80,21 @@ export class LocalMailService {
       return [{ id: m.id, recipients: r.recipients, originals: Object.keys(originals).length ? originals : null }];
     });
     if (changes.length === 0) return;
-    const released = await this.db.transaction(async (tx) => {
+    await this.sql.transaction(async (tx) => {
       const ids = await this.repo.releaseWith(tx, LOCAL_HOLD, changes);
-      if (ids.length) {
-        const where = settings.adminAddress ? `the admin address ${settings.adminAddress}` : 'their aliases';
-        await this.events.record(
-          { level: 'info', source: 'queue', message: `${ids.length} message(s) for local names released to ${where}`, details: { action: 'release', count: ids.length, ids, reason: LOCAL_HOLD } },
-          tx,
-        );
-        await tx.query(`SELECT pg_notify('postroom_wakeup', '')`);
-      }
-      return ids;
+      if (ids.length === 0) return;
+      const where = settings.adminAddress ? `the admin address ${settings.adminAddress}` : 'their aliases';
+      await this.events.record(
+        {
+          level: 'info',
+          source: 'queue',
+          message: `${ids.length} message(s) for local names released to ${where}`,
+          details: { action: 'release', count: ids.length, ids, reason: LOCAL_HOLD } satisfies QueueActionDetails,
+        },
+        tx,
+      );
+      await this.notifier.notify('postroom_wakeup', tx, 'release');
     });
-    if (released.length) this.notifier.notifyLocal('postroom_wakeup', 'release');
   }
 }
 

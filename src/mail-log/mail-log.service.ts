@@ -1,10 +1,11 @@
 import { Injectable, Optional } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, EntityManager } from 'typeorm';
-import { LogPage, backwardPage } from '../common/keyset-page.js';
+import { LogPage, keysetPage } from '../common/keyset-page.js';
 import { likePattern } from '../common/like-pattern.js';
-import { isBigintKey, toPage } from '../common/pagination.js';
+import { isBigintKey } from '../common/pagination.js';
+import { purgeOlderThan } from '../database/batched-purge.js';
 import { CompositeStatement } from '../database/composite-statement.js';
+import { KeysetQuery } from '../database/keyset-query.js';
+import { Sql } from '../database/sql.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { MailLogEvent } from './mail-log.entity.js';
 
@@ -64,23 +65,24 @@ const COLUMNS = 'at, queue_id, message_id, event, sender, recipient, original_re
 const TYPED_COLUMNS =
   'at timestamptz, queue_id text, message_id text, event text, sender text, recipient text, original_recipient text, relay text, size int, delay_ms int, attempt int, reply text, client_address text, subject text';
 
+/** The mail log (the mail_log table's owner): every reception, outcome and refusal. */
 @Injectable()
 export class MailLogService {
   constructor(
-    @InjectDataSource() private readonly db: DataSource,
+    private readonly sql: Sql,
     @Optional() private readonly metrics?: MetricsService,
   ) {}
 
   /**
-   * Appends entries with one multi-row INSERT, inside the caller's transaction when given.
-   * The Prometheus totals follow these entries (counted once the transaction commits).
+   * Appends entries with one multi-row INSERT. The Prometheus totals follow these entries.
+   * (A message's 'received' line and its attempts' lines are written by QueueWriter's statement.)
    */
-  async append(entries: NewMailLogEntry[], manager: EntityManager = this.db.manager): Promise<void> {
+  async append(entries: NewMailLogEntry[]): Promise<void> {
     if (entries.length === 0) return;
     const st = new CompositeStatement();
     this.insertInto(st, 'log', entries);
-    await manager.query(st.text('SELECT 1'), st.params);
-    this.metrics?.countMailLog(entries, manager.queryRunner);
+    await this.sql.rows(st.text('SELECT 1'), st.params);
+    this.counted(entries);
   }
 
   /**
@@ -112,39 +114,26 @@ export class MailLogService {
 
   /** Tells the metrics about entries a caller stored itself (already committed). */
   counted(entries: NewMailLogEntry[]): void {
-    this.metrics?.countMailLog(entries, undefined);
+    this.metrics?.countMailLog(entries);
   }
 
   async list(filter: MailLogFilter): Promise<LogPage<MailLogView>> {
-    const where: string[] = [];
-    const params: unknown[] = [];
-    const p = (value: unknown) => {
-      params.push(value);
-      return `$${params.length}`;
-    };
-    if (filter.event) where.push(`event = ${p(filter.event)}`);
+    const q = new KeysetQuery();
+    if (filter.event) q.where(`event = ${q.p(filter.event)}`);
     if (filter.address) {
-      const pattern = p(likePattern(filter.address));
-      where.push(`(sender ILIKE ${pattern} OR recipient ILIKE ${pattern})`);
+      const pattern = q.p(likePattern(filter.address));
+      q.where(`(sender ILIKE ${pattern} OR recipient ILIKE ${pattern})`);
     }
-    if (filter.queueId) where.push(`queue_id = ${p(filter.queueId)}`);
-    if (filter.since) where.push(`at >= ${p(filter.since)}`);
-    if (filter.until) where.push(`at < ${p(filter.until)}`);
-    if (filter.cursor) where.push(`id < ${p(filter.cursor)}`);
-    if (filter.before) where.push(`id > ${p(filter.before)}`);
-    const rows: RawRow[] = await this.db.query(
-      `SELECT id::text AS id, ${COLUMNS} FROM mail_log
-       ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY mail_log.id ${filter.before ? 'ASC' : 'DESC'} LIMIT ${p(filter.limit + 1)}`,
-      params,
-    );
-    if (filter.before) return backwardPage(rows, filter.limit, toView);
-    const page = toPage(rows, filter.limit, (r) => r.id);
-    return { ...page, items: page.items.map(toView) };
+    if (filter.queueId) q.where(`queue_id = ${q.p(filter.queueId)}`);
+    if (filter.since) q.where(`at >= ${q.p(filter.since)}`);
+    if (filter.until) q.where(`at < ${q.p(filter.until)}`);
+    const rows = await this.sql.rows<RawRow>(q.text(`SELECT id::text AS id, ${COLUMNS} FROM mail_log`, 'mail_log.id', filter), q.params);
+    return keysetPage(rows, filter, toView);
   }
 
   /** Entries of one kind since the start of today in the given time zone. */
   async countToday(event: MailLogEvent, timeZone: string): Promise<number> {
-    const rows: { n: number }[] = await this.db.query(
+    const rows = await this.sql.rows<{ n: number }>(
       `SELECT count(*)::int AS n FROM mail_log WHERE event = $1 AND at >= (date_trunc('day', now() AT TIME ZONE $2) AT TIME ZONE $2)`,
       [event, timeZone],
     );
@@ -153,19 +142,19 @@ export class MailLogService {
 
   /** The latest delivery outcome (sent, deferred or bounced), for the dashboard's status. */
   async lastOutcome(): Promise<MailLogView | undefined> {
-    const rows: RawRow[] = await this.db.query(
-      `SELECT id::text AS id, ${COLUMNS} FROM mail_log WHERE event IN ('sent', 'deferred', 'bounced') ORDER BY mail_log.id DESC LIMIT 1`,
-    );
+    const rows = await this.sql.rows<RawRow>(`SELECT id::text AS id, ${COLUMNS} FROM mail_log WHERE event IN ('sent', 'deferred', 'bounced') ORDER BY mail_log.id DESC LIMIT 1`);
     return rows[0] ? toView(rows[0]) : undefined;
   }
 
   /** A message's whole story, oldest first: received, each attempt, the outcome. */
   async story(queueId: string): Promise<MailLogView[]> {
-    const rows: RawRow[] = await this.db.query(
-      `SELECT id::text AS id, ${COLUMNS} FROM mail_log WHERE queue_id = $1 ORDER BY mail_log.id`,
-      [queueId],
-    );
+    const rows = await this.sql.rows<RawRow>(`SELECT id::text AS id, ${COLUMNS} FROM mail_log WHERE queue_id = $1 ORDER BY mail_log.id`, [queueId]);
     return rows.map(toView);
+  }
+
+  /** Deletes the entries older than `before` (retention), in batches; resolves with how many. */
+  purgeOlderThan(before: Date): Promise<number> {
+    return purgeOlderThan(this.sql, 'mail_log', before);
   }
 }
 

@@ -2,7 +2,7 @@ import { Global, Module } from '@nestjs/common';
 import { MetricsController } from './metrics.controller.js';
 import { MetricsService } from './metrics.service.js';
 
-/** Global: the mail log, the storm guard and the database monitor report to one MetricsService. */
+/** Global: the mail log, the storm guard and the database monitor report to one MetricsService; the queue and the relays register their gauges with it. */
 @Global()
 @Module({
   providers: [MetricsService],

@@ -1,8 +1,6 @@
-import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
+import { Inject, Injectable } from '@nestjs/common';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Logger } from 'pino';
-import { DataSource, EntitySubscriberInterface, QueryRunner, TransactionCommitEvent, TransactionRollbackEvent } from 'typeorm';
 import { ROOT_LOGGER } from '../logging/logging.module.js';
 /** What the metrics need from a mail-log entry (the mail log, a floor above, passes its own). */
 export interface CountedEntry {
@@ -12,8 +10,22 @@ export interface CountedEntry {
   reply?: string | null;
 }
 
-const PENDING = 'postroomMetricsPending';
-const QUEUE_STATES = ['queued', 'deferred', 'hold', 'sending'] as const;
+/** One series of a gauge read at scrape time: its labels (none for a gauge without) and value. */
+export interface GaugeReading<L extends string> {
+  labels?: Record<L, string>;
+  value: number;
+}
+
+/** A gauge its owner reads at scrape time (queue depth from the queue, relay health from the relays). */
+export interface ScrapeGauge<L extends string> {
+  name: string;
+  help: string;
+  labelNames?: readonly L[];
+  read(): Promise<GaugeReading<L>[]>;
+}
+
+/** How long a scrape waits for a gauge's reading before leaving its series out. */
+const SCRAPE_READ_MS = 2000;
 /** Submission → delivered, seconds: from a local hop (tens of ms) to the end of a 5-day lifetime. */
 const LATENCY_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600, 4 * 3600, 24 * 3600, 5 * 24 * 3600];
 
@@ -33,12 +45,12 @@ export function rejectionReason(reply: string | null | undefined): string {
 /**
  * Prometheus metrics (`GET /metrics`). Totals are this instance's counters (with several
  * instances, sum them in PromQL); they follow the mail log exactly: every reception and outcome
- * is written there, and an entry counts once its transaction has committed. Queue depth, the
- * oldest message's age, relay health and database reachability are read from PostgreSQL at
- * scrape time, so they are the same on every instance.
+ * is written there, and an entry counts once it is committed. The gauges of the queue and the
+ * relays are read at scrape time by the modules that own those tables (registerGauge), so they
+ * are the same on every instance; this module knows no domain and no table.
  */
 @Injectable()
-export class MetricsService implements OnModuleInit {
+export class MetricsService {
   readonly registry = new Registry();
   private readonly log: Logger;
   private readonly received: Counter;
@@ -52,10 +64,7 @@ export class MetricsService implements OnModuleInit {
   /** Set by the database monitor; null until its first ping. */
   private databaseUp: boolean | null = null;
 
-  constructor(
-    @InjectDataSource() private readonly db: DataSource,
-    @Inject(ROOT_LOGGER) root: Logger,
-  ) {
+  constructor(@Inject(ROOT_LOGGER) root: Logger) {
     this.log = root.child({ module: 'metrics' });
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry, prefix: 'postroom_' });
@@ -70,45 +79,6 @@ export class MetricsService implements OnModuleInit {
 
     const self = this;
     new Gauge({
-      name: 'postroom_queue_depth',
-      help: 'Messages in the queue by state (all instances)',
-      labelNames: ['state'],
-      registers,
-      async collect() {
-        const rows = await self.query<{ state: string; n: number }>(`SELECT state, count(*)::int AS n FROM message GROUP BY state`);
-        this.reset();
-        if (!rows) return;
-        for (const state of QUEUE_STATES) this.set({ state }, rows.find((r) => r.state === state)?.n ?? 0);
-      },
-    });
-    new Gauge({
-      name: 'postroom_queue_oldest_message_age_seconds',
-      help: 'Age of the oldest message waiting in the queue (queued, deferred or sending; 0 when empty)',
-      registers,
-      async collect() {
-        const rows = await self.query<{ s: number | null }>(
-          `SELECT EXTRACT(EPOCH FROM (now() - min(created_at)))::float8 AS s FROM message WHERE state IN ('queued', 'deferred', 'sending')`,
-        );
-        this.reset();
-        if (rows) this.set(Math.max(0, rows[0]?.s ?? 0));
-      },
-    });
-    new Gauge({
-      name: 'postroom_relay_up',
-      help: 'Relay health from its last outcome: 1 when the last attempt through it reached it, 0 when it failed',
-      labelNames: ['relay'],
-      registers,
-      async collect() {
-        this.reset();
-        const exists = await self.query<{ t: string | null }>(`SELECT to_regclass('relay_health')::text AS t`);
-        if (!exists?.[0]?.t) return;
-        const rows = await self.query<{ relay: string; up: boolean }>(
-          `SELECT relay, (last_success_at IS NOT NULL AND (last_failure_at IS NULL OR last_success_at >= last_failure_at)) AS up FROM relay_health`,
-        );
-        for (const r of rows ?? []) this.set({ relay: r.relay }, r.up ? 1 : 0);
-      },
-    });
-    new Gauge({
       name: 'postroom_database_up',
       help: 'Whether PostgreSQL answered the last health ping (every 2 s)',
       registers,
@@ -118,26 +88,26 @@ export class MetricsService implements OnModuleInit {
     });
   }
 
-  onModuleInit(): void {
-    // Counts of entries written inside a transaction wait for its COMMIT (and vanish on ROLLBACK).
-    const subscriber: EntitySubscriberInterface = {
-      afterTransactionCommit: (event: TransactionCommitEvent) => this.settle(event.queryRunner, true),
-      afterTransactionRollback: (event: TransactionRollbackEvent) => this.settle(event.queryRunner, false),
-    };
-    this.db.subscribers.push(subscriber);
-  }
-
   /**
-   * Called by MailLogService.append for every entry it writes. Inside a transaction the counts
-   * are kept on the query runner until it commits.
+   * Adds a gauge its owner reads at every scrape. A reading that fails or takes longer than 2 s
+   * (the database is away) leaves the gauge's series out of that scrape rather than failing it.
    */
-  countMailLog(entries: CountedEntry[], runner: QueryRunner | undefined): void {
-    if (runner?.isTransactionActive) {
-      const pending = ((runner.data as Record<string, unknown>)[PENDING] ??= []) as CountedEntry[];
-      for (const e of entries) pending.push({ event: e.event, delayMs: e.delayMs, reply: e.reply });
-      return;
-    }
-    this.count(entries);
+  registerGauge<L extends string>(gauge: ScrapeGauge<L>): void {
+    const self = this;
+    new Gauge<L>({
+      name: gauge.name,
+      help: gauge.help,
+      labelNames: gauge.labelNames ?? [],
+      registers: [this.registry],
+      async collect() {
+        const readings = await self.withinScrape(gauge);
+        this.reset();
+        for (const r of readings ?? []) {
+          if (r.labels) this.set(r.labels, r.value);
+          else this.set(r.value);
+        }
+      },
+    });
   }
 
   heldBackMessage(reason: 'duplicate' | 'rate', n = 1): void {
@@ -160,15 +130,8 @@ export class MetricsService implements OnModuleInit {
     return this.registry.contentType;
   }
 
-  private settle(runner: QueryRunner, committed: boolean): void {
-    const data = runner.data as Record<string, unknown>;
-    const pending = data[PENDING] as CountedEntry[] | undefined;
-    if (!pending || runner.isTransactionActive) return; // a savepoint: wait for the outer transaction
-    delete data[PENDING];
-    if (committed) this.count(pending);
-  }
-
-  private count(entries: CountedEntry[]): void {
+  /** Called by the mail log for the entries it has committed. */
+  countMailLog(entries: CountedEntry[]): void {
     for (const e of entries) {
       switch (e.event) {
         case 'received':
@@ -191,15 +154,15 @@ export class MetricsService implements OnModuleInit {
     }
   }
 
-  /** A scrape-time query; null (and the series left out) when the database does not answer. */
-  private async query<T>(sql: string): Promise<T[] | null> {
+  /** A gauge's reading; null (its series left out) when it fails or does not come in time. */
+  private async withinScrape<L extends string>(gauge: ScrapeGauge<L>): Promise<GaugeReading<L>[] | null> {
     try {
       return await Promise.race([
-        this.db.query(sql) as Promise<T[]>,
-        new Promise<never>((_, reject) => setTimeout(() => reject(new Error('metrics query timed out')), 2000).unref()),
+        gauge.read(),
+        new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`${gauge.name}: no reading within ${SCRAPE_READ_MS} ms`)), SCRAPE_READ_MS).unref()),
       ]);
     } catch (err) {
-      this.log.debug({ err }, 'metrics: database query failed');
+      this.log.debug({ err }, 'metrics: a gauge could not be read');
       return null;
     }
   }

@@ -1,14 +1,9 @@
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import type { PoolClient } from 'pg';
-import { from as copyFrom } from 'pg-copy-streams';
-import { DataSource, EntityManager } from 'typeorm';
 import { likePattern } from '../common/like-pattern.js';
 import { MessageData, STREAMED_BODY_BYTES, slices, wholeMessage } from '../common/message-data.js';
 import { CompositeStatement } from '../database/composite-statement.js';
-import { preparedRows, queryRows } from '../database/sql.js';
+import { KeysetPosition, KeysetQuery } from '../database/keyset-query.js';
+import { Conn, Sql } from '../database/sql.js';
 import { dependentsDeleted, dependentsDeletedSql } from './message-dependents.js';
 import { MessageState } from './message.entity.js';
 import { presenceHeld } from './presence.js';
@@ -26,8 +21,38 @@ export interface NewMessage {
   receivedAt?: Date;
   /** Recipients rewritten at intake: rewritten address → the original(s). */
   originalRecipients?: Record<string, string> | null;
-  /** Stored on hold rather than queued: why (MessageEntity.holdReason) and what the queue shows. */
-  held?: { reason: string; lastError: string };
+  /** Stored on hold rather than queued. */
+  held?: {
+    /** What the queue shows as its last error: why it waits. */
+    lastError: string;
+    /** Set when only Postroom releases it, and why (MessageEntity.holdReason: 'local'); absent, the operator may. */
+    reason?: string;
+    /** Held back by the alert-storm guard: stored with its storm_hold row. */
+    storm?: StormHold;
+  };
+}
+
+/**
+ * A message held back by the alert-storm guard (a storm_hold row, which this module owns with
+ * the message): when its group is due, one digest replaces every message of the group still held.
+ */
+export interface StormHold {
+  /** A run of identical messages, or a sender over its rate (storm_hold.reason). */
+  reason: 'duplicate' | 'rate';
+  /** Held messages with the same group go into one digest. */
+  group: string;
+  /** When the digest is due (the end of the storm's window). */
+  dueAt: Date;
+}
+
+/** A held message taken out of the queue for its group's digest. */
+export interface DigestedMessage {
+  id: string;
+  sender: string;
+  recipients: string[];
+  subject: string;
+  created_at: Date;
+  reason: StormHold['reason'];
 }
 
 export interface QueueRow {
@@ -54,18 +79,16 @@ export interface ClaimedMessage extends QueueRow {
 
 const SLICE_BYTES = 256 * 1024;
 
-export interface QueueFilter {
+export interface QueueFilter extends KeysetPosition {
   state?: MessageState;
   address?: string;
-  /** Older than this id (the API's and the Next link's cursor). */
-  cursor?: string;
-  /** Newer than this id: the page just before, for a Prev link (the dashboard's). */
-  before?: string;
-  limit: number;
 }
 
 /** What an operator can do to queued messages, one or many at once. */
 export type QueueAction = 'flush' | 'hold' | 'release' | 'delete';
+
+/** Any constant shared by every instance: the first key of the advisory locks that make one instance write a group's digest. */
+const DIGEST_LOCK = 0x73746f72; // "stor"
 
 const ROW = `id, state, sender, recipients, subject, message_id, size, client_address, created_at, next_attempt_at, attempts, last_error, original_recipients, hold_reason`;
 
@@ -87,15 +110,19 @@ export interface Finish {
   lastError: string | null;
 }
 
-/** Every SQL statement on the queue tables; the services above hold no SQL. */
+/**
+ * Every SQL statement on the queue's tables — message, message_body and storm_hold, which no
+ * other module reads or writes; the services above hold no SQL.
+ */
 @Injectable()
 export class QueueRepository {
-  constructor(@InjectDataSource() private readonly db: DataSource) {}
+  constructor(private readonly sql: Sql) {}
 
   /**
    * Adds the INSERTs of messages and their bodies to a composite statement. With a handoff, its
    * first `count` messages go in as 'sending' under that lease (never a held one: the caller
-   * puts those last); the others are 'queued', or 'hold' when they say so.
+   * puts those last); the others are 'queued', or 'hold' when they say so — with their
+   * storm_hold rows when the alert-storm guard held them back.
    */
   insertInto(st: CompositeStatement, messages: NewMessage[], now: Date, handoff?: Handoff, options: { bodies: boolean } = { bodies: true }): void {
     const at = st.p(now, 'timestamptz');
@@ -115,33 +142,38 @@ export class QueueRepository {
         // Rare: left out of the JSON when absent (they read as NULL), so the hot path's rows stay small.
         ...(m.receivedAt ? { created_at: m.receivedAt } : {}),
         ...(m.originalRecipients ? { original_recipients: m.originalRecipients } : {}),
-        ...(m.held ? { hold_reason: m.held.reason, last_error: m.held.lastError } : {}),
+        ...(m.held ? { held: true, hold_reason: m.held.reason ?? null, last_error: m.held.lastError } : {}),
+        ...(m.held?.storm ? { next_attempt_at: m.held.storm.dueAt, storm_reason: m.held.storm.reason, storm_group: m.held.storm.group } : {}),
       })),
     );
     st.with(
       'new_message',
       `SELECT * FROM jsonb_to_recordset(${rows}) AS r(i int, id text, sender text, recipients text[], subject text, message_id text, size int, client_address text, leased boolean,
-                                                     created_at timestamptz, original_recipients jsonb, hold_reason text, last_error text)`,
+                                                     created_at timestamptz, original_recipients jsonb, held boolean, hold_reason text, last_error text,
+                                                     next_attempt_at timestamptz, storm_reason text, storm_group text)`,
     );
     st.with(
       'messages',
       `INSERT INTO message (id, sender, recipients, subject, message_id, size, client_address, created_at, next_attempt_at, state, lease_owner, lease_until,
                             original_recipients, hold_reason, last_error)
-       SELECT id, sender, recipients, subject, message_id, size, client_address, coalesce(created_at, ${at}), ${at},
-              CASE WHEN hold_reason IS NOT NULL THEN 'hold' WHEN leased THEN 'sending' ELSE 'queued' END,
+       SELECT id, sender, recipients, subject, message_id, size, client_address, coalesce(created_at, ${at}), coalesce(next_attempt_at, ${at}),
+              CASE WHEN held THEN 'hold' WHEN leased THEN 'sending' ELSE 'queued' END,
               CASE WHEN leased THEN ${owner} END, CASE WHEN leased THEN now() + make_interval(secs => ${lease}) END,
               original_recipients, hold_reason, last_error
          FROM new_message`,
     );
+    if (messages.some((m) => m.held?.storm)) {
+      st.with('storm_holds', `INSERT INTO storm_hold (id, reason, digest_key, digest_due_at) SELECT id, storm_reason, storm_group, next_attempt_at FROM new_message WHERE storm_group IS NOT NULL`);
+    }
     if (!options.bodies) return;
     st.with('bodies', `INSERT INTO message_body (id, data) SELECT r.id, b.data FROM new_message r JOIN unnest(${st.bytes(messages.map((m) => wholeMessage(m.data)))}) WITH ORDINALITY AS b(data, n) ON b.n = r.i + 1`);
   }
 
   /**
-   * Stores a body with COPY (binary format) in slices, inside the caller's transaction on
-   * `client`, after its message row: memory stays at the body itself plus one slice.
+   * Stores a body with COPY (binary format) in slices, inside the caller's transaction, after its
+   * message row: memory stays at the body itself plus one slice.
    */
-  async streamBody(client: PoolClient, id: string, data: MessageData): Promise<void> {
+  async streamBody(tx: Conn, id: string, data: MessageData): Promise<void> {
     const idBytes = Buffer.from(id, 'utf8');
     const head = Buffer.alloc(19 + 2 + 4 + idBytes.length + 4);
     head.write('PGCOPY\n\xff\r\n\0', 0, 'latin1'); // signature, then flags and header extension: 0
@@ -156,7 +188,7 @@ export class QueueRepository {
       yield* slices(data, SLICE_BYTES);
       yield trailer;
     }
-    await pipeline(Readable.from(pieces(), { objectMode: false }), client.query(copyFrom('COPY message_body (id, data) FROM STDIN (FORMAT binary)')));
+    await this.sql.copyIn(tx, 'COPY message_body (id, data) FROM STDIN (FORMAT binary)', pieces());
   }
 
   /** A body read back in slices (for bodies a claim left out: see STREAMED_BODY_BYTES). */
@@ -164,19 +196,12 @@ export class QueueRepository {
     const out = Buffer.allocUnsafe(size);
     let at = 0;
     while (at < size) {
-      const rows = await preparedRows<{ part: Buffer | null }>(this.db, `SELECT substring(data FROM $2 FOR $3) AS part FROM message_body WHERE id = $1`, [id, at + 1, SLICE_BYTES]);
+      const rows = await this.sql.prepared<{ part: Buffer | null }>(`SELECT substring(data FROM $2 FOR $3) AS part FROM message_body WHERE id = $1`, [id, at + 1, SLICE_BYTES]);
       const part = rows[0]?.part;
       if (!part || part.length === 0) throw new Error(`message ${id}: body ends at ${at} of ${size} bytes`);
       at += part.copy(out, at);
     }
     return out;
-  }
-
-  /** Inserts messages and their bodies in one statement (inside the caller's transaction). */
-  async insert(manager: EntityManager, messages: NewMessage[], now: Date): Promise<void> {
-    const st = new CompositeStatement();
-    this.insertInto(st, messages, now);
-    await manager.query(st.text('SELECT 1'), st.params);
   }
 
   /**
@@ -218,8 +243,7 @@ export class QueueRepository {
    * limit, however deep the queue (one condition with OR read and sorted every row).
    */
   async claim(owner: string, limit: number, leaseSeconds: number): Promise<ClaimedMessage[]> {
-    return preparedRows(
-      this.db,
+    return this.sql.prepared(
       `WITH ready AS (
          SELECT id, next_attempt_at FROM message
           WHERE state IN ('queued', 'deferred') AND next_attempt_at <= now()
@@ -244,17 +268,24 @@ export class QueueRepository {
 
   /** Seconds until the next deferred message is due (null when none waits). */
   async secondsUntilNextDue(): Promise<number | null> {
-    const rows = await preparedRows<{ s: number | null }>(
-      this.db,
+    const rows = await this.sql.prepared<{ s: number | null }>(
       `SELECT EXTRACT(EPOCH FROM (min(next_attempt_at) - now()))::float8 AS s FROM message WHERE state IN ('queued', 'deferred')`,
       [],
     );
     return rows[0]?.s ?? null;
   }
 
+  /** The age of the oldest message waiting (queued, deferred or being sent), in seconds; 0 when none waits. */
+  async oldestWaitingSeconds(): Promise<number> {
+    const rows = await this.sql.rows<{ s: number | null }>(
+      `SELECT EXTRACT(EPOCH FROM (now() - min(created_at)))::float8 AS s FROM message WHERE state IN ('queued', 'deferred', 'sending')`,
+    );
+    return Math.max(0, rows[0]?.s ?? 0);
+  }
+
   /** Gives claimed messages back without counting an attempt (graceful shutdown). */
   async releaseLeases(owner: string): Promise<number> {
-    const rows = await queryRows(this.db,
+    const rows = await this.sql.rows(
       `UPDATE message SET state = 'queued', lease_owner = NULL, lease_until = NULL, flushed_in_flight = false
         WHERE state = 'sending' AND lease_owner = $1 RETURNING id`,
       [owner],
@@ -267,32 +298,22 @@ export class QueueRepository {
    * OLDEST first (`id > before ORDER BY id ASC`): the caller turns them around.
    */
   async list(filter: QueueFilter): Promise<QueueRow[]> {
-    const where: string[] = [];
-    const params: unknown[] = [];
-    const p = (v: unknown) => {
-      params.push(v);
-      return `$${params.length}`;
-    };
-    if (filter.state) where.push(`state = ${p(filter.state)}`);
+    const q = new KeysetQuery();
+    if (filter.state) q.where(`state = ${q.p(filter.state)}`);
     if (filter.address) {
-      const pattern = p(likePattern(filter.address));
-      where.push(`(sender ILIKE ${pattern} OR array_to_string(recipients, ',') ILIKE ${pattern})`);
+      const pattern = q.p(likePattern(filter.address));
+      q.where(`(sender ILIKE ${pattern} OR array_to_string(recipients, ',') ILIKE ${pattern})`);
     }
-    if (filter.before) where.push(`id > ${p(filter.before)}`);
-    else if (filter.cursor) where.push(`id < ${p(filter.cursor)}`);
-    return this.db.query(
-      `SELECT ${ROW} FROM message ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY id ${filter.before ? 'ASC' : 'DESC'} LIMIT ${p(filter.limit + 1)}`,
-      params,
-    );
+    return this.sql.rows(q.text(`SELECT ${ROW} FROM message`, 'id', filter), q.params);
   }
 
   async get(id: string): Promise<QueueRow | undefined> {
-    const rows: QueueRow[] = await this.db.query(`SELECT ${ROW} FROM message WHERE id = $1`, [id]);
+    const rows = await this.sql.rows<QueueRow>(`SELECT ${ROW} FROM message WHERE id = $1`, [id]);
     return rows[0];
   }
 
   async countByState(): Promise<Record<MessageState, number>> {
-    const rows: { state: MessageState; n: number }[] = await this.db.query(`SELECT state, count(*)::int AS n FROM message GROUP BY state`);
+    const rows = await this.sql.rows<{ state: MessageState; n: number }>(`SELECT state, count(*)::int AS n FROM message GROUP BY state`);
     const out: Record<MessageState, number> = { queued: 0, deferred: 0, hold: 0, sending: 0 };
     for (const r of rows) out[r.state] = r.n;
     return out;
@@ -302,11 +323,12 @@ export class QueueRepository {
    * Flush of the given messages: the deferred ones become due now; those already queued (due)
    * count as flushed and keep their place in line. (The whole queue: flushAll.)
    */
-  async flush(manager: EntityManager, ids: string[]): Promise<string[]> {
-    const rows = await queryRows<{ id: string }>(manager,
+  async flush(tx: Conn, ids: string[]): Promise<string[]> {
+    const rows = await this.sql.rows<{ id: string }>(
       `UPDATE message SET state = 'queued', next_attempt_at = CASE WHEN state = 'deferred' THEN now() ELSE next_attempt_at END
         WHERE state IN ('queued', 'deferred') AND id = ANY($1::text[]) RETURNING id`,
       [ids],
+      tx,
     );
     return rows.map((r) => r.id);
   }
@@ -319,60 +341,96 @@ export class QueueRepository {
    * for a first statement and already 'deferred' for a second would be neither flushed nor
    * marked. Here, a row whose attempt is committing is waited for and then read as it ends up.
    */
-  async flushAll(manager: EntityManager): Promise<{ flushed: string[]; sending: number }> {
-    const rows = await queryRows<{ id: string; sending: boolean }>(manager,
+  async flushAll(tx: Conn): Promise<{ flushed: string[]; sending: number }> {
+    const rows = await this.sql.rows<{ id: string; sending: boolean }>(
       `UPDATE message SET state = CASE WHEN state = 'deferred' THEN 'queued' ELSE state END,
               next_attempt_at = CASE WHEN state = 'deferred' THEN now() ELSE next_attempt_at END,
               flushed_in_flight = (state = 'sending')
         WHERE state IN ('deferred', 'sending') RETURNING id, state = 'sending' AS sending`,
       [],
+      tx,
     );
     return { flushed: rows.filter((r) => !r.sending).map((r) => r.id), sending: rows.filter((r) => r.sending).length };
   }
 
   /** Removes queued, deferred and held messages (all, or the given ones); messages being sent are left alone. */
-  async delete(manager: EntityManager, ids?: string[]): Promise<string[]> {
-    const rows = await queryRows<{ id: string }>(manager,
+  async delete(tx: Conn, ids?: string[]): Promise<string[]> {
+    const rows = await this.sql.rows<{ id: string }>(
       `WITH deleted AS (DELETE FROM message WHERE state IN ('queued', 'deferred', 'hold') ${ids ? 'AND id = ANY($1::text[])' : ''} RETURNING id),
             ${dependentsDeletedSql('deleted')}
        SELECT id FROM deleted`,
       ids ? [ids] : [],
+      tx,
     );
     return rows.map((r) => r.id);
   }
 
-  async hold(manager: EntityManager, ids: string[]): Promise<string[]> {
-    const rows = await queryRows<{ id: string }>(manager,
-      `UPDATE message SET state = 'hold' WHERE state IN ('queued', 'deferred') AND id = ANY($1::text[]) RETURNING id`,
-      [ids],
-    );
+  async hold(tx: Conn, ids: string[]): Promise<string[]> {
+    const rows = await this.sql.rows<{ id: string }>(`UPDATE message SET state = 'hold' WHERE state IN ('queued', 'deferred') AND id = ANY($1::text[]) RETURNING id`, [ids], tx);
     return rows.map((r) => r.id);
   }
 
   /** Held messages with this hold reason (a few, at most: see LocalMailService). */
   async heldFor(reason: string): Promise<{ id: string; recipients: string[]; original_recipients: Record<string, string> | null }[]> {
-    return this.db.query(`SELECT id, recipients, original_recipients FROM message WHERE state = 'hold' AND hold_reason = $1 ORDER BY id`, [reason]);
+    return this.sql.rows(`SELECT id, recipients, original_recipients FROM message WHERE state = 'hold' AND hold_reason = $1 ORDER BY id`, [reason]);
   }
 
   /**
    * Gives held messages new recipients and queues them (due now), each only while it is still
    * held for `reason`; returns the ids it changed.
    */
-  async releaseWith(manager: EntityManager, reason: string, changes: { id: string; recipients: string[]; originals: Record<string, string> | null }[]): Promise<string[]> {
-    const rows = await queryRows<{ id: string }>(manager,
+  async releaseWith(tx: Conn, reason: string, changes: { id: string; recipients: string[]; originals: Record<string, string> | null }[]): Promise<string[]> {
+    const rows = await this.sql.rows<{ id: string }>(
       `UPDATE message m SET state = 'queued', recipients = c.recipients, original_recipients = c.originals, hold_reason = NULL, last_error = NULL, next_attempt_at = now()
          FROM jsonb_to_recordset($1::jsonb) AS c(id text, recipients text[], originals jsonb)
         WHERE m.id = c.id AND m.state = 'hold' AND m.hold_reason = $2 RETURNING m.id`,
       [JSON.stringify(changes), reason],
+      tx,
     );
     return rows.map((r) => r.id);
   }
 
-  async release(manager: EntityManager, ids: string[]): Promise<string[]> {
-    const rows = await queryRows<{ id: string }>(manager,
+  async release(tx: Conn, ids: string[]): Promise<string[]> {
+    const rows = await this.sql.rows<{ id: string }>(
       `UPDATE message SET state = 'queued', next_attempt_at = now() WHERE state = 'hold' AND hold_reason IS NULL AND id = ANY($1::text[]) RETURNING id`,
       [ids],
+      tx,
     );
     return rows.map((r) => r.id);
+  }
+
+  /** Marks a message as warned about its delay, inside the caller's transaction; false when it already was (or is gone). */
+  async claimDelayWarning(tx: Conn, id: string): Promise<boolean> {
+    const rows = await this.sql.rows(`UPDATE message SET delay_warned_at = now() WHERE id = $1 AND delay_warned_at IS NULL RETURNING id`, [id], tx);
+    return rows.length > 0;
+  }
+
+  /** The groups of held-back messages whose digest is due (a few hundred at most per call). */
+  async dueStormGroups(now: Date): Promise<string[]> {
+    const rows = await this.sql.rows<{ digest_key: string }>(
+      `SELECT DISTINCT h.digest_key FROM storm_hold h JOIN message m ON m.id = h.id AND m.state = 'hold' WHERE h.digest_due_at <= $1 LIMIT 500`,
+      [now],
+    );
+    return rows.map((r) => r.digest_key);
+  }
+
+  /**
+   * Takes the messages of a group still held back (and due) out of the queue, inside the
+   * caller's transaction, which then stores the digest that replaces them. Empty when another
+   * instance is writing this group's digest now (a transaction-level advisory lock), or none is left.
+   */
+  async takeStormGroup(tx: Conn, group: string, now: Date): Promise<DigestedMessage[]> {
+    const [lock] = await this.sql.rows<{ ok: boolean }>(`SELECT pg_try_advisory_xact_lock($1, hashtext($2)) AS ok`, [DIGEST_LOCK, group], tx);
+    if (!lock?.ok) return [];
+    return this.sql.rows<DigestedMessage>(
+      `WITH held AS (
+         DELETE FROM message m USING storm_hold h
+          WHERE h.id = m.id AND h.digest_key = $1 AND h.digest_due_at <= $2 AND m.state = 'hold'
+          RETURNING m.id, m.sender, m.recipients, m.subject, m.created_at, h.reason
+       ), ${dependentsDeletedSql('held')}
+       SELECT * FROM held`,
+      [group, now],
+      tx,
+    );
   }
 }

@@ -1,20 +1,15 @@
 import { ConflictException, Injectable, NotFoundException } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
-import { Page, encodeCursor, toPage } from '../common/pagination.js';
+import { LogPage, keysetPage } from '../common/keyset-page.js';
 import { PgNotifier } from '../database/pg-notifier.js';
+import { Sql } from '../database/sql.js';
 import { EventLogService } from '../events/event-log.service.js';
+import { QueueActionDetails } from './queue-action-details.js';
 import { QueueWriter } from './queue-writer.js';
 import { NewMessage, QueueAction, QueueFilter, QueueRepository } from './queue.repository.js';
 import { QueueEntryView, toQueueEntryView } from './queue.view.js';
 
-/**
- * A page of the queue, newest first. `prevCursor` (a `before` value for the page of newer
- * messages) is only set for a `before` query, so the API's answers keep their shape.
- */
-export interface QueuePage extends Page<QueueEntryView> {
-  prevCursor?: string | null;
-}
+/** A page of the queue, newest first (`prevCursor` only for a `before` query). */
+export type QueuePage = LogPage<QueueEntryView>;
 
 const DONE: Record<QueueAction, string> = { flush: 'flushed (due now)', hold: 'put on hold', release: 'released from hold', delete: 'deleted' };
 
@@ -22,7 +17,7 @@ const DONE: Record<QueueAction, string> = { flush: 'flushed (due now)', hold: 'p
 @Injectable()
 export class QueueService {
   constructor(
-    @InjectDataSource() private readonly db: DataSource,
+    private readonly sql: Sql,
     private readonly repo: QueueRepository,
     private readonly writer: QueueWriter,
     private readonly events: EventLogService,
@@ -38,20 +33,7 @@ export class QueueService {
   }
 
   async list(filter: QueueFilter): Promise<QueuePage> {
-    const rows = await this.repo.list(filter);
-    if (filter.before) {
-      // Oldest first from the repository: the extra row (if any) is the newest and says a newer page exists.
-      const items = rows.slice(0, filter.limit).reverse();
-      const newest = items[0];
-      const oldest = items[items.length - 1];
-      return {
-        items: items.map(toQueueEntryView),
-        nextCursor: oldest ? encodeCursor(oldest.id) : null,
-        prevCursor: rows.length > filter.limit && newest ? encodeCursor(newest.id) : null,
-      };
-    }
-    const page = toPage(rows, filter.limit, (r) => r.id);
-    return { ...page, items: page.items.map(toQueueEntryView) };
+    return keysetPage(await this.repo.list(filter), filter, toQueueEntryView);
   }
 
   async get(id: string): Promise<QueueEntryView> {
@@ -66,22 +48,21 @@ export class QueueService {
 
   /** Deferred messages become due now; those being sent are tried again at once should their attempt end deferred. */
   async flushAll(actor: string): Promise<{ count: number }> {
-    const count = await this.db.transaction(async (tx) => {
+    const count = await this.sql.transaction(async (tx) => {
       const { flushed, sending } = await this.repo.flushAll(tx);
       const also = sending ? `; ${sending} being sent, tried again at once if that attempt fails` : '';
       await this.events.record(
         { level: 'info', source: 'queue', message: `Queue flushed by ${actor}: ${flushed.length} message(s) due now${also}`, details: { actor, count: flushed.length, sending } },
         tx,
       );
-      await tx.query(`SELECT pg_notify('postroom_wakeup', '')`);
+      await this.notifier.notify('postroom_wakeup', tx, 'flush');
       return flushed.length;
     });
-    this.notifier.notifyLocal('postroom_wakeup', 'flush');
     return { count };
   }
 
   async deleteAll(actor: string): Promise<{ count: number }> {
-    const ids = await this.db.transaction(async (tx) => {
+    const ids = await this.sql.transaction(async (tx) => {
       const ids = await this.repo.delete(tx);
       await this.events.record({ level: 'warning', source: 'queue', message: `Queue deleted by ${actor}: ${ids.length} message(s) removed`, details: { actor, count: ids.length } }, tx);
       return ids;
@@ -97,7 +78,7 @@ export class QueueService {
     const wanted = [...new Set(ids)];
     if (wanted.length === 0) return { count: 0, ids: [] };
     const wakes = action === 'flush' || action === 'release';
-    const changed = await this.db.transaction(async (tx) => {
+    const changed = await this.sql.transaction(async (tx) => {
       const changed = await this.repo[action](tx, wanted);
       if (changed.length > 0) {
         await this.events.record(
@@ -105,21 +86,19 @@ export class QueueService {
             level: action === 'delete' ? 'warning' : 'info',
             source: 'queue',
             message: `${changed.length} selected message(s) ${DONE[action]} by ${actor}`,
-            details: { actor, action, count: changed.length, ids: changed },
+            details: { actor, action, count: changed.length, ids: changed } satisfies QueueActionDetails,
           },
           tx,
         );
-        if (wakes) await tx.query(`SELECT pg_notify('postroom_wakeup', '')`);
+        if (wakes) await this.notifier.notify('postroom_wakeup', tx, action);
       }
       return changed;
     });
-    if (wakes && changed.length > 0) this.notifier.notifyLocal('postroom_wakeup', action);
     return { count: changed.length, ids: changed };
   }
 
   async flushOne(id: string, actor: string): Promise<QueueEntryView> {
     await this.one(id, actor, 'flush', 'flushed (due now)');
-    this.notifier.notifyLocal('postroom_wakeup', 'flush');
     return this.get(id);
   }
 
@@ -130,7 +109,6 @@ export class QueueService {
 
   async releaseOne(id: string, actor: string): Promise<QueueEntryView> {
     await this.one(id, actor, 'release', 'released from hold');
-    this.notifier.notifyLocal('postroom_wakeup', 'release');
     return this.get(id);
   }
 
@@ -143,14 +121,14 @@ export class QueueService {
   private async one(id: string, actor: string, action: QueueAction, done: string): Promise<void> {
     const before = await this.repo.get(id);
     if (!before) throw new NotFoundException({ message: `No message ${id} in the queue` });
-    const changed = await this.db.transaction(async (tx) => {
+    const changed = await this.sql.transaction(async (tx) => {
       const ids = await this.repo[action](tx, [id]);
       if (ids.length === 0) return false;
       await this.events.record(
-        { level: action === 'delete' ? 'warning' : 'info', source: 'queue', message: `Message ${id} ${done} by ${actor}`, details: { actor, id, action, count: 1 } },
+        { level: action === 'delete' ? 'warning' : 'info', source: 'queue', message: `Message ${id} ${done} by ${actor}`, details: { actor, id, action, count: 1 } satisfies QueueActionDetails },
         tx,
       );
-      if (action === 'flush' || action === 'release') await tx.query(`SELECT pg_notify('postroom_wakeup', '')`);
+      if (action === 'flush' || action === 'release') await this.notifier.notify('postroom_wakeup', tx, action);
       return true;
     });
     if (changed) return;

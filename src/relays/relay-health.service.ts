@@ -126,6 +126,11 @@ export class RelayHealthService implements RelayHealthObserver, OnApplicationShu
     return out;
   }
 
+  /** Each stored relay, up when its last outcome (of any instance) reached it: the postroom_relay_up gauge. */
+  async upByRelay(): Promise<{ relay: string; up: boolean }[]> {
+    return this.db.query(`SELECT relay, (last_success_at IS NOT NULL AND (last_failure_at IS NULL OR last_success_at >= last_failure_at)) AS up FROM relay_health`);
+  }
+
   /** A backup relay was removed: its health goes with it. */
   async forget(key: string): Promise<void> {
     this.tracked.delete(key);

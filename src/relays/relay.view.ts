@@ -1,11 +1,10 @@
-import type { SecretField } from '../settings/secret-fields.js';
-import type { Security } from '../settings/settings.entity.js';
-import { DEFAULT_PORTS } from '../settings/settings.view.js';
 import type { RelayHealthView } from './relay-health.types.js';
+import type { SecretField } from './relay-secrets.js';
+import type { Security } from './relay.entity.js';
 
-/** A relay as the API shows it: never the password, only whether one is set. */
+/** A relay as the API shows it: never a secret, only whether one is set. */
 export interface RelayView {
-  /** 'primary' for the relay of the settings, a backup's number otherwise (as text). */
+  /** 'primary' for the relay of priority 0 (the settings' relay), a backup's number otherwise (as text). */
   id: string;
   primary: boolean;
   host: string;
@@ -18,17 +17,11 @@ export interface RelayView {
   authEnabled: boolean;
   username: string;
   passwordSet: boolean;
-  /** Write-only fields whose stored value this SECRET_KEY cannot decrypt (the primary's are the settings'): enter them again. */
+  /** Write-only fields whose stored value this SECRET_KEY cannot decrypt: enter them again. */
   secretsUnreadable: SecretField[];
   /** Lower first: 0 is the primary. */
   priority: number;
   enabled: boolean;
   updatedAt: string;
   health: RelayHealthView;
-}
-
-export const PRIMARY_KEY = 'primary';
-
-export function relayAddress(host: string, port: number | null, security: Security): string {
-  return `${host}:${port ?? DEFAULT_PORTS[security]}`;
 }

@@ -1,41 +1,32 @@
 import { BadRequestException, ConflictException, Inject, Injectable, NotFoundException } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
-import { Channel, PgNotifier } from '../database/pg-notifier.js';
+import { PgNotifier } from '../database/pg-notifier.js';
 import { queryRows } from '../database/sql.js';
 import { EventLogService } from '../events/event-log.service.js';
-import { REENTER, relayDestination } from '../settings/secret-binding.js';
-import { SecretBox } from '../settings/secret-box.js';
-import { secretsInUse, unreadableReason } from '../settings/secret-fields.js';
-import type { Security } from '../settings/settings.entity.js';
-import { SECRET_BOX, SettingsService } from '../settings/settings.service.js';
-import { effectivePort } from '../settings/settings.view.js';
+import { DeliveryRelay, deliveryRelay } from './delivery-relay.js';
 import { RelayHealthService } from './relay-health.service.js';
+import { PRIMARY_KEY, effectivePort, relayAddress, relayKey } from './relay-address.js';
+import { changeSecrets, loginProblems } from './relay-credentials.js';
 import { RelayInput, relayCreateSchema, relayFieldErrors, relayUpdateSchema } from './relay-input.js';
-import { RelayEntity } from './relay.entity.js';
-import { PRIMARY_KEY, RelayView, relayAddress } from './relay.view.js';
+import { type OpenedSecrets, SECRET_COLUMNS, SECRET_FIELDS, type SecretField, openSecrets, unreadableSecrets } from './relay-secrets.js';
+import { RelayEntity, type Security } from './relay.entity.js';
+import { RelayView } from './relay.view.js';
+import { RELAYS_CHANNEL } from './relays-channel.js';
+import { SECRET_BOX, SecretBox } from './secret-box.js';
+import { DROPPED } from './secret-binding.js';
 
-export const RELAYS_CHANNEL = 'postroom_relays' satisfies Channel;
-
-/** A relay as the delivery transport needs it: the password in clear. */
-export interface DeliveryRelay {
+/** A stored secret as the start-up check names it: whose (the relay's key and address) and which. */
+export interface SealedSecret {
   key: string;
-  host: string;
-  port: number;
-  security: Security;
-  tlsVerify: boolean;
-  auth?: { user: string; pass: string };
-  /** OAuth2 (XOAUTH2) as this mailbox; the primary relay only. */
-  oauth?: { user: string };
-  priority: number;
-  /** Why this relay cannot log in as configured (a stored secret that does not open): delivery skips it. */
-  unusable?: string;
+  relay: string;
+  field: SecretField;
 }
 
-/** A backup relay as the start-up check names it. */
-export interface SealedRelay {
-  id: string;
-  relay: string;
+/** A relay with its stored secrets opened: what a test email of that relay needs. */
+export interface OpenedRelay {
+  row: RelayEntity;
+  opened: OpenedSecrets;
 }
 
 type Described = Omit<RelayView, 'health'>;
@@ -43,28 +34,30 @@ type Described = Omit<RelayView, 'health'>;
 const SHOWN_FIELDS = ['host', 'port', 'security', 'tlsVerify', 'authEnabled', 'username', 'priority', 'enabled'] as const;
 
 /**
- * The relays mail goes through: the primary one of the settings row (priority 0) and the backup
- * relays of the relay table. Every change goes to the event log (never the password) and is
- * announced on postroom_relays, so every instance rebuilds its transport.
+ * The relays mail goes through, all rows of one table: the primary (priority 0, changed through
+ * the settings API: see PrimaryRelayService) and the backups, which this service adds, changes
+ * and removes. A relay is listed once it has a host (a primary without one means direct
+ * delivery). Every change goes to the event log (never a secret) and is announced on
+ * postroom_relays, so every instance rebuilds its transport.
  */
 @Injectable()
 export class RelaysService {
   constructor(
     @InjectDataSource() private readonly db: DataSource,
     @Inject(SECRET_BOX) private readonly box: SecretBox,
-    private readonly settings: SettingsService,
     private readonly events: EventLogService,
     private readonly notifier: PgNotifier,
     private readonly health: RelayHealthService,
   ) {}
 
-  /** Every relay in the order they are tried (the primary first when set), with its health. */
+  /** Every relay in the order they are tried (the primary first when it has a host), with its health. */
   async list(): Promise<RelayView[]> {
-    const described = await this.describeAll();
+    const described = (await this.relays()).map((r) => this.describe(r));
     const health = await this.health.read(described.map((r) => ({ key: r.id, relay: r.relay })));
     return described.map((r) => ({ ...r, health: health.get(r.id)! }));
   }
 
+  /** One relay by its API id: 'primary' or a backup's number. */
   async get(id: string): Promise<RelayView> {
     const found = (await this.list()).find((r) => r.id === id);
     if (!found) throw notFound(id);
@@ -73,40 +66,14 @@ export class RelaysService {
 
   /** The relays delivery uses, in priority order (disabled backups left out). */
   async deliveryRelays(): Promise<DeliveryRelay[]> {
-    const out: DeliveryRelay[] = [];
-    const s = await this.settings.get();
-    if (s.relayHost) {
-      const oauth = s.authEnabled && s.authMethod === 'oauth2';
-      const { secrets, unreadable } = await this.settings.openSecrets();
-      const lost = secretsInUse(s).find((field) => unreadable.includes(field));
-      const pass = s.authEnabled && !oauth ? secrets.password : undefined;
-      out.push({
-        key: PRIMARY_KEY,
-        host: s.relayHost,
-        port: effectivePort(s),
-        security: s.security,
-        tlsVerify: s.tlsVerify,
-        auth: s.authEnabled && pass !== undefined ? { user: s.username, pass } : undefined,
-        ...(oauth ? { oauth: { user: s.username } } : {}),
-        priority: 0,
-        ...(lost ? { unusable: unreadableReason(lost) } : {}),
-      });
-    }
-    for (const r of await this.backups()) {
-      if (!r.enabled) continue;
-      const pass = r.authEnabled && r.passwordSealed ? this.box.tryOpen(r.passwordSealed) : undefined;
-      out.push({
-        key: String(r.id),
-        host: r.host,
-        port: effectivePort({ relayPort: r.port, security: r.security }),
-        security: r.security,
-        tlsVerify: r.tlsVerify,
-        auth: r.authEnabled && pass !== undefined ? { user: r.username, pass } : undefined,
-        priority: r.priority,
-        ...(r.authEnabled && r.passwordSealed && pass === undefined ? { unusable: unreadableReason('password') } : {}),
-      });
-    }
-    return out;
+    return (await this.relays()).filter((r) => r.enabled).map((r) => deliveryRelay(r, openSecrets(this.box, r)));
+  }
+
+  /** One listed relay (enabled or not) with its secrets opened, by its API id; 404 for any other. */
+  async opened(id: string): Promise<OpenedRelay> {
+    const row = (await this.relays()).find((r) => relayKey(r) === id);
+    if (!row) throw notFound(id);
+    return { row, opened: openSecrets(this.box, row) };
   }
 
   /** Adds a backup relay; 400 with one reason per field, and nothing saved, on any error. */
@@ -132,12 +99,14 @@ export class RelaysService {
         authEnabled: input.authEnabled ?? false,
         username: input.username ?? '',
         passwordSealed: input.password ? this.box.seal(input.password) : null,
+        // XOAUTH2 is the primary's alone: a backup logs in with a password.
+        authMethod: 'password',
         priority: input.priority ?? Math.min(1000, (top?.max ?? 0) + 1),
         enabled: input.enabled ?? true,
       });
-      checkAuth(next);
+      checkLogin(next);
       const saved = await repo.save(next);
-      const shown = this.describeBackup(saved);
+      const shown = this.describe(saved);
       await this.record(tx, `Relay ${shown.relay} added by ${actor} (priority ${saved.priority})`, {
         actor,
         relayId: shown.id,
@@ -158,7 +127,7 @@ export class RelaysService {
     const result = await this.db.transaction(async (tx) => {
       const repo = tx.getRepository(RelayEntity);
       const current = await repo.findOne({ where: { id: numeric }, lock: { mode: 'pessimistic_write' } });
-      if (!current) throw notFound(id);
+      if (!current || current.priority === 0) throw notFound(id);
       const next: RelayEntity = { ...current };
       const changed: string[] = [];
       for (const key of SHOWN_FIELDS) {
@@ -167,29 +136,23 @@ export class RelaysService {
         (next as unknown as Record<string, unknown>)[key] = value;
         changed.push(key);
       }
-      let passwordChange = '(changed)';
-      if (input.password === null && current.passwordSealed !== null) {
-        next.passwordSealed = null;
-        changed.push('password');
-      } else if (typeof input.password === 'string' && input.password !== '') {
-        next.passwordSealed = this.box.seal(input.password);
-        changed.push('password');
-      } else if (current.passwordSealed !== null && relayDestination(current.host, current.port, current.security) !== relayDestination(next.host, next.port, next.security)) {
-        // A kept password stays with the host, port and security it was saved for.
-        if (next.authEnabled) throw invalid({ password: REENTER.password });
-        next.passwordSealed = null;
-        changed.push('password');
-        passwordChange = '(cleared: saved for another host)';
-      }
-      checkAuth(next);
+      const secrets = changeSecrets(this.box, current, next, { password: input.password });
+      if (Object.keys(secrets.reenter).length) throw invalid(secrets.reenter);
+      changed.push(...secrets.changed);
+      checkLogin(next);
       if (changed.length === 0) return { saved: current, changed };
       const saved = await repo.save(next);
-      const before = this.describeBackup(current);
-      const after = this.describeBackup(saved);
+      const before = this.describe(current);
+      const after = this.describe(saved);
       await this.record(tx, `Relay ${after.relay} changed by ${actor}: ${changed.join(', ')}`, {
         actor,
         relayId: after.id,
-        changed: Object.fromEntries(changed.map((k) => [k, k === 'password' ? passwordChange : { from: before[k as (typeof SHOWN_FIELDS)[number]], to: after[k as (typeof SHOWN_FIELDS)[number]] }])),
+        changed: Object.fromEntries(
+          changed.map((k) => [
+            k,
+            k === 'password' ? (secrets.dropped.includes('password') ? DROPPED('password') : '(changed)') : { from: before[k as (typeof SHOWN_FIELDS)[number]], to: after[k as (typeof SHOWN_FIELDS)[number]] },
+          ]),
+        ),
       });
       return { saved, changed };
     });
@@ -201,7 +164,7 @@ export class RelaysService {
   async remove(id: string, actor: string): Promise<{ deleted: string }> {
     const numeric = this.backupId(id, 'remove');
     await this.db.transaction(async (tx) => {
-      const [gone] = await queryRows<{ host: string; port: number | null; security: Security }>(tx, `DELETE FROM relay WHERE id = $1 RETURNING host, port, security`, [numeric]);
+      const [gone] = await queryRows<{ host: string; port: number | null; security: Security }>(tx, `DELETE FROM relay WHERE id = $1 AND priority > 0 RETURNING host, port, security`, [numeric]);
       if (!gone) throw notFound(id);
       await tx.query(`DELETE FROM relay_health WHERE relay_key = $1`, [String(numeric)]);
       const relay = relayAddress(gone.host, gone.port, gone.security);
@@ -213,73 +176,54 @@ export class RelaysService {
   }
 
   /**
-   * At start-up: re-seals under the current key, in the caller's transaction, the backup
-   * passwords that only the legacy key opens, and names those that no key opens.
+   * At start-up: re-seals under the current key, in the caller's transaction, the stored secrets
+   * that only the legacy key opens, and names those that no key opens.
    */
-  async checkSealed(tx: EntityManager): Promise<{ resealed: SealedRelay[]; unreadable: SealedRelay[] }> {
+  async checkSealed(tx: EntityManager): Promise<{ resealed: SealedSecret[]; unreadable: SealedSecret[] }> {
     const repo = tx.getRepository(RelayEntity);
-    const found = { resealed: [] as SealedRelay[], unreadable: [] as SealedRelay[] };
-    for (const r of await repo.find({ order: { id: 'ASC' }, lock: { mode: 'pessimistic_write' } })) {
-      if (r.passwordSealed === null) continue;
-      const state = this.box.check(r.passwordSealed);
-      const named = { id: String(r.id), relay: relayAddress(r.host, r.port, r.security) };
-      if (state === 'unreadable') found.unreadable.push(named);
-      if (state !== 'legacy') continue;
+    const found = { resealed: [] as SealedSecret[], unreadable: [] as SealedSecret[] };
+    for (const r of await repo.find({ order: { priority: 'ASC', id: 'ASC' }, lock: { mode: 'pessimistic_write' } })) {
+      const resealed: Partial<Pick<RelayEntity, (typeof SECRET_COLUMNS)[SecretField]>> = {};
+      for (const field of SECRET_FIELDS) {
+        const sealed = r[SECRET_COLUMNS[field]];
+        if (sealed === null) continue;
+        const state = this.box.check(sealed);
+        const named = { key: relayKey(r), relay: relayAddress(r.host, r.port, r.security), field };
+        if (state === 'unreadable') found.unreadable.push(named);
+        if (state !== 'legacy') continue;
+        resealed[SECRET_COLUMNS[field]] = this.box.seal(this.box.open(sealed));
+        found.resealed.push(named);
+      }
       // Re-sealing changes nothing the operator set: updated_at keeps its time.
-      await repo.update({ id: r.id }, { passwordSealed: this.box.seal(this.box.open(r.passwordSealed)), updatedAt: r.updatedAt });
-      found.resealed.push(named);
+      if (Object.keys(resealed).length) await repo.update({ id: r.id }, { ...resealed, updatedAt: r.updatedAt });
     }
     return found;
   }
 
-  private async describeAll(): Promise<Described[]> {
-    const out: Described[] = [];
-    const s = await this.settings.get();
-    if (s.relayHost) {
-      out.push({
-        id: PRIMARY_KEY,
-        primary: true,
-        host: s.relayHost,
-        port: s.relayPort,
-        effectivePort: effectivePort(s),
-        relay: relayAddress(s.relayHost, s.relayPort, s.security),
-        security: s.security,
-        tlsVerify: s.tlsVerify,
-        authEnabled: s.authEnabled,
-        username: s.username,
-        passwordSet: s.passwordSealed !== null,
-        secretsUnreadable: await this.settings.unreadableSecrets(),
-        priority: 0,
-        enabled: true,
-        updatedAt: new Date(s.updatedAt).toISOString(),
-      });
-    }
-    for (const r of await this.backups()) out.push(this.describeBackup(r));
-    return out;
+  /** The relays there are, in priority order: the primary is one once it has a host. */
+  private async relays(): Promise<RelayEntity[]> {
+    const rows = await this.db.getRepository(RelayEntity).find({ order: { priority: 'ASC', id: 'ASC' } });
+    return rows.filter((r) => r.host !== '');
   }
 
-  private describeBackup(r: RelayEntity): Described {
+  private describe(r: RelayEntity): Described {
     return {
-      id: String(r.id),
-      primary: false,
+      id: relayKey(r),
+      primary: r.priority === 0,
       host: r.host,
       port: r.port,
-      effectivePort: effectivePort({ relayPort: r.port, security: r.security }),
+      effectivePort: effectivePort(r.port, r.security),
       relay: relayAddress(r.host, r.port, r.security),
       security: r.security,
       tlsVerify: r.tlsVerify,
       authEnabled: r.authEnabled,
       username: r.username,
       passwordSet: r.passwordSealed !== null,
-      secretsUnreadable: r.passwordSealed !== null && this.box.check(r.passwordSealed) === 'unreadable' ? ['password'] : [],
+      secretsUnreadable: unreadableSecrets(this.box, r),
       priority: r.priority,
       enabled: r.enabled,
       updatedAt: new Date(r.updatedAt).toISOString(),
     };
-  }
-
-  private backups(): Promise<RelayEntity[]> {
-    return this.db.getRepository(RelayEntity).find({ order: { priority: 'ASC', id: 'ASC' } });
   }
 
   private backupId(id: string, what: string): number {
@@ -305,12 +249,10 @@ export class RelaysService {
   }
 }
 
-function checkAuth(r: RelayEntity): void {
-  if (!r.authEnabled) return;
-  const cross: Record<string, string> = {};
-  if (!r.username) cross.username = 'is required when SASL authentication is on';
-  if (!r.passwordSealed) cross.password = 'is required when SASL authentication is on';
-  if (Object.keys(cross).length) throw invalid(cross);
+/** A backup's login: what it is missing makes a 400 (nothing saved). */
+function checkLogin(r: RelayEntity): void {
+  const problems = loginProblems(r);
+  if (Object.keys(problems).length) throw invalid(problems);
 }
 
 function objectOrEmpty(raw: unknown): Record<string, unknown> {

@@ -5,12 +5,14 @@ import { DataSource } from 'typeorm';
 import { PgNotifier } from '../database/pg-notifier.js';
 import { EventLogService } from '../events/event-log.service.js';
 import { ROOT_LOGGER } from '../logging/logging.module.js';
-import { SECRET_NAMES, type SecretField } from '../settings/secret-fields.js';
-import { SettingsService } from '../settings/settings.service.js';
-import { RELAYS_CHANNEL, RelaysService, SealedRelay } from './relays.service.js';
+import { PRIMARY_KEY } from './relay-address.js';
+import { SECRET_NAMES } from './relay-secrets.js';
+import { RELAYS_CHANNEL } from './relays-channel.js';
+import { RelaysService, SealedSecret } from './relays.service.js';
 
-const settingsName = (field: SecretField): string => `settings ${field === 'password' ? '' : 'OAuth '}${SECRET_NAMES[field]}`;
-const relayName = (r: SealedRelay): string => `relay ${r.id} (${r.relay}) password`;
+/** How the event names a stored secret: the primary's as the settings' (where the operator enters them), a backup's by its relay. */
+const secretName = (s: SealedSecret): string =>
+  s.key === PRIMARY_KEY ? `settings ${s.field === 'password' ? '' : 'OAuth '}${SECRET_NAMES[s.field]}` : `relay ${s.key} (${s.relay}) ${SECRET_NAMES[s.field]}`;
 
 /**
  * Opens every stored relay secret once at start-up (after the migrations: the hooks run when
@@ -26,7 +28,6 @@ export class SecretKeyCheck implements OnApplicationBootstrap {
 
   constructor(
     @InjectDataSource() private readonly db: DataSource,
-    private readonly settings: SettingsService,
     private readonly relays: RelaysService,
     private readonly events: EventLogService,
     private readonly notifier: PgNotifier,
@@ -46,10 +47,9 @@ export class SecretKeyCheck implements OnApplicationBootstrap {
 
   async run(): Promise<void> {
     const resealed = await this.db.transaction(async (tx) => {
-      const s = await this.settings.checkSealed(tx);
-      const r = await this.relays.checkSealed(tx);
-      const resealed = [...s.resealed.map(settingsName), ...r.resealed.map(relayName)];
-      const unreadable = [...s.unreadable.map(settingsName), ...r.unreadable.map(relayName)];
+      const found = await this.relays.checkSealed(tx);
+      const resealed = found.resealed.map(secretName);
+      const unreadable = found.unreadable.map(secretName);
       if (resealed.length) {
         await this.events.record(
           {
@@ -60,7 +60,7 @@ export class SecretKeyCheck implements OnApplicationBootstrap {
           },
           tx,
         );
-        await tx.query(`SELECT pg_notify('postroom_settings', ''), pg_notify('${RELAYS_CHANNEL}', '')`);
+        await tx.query(`SELECT pg_notify('${RELAYS_CHANNEL}', '')`);
       }
       if (unreadable.length) {
         await this.events.record(
@@ -75,9 +75,7 @@ export class SecretKeyCheck implements OnApplicationBootstrap {
       }
       return resealed.length > 0;
     });
-    if (!resealed) return;
-    // After COMMIT: this instance's cached settings and transport pick up the new values.
-    this.notifier.notifyLocal('postroom_settings', 'local');
-    this.notifier.notifyLocal(RELAYS_CHANNEL, 'local');
+    // After COMMIT: this instance's cached primary relay and transport pick up the new values.
+    if (resealed) this.notifier.notifyLocal(RELAYS_CHANNEL, 'local');
   }
 }

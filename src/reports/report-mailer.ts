@@ -1,11 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Cron, CronExpression } from '@nestjs/schedule';
-import { InjectDataSource } from '@nestjs/typeorm';
 import MailComposer from 'nodemailer/lib/mail-composer/index.js';
 import type { Logger } from 'pino';
-import { DataSource } from 'typeorm';
 import { formatMailbox } from '../common/address.js';
 import { appTimeZone } from '../common/timezone.js';
+import { Sql } from '../database/sql.js';
 import { EventLogService } from '../events/event-log.service.js';
 import { IntakeService } from '../intake/intake.service.js';
 import { ROOT_LOGGER } from '../logging/logging.module.js';
@@ -27,7 +26,7 @@ export class ReportMailer {
   private readonly log: Logger;
 
   constructor(
-    @InjectDataSource() private readonly db: DataSource,
+    private readonly sql: Sql,
     private readonly settings: SettingsService,
     private readonly reports: ReportsService,
     private readonly intake: IntakeService,
@@ -46,16 +45,15 @@ export class ReportMailer {
   async sendIfDue(now = new Date(), timeZone = appTimeZone()): Promise<string | null> {
     const s = await this.settings.get();
     if (!s.reportEnabled) return null;
-    const rows: { last: string | null }[] = await this.db.query(`SELECT last_report_date::text AS last FROM report_delivery WHERE id = 1`);
+    const rows = await this.sql.rows<{ last: string | null }>(`SELECT last_report_date::text AS last FROM report_delivery WHERE id = 1`);
     const date = dueReportDate(s.reportTime, rows[0]?.last ?? null, timeZone, now);
     if (!date) return null;
 
-    return this.db.transaction(async (tx) => {
-      const claimed: { id: number }[] = await tx.query(
-        `WITH c AS (UPDATE report_delivery SET last_report_date = $1, last_sent_at = now()
-                     WHERE id = 1 AND (last_report_date IS NULL OR last_report_date < $1) RETURNING id)
-         SELECT id FROM c`,
+    return this.sql.transaction(async (tx) => {
+      const claimed = await this.sql.rows(
+        `UPDATE report_delivery SET last_report_date = $1, last_sent_at = now() WHERE id = 1 AND (last_report_date IS NULL OR last_report_date < $1) RETURNING id`,
         [date],
+        tx,
       );
       if (claimed.length === 0) return null;
       if (!s.adminAddress) {

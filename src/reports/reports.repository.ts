@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
+import { Sql } from '../database/sql.js';
+import type { EventSource } from '../events/event.entity.js';
+import type { QueueActionDetails } from '../queue/queue-action-details.js';
 import type { ReportData } from './report-maths.js';
 import type { AddressRow, DomainRow, EventRow } from './report.types.js';
 
@@ -24,6 +25,11 @@ function localHour(timeZone: string): (at: Date) => number {
   return (at) => Number(f.format(at)) % 24;
 }
 
+/** The events of messages put on hold, as QueueService writes them: source 'queue', QueueActionDetails. */
+const HOLDS = { source: 'queue' satisfies EventSource, action: 'hold' satisfies QueueActionDetails['action'] };
+const ACTION: keyof QueueActionDetails = 'action';
+const COUNT: keyof QueueActionDetails = 'count';
+
 const REASON = `left(coalesce(nullif(btrim(reply), ''), '(no reason given)'), 500)`;
 
 /**
@@ -33,11 +39,11 @@ const REASON = `left(coalesce(nullif(btrim(reply), ''), '(no reason given)'), 50
  */
 @Injectable()
 export class ReportsRepository {
-  constructor(@InjectDataSource() private readonly db: DataSource) {}
+  constructor(private readonly sql: Sql) {}
 
   /** The instants the local day starts and ends at (23, 24 or 25 hours apart). */
   async dayBounds(date: string, timeZone: string): Promise<{ start: Date; end: Date }> {
-    const rows: { start: Date; end: Date }[] = await this.db.query(
+    const rows = await this.sql.rows<{ start: Date; end: Date }>(
       `SELECT ($1::date::timestamp AT TIME ZONE $2) AS start, (($1::date + 1)::timestamp AT TIME ZONE $2) AS "end"`,
       [date, timeZone],
     );
@@ -65,7 +71,7 @@ export class ReportsRepository {
    * multiple of 15 minutes, so a step never straddles two local hours, on DST days included.
    */
   private async byHour(start: Date, end: Date, timeZone: string): Promise<ReportData['byHour']> {
-    const rows: { step: Date; event: string; count: number; bytes: string }[] = await this.db.query(
+    const rows = await this.sql.rows<{ step: Date; event: string; count: number; bytes: string }>(
       `SELECT date_bin('15 minutes', at, $1) AS step, event, count(*)::int AS count, coalesce(sum(size), 0)::text AS bytes
          FROM mail_log WHERE at >= $1 AND at < $2 GROUP BY 1, 2`,
       [start, end],
@@ -84,7 +90,7 @@ export class ReportsRepository {
   }
 
   private async deferredMessages(start: Date, end: Date): Promise<number> {
-    const rows: { n: number }[] = await this.db.query(
+    const rows = await this.sql.rows<{ n: number }>(
       `SELECT count(DISTINCT coalesce(queue_id, 'row:' || id))::int AS n FROM mail_log WHERE event = 'deferred' AND at >= $1 AND at < $2`,
       [start, end],
     );
@@ -96,7 +102,7 @@ export class ReportsRepository {
    * there are; and the distinct sending hosts, from the same scan (two grouping sets).
    */
   private async senders(start: Date, end: Date, top: number): Promise<{ senders: ReportData['senders']; hosts: number }> {
-    const rows: { total: number; hosts: number; by_count: AddressRow[]; by_size: AddressRow[] }[] = await this.db.query(
+    const rows = await this.sql.rows<{ total: number; hosts: number; by_count: AddressRow[]; by_size: AddressRow[] }>(
       `WITH g AS MATERIALIZED (
          SELECT lower(sender) AS address, client_address, GROUPING(client_address) AS by_sender, count(*)::int AS count, sum(size)::bigint AS bytes
            FROM mail_log WHERE event = 'received' AND at >= $1 AND at < $2
@@ -118,7 +124,7 @@ export class ReportsRepository {
    * per-domain table (sent, bytes, deferrals, average and maximum delay of the deliveries).
    */
   private async recipients(start: Date, end: Date, top: number): Promise<{ recipients: ReportData['recipients']; domains: DomainRow[] }> {
-    const rows: { total: number; domain_count: number; by_count: AddressRow[]; by_size: AddressRow[]; domains: RawDomain[] }[] = await this.db.query(
+    const rows = await this.sql.rows<{ total: number; domain_count: number; by_count: AddressRow[]; by_size: AddressRow[]; domains: RawDomain[] }>(
       `WITH r AS MATERIALIZED (
          SELECT lower(recipient) AS address,
                 count(*) FILTER (WHERE event = 'sent')::int AS count,
@@ -148,7 +154,7 @@ export class ReportsRepository {
   }
 
   private async problems(start: Date, end: Date): Promise<ReportData['problems']> {
-    return this.db.query(
+    return this.sql.rows(
       `SELECT event, reason, count FROM (
          SELECT event, ${REASON} AS reason, count(*)::int AS count,
                 row_number() OVER (PARTITION BY event ORDER BY count(*) DESC, ${REASON}) AS rank
@@ -161,16 +167,16 @@ export class ReportsRepository {
 
   /** Messages put on hold: queue events with action 'hold' (a bulk hold writes one event with its count). */
   private async held(start: Date, end: Date): Promise<number> {
-    const rows: { n: number }[] = await this.db.query(
-      `SELECT coalesce(sum(CASE WHEN jsonb_typeof(details->'count') = 'number' THEN (details->>'count')::int ELSE 1 END), 0)::int AS n
-         FROM event WHERE source = 'queue' AND details->>'action' = 'hold' AND at >= $1 AND at < $2`,
-      [start, end],
+    const rows = await this.sql.rows<{ n: number }>(
+      `SELECT coalesce(sum(CASE WHEN jsonb_typeof(details->'${COUNT}') = 'number' THEN (details->>'${COUNT}')::int ELSE 1 END), 0)::int AS n
+         FROM event WHERE source = $3 AND details->>'${ACTION}' = $4 AND at >= $1 AND at < $2`,
+      [start, end, HOLDS.source, HOLDS.action],
     );
     return rows[0]?.n ?? 0;
   }
 
   private async events(level: 'warning' | 'error', start: Date, end: Date): Promise<EventRow[]> {
-    const rows: { id: string; at: Date; source: string; message: string }[] = await this.db.query(
+    const rows = await this.sql.rows<{ id: string; at: Date; source: string; message: string }>(
       `SELECT id::text AS id, at, source, message FROM event WHERE level = $1 AND at >= $2 AND at < $3 ORDER BY at, id LIMIT ${LIST_LIMIT}`,
       [level, start, end],
     );

@@ -1,4 +1,4 @@
-import type { Security } from './settings.entity.js';
+import type { Security } from '../relays/relay.entity.js';
 
 /**
  * Provider presets: the relay host, port and security of well-known mail services, and what a

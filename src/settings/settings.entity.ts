@@ -1,74 +1,14 @@
 import { Column, Entity, PrimaryColumn, UpdateDateColumn } from 'typeorm';
 
-export type Security = 'none' | 'starttls' | 'tls';
-export type AuthMethod = 'password' | 'oauth2';
-export type OAuthProvider = 'microsoft' | 'google' | 'google-service-account' | 'generic';
-/** How the client authenticates at the token endpoint (RFC 6749 §2.3.1): in the form body, HTTP Basic, or whichever the provider takes. */
-export type OAuthClientAuth = 'auto' | 'post' | 'basic';
-
-/** The single row of relay and identity settings (README: Settings). */
+/**
+ * The single row of settings (README: Settings): identity, delivery limits, notices, reports,
+ * retention, storm protection, aliases. The primary relay's fields, which the settings API shows
+ * beside these, live in its relay row (priority 0).
+ */
 @Entity({ name: 'settings' })
 export class SettingsEntity {
   @PrimaryColumn({ type: 'smallint', default: 1 })
   id!: number;
-
-  @Column({ name: 'relay_host', type: 'text', default: '' })
-  relayHost!: string;
-
-  @Column({ name: 'relay_port', type: 'integer', nullable: true })
-  relayPort!: number | null;
-
-  @Column({ type: 'text', default: 'starttls' })
-  security!: Security;
-
-  @Column({ name: 'tls_verify', type: 'boolean', default: true })
-  tlsVerify!: boolean;
-
-  @Column({ name: 'auth_enabled', type: 'boolean', default: false })
-  authEnabled!: boolean;
-
-  @Column({ type: 'text', default: '' })
-  username!: string;
-
-  /** AES-256-GCM sealed password, or null when none is set. */
-  @Column({ name: 'password_sealed', type: 'text', nullable: true })
-  passwordSealed!: string | null;
-
-  /** How SASL logs in: a password (PLAIN/LOGIN) or an OAuth2 access token (XOAUTH2). */
-  @Column({ name: 'auth_method', type: 'text', default: 'password' })
-  authMethod!: AuthMethod;
-
-  @Column({ name: 'oauth_provider', type: 'text', default: 'microsoft' })
-  oauthProvider!: OAuthProvider;
-
-  @Column({ name: 'oauth_tenant_id', type: 'text', default: '' })
-  oauthTenantId!: string;
-
-  @Column({ name: 'oauth_client_id', type: 'text', default: '' })
-  oauthClientId!: string;
-
-  /** Sealed like the password; null when none is set. */
-  @Column({ name: 'oauth_client_secret_sealed', type: 'text', nullable: true })
-  oauthClientSecretSealed!: string | null;
-
-  @Column({ name: 'oauth_refresh_token_sealed', type: 'text', nullable: true })
-  oauthRefreshTokenSealed!: string | null;
-
-  /** A Google service account's JSON key, sealed. */
-  @Column({ name: 'oauth_service_account_key_sealed', type: 'text', nullable: true })
-  oauthServiceAccountKeySealed!: string | null;
-
-  /** The generic provider's token endpoint. */
-  @Column({ name: 'oauth_token_url', type: 'text', default: '' })
-  oauthTokenUrl!: string;
-
-  /** The generic provider's scope (others have a fixed one). */
-  @Column({ name: 'oauth_scope', type: 'text', default: '' })
-  oauthScope!: string;
-
-  /** Client secret in the body (post), as HTTP Basic (basic), or post then basic once (auto). */
-  @Column({ name: 'oauth_client_auth', type: 'text', default: 'auto' })
-  oauthClientAuth!: OAuthClientAuth;
 
   @Column({ type: 'text', default: '' })
   hostname!: string;

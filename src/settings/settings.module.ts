@@ -1,28 +1,20 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AuthModule } from '../auth/auth.module.js';
-import { APP_CONFIG } from '../config/config.module.js';
-import { AppConfig } from '../config/config.schema.js';
 import { EventsModule } from '../events/events.module.js';
-import { SecretBox, legacyPassphraseKey, loadSecretKey } from './secret-box.js';
+import { RelaysModule } from '../relays/relays.module.js';
 import { SettingsController } from './settings.controller.js';
-import { SECRET_BOX, SettingsService } from './settings.service.js';
+import { SettingsService } from './settings.service.js';
 import { SettingsEntity } from './settings.entity.js';
 
 /** The tables this module owns (also listed in src/entities.ts for data sources outside Nest). */
 export const SETTINGS_ENTITIES = [SettingsEntity];
 
+/** The settings row, and the settings API over it and the primary relay's row. */
 @Module({
-  imports: [TypeOrmModule.forFeature(SETTINGS_ENTITIES), AuthModule, EventsModule],
-  providers: [
-    SettingsService,
-    {
-      provide: SECRET_BOX,
-      inject: [APP_CONFIG],
-      useFactory: async (config: AppConfig) => new SecretBox(await loadSecretKey(config.secretKey, config.dataDir), legacyPassphraseKey(config.secretKey)),
-    },
-  ],
+  imports: [TypeOrmModule.forFeature(SETTINGS_ENTITIES), AuthModule, EventsModule, RelaysModule],
+  providers: [SettingsService],
   controllers: [SettingsController],
-  exports: [SettingsService, SECRET_BOX],
+  exports: [SettingsService],
 })
 export class SettingsModule {}

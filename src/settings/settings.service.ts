@@ -1,44 +1,36 @@
 import { BadRequestException, Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import os from 'node:os';
-import { DataSource, EntityManager } from 'typeorm';
+import { DataSource } from 'typeorm';
 import { PgNotifier } from '../database/pg-notifier.js';
 import { EventLogService } from '../events/event-log.service.js';
-import { SettingsInput, settingsFieldErrors, settingsInputSchema } from './dto/settings-input.js';
-import { ProviderPreset, applyPreset } from './presets.js';
-import { rebind } from './secret-binding.js';
-import { SecretBox } from './secret-box.js';
-import { SECRET_COLUMNS, SECRET_FIELDS, type SecretField, isSecretField } from './secret-fields.js';
+import { PrimaryRelayService } from '../relays/primary-relay.service.js';
+import { changeSecrets, loginProblems } from '../relays/relay-credentials.js';
+import { isSecretField } from '../relays/relay-secrets.js';
+import { SECRET_BOX, SecretBox } from '../relays/secret-box.js';
+import { DROPPED } from '../relays/secret-binding.js';
+import { settingsFieldErrors, settingsInputSchema } from './dto/settings-input.js';
+import { applyPreset } from './presets.js';
+import { SettingsRows, onPrimary, overlay, storedValue } from './settings-change.js';
 import { SettingsEntity } from './settings.entity.js';
 import { SettingsView, toSettingsView } from './settings.view.js';
 
-export const SECRET_BOX = Symbol('SECRET_BOX');
-
-/** The relay secrets in clear, for the transport and the token provider only. */
-export interface RelaySecrets {
-  password?: string;
-  oauthClientSecret?: string;
-  oauthRefreshToken?: string;
-  oauthServiceAccountKey?: string;
-}
-
-/** The stored secrets that open, and the fields of those that do not (sealed under another SECRET_KEY). */
-export interface OpenedSecrets {
-  secrets: RelaySecrets;
-  unreadable: SecretField[];
-}
-
-/** What the start-up check found in the settings row (see SecretKeyCheck). */
-export interface SealedCheck {
-  resealed: SecretField[];
-  unreadable: SecretField[];
-}
+const SETTINGS_CHANNEL = 'postroom_settings';
 
 /** The machine's name, asked once (a system call that intake would otherwise make per message). */
 let hostname: string | undefined;
-const machineName = (): string => (hostname ??= os.hostname());
 
-/** Reads and changes the settings row; every change goes to the event log, never the secret. */
+/** The EHLO name: the hostname setting, or the machine's name. */
+export function heloNameOf(s: Pick<SettingsEntity, 'hostname'>): string {
+  return s.hostname || (hostname ??= os.hostname());
+}
+
+/**
+ * The settings: the settings row (read by intake, delivery, storms, reports, retention) and,
+ * through the settings API, the primary relay's row beside it (PrimaryRelayService). A change is
+ * validated whole, saved to both rows in one transaction, and written to the event log (never a
+ * secret).
+ */
 @Injectable()
 export class SettingsService {
   private cached?: Promise<SettingsEntity>;
@@ -48,108 +40,33 @@ export class SettingsService {
     @Inject(SECRET_BOX) private readonly box: SecretBox,
     private readonly events: EventLogService,
     private readonly notifier: PgNotifier,
+    private readonly primary: PrimaryRelayService,
   ) {
-    notifier.on('postroom_settings', () => (this.cached = undefined));
+    notifier.on(SETTINGS_CHANNEL, () => (this.cached = undefined));
   }
 
-  /** The current settings (cached; other instances' changes arrive by NOTIFY). */
+  /** The settings row (cached; other instances' changes arrive by NOTIFY). */
   get(): Promise<SettingsEntity> {
     this.cached ??= this.db.getRepository(SettingsEntity).findOneByOrFail({ id: 1 });
     this.cached.catch(() => (this.cached = undefined));
     return this.cached;
   }
 
+  /** Both rows as they are now. */
+  async rows(): Promise<SettingsRows> {
+    const [settings, primary] = await Promise.all([this.get(), this.primary.get()]);
+    return { settings, primary };
+  }
+
+  /** GET /api/v1/settings: every field of the description, the primary relay's from its row. */
   async view(): Promise<SettingsView> {
-    const s = await this.get();
-    return toSettingsView(s, this.unreadableOf(s));
-  }
-
-  /** The write-only fields whose stored value cannot be opened with this SECRET_KEY. */
-  async unreadableSecrets(): Promise<SecretField[]> {
-    return this.unreadableOf(await this.get());
-  }
-
-  /**
-   * The relay secrets in clear (for the transport and the token provider only). A secret that
-   * cannot be opened is left out and named in `unreadable`: only what needs it fails.
-   */
-  async openSecrets(): Promise<OpenedSecrets> {
-    const s = await this.get();
-    const out: OpenedSecrets = { secrets: {}, unreadable: [] };
-    for (const field of SECRET_FIELDS) {
-      const sealed = s[SECRET_COLUMNS[field]];
-      if (sealed === null) continue;
-      const clear = this.box.tryOpen(sealed);
-      if (clear === undefined) out.unreadable.push(field);
-      else out.secrets[field] = clear;
-    }
-    return out;
-  }
-
-  /** The readable relay secrets in clear (see openSecrets). */
-  async secrets(): Promise<RelaySecrets> {
-    return (await this.openSecrets()).secrets;
-  }
-
-  /**
-   * At start-up: re-seals under the current key, in the caller's transaction, what only the
-   * legacy key opens, and names what no key opens.
-   */
-  async checkSealed(tx: EntityManager): Promise<SealedCheck> {
-    const repo = tx.getRepository(SettingsEntity);
-    const row = await repo.findOneOrFail({ where: { id: 1 }, lock: { mode: 'pessimistic_write' } });
-    const found: SealedCheck = { resealed: [], unreadable: [] };
-    const resealed: Partial<Record<(typeof SECRET_COLUMNS)[SecretField], string>> = {};
-    for (const field of SECRET_FIELDS) {
-      const sealed = row[SECRET_COLUMNS[field]];
-      if (sealed === null) continue;
-      const state = this.box.check(sealed);
-      if (state === 'unreadable') found.unreadable.push(field);
-      if (state !== 'legacy') continue;
-      resealed[SECRET_COLUMNS[field]] = this.box.seal(this.box.open(sealed));
-      found.resealed.push(field);
-    }
-    // Re-sealing changes no setting: "last changed" keeps its time.
-    if (found.resealed.length) await repo.update({ id: 1 }, { ...resealed, updatedAt: row.updatedAt });
-    return found;
-  }
-
-  private unreadableOf(s: SettingsEntity): SecretField[] {
-    return SECRET_FIELDS.filter((field) => {
-      const sealed = s[SECRET_COLUMNS[field]];
-      return sealed !== null && this.box.check(sealed) === 'unreadable';
-    });
-  }
-
-  /**
-   * Stores a refresh token obtained by "Authorize with Google" or rotated by the provider at a
-   * refresh (sealed), with an event that never shows it; every instance drops its cached
-   * settings. With `replaces` (the sealed value the rotated token came from), it is stored only
-   * while that value is still the stored one: a token entered meanwhile wins. Answers whether it
-   * was stored.
-   */
-  async storeOAuthRefreshToken(token: string, actor: string, how: string, replaces?: string | null): Promise<boolean> {
-    const saved = await this.db.transaction(async (tx) => {
-      const repo = tx.getRepository(SettingsEntity);
-      const current = await repo.findOneOrFail({ where: { id: 1 }, lock: { mode: 'pessimistic_write' } });
-      if (replaces !== undefined && current.oauthRefreshTokenSealed !== replaces) return undefined;
-      const saved = await repo.save({ ...current, oauthRefreshTokenSealed: this.box.seal(token) });
-      await this.events.record(
-        { level: 'info', source: 'settings', message: `OAuth refresh token stored by ${actor} (${how})`, details: { actor, changed: { oauthRefreshToken: '(changed)' } } },
-        tx,
-      );
-      await tx.query(`SELECT pg_notify('postroom_settings', '')`);
-      return saved;
-    });
-    if (!saved) return false;
-    this.notifier.notifyLocal('postroom_settings', 'local');
-    this.cached = Promise.resolve(saved);
-    return true;
+    const { settings, primary } = await this.rows();
+    return toSettingsView(settings, primary, this.primary.unreadable(primary));
   }
 
   /** The EHLO name: the setting, or the machine's name. */
   async heloName(): Promise<string> {
-    return (await this.get()).hostname || machineName();
+    return heloNameOf(await this.get());
   }
 
   /** Validates the whole input first: on any error nothing is saved (400 with one reason per field). */
@@ -158,46 +75,29 @@ export class SettingsService {
     const withPreset = applyPreset(raw ?? {});
     const parsed = settingsInputSchema.safeParse(withPreset.input);
     if (!parsed.success || withPreset.error) throw invalid({ ...withPreset.error, ...(parsed.success ? {} : settingsFieldErrors(parsed.error)) });
-    const input: SettingsInput = parsed.data;
-    const preset: ProviderPreset | undefined = withPreset.preset;
+    const input = parsed.data;
+    const preset = withPreset.preset;
 
-    const saved = await this.db.transaction(async (tx) => {
-      const current = await tx.getRepository(SettingsEntity).findOneOrFail({ where: { id: 1 }, lock: { mode: 'pessimistic_write' } });
-      const next: SettingsEntity = { ...current };
-      const changed: string[] = [];
-      for (const [key, value] of Object.entries(input) as [keyof SettingsInput, unknown][]) {
-        if (isSecretField(key)) continue;
-        if (!sameValue((current as unknown as Record<string, unknown>)[key], value)) {
-          (next as unknown as Record<string, unknown>)[key] = value;
-          changed.push(key);
-        }
-      }
-      const kept: SecretField[] = [];
-      for (const field of SECRET_FIELDS) {
-        const column = SECRET_COLUMNS[field];
-        const value = input[field];
-        if (value === null && current[column] !== null) {
-          next[column] = null;
-          changed.push(field);
-        } else if (typeof value === 'string' && value !== '') {
-          next[column] = this.box.seal(field === 'password' ? value : value.trim());
-          changed.push(field);
-        } else if (current[column] !== null) {
-          kept.push(field);
-        }
-      }
+    const result = await this.db.transaction(async (tx) => {
+      const current: SettingsRows = {
+        settings: await tx.getRepository(SettingsEntity).findOneOrFail({ where: { id: 1 }, lock: { mode: 'pessimistic_write' } }),
+        primary: await this.primary.lock(tx),
+      };
+      const { next, changed } = overlay(current, input);
       // A kept secret stays with the host or token endpoint it was saved for.
-      const { reenter, drop } = rebind(current, next, kept);
-      for (const field of drop) {
-        next[SECRET_COLUMNS[field]] = null;
-        changed.push(field);
-      }
+      const secrets = changeSecrets(this.box, current.primary, next.primary, input);
+      changed.push(...secrets.changed);
 
-      const cross = { ...crossFieldErrors(next), ...reenter };
-      if (Object.keys(cross).length) throw invalid(cross);
-      if (changed.length === 0) return current;
+      const problems = { ...loginProblems(next.primary), ...secrets.reenter };
+      if (Object.keys(problems).length) throw invalid(problems);
+      if (changed.length === 0) return { rows: current, settingsChanged: false, primaryChanged: false };
 
-      const saved = await tx.getRepository(SettingsEntity).save(next);
+      const settingsChanged = changed.some((name) => !onPrimary(name));
+      const primaryChanged = changed.some(onPrimary);
+      const rows: SettingsRows = {
+        settings: settingsChanged ? await tx.getRepository(SettingsEntity).save(next.settings) : current.settings,
+        primary: primaryChanged ? await this.primary.save(tx, next.primary) : current.primary,
+      };
       await this.events.record(
         {
           level: 'info',
@@ -207,66 +107,26 @@ export class SettingsService {
             actor,
             ...(preset ? { preset: preset.id } : {}),
             changed: Object.fromEntries(
-              changed.map((k) => [
-                k,
-                !isSecretField(k)
-                  ? { from: (current as unknown as Record<string, unknown>)[k], to: (next as unknown as Record<string, unknown>)[k] }
-                  : drop.includes(k)
-                    ? `(cleared: saved for another ${k === 'password' ? 'host' : 'token endpoint'})`
-                    : '(changed)',
+              changed.map((name) => [
+                name,
+                !isSecretField(name) ? { from: storedValue(current, name), to: storedValue(next, name) } : secrets.dropped.includes(name) ? DROPPED(name) : '(changed)',
               ]),
             ),
           },
         },
         tx,
       );
-      await tx.query(`SELECT pg_notify('postroom_settings', '')`);
-      return saved;
+      if (settingsChanged) await tx.query(`SELECT pg_notify('${SETTINGS_CHANNEL}', '')`);
+      return { rows, settingsChanged, primaryChanged };
     });
-    // Only after COMMIT: this instance's cache and transport see the new values.
-    this.notifier.notifyLocal('postroom_settings', 'local');
-    this.cached = Promise.resolve(saved);
-    return toSettingsView(saved, this.unreadableOf(saved));
+    // Only after COMMIT: this instance's caches and transport see the new values.
+    if (result.settingsChanged) {
+      this.cached = Promise.resolve(result.rows.settings);
+      this.notifier.notifyLocal(SETTINGS_CHANNEL, 'local');
+    }
+    if (result.primaryChanged) this.primary.committed(result.rows.primary);
+    return toSettingsView(result.rows.settings, result.rows.primary, this.primary.unreadable(result.rows.primary));
   }
-}
-
-/** Equal settings values: scalars, or the aliases object (compared by content). */
-function sameValue(a: unknown, b: unknown): boolean {
-  return typeof a === 'object' && a !== null && typeof b === 'object' && b !== null ? JSON.stringify(a) === JSON.stringify(b) : a === b;
-}
-
-/** What a combination of settings is missing (one reason per field), checked after merging. */
-export function crossFieldErrors(s: SettingsEntity): Record<string, string> {
-  const cross: Record<string, string> = {};
-  if (!s.authEnabled || !s.relayHost) return cross;
-  if (s.authMethod === 'password') {
-    if (!s.username) cross.username = 'is required when SASL authentication is on';
-    if (!s.passwordSealed) cross.password = 'is required when SASL authentication is on';
-    return cross;
-  }
-  const need = (field: string, present: boolean, why: string) => {
-    if (!present) cross[field] = `is required ${why}`;
-  };
-  need('username', !!s.username, 'with OAuth2: the mailbox to send as');
-  switch (s.oauthProvider) {
-    case 'microsoft':
-      need('oauthTenantId', !!s.oauthTenantId, 'for Microsoft 365 (the directory / tenant id)');
-      need('oauthClientId', !!s.oauthClientId, 'for Microsoft 365 (the application / client id)');
-      need('oauthClientSecret', s.oauthClientSecretSealed !== null, 'for Microsoft 365 (a client secret of the app registration)');
-      break;
-    case 'google':
-      need('oauthClientId', !!s.oauthClientId, 'for Google (the OAuth client id)');
-      need('oauthClientSecret', s.oauthClientSecretSealed !== null, 'for Google (the OAuth client secret)');
-      break;
-    case 'google-service-account':
-      need('oauthServiceAccountKey', s.oauthServiceAccountKeySealed !== null, 'for a Google service account (its JSON key)');
-      break;
-    case 'generic':
-      need('oauthTokenUrl', !!s.oauthTokenUrl, 'for a generic provider (the token endpoint)');
-      need('oauthClientId', !!s.oauthClientId, 'for a generic provider');
-      break;
-  }
-  return cross;
 }
 
 function invalid(fields: Record<string, string>): BadRequestException {

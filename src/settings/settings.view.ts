@@ -1,90 +1,28 @@
-import type { SecretField } from './secret-fields.js';
-import { AuthMethod, OAuthClientAuth, OAuthProvider, Security, SettingsEntity } from './settings.entity.js';
+import { effectivePort } from '../relays/relay-address.js';
+import { SECRET_COLUMNS, type SecretField } from '../relays/relay-secrets.js';
+import type { RelayEntity } from '../relays/relay.entity.js';
+import { type SettingsValues, VALUE_FIELDS } from './settings-fields.js';
+import type { SettingsEntity } from './settings.entity.js';
 
-/** The settings as the API shows them: the password never, only whether one is set. */
-export interface SettingsView {
-  relayHost: string;
-  relayPort: number | null;
+/**
+ * The settings as the API shows them: every field of the description with its value — those of
+ * the primary relay from its row — and of a secret only whether one is set.
+ */
+export type SettingsView = SettingsValues & { [F in SecretField as `${F}Set`]: boolean } & {
+  /** The port the primary relay is reached on (relayPort, or the security mode's default). */
   effectivePort: number;
-  security: Security;
-  tlsVerify: boolean;
-  authEnabled: boolean;
-  username: string;
-  passwordSet: boolean;
-  authMethod: AuthMethod;
-  oauthProvider: OAuthProvider;
-  oauthTenantId: string;
-  oauthClientId: string;
-  oauthClientSecretSet: boolean;
-  oauthRefreshTokenSet: boolean;
-  oauthServiceAccountKeySet: boolean;
-  oauthTokenUrl: string;
-  oauthScope: string;
-  oauthClientAuth: OAuthClientAuth;
-  hostname: string;
-  fromName: string;
-  fromAddress: string;
-  adminAddress: string;
-  rewriteFrom: boolean;
-  timeoutSeconds: number;
-  poolSize: number;
-  lifetimeHours: number;
-  delayWarningHours: number;
-  reportEnabled: boolean;
-  reportTime: string;
-  retentionDays: number;
-  stormWindowMinutes: number;
-  stormMaxDuplicates: number;
-  senderRateLimitPerMinute: number;
-  aliases: Record<string, string[]>;
   /** Write-only fields whose stored value this SECRET_KEY cannot decrypt: they have to be entered again. */
   secretsUnreadable: SecretField[];
+  /** When the settings or the primary relay last changed. */
   updatedAt: string;
-}
+};
 
-export const DEFAULT_PORTS: Record<Security, number> = { none: 25, starttls: 587, tls: 465 };
-
-export function effectivePort(s: Pick<SettingsEntity, 'relayPort' | 'security'>): number {
-  return s.relayPort ?? DEFAULT_PORTS[s.security];
-}
-
-export function toSettingsView(s: SettingsEntity, secretsUnreadable: SecretField[]): SettingsView {
-  return {
-    relayHost: s.relayHost,
-    relayPort: s.relayPort,
-    effectivePort: effectivePort(s),
-    security: s.security,
-    tlsVerify: s.tlsVerify,
-    authEnabled: s.authEnabled,
-    username: s.username,
-    passwordSet: s.passwordSealed !== null,
-    authMethod: s.authMethod,
-    oauthProvider: s.oauthProvider,
-    oauthTenantId: s.oauthTenantId,
-    oauthClientId: s.oauthClientId,
-    oauthClientSecretSet: s.oauthClientSecretSealed !== null,
-    oauthRefreshTokenSet: s.oauthRefreshTokenSealed !== null,
-    oauthServiceAccountKeySet: s.oauthServiceAccountKeySealed !== null,
-    oauthTokenUrl: s.oauthTokenUrl,
-    oauthScope: s.oauthScope,
-    oauthClientAuth: s.oauthClientAuth,
-    hostname: s.hostname,
-    fromName: s.fromName,
-    fromAddress: s.fromAddress,
-    adminAddress: s.adminAddress,
-    rewriteFrom: s.rewriteFrom,
-    timeoutSeconds: s.timeoutSeconds,
-    poolSize: s.poolSize,
-    lifetimeHours: s.lifetimeHours,
-    delayWarningHours: s.delayWarningHours,
-    reportEnabled: s.reportEnabled,
-    reportTime: s.reportTime,
-    retentionDays: s.retentionDays,
-    stormWindowMinutes: s.stormWindowMinutes,
-    stormMaxDuplicates: s.stormMaxDuplicates,
-    senderRateLimitPerMinute: s.senderRateLimitPerMinute,
-    aliases: s.aliases,
-    secretsUnreadable,
-    updatedAt: new Date(s.updatedAt).toISOString(),
-  };
+export function toSettingsView(s: SettingsEntity, primary: RelayEntity, secretsUnreadable: SecretField[]): SettingsView {
+  const view: Record<string, unknown> = {};
+  for (const f of VALUE_FIELDS) {
+    if (f.kind === 'secret') view[`${f.name}Set`] = primary[SECRET_COLUMNS[f.name]] !== null;
+    else view[f.name] = f.relay ? primary[f.relay] : (s as unknown as Record<string, unknown>)[f.name];
+  }
+  const updated = Math.max(new Date(s.updatedAt).getTime(), new Date(primary.updatedAt).getTime());
+  return { ...view, effectivePort: effectivePort(primary.port, primary.security), secretsUnreadable, updatedAt: new Date(updated).toISOString() } as SettingsView;
 }

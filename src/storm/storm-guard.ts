@@ -1,3 +1,5 @@
+import type { StormHold } from '../queue/queue.repository.js';
+
 /**
  * Alert-storm decisions, in memory and per instance (no database round trip on the intake path).
  *
@@ -16,7 +18,8 @@ export interface StormSettings {
   senderRateLimitPerMinute: number;
 }
 
-export type StormReason = 'duplicate' | 'rate';
+/** A run of identical messages, or a sender over its rate (as the queue stores it with a held message). */
+export type StormReason = StormHold['reason'];
 
 export type StormVerdict =
   | { hold: false }

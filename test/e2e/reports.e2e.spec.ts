@@ -3,6 +3,7 @@ import path from 'node:path';
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dataSourceOptions } from '../../src/database/data-source.js';
+import { sqlOf } from '../../src/database/sql.js';
 import { MailLogService, NewMailLogEntry } from '../../src/mail-log/mail-log.service.js';
 import { dateIn } from '../../src/reports/report-date.js';
 import type { DailyReport } from '../../src/reports/report.types.js';
@@ -56,7 +57,7 @@ describe('Reports through the real app [GET /api/v1/reports/:day, /reports/:day,
     postroom = await new PostroomProcess({ databaseUrl: db.url, env: { TZ, ADMIN_PASSWORD: WEB_PASSWORD } }).start();
     const ds = new DataSource(dataSourceOptions(db.url, 2, ENTITIES));
     await ds.initialize();
-    await new MailLogService(ds).append(rows());
+    await new MailLogService(sqlOf(ds)).append(rows());
     await ds.destroy();
     web = await new WebSession(postroom).login();
   });

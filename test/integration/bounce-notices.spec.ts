@@ -31,9 +31,9 @@ describe('BounceNotifier: RFC 3464 notices after an attempt (real PostgreSQL)', 
     ({ ds, close } = await openTestDataSource());
     services = queueServices(ds);
     const fakeSettings = { get: async () => settings as SettingsEntity, heloName: async () => 'nas.example.com' } as unknown as SettingsService;
-    const localMail = new LocalMailService(ds, silentLogger, fakeSettings, services.repo, services.events, services.notifier);
+    const localMail = new LocalMailService(services.sql, silentLogger, fakeSettings, services.repo, services.events, services.notifier);
     const intake = new IntakeService(services.queue, fakeSettings, localMail);
-    const notifier = new BounceNotifier(ds, fakeSettings, intake, services.events, silentLogger);
+    const notifier = new BounceNotifier(services.sql, services.repo, fakeSettings, intake, services.events, silentLogger);
     recorder = new OutcomeRecorder(services.writer, notifier);
   });
   afterAll(async () => close?.());

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createTestDatabase, silentLogger } from '../helpers/db.js';
 import { DatabaseHealthMonitor } from '../../src/health/database-health.monitor.js';
 import { dataSourceOptions } from '../../src/database/data-source.js';
+import { sqlOf } from '../../src/database/sql.js';
 import { EventLogService } from '../../src/events/event-log.service.js';
 import { ENTITIES } from '../../src/entities.js';
 
@@ -37,7 +38,7 @@ describe('Database outage: lost and recovered in the event log', () => {
       error: (obj: { lostAt?: string }, msg: string) => errors.push({ msg, lostAt: obj.lostAt }),
       warn: () => undefined,
     });
-    monitor = new DatabaseHealthMonitor(ds, spy, new EventLogService(ds, silentLogger));
+    monitor = new DatabaseHealthMonitor(ds, spy, new EventLogService(sqlOf(ds), silentLogger));
     monitor.intervalMs = 200;
     monitor.timeoutMs = 1000;
     monitor.start();

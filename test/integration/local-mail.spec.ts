@@ -33,7 +33,7 @@ describe('IntakeService and LocalMailService: local names (real PostgreSQL)', ()
     ({ ds, close } = await openTestDataSource());
     services = queueServices(ds);
     const fakeSettings = { get: async () => settings as SettingsEntity, heloName: async () => 'nas.example.com' } as unknown as SettingsService;
-    localMail = new LocalMailService(ds, silentLogger, fakeSettings, services.repo, services.events, services.notifier);
+    localMail = new LocalMailService(services.sql, silentLogger, fakeSettings, services.repo, services.events, services.notifier);
     intake = new IntakeService(services.queue, fakeSettings, localMail);
   });
   afterAll(async () => close?.());

@@ -2,6 +2,7 @@ import type { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openTestDataSource, silentLogger } from '../helpers/db.js';
 import { Page, decodeCursor } from '../../src/common/pagination.js';
+import type { Sql } from '../../src/database/sql.js';
 import { EventFilter, EventLogService, EventView, NewEvent, isEventCursor } from '../../src/events/event-log.service.js';
 import { MailLogEvent } from '../../src/mail-log/mail-log.entity.js';
 import { MailLogFilter, MailLogService, MailLogView, NewMailLogEntry, isMailLogCursor } from '../../src/mail-log/mail-log.service.js';
@@ -47,11 +48,12 @@ describe('MailLogService (real PostgreSQL)', () => {
   let idOf: string[];
 
   beforeAll(async () => {
-    ({ ds, close } = await openTestDataSource());
-    mailLog = new MailLogService(ds);
-    // three appends, one of them inside a transaction, as the intake and the workers do
+    let sql: Sql;
+    ({ ds, sql, close } = await openTestDataSource());
+    mailLog = new MailLogService(sql);
+    // three appends, as the intake does
     await mailLog.append(Array.from({ length: 40 }, (_, i) => entry(i)));
-    await ds.transaction((tx) => mailLog.append(Array.from({ length: 40 }, (_, i) => entry(40 + i)), tx));
+    await mailLog.append(Array.from({ length: 40 }, (_, i) => entry(40 + i)));
     await mailLog.append(Array.from({ length: 40 }, (_, i) => entry(80 + i)));
     await mailLog.append([]);
     const rows: { id: string }[] = await ds.query(`SELECT id::text AS id FROM mail_log ORDER BY mail_log.id`);
@@ -190,8 +192,9 @@ describe('EventLogService (real PostgreSQL)', () => {
   const event = (i: number): NewEvent => ({ level: LEVELS[i % 3]!, source: SOURCES[i % 4]!, message: `event ${i}`, details: { n: i, nested: { tag: `t${i}` } } });
 
   beforeAll(async () => {
-    ({ ds, close } = await openTestDataSource());
-    events = new EventLogService(ds, silentLogger);
+    let sql: Sql;
+    ({ ds, sql, close } = await openTestDataSource());
+    events = new EventLogService(sql, silentLogger);
     for (let i = 0; i < 60; i++) await events.record(event(i));
     // a point in time between the first 60 events and the last 60, on the database's clock
     await new Promise((r) => setTimeout(r, 30));

@@ -362,7 +362,7 @@ describe('QueueService operator actions (real PostgreSQL)', () => {
           recipients: i === 7 ? ['a_b@example.net', 'ops@example.net'] : i === 8 ? ['axb@example.net'] : [`rcpt${i}@example.net`],
         }),
       );
-      await repo.insert(ds.manager, ms, new Date());
+      await Promise.all(ms.map((m) => writer.enqueue(m)));
       // every third message is deferred, message 4 is held
       await ds.query(`UPDATE message SET state = 'deferred', next_attempt_at = now() + interval '5 minutes' WHERE id = ANY($1::text[])`, [
         ms.filter((_, i) => i % 3 === 0).map((m) => m.id),

@@ -1,6 +1,7 @@
 import type { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openTestDataSource, silentLogger } from '../helpers/db.js';
+import { sqlOf } from '../../src/database/sql.js';
 import { EventLogService } from '../../src/events/event-log.service.js';
 import { RelayHealthService } from '../../src/relays/relay-health.service.js';
 import { count } from './support.js';
@@ -13,7 +14,7 @@ describe('RelayHealthService (real PostgreSQL)', () => {
 
   beforeAll(async () => {
     ({ ds, close } = await openTestDataSource());
-    events = new EventLogService(ds, silentLogger);
+    events = new EventLogService(sqlOf(ds), silentLogger);
   });
 
   afterAll(async () => {

@@ -1,6 +1,7 @@
 import type { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openTestDataSource, silentLogger } from '../helpers/db.js';
+import { sqlOf } from '../../src/database/sql.js';
 import { EventLogService } from '../../src/events/event-log.service.js';
 import type { IntakeService, Submission } from '../../src/intake/intake.service.js';
 import { ReportMailer } from '../../src/reports/report-mailer.js';
@@ -24,7 +25,8 @@ describe('ReportMailer (real PostgreSQL)', () => {
         return `Q${submitted.length}`;
       },
     } as unknown as IntakeService;
-    return new ReportMailer(ds, fakeSettings, new ReportsService(new ReportsRepository(ds)), fakeIntake, new EventLogService(ds, silentLogger), silentLogger);
+    const sql = sqlOf(ds);
+    return new ReportMailer(sql, fakeSettings, new ReportsService(new ReportsRepository(sql)), fakeIntake, new EventLogService(sql, silentLogger), silentLogger);
   };
 
   beforeAll(async () => {

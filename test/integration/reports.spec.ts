@@ -1,6 +1,7 @@
 import type { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openTestDataSource, silentLogger } from '../helpers/db.js';
+import { sqlOf } from '../../src/database/sql.js';
 import { EventLogService, NewEvent } from '../../src/events/event-log.service.js';
 import { MailLogService, NewMailLogEntry } from '../../src/mail-log/mail-log.service.js';
 import { resolveReportDay } from '../../src/reports/report-date.js';
@@ -58,9 +59,9 @@ describe('ReportsService (real PostgreSQL, rows written through MailLogService a
 
   beforeAll(async () => {
     ({ ds, close } = await openTestDataSource());
-    const mailLog = new MailLogService(ds);
-    const events = new EventLogService(ds, silentLogger);
-    reports = new ReportsService(new ReportsRepository(ds));
+    const mailLog = new MailLogService(sqlOf(ds));
+    const events = new EventLogService(sqlOf(ds), silentLogger);
+    reports = new ReportsService(new ReportsRepository(sqlOf(ds)));
 
     const prev = '2026-11-21';
     const next = '2026-11-23';
@@ -246,7 +247,7 @@ describe('ReportsService (real PostgreSQL, rows written through MailLogService a
   });
 
   it('counts a 23-hour day (DST starts) without losing or doubling an hour', async () => {
-    const mailLog = new MailLogService(ds);
+    const mailLog = new MailLogService(sqlOf(ds));
     // New York, 8 March 2026: 02:00 EST jumps to 03:00 EDT. 01:59:59 EST = 06:59:59Z, 03:00 EDT = 07:00Z.
     await mailLog.append([
       received(new Date('2026-03-08T05:00:00Z'), 'D1', 'dst@x.example', ['r@y.example'], 10, null), // 00:00 EST

@@ -1,7 +1,9 @@
 import type { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openTestDataSource, silentLogger } from '../helpers/db.js';
+import { sqlOf } from '../../src/database/sql.js';
 import { EventLogService } from '../../src/events/event-log.service.js';
+import { MailLogService } from '../../src/mail-log/mail-log.service.js';
 import { RetentionService } from '../../src/retention/retention.service.js';
 import type { SettingsService } from '../../src/settings/settings.service.js';
 import { count } from './support.js';
@@ -18,7 +20,8 @@ describe('Retention: mail log and events older than the setting are purged', () 
   beforeAll(async () => {
     ({ ds, close } = await openTestDataSource());
     const settings = { get: async () => ({ retentionDays: days }) } as unknown as SettingsService;
-    retention = new RetentionService(ds, settings, new EventLogService(ds, silentLogger), silentLogger);
+    const sql = sqlOf(ds);
+    retention = new RetentionService(sql, settings, new MailLogService(sql), new EventLogService(sql, silentLogger), silentLogger);
   });
 
   afterAll(async () => {

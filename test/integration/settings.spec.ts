@@ -4,8 +4,12 @@ import type { DataSource } from 'typeorm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { openTestDataSource, silentLogger } from '../helpers/db.js';
 import { PgNotifier } from '../../src/database/pg-notifier.js';
+import { sqlOf } from '../../src/database/sql.js';
 import { EventLogService } from '../../src/events/event-log.service.js';
-import { SecretBox } from '../../src/settings/secret-box.js';
+import { PrimaryRelayService } from '../../src/relays/primary-relay.service.js';
+import { RelayHealthService } from '../../src/relays/relay-health.service.js';
+import { RelaysService } from '../../src/relays/relays.service.js';
+import { SecretBox } from '../../src/relays/secret-box.js';
 import { SettingsService } from '../../src/settings/settings.service.js';
 
 const CLEAR = 'Tr0ub4dor&3-horse-battery';
@@ -17,7 +21,7 @@ interface EventRow {
   details: { actor: string; changed: Record<string, unknown> };
 }
 
-describe('SettingsService.update (real PostgreSQL)', () => {
+describe('SettingsService.update: the settings row and the primary relay row (real PostgreSQL)', () => {
   let ds: DataSource;
   let close: () => Promise<void>;
   let box: SecretBox;
@@ -28,7 +32,7 @@ describe('SettingsService.update (real PostgreSQL)', () => {
   beforeAll(async () => {
     ({ ds, close } = await openTestDataSource());
     box = new SecretBox(randomBytes(32));
-    events = new EventLogService(ds, silentLogger);
+    events = new EventLogService(sqlOf(ds), silentLogger);
     notifier = new PgNotifier(ds, silentLogger);
   });
 
@@ -37,19 +41,37 @@ describe('SettingsService.update (real PostgreSQL)', () => {
     await close?.();
   });
 
+  /** A service as another instance would have it (nothing cached), with this key. */
+  const service = (key: SecretBox = box) => new SettingsService(ds, key, events, notifier, new PrimaryRelayService(ds, key, events, notifier));
+
   beforeEach(async () => {
-    // the migrated defaults, and an empty event log
+    // the migrated defaults (a primary relay without a host), and an empty event log
     await ds.query(`DELETE FROM settings`);
     await ds.query(`INSERT INTO settings (id, updated_at) VALUES (1, now() - interval '1 hour')`);
+    await ds.query(`DELETE FROM relay`);
+    await ds.query(`INSERT INTO relay (host, priority, updated_at) VALUES ('', 0, now() - interval '1 hour')`);
     await ds.query(`DELETE FROM event`);
-    settings = new SettingsService(ds, box, events, notifier);
+    settings = service();
   });
 
+  /** The settings row. */
   async function row(): Promise<Record<string, unknown>> {
     const rows: Record<string, unknown>[] = await ds.query(`SELECT * FROM settings`);
     expect(rows).toHaveLength(1);
     return rows[0]!;
   }
+
+  /** The primary relay's row: the only row of priority 0. */
+  async function primary(): Promise<Record<string, unknown>> {
+    const rows: Record<string, unknown>[] = await ds.query(`SELECT * FROM relay WHERE priority = 0`);
+    expect(rows).toHaveLength(1);
+    return rows[0]!;
+  }
+
+  const both = async () => ({ settings: await row(), primary: await primary() });
+
+  /** The primary relay's secrets in clear, as a fresh instance opens them. */
+  const secrets = async (key: SecretBox = box) => (await new PrimaryRelayService(ds, key, events, notifier).openSecrets()).secrets;
 
   async function eventRows(): Promise<EventRow[]> {
     return ds.query(`SELECT level, source, message, details FROM event ORDER BY id`);
@@ -103,8 +125,13 @@ describe('SettingsService.update (real PostgreSQL)', () => {
     expect(new Date(view.updatedAt).getTime()).toBeGreaterThan(new Date(before.updatedAt).getTime());
 
     const r = await row();
-    expect(r).toMatchObject({ relay_host: 'smtp.example.com', relay_port: 2525, security: 'tls', lifetime_hours: 48, from_name: 'Postroom', timeout_seconds: 30, password_sealed: null });
+    expect(r).toMatchObject({ lifetime_hours: 48, from_name: 'Postroom', timeout_seconds: 30 });
+    expect(r).not.toHaveProperty('relay_host');
+    const p = await primary();
+    expect(p).toMatchObject({ host: 'smtp.example.com', port: 2525, security: 'tls', password_sealed: null, enabled: true });
+    // One transaction: both rows carry its time, which the view shows.
     expect((r.updated_at as Date).toISOString()).toBe(view.updatedAt);
+    expect((p.updated_at as Date).toISOString()).toBe(view.updatedAt);
 
     const evs = await eventRows();
     expect(evs).toHaveLength(1);
@@ -124,21 +151,21 @@ describe('SettingsService.update (real PostgreSQL)', () => {
 
     // The same service reads its own change, and so does a fresh one (another instance).
     expect(await settings.view()).toEqual(view);
-    expect(await new SettingsService(ds, box, events, notifier).view()).toEqual(view);
+    expect(await service().view()).toEqual(view);
   });
 
   it('writes no event and changes nothing when every value is already the stored one', async () => {
-    const before = await row();
+    const before = await both();
     const view = await settings.update({ relayHost: '', security: 'starttls', poolSize: 10, password: '' }, 'admin');
     expect(view.security).toBe('starttls');
-    expect(await row()).toEqual(before);
+    expect(await both()).toEqual(before);
     expect(await eventRows()).toEqual([]);
   });
 
   it('rejects invalid input with one reason per bad field, saves nothing and logs nothing', async () => {
     await settings.update({ hostname: 'mx.example.org', poolSize: 20 }, 'setup');
     await ds.query(`DELETE FROM event`);
-    const before = await row();
+    const before = await both();
 
     const response = await rejection(
       settings.update(
@@ -173,16 +200,16 @@ describe('SettingsService.update (real PostgreSQL)', () => {
         colour: 'is not a setting',
       },
     });
-    expect(await row()).toEqual(before);
+    expect(await both()).toEqual(before);
     expect(await eventRows()).toEqual([]);
     expect((await settings.view()).hostname).toBe('mx.example.org');
   });
 
   it('rejects a body that is not an object of settings', async () => {
-    const before = await row();
+    const before = await both();
     const response = await rejection(settings.update({ relayPort: 'twenty-five' }, 'admin'));
     expect(response.fields).toEqual({ relayPort: 'must be a port number (1-65535) or null for the default' });
-    expect(await row()).toEqual(before);
+    expect(await both()).toEqual(before);
     expect(await eventRows()).toEqual([]);
   });
 
@@ -195,11 +222,11 @@ describe('SettingsService.update (real PostgreSQL)', () => {
     expect(JSON.stringify(view)).not.toContain(CLEAR);
     expect(JSON.stringify(await settings.view())).not.toContain(CLEAR);
 
-    const sealed = (await row()).password_sealed as string;
+    const sealed = (await primary()).password_sealed as string;
     expect(sealed).toMatch(/^v1\.[\w-]+\.[\w-]+\.[\w-]+$/);
     expect(sealed).not.toContain(CLEAR);
     expect(box.open(sealed)).toBe(CLEAR);
-    expect((await settings.secrets()).password).toBe(CLEAR);
+    expect((await secrets()).password).toBe(CLEAR);
     // another key cannot open it
     expect(() => new SecretBox(randomBytes(32)).open(sealed)).toThrow();
 
@@ -221,44 +248,44 @@ describe('SettingsService.update (real PostgreSQL)', () => {
 
   it('keeps the stored password when the password field is empty', async () => {
     await withPassword();
-    const sealed = (await row()).password_sealed;
+    const sealed = (await primary()).password_sealed;
 
     await settings.update({ password: '' }, 'admin');
-    expect((await row()).password_sealed).toBe(sealed);
+    expect((await primary()).password_sealed).toBe(sealed);
     expect(await eventRows()).toEqual([]);
 
     const view = await settings.update({ username: 'mailer2', password: '' }, 'admin');
     expect(view.passwordSet).toBe(true);
-    expect((await row()).password_sealed).toBe(sealed);
-    expect((await settings.secrets()).password).toBe(CLEAR);
+    expect((await primary()).password_sealed).toBe(sealed);
+    expect((await secrets()).password).toBe(CLEAR);
     const evs = await eventRows();
     expect(evs.map((e) => e.details)).toEqual([{ actor: 'admin', changed: { username: { from: 'mailer', to: 'mailer2' } } }]);
   });
 
   it('replaces the password with a new one, sealed afresh', async () => {
     await withPassword();
-    const sealed = (await row()).password_sealed;
+    const sealed = (await primary()).password_sealed;
     await settings.update({ password: 'another secret' }, 'admin');
-    const next = (await row()).password_sealed as string;
+    const next = (await primary()).password_sealed as string;
     expect(next).not.toBe(sealed);
     expect(box.open(next)).toBe('another secret');
-    expect((await settings.secrets()).password).toBe('another secret');
+    expect((await secrets()).password).toBe('another secret');
     expect((await eventRows()).map((e) => e.details)).toEqual([{ actor: 'admin', changed: { password: '(changed)' } }]);
   });
 
   it('clears the password with null, but not while SASL authentication with a relay needs it', async () => {
     await withPassword();
-    const before = await row();
+    const before = await both();
 
     const response = await rejection(settings.update({ password: null }, 'admin'));
     expect(response.fields).toEqual({ password: 'is required when SASL authentication is on' });
-    expect(await row()).toEqual(before);
+    expect(await both()).toEqual(before);
     expect(await eventRows()).toEqual([]);
 
     const view = await settings.update({ authEnabled: false, password: null }, 'admin');
     expect(view.passwordSet).toBe(false);
-    expect((await row()).password_sealed).toBeNull();
-    expect((await settings.secrets()).password).toBeUndefined();
+    expect((await primary()).password_sealed).toBeNull();
+    expect((await secrets()).password).toBeUndefined();
     expect((await eventRows()).map((e) => e.details)).toEqual([
       { actor: 'admin', changed: { authEnabled: { from: true, to: false }, password: '(changed)' } },
     ]);
@@ -269,7 +296,7 @@ describe('SettingsService.update (real PostgreSQL)', () => {
   });
 
   it('refuses SASL authentication with a relay but no username or password (400 on those fields), saving nothing', async () => {
-    const before = await row();
+    const before = await both();
     const response = await rejection(settings.update({ relayHost: 'smtp.example.com', authEnabled: true }, 'admin'));
     expect(response).toEqual({
       statusCode: 400,
@@ -277,58 +304,58 @@ describe('SettingsService.update (real PostgreSQL)', () => {
       message: 'Invalid settings: nothing was saved',
       fields: { username: 'is required when SASL authentication is on', password: 'is required when SASL authentication is on' },
     });
-    expect(await row()).toEqual(before);
+    expect(await both()).toEqual(before);
     expect(await eventRows()).toEqual([]);
 
     // with a username but still no password, only the password is missing
     const second = await rejection(settings.update({ relayHost: 'smtp.example.com', authEnabled: true, username: 'mailer', password: '' }, 'admin'));
     expect(second.fields).toEqual({ password: 'is required when SASL authentication is on' });
-    expect(await row()).toEqual(before);
+    expect(await both()).toEqual(before);
     expect(await eventRows()).toEqual([]);
   });
 
   it('refuses to keep the password for another host, port or security (400 on password), saving nothing', async () => {
     await withPassword();
-    const before = await row();
+    const before = await both();
     for (const change of [{ relayHost: 'smtp.example.org' }, { relayPort: 2525 }, { security: 'tls' }, { relayHost: 'smtp.example.org', password: '' }]) {
       const response = await rejection(settings.update(change, 'admin'));
       expect(response.fields).toEqual({ password: 'was saved for another host: enter the password again for the new host' });
     }
-    expect(await row()).toEqual(before);
+    expect(await both()).toEqual(before);
     expect(await eventRows()).toEqual([]);
 
     // The same effective port, or a new password with the new host, is fine.
     expect((await settings.update({ relayPort: 587, tlsVerify: false }, 'admin')).passwordSet).toBe(true);
     await settings.update({ relayHost: 'smtp.example.org', password: 'for the new host' }, 'admin');
-    expect((await settings.secrets()).password).toBe('for the new host');
+    expect((await secrets()).password).toBe('for the new host');
   });
 
   it('shows which stored secrets this key cannot open, and leaves them out of the secrets in clear', async () => {
     await withPassword();
     await settings.update({ oauthClientSecret: 'client-secret' }, 'admin');
-    await ds.query(`UPDATE settings SET password_sealed = $1`, [new SecretBox(randomBytes(32)).seal(CLEAR)]);
-    const fresh = new SettingsService(ds, box, events, notifier);
-    expect((await fresh.view()).secretsUnreadable).toEqual(['password']);
-    expect(await fresh.openSecrets()).toEqual({ secrets: { oauthClientSecret: 'client-secret' }, unreadable: ['password'] });
-    expect(await fresh.secrets()).toEqual({ oauthClientSecret: 'client-secret' });
+    await ds.query(`UPDATE relay SET password_sealed = $1 WHERE priority = 0`, [new SecretBox(randomBytes(32)).seal(CLEAR)]);
+    expect((await service().view()).secretsUnreadable).toEqual(['password']);
+    expect(await new PrimaryRelayService(ds, box, events, notifier).openSecrets()).toEqual({ secrets: { oauthClientSecret: 'client-secret' }, unreadable: ['password'] });
   });
 
   it('re-seals under the current key what only the legacy key opens, keeping "last changed", and names what no key opens', async () => {
+    await withPassword();
     const legacy = randomBytes(32);
-    const upgraded = new SettingsService(ds, new SecretBox(randomBytes(32), legacy), events, notifier);
+    const upgradedBox = new SecretBox(randomBytes(32), legacy);
+    const relays = new RelaysService(ds, upgradedBox, events, notifier, new RelayHealthService(ds, events, silentLogger));
     const old = new SecretBox(legacy);
-    await ds.query(`UPDATE settings SET password_sealed = $1, oauth_client_secret_sealed = $2`, [old.seal(CLEAR), new SecretBox(randomBytes(32)).seal('lost')]);
-    const before = await row();
+    await ds.query(`UPDATE relay SET password_sealed = $1, oauth_client_secret_sealed = $2 WHERE priority = 0`, [old.seal(CLEAR), new SecretBox(randomBytes(32)).seal('lost')]);
+    const before = await primary();
 
-    const found = await ds.transaction((tx) => upgraded.checkSealed(tx));
-    expect(found).toEqual({ resealed: ['password'], unreadable: ['oauthClientSecret'] });
-    const after = await row();
+    const named = { key: 'primary', relay: 'smtp.example.com:587' };
+    expect(await ds.transaction((tx) => relays.checkSealed(tx))).toEqual({ resealed: [{ ...named, field: 'password' }], unreadable: [{ ...named, field: 'oauthClientSecret' }] });
+    const after = await primary();
     expect(after.password_sealed).not.toBe(before.password_sealed);
     expect(() => old.open(after.password_sealed as string)).toThrow();
     expect(after.oauth_client_secret_sealed).toBe(before.oauth_client_secret_sealed);
     expect(after.updated_at).toEqual(before.updated_at);
-    expect((await upgraded.openSecrets()).secrets).toEqual({ password: CLEAR });
+    expect(await secrets(upgradedBox)).toEqual({ password: CLEAR });
 
-    expect(await ds.transaction((tx) => upgraded.checkSealed(tx))).toEqual({ resealed: [], unreadable: ['oauthClientSecret'] });
+    expect(await ds.transaction((tx) => relays.checkSealed(tx))).toEqual({ resealed: [], unreadable: [{ ...named, field: 'oauthClientSecret' }] });
   });
 });

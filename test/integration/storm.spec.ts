@@ -16,7 +16,7 @@ describe('Alert storms: held messages are stored, then replaced by one digest', 
     ({ ds, close } = await openTestDataSource());
     services = queueServices(ds);
     const settingsService = { get: async () => settings, heloName: async () => 'nas.example.com' } as unknown as SettingsService;
-    storm = new StormService(ds, silentLogger, services.repo, services.mailLog, services.events, settingsService, services.notifier);
+    storm = new StormService(silentLogger, services.sql, services.repo, services.writer, settingsService);
   });
 
   afterAll(async () => {
@@ -56,6 +56,12 @@ describe('Alert storms: held messages are stored, then replaced by one digest', 
     const rows: { subject: string; sender: string; recipients: string[]; state: string }[] = await ds.query(`SELECT subject, sender, recipients, state FROM message WHERE id = $1`, [digestId]);
     expect(rows[0]).toMatchObject({ state: 'queued', sender: 'postroom@nas.example.com', recipients: ['ops@example.com'] });
     expect(rows[0]!.subject).toMatch(/^\[Postroom digest\] 6 × 'Pool degraded' since \d\d:\d\d$/);
+    // The digest came in through the queue's one write path: its 'received' line as every message's.
+    const [line]: { sender: string; recipient: string; subject: string; size: number }[] = await ds.query(
+      `SELECT sender, recipient, subject, size FROM mail_log WHERE event = 'received' AND queue_id = $1`,
+      [digestId],
+    );
+    expect(line).toMatchObject({ sender: 'postroom@nas.example.com', recipient: 'ops@example.com', subject: rows[0]!.subject });
     const body: { data: Buffer }[] = await ds.query(`SELECT data FROM message_body WHERE id = $1`, [digestId]);
     expect(body[0]!.data.toString()).toContain('X-Postroom-Digest: 6');
     const ev: { details: { heldQueueIds: string; count: number } }[] = await ds.query(`SELECT details FROM event WHERE message LIKE 'Alert storm digest%'`);
@@ -71,5 +77,21 @@ describe('Alert storms: held messages are stored, then replaced by one digest', 
     expect(await finishAttempts(ds, services.repo, [{ id: ids[9]!, owner: 'worker-1', pending: [], nextAttemptAt: null, lastError: null }])).toEqual([ids[9]]);
     expect(await count(ds, 'storm_hold')).toBe(0);
     expect(await count(ds, 'message_body', `id = $1`, [ids[9]])).toBe(0);
+  });
+
+  it('holds a big message like a small one: on hold with its storm_hold row, its body streamed', async () => {
+    const t0 = Date.now() + 3_600_000;
+    const big = Buffer.alloc(3 * 1024 * 1024, 'x');
+    let id = '';
+    for (let i = 0; i < 4; i++) {
+      const m = message(100 + i, { sender: 'backup@nas.local', recipients: ['ops@example.com'], subject: 'Backup failed', data: big });
+      const v = storm.guard.check(m, settings, t0 + i);
+      id = v.hold ? await storm.hold(m, v) : await services.queue.enqueue(m);
+    }
+    const [row]: { state: string; last_error: string; hold_reason: string | null; size: number }[] = await ds.query(`SELECT state, last_error, hold_reason, size FROM message WHERE id = $1`, [id]);
+    expect(row).toMatchObject({ state: 'hold', hold_reason: null, size: big.length });
+    expect(row!.last_error).toMatch(/^held back by alert-storm protection/);
+    expect(await count(ds, 'storm_hold', `id = $1 AND reason = 'duplicate'`, [id])).toBe(1);
+    expect(await count(ds, 'message_body', `id = $1 AND length(data) = $2`, [id, big.length])).toBe(1);
   });
 });

@@ -2,6 +2,7 @@ import pg from 'pg';
 import type { DataSource } from 'typeorm';
 import { silentLogger } from '../helpers/db.js';
 import { PgNotifier } from '../../src/database/pg-notifier.js';
+import { sqlOf } from '../../src/database/sql.js';
 import { EventLogService } from '../../src/events/event-log.service.js';
 import { MailLogService } from '../../src/mail-log/mail-log.service.js';
 import { newQueueId } from '../../src/queue/queue-id.js';
@@ -13,13 +14,14 @@ import { QueueWriter } from '../../src/queue/queue-writer.js';
 
 /** The queue services wired by hand, as Nest would (the notifier is never started). */
 export function queueServices(ds: DataSource) {
-  const repo = new QueueRepository(ds);
-  const mailLog = new MailLogService(ds);
-  const events = new EventLogService(ds, silentLogger);
+  const sql = sqlOf(ds);
+  const repo = new QueueRepository(sql);
+  const mailLog = new MailLogService(sql);
+  const events = new EventLogService(sql, silentLogger);
   const notifier = new PgNotifier(ds, silentLogger);
-  const writer = new QueueWriter(ds, repo, mailLog, events, notifier);
-  const queue = new QueueService(ds, repo, writer, events, notifier);
-  return { repo, mailLog, events, notifier, writer, queue };
+  const writer = new QueueWriter(sql, repo, mailLog, events, notifier);
+  const queue = new QueueService(sql, repo, writer, events, notifier);
+  return { sql, repo, mailLog, events, notifier, writer, queue };
 }
 
 /** A small message; ids made from distinct milliseconds sort in the order they were made. */

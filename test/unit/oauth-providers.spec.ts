@@ -5,7 +5,8 @@ import { MICROSOFT_SCOPE, microsoftTokenUrl, tokenRequest } from '../../src/deli
 import { newAuthorization, pkceChallenge } from '../../src/delivery/oauth/pkce.js';
 import { parseServiceAccountKey, serviceAccountJwt } from '../../src/delivery/oauth/service-account-jwt.js';
 import { OAuthError } from '../../src/delivery/oauth/token-endpoint.js';
-import { isTokenUrl, serviceAccountKeyProblem, settingsInputSchema } from '../../src/settings/dto/settings-input.js';
+import { settingsInputSchema } from '../../src/settings/dto/settings-input.js';
+import { isTokenUrl, serviceAccountKeyProblem } from '../../src/settings/field-checks.js';
 
 const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
 const pem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();

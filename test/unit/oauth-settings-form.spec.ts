@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { crossFieldErrors } from '../../src/settings/settings.service.js';
-import type { SettingsEntity } from '../../src/settings/settings.entity.js';
+import { loginProblems } from '../../src/relays/relay-credentials.js';
+import type { RelayEntity } from '../../src/relays/relay.entity.js';
 import { formToSettingsInput, formValuesFromBody } from '../../src/dashboard/pages/settings-form.js';
 import { settingsInputSchema } from '../../src/settings/dto/settings-input.js';
 
@@ -30,10 +30,10 @@ describe('settings form: the OAuth2 fields', () => {
   });
 });
 
-describe('crossFieldErrors: what each provider needs', () => {
-  const s = (over: Partial<SettingsEntity>): SettingsEntity =>
+describe('loginProblems: what each provider needs', () => {
+  const s = (over: Partial<RelayEntity>): RelayEntity =>
     ({
-      relayHost: 'smtp.office365.com',
+      host: 'smtp.office365.com',
       authEnabled: true,
       authMethod: 'oauth2',
       oauthProvider: 'microsoft',
@@ -47,21 +47,21 @@ describe('crossFieldErrors: what each provider needs', () => {
       oauthTokenUrl: '',
       oauthScope: '',
       ...over,
-    }) as SettingsEntity;
+    }) as RelayEntity;
 
   it('microsoft: mailbox, tenant id, client id, client secret', () => {
-    expect(Object.keys(crossFieldErrors(s({}))).sort()).toEqual(['oauthClientId', 'oauthClientSecret', 'oauthTenantId', 'username']);
-    expect(crossFieldErrors(s({ username: 'a@b.c', oauthTenantId: 't', oauthClientId: 'c', oauthClientSecretSealed: 'x' }))).toEqual({});
+    expect(Object.keys(loginProblems(s({}))).sort()).toEqual(['oauthClientId', 'oauthClientSecret', 'oauthTenantId', 'username']);
+    expect(loginProblems(s({ username: 'a@b.c', oauthTenantId: 't', oauthClientId: 'c', oauthClientSecretSealed: 'x' }))).toEqual({});
   });
 
   it('google: client id and secret (the refresh token comes from "Authorize with Google"); service account: the key', () => {
-    expect(Object.keys(crossFieldErrors(s({ oauthProvider: 'google', username: 'a@b.c' }))).sort()).toEqual(['oauthClientId', 'oauthClientSecret']);
-    expect(Object.keys(crossFieldErrors(s({ oauthProvider: 'google-service-account', username: 'a@b.c' })))).toEqual(['oauthServiceAccountKey']);
+    expect(Object.keys(loginProblems(s({ oauthProvider: 'google', username: 'a@b.c' }))).sort()).toEqual(['oauthClientId', 'oauthClientSecret']);
+    expect(Object.keys(loginProblems(s({ oauthProvider: 'google-service-account', username: 'a@b.c' })))).toEqual(['oauthServiceAccountKey']);
   });
 
   it('generic: token URL and client id; password auth still needs the password; nothing without a relay', () => {
-    expect(Object.keys(crossFieldErrors(s({ oauthProvider: 'generic', username: 'a@b.c' }))).sort()).toEqual(['oauthClientId', 'oauthTokenUrl']);
-    expect(Object.keys(crossFieldErrors(s({ authMethod: 'password', username: 'a@b.c' })))).toEqual(['password']);
-    expect(crossFieldErrors(s({ relayHost: '' }))).toEqual({});
+    expect(Object.keys(loginProblems(s({ oauthProvider: 'generic', username: 'a@b.c' }))).sort()).toEqual(['oauthClientId', 'oauthTokenUrl']);
+    expect(Object.keys(loginProblems(s({ authMethod: 'password', username: 'a@b.c' })))).toEqual(['password']);
+    expect(loginProblems(s({ host: '' }))).toEqual({});
   });
 });

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { Destination, rebind, relayDestination } from '../../src/settings/secret-binding.js';
-import { secretsInUse } from '../../src/settings/secret-fields.js';
+import { secretsInUse } from '../../src/relays/relay-secrets.js';
+import { Destination, rebind, relayDestination } from '../../src/relays/secret-binding.js';
 
 const relay: Destination = {
-  relayHost: 'smtp.example.com',
-  relayPort: null,
+  host: 'smtp.example.com',
+  port: null,
   security: 'starttls',
   authEnabled: true,
   authMethod: 'password',
@@ -25,11 +25,11 @@ describe('relayDestination: where a relay password goes', () => {
   });
 });
 
-describe('secretsInUse: the secrets settings send somewhere', () => {
+describe('secretsInUse: the secrets a relay sends somewhere', () => {
   it.each([
     ['SASL with a password', relay, ['password']],
     ['SASL off', { ...relay, authEnabled: false }, []],
-    ['direct delivery', { ...relay, relayHost: '' }, []],
+    ['direct delivery', { ...relay, host: '' }, []],
     ['Microsoft 365', oauth({ oauthProvider: 'microsoft' }), ['oauthClientSecret']],
     ['Google', oauth({ oauthProvider: 'google' }), ['oauthClientSecret', 'oauthRefreshToken']],
     ['a Google service account', oauth({ oauthProvider: 'google-service-account' }), ['oauthServiceAccountKey']],
@@ -41,32 +41,32 @@ describe('secretsInUse: the secrets settings send somewhere', () => {
 
 describe('rebind: which kept secrets may follow a change', () => {
   it('keeps the password while host, effective port and security stay (tlsVerify and the rest do not count)', () => {
-    expect(rebind(relay, { ...relay, relayPort: 587, authMethod: 'password' }, ['password'])).toEqual({ reenter: {}, drop: [] });
-    expect(rebind({ ...relay, relayHost: 'smtp.example.com' }, { ...relay, relayHost: 'SMTP.EXAMPLE.COM' }, ['password'])).toEqual({ reenter: {}, drop: [] });
+    expect(rebind(relay, { ...relay, port: 587, authMethod: 'password' }, ['password'])).toEqual({ reenter: {}, drop: [] });
+    expect(rebind({ ...relay, host: 'smtp.example.com' }, { ...relay, host: 'SMTP.EXAMPLE.COM' }, ['password'])).toEqual({ reenter: {}, drop: [] });
   });
 
   it.each([
-    ['another host', { relayHost: 'smtp.example.org' }],
-    ['another port', { relayPort: 2525 }],
+    ['another host', { host: 'smtp.example.org' }],
+    ['another port', { port: 2525 }],
     ['the default port of another security mode', { security: 'tls' as const }],
-    ['another security mode on the same port', { relayPort: 587, security: 'none' as const }],
+    ['another security mode on the same port', { port: 587, security: 'none' as const }],
   ])('asks for the password again for %s', (_name, change) => {
     expect(rebind(relay, { ...relay, ...change }, ['password'])).toEqual({ reenter: { password: AGAIN }, drop: [] });
   });
 
   it('asks for nothing when the password is given again or cleared in the same change', () => {
-    expect(rebind(relay, { ...relay, relayHost: 'smtp.example.org' }, [])).toEqual({ reenter: {}, drop: [] });
+    expect(rebind(relay, { ...relay, host: 'smtp.example.org' }, [])).toEqual({ reenter: {}, drop: [] });
   });
 
   it('drops a password the new settings do not send (SASL off, OAuth2, direct delivery)', () => {
-    for (const after of [{ ...relay, relayPort: 2525, authEnabled: false }, oauth({ relayHost: 'smtp.office365.com', oauthTenantId: 'contoso' }), { ...relay, relayHost: '' }]) {
+    for (const after of [{ ...relay, port: 2525, authEnabled: false }, oauth({ host: 'smtp.office365.com', oauthTenantId: 'contoso' }), { ...relay, host: '' }]) {
       expect(rebind(relay, after, ['password'])).toEqual({ reenter: {}, drop: ['password'] });
     }
   });
 
   it('binds OAuth2 secrets to the token endpoint: the tenant for Microsoft, the URL for a generic provider', () => {
     const ms = oauth({ oauthTenantId: 'contoso.onmicrosoft.com' });
-    expect(rebind(ms, { ...ms, relayHost: 'smtp.example.org' }, ['oauthClientSecret'])).toEqual({ reenter: {}, drop: [] });
+    expect(rebind(ms, { ...ms, host: 'smtp.example.org' }, ['oauthClientSecret'])).toEqual({ reenter: {}, drop: [] });
     expect(rebind(ms, { ...ms, oauthTenantId: 'fabrikam.onmicrosoft.com' }, ['oauthClientSecret'])).toEqual({ reenter: { oauthClientSecret: secretAgain('client secret') }, drop: [] });
 
     const generic = oauth({ oauthProvider: 'generic', oauthTokenUrl: 'https://login.example.com/token' });

@@ -3,7 +3,7 @@ import { mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promise
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { SecretBox, legacyPassphraseKey, loadSecretKey } from '../../src/settings/secret-box.js';
+import { SecretBox, legacyPassphraseKey, loadSecretKey } from '../../src/relays/secret-box.js';
 
 /** Re-encodes one base64url part of a sealed value after changing its bytes. */
 function alterPart(sealed: string, index: number, change: (bytes: Buffer) => Buffer): string {

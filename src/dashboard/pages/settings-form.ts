@@ -1,61 +1,17 @@
-import { SettingsView } from '../../settings/settings.view.js';
+import type { SecretField } from '../../relays/relay-secrets.js';
+import { type SettingsFieldName, VALUE_FIELDS } from '../../settings/settings-fields.js';
+import type { SettingsView } from '../../settings/settings.view.js';
 
-/** The settings fields in the order the form (and the confirmation) lists them. */
-export const SETTINGS_FIELDS = [
-  'relayHost',
-  'relayPort',
-  'security',
-  'tlsVerify',
-  'authEnabled',
-  'username',
-  'password',
-  'authMethod',
-  'oauthProvider',
-  'oauthTenantId',
-  'oauthClientId',
-  'oauthClientSecret',
-  'oauthRefreshToken',
-  'oauthServiceAccountKey',
-  'oauthTokenUrl',
-  'oauthScope',
-  'oauthClientAuth',
-  'hostname',
-  'fromName',
-  'fromAddress',
-  'rewriteFrom',
-  'adminAddress',
-  'timeoutSeconds',
-  'poolSize',
-  'lifetimeHours',
-  'delayWarningHours',
-  'reportEnabled',
-  'reportTime',
-  'retentionDays',
-  'stormWindowMinutes',
-  'stormMaxDuplicates',
-  'senderRateLimitPerMinute',
-  'aliases',
-] as const;
+/** The settings fields in the order of the form (and of its confirmation), from the description. */
+export const FORM_FIELDS: readonly SettingsFieldName[] = VALUE_FIELDS.map((f) => f.name as SettingsFieldName);
 
-export type SettingsField = (typeof SETTINGS_FIELDS)[number];
+type ClearName = `clear${Capitalize<SecretField>}`;
 
-/** Write-only fields: blank keeps the stored value, the "clear" checkbox (clear + Name) sends null. */
-export const SECRET_FORM_FIELDS = ['password', 'oauthClientSecret', 'oauthRefreshToken', 'oauthServiceAccountKey'] as const;
-type SecretFormField = (typeof SECRET_FORM_FIELDS)[number];
-const clearName = (f: SecretFormField): string => `clear${f[0]!.toUpperCase()}${f.slice(1)}`;
-const isSecret = (name: string): name is SecretFormField => (SECRET_FORM_FIELDS as readonly string[]).includes(name);
+/** A secret's "clear the stored one" checkbox: clearPassword, clearOauthClientSecret… */
+export const clearName = (field: SecretField): ClearName => `clear${field[0]!.toUpperCase()}${field.slice(1)}` as ClearName;
 
-const TEXT_FIELDS = ['relayHost', 'security', 'authMethod', 'oauthProvider', 'oauthTenantId', 'oauthClientId', 'oauthTokenUrl', 'oauthScope', 'oauthClientAuth', 'username', 'hostname', 'fromName', 'fromAddress', 'adminAddress', 'reportTime'] as const;
-const NUMBER_FIELDS = ['timeoutSeconds', 'poolSize', 'lifetimeHours', 'delayWarningHours', 'retentionDays', 'stormWindowMinutes', 'stormMaxDuplicates', 'senderRateLimitPerMinute'] as const;
-const CHECKBOX_FIELDS = ['tlsVerify', 'authEnabled', 'rewriteFrom', 'reportEnabled'] as const;
-
-/** What the form posts, as strings: the values to show again after an error. */
-export type SettingsFormValues = Record<Exclude<SettingsField, SecretFormField>, string> & {
-  clearPassword: boolean;
-  clearOauthClientSecret: boolean;
-  clearOauthRefreshToken: boolean;
-  clearOauthServiceAccountKey: boolean;
-};
+/** What the form posts, as strings (no secret: a secret is never shown back), and its "clear" boxes. */
+export type SettingsFormValues = Record<Exclude<SettingsFieldName, SecretField>, string> & Record<ClearName, boolean>;
 
 /** The first value of a form field (a repeated field keeps the first) as a string, or undefined. */
 function field(body: Record<string, unknown>, name: string): string | undefined {
@@ -73,73 +29,74 @@ function toNumber(v: string): number | string {
 
 /**
  * Turns the settings form (application/x-www-form-urlencoded, all strings) into the input of
- * SettingsService.update. Pure; the service validates the result.
+ * SettingsService.update, each field by its kind. Pure; the service validates the result.
  *
  * - The form always sends every field, so an absent checkbox means false.
+ * - Text is trimmed, but for the fields the description keeps as typed (username, From name).
  * - Relay port: blank → null (the default port of the security mode).
  * - Numbers: whole numbers written as text become numbers; anything else is passed on as text
  *   and the validation rejects it for that field.
- * - Password: blank keeps the stored one (left out); "clear the stored password" sends null.
- * - Fields the form does not know (e.g. _csrf) are dropped.
+ * - Secrets: blank keeps the stored one (left out); its "clear" checkbox sends null.
+ * - Fields the form does not know (e.g. _csrf, the preset) are left out.
  */
 export function formToSettingsInput(body: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const name of TEXT_FIELDS) {
-    const v = field(body, name);
-    if (v !== undefined) out[name] = name === 'username' || name === 'fromName' ? v : v.trim();
-  }
-  const port = field(body, 'relayPort');
-  if (port !== undefined) out.relayPort = port.trim() === '' ? null : toNumber(port);
-  for (const name of NUMBER_FIELDS) {
-    const v = field(body, name);
-    if (v !== undefined) out[name] = toNumber(v);
-  }
-  for (const name of CHECKBOX_FIELDS) out[name] = checked(field(body, name));
-  const aliases = field(body, 'aliases');
-  if (aliases !== undefined) out.aliases = aliasesFromText(aliases);
-  for (const name of SECRET_FORM_FIELDS) {
-    const v = field(body, name) ?? '';
-    if (checked(field(body, clearName(name)))) out[name] = null;
-    else if (name === 'password' ? v !== '' : v.trim() !== '') out[name] = v;
+  for (const f of VALUE_FIELDS) {
+    const v = field(body, f.name);
+    switch (f.kind) {
+      case 'flag':
+        out[f.name] = checked(v);
+        break;
+      case 'secret': {
+        const typed = v ?? '';
+        if (checked(field(body, clearName(f.name)))) out[f.name] = null;
+        else if ((f.trim === false ? typed : typed.trim()) !== '') out[f.name] = typed;
+        break;
+      }
+      default:
+        if (v === undefined) break;
+        if (f.kind === 'port') out[f.name] = v.trim() === '' ? null : toNumber(v);
+        else if (f.kind === 'number') out[f.name] = toNumber(v);
+        else if (f.kind === 'aliases') out[f.name] = aliasesFromText(v);
+        else out[f.name] = f.kind === 'text' && f.trim === false ? v : v.trim();
+    }
   }
   return out;
 }
 
-/** The values to show in the form: what the user posted (after an error), never the password. */
+/** The values to show in the form: what the user posted (after an error), never a secret. */
 export function formValuesFromBody(body: Record<string, unknown>): SettingsFormValues {
-  const values = {} as SettingsFormValues;
-  for (const name of SETTINGS_FIELDS) {
-    if (isSecret(name)) continue;
-    if ((CHECKBOX_FIELDS as readonly string[]).includes(name)) values[name] = checked(field(body, name)) ? 'true' : '';
-    else values[name] = field(body, name) ?? '';
+  const values: Record<string, string | boolean> = {};
+  for (const f of VALUE_FIELDS) {
+    if (f.kind === 'secret') values[clearName(f.name)] = checked(field(body, clearName(f.name)));
+    else values[f.name] = f.kind === 'flag' ? (checked(field(body, f.name)) ? 'true' : '') : (field(body, f.name) ?? '');
   }
-  for (const name of SECRET_FORM_FIELDS) values[clearName(name) as 'clearPassword'] = checked(field(body, clearName(name)));
-  return values;
+  return values as SettingsFormValues;
 }
 
 /** The values to show in the form for the saved settings. */
 export function formValuesFromView(view: SettingsView): SettingsFormValues {
-  const values = {} as SettingsFormValues;
-  for (const name of SETTINGS_FIELDS) {
-    if (isSecret(name)) continue;
-    const v = view[name];
-    values[name] = typeof v === 'boolean' ? (v ? 'true' : '') : v === null ? '' : typeof v === 'object' ? aliasesToText(v) : String(v);
+  const values: Record<string, string | boolean> = {};
+  for (const f of VALUE_FIELDS) {
+    if (f.kind === 'secret') {
+      values[clearName(f.name)] = false;
+      continue;
+    }
+    const v = (view as unknown as Record<string, unknown>)[f.name];
+    values[f.name] = typeof v === 'boolean' ? (v ? 'true' : '') : v === null ? '' : typeof v === 'object' ? aliasesToText(v as Record<string, string[]>) : String(v);
   }
-  for (const name of SECRET_FORM_FIELDS) values[clearName(name) as 'clearPassword'] = false;
-  return values;
+  return values as SettingsFormValues;
 }
 
 /** Which fields an update changed, in form order, from the views before and after it. */
-export function changedFields(before: SettingsView, after: SettingsView, input: Record<string, unknown>): SettingsField[] {
-  return SETTINGS_FIELDS.filter((name) => {
-    if (!(name in input)) return false;
-    if (isSecret(name)) {
-      const set = `${name}Set` as 'passwordSet';
-      return input[name] === null ? before[set] : typeof input[name] === 'string' && input[name] !== '';
-    }
-    const [a, b] = [before[name], after[name]];
+export function changedFields(before: SettingsView, after: SettingsView, input: Record<string, unknown>): SettingsFieldName[] {
+  const shown = (view: SettingsView, name: string): unknown => (view as unknown as Record<string, unknown>)[name];
+  return VALUE_FIELDS.filter((f) => {
+    if (!(f.name in input)) return false;
+    if (f.kind === 'secret') return input[f.name] === null ? shown(before, `${f.name}Set`) === true : typeof input[f.name] === 'string' && input[f.name] !== '';
+    const [a, b] = [shown(before, f.name), shown(after, f.name)];
     return typeof a === 'object' && a !== null ? JSON.stringify(a) !== JSON.stringify(b) : a !== b;
-  });
+  }).map((f) => f.name as SettingsFieldName);
 }
 
 /**

@@ -1,45 +1,16 @@
 import { BadRequestException, Controller, Get, Post, Req, Res } from '@nestjs/common';
 import type { Request, Response } from 'express';
-import { renderView, wantsFragment } from '../../web/htmx.js';
-import { SETTINGS_FIELDS, SettingsFormValues, changedFields, formToSettingsInput, formValuesFromBody, formValuesFromView } from './settings-form.js';
+import { DEFAULT_PORTS } from '../../relays/relay-address.js';
 import { PROVIDER_PRESETS, ProviderPreset, findPreset, presetFields } from '../../settings/presets.js';
+import { settingsField } from '../../settings/settings-fields.js';
 import { SettingsService } from '../../settings/settings.service.js';
-import { DEFAULT_PORTS, SettingsView } from '../../settings/settings.view.js';
+import { SettingsView } from '../../settings/settings.view.js';
+import { renderView, wantsFragment } from '../../web/htmx.js';
+import { formFieldsets } from './settings-fieldsets.js';
+import { FORM_FIELDS, SettingsFormValues, changedFields, formToSettingsInput, formValuesFromBody, formValuesFromView } from './settings-form.js';
 
 const PAGE = 'pages/settings/index';
 const FRAGMENT = 'fragments/settings/form';
-
-/** Human names of the fields, for the error summary. */
-const LABELS: Record<string, string> = {
-  relayHost: 'Relay host',
-  relayPort: 'Relay port',
-  security: 'Security',
-  tlsVerify: 'Verify TLS certificate',
-  authEnabled: 'SASL authentication',
-  username: 'Username',
-  password: 'Password',
-  authMethod: 'Authentication method',
-  oauthProvider: 'OAuth2 provider',
-  oauthTenantId: 'Tenant id',
-  oauthClientId: 'Client id',
-  oauthClientSecret: 'Client secret',
-  oauthRefreshToken: 'Refresh token',
-  oauthServiceAccountKey: 'Service account key',
-  oauthTokenUrl: 'Token URL',
-  oauthScope: 'Scope',
-  oauthClientAuth: 'Client authentication',
-  hostname: 'Hostname',
-  fromName: 'From name',
-  fromAddress: 'From address',
-  rewriteFrom: 'Rewrite From',
-  adminAddress: 'Admin address',
-  aliases: 'Aliases',
-  timeoutSeconds: 'Timeout',
-  poolSize: 'Pool size',
-  lifetimeHours: 'Lifetime',
-  delayWarningHours: 'Delay warning',
-  preset: 'Provider',
-};
 
 /** "Edit Settings": every setting in one form; errors in place, nothing saved on any error. */
 @Controller('settings')
@@ -49,7 +20,7 @@ export class SettingsPageController {
   @Get()
   async page(@Req() req: Request, @Res() res: Response): Promise<void> {
     const view = await this.settings.view();
-    const saved = typeof req.query.saved === 'string' ? req.query.saved.split(',').filter((f) => (SETTINGS_FIELDS as readonly string[]).includes(f)) : [];
+    const saved = typeof req.query.saved === 'string' ? req.query.saved.split(',').filter((f) => (FORM_FIELDS as readonly string[]).includes(f)) : [];
     const confirmation =
       req.query.authorized === 'google'
         ? 'Authorized with Google: the refresh token is stored (encrypted). Send a test email to check the relay.'
@@ -101,55 +72,28 @@ export class SettingsPageController {
   }
 
   private model(req: Request, view: SettingsView, values: SettingsFormValues, fields: Record<string, string>, confirmation?: string, applied?: ProviderPreset) {
-    const errors: Record<string, string> = {};
-    for (const [name, reason] of Object.entries(fields)) errors[name] = `${LABELS[name] ?? name} ${reason}`;
-    const summary = Object.keys(errors).map((name) => ({ name, message: errors[name], inForm: name in LABELS }));
-    const security = values.security || view.security;
+    // Each reason with the field's name in front, as the description names it.
+    const errors = Object.fromEntries(Object.entries(fields).map(([name, reason]) => [name, `${settingsField(name)?.label ?? name} ${reason}`]));
+    const summary = Object.keys(errors).map((name) => ({ name, message: errors[name], inForm: settingsField(name) !== undefined }));
+    const security = (values.security || view.security) as keyof typeof DEFAULT_PORTS;
     // The provider whose host, port and security the form shows (or the one just applied).
-    const current =
-      applied ??
-      PROVIDER_PRESETS.find((p) => p.host === values.relayHost && String(p.port) === (values.relayPort || String(DEFAULT_PORTS[security as keyof typeof DEFAULT_PORTS])) && p.security === security);
+    const current = applied ?? PROVIDER_PRESETS.find((p) => p.host === values.relayHost && String(p.port) === (values.relayPort || String(DEFAULT_PORTS[security])) && p.security === security);
     return {
       title: 'Edit Settings',
       nav: 'settings',
-      values,
       errors,
       summary,
       errorCount: summary.length,
       confirmation,
-      passwordSet: view.passwordSet,
-      // Stored secrets this SECRET_KEY cannot open: shown as "unreadable: enter it again".
-      unreadable: Object.fromEntries(view.secretsUnreadable.map((field) => [field, true])),
-      oauthClientSecretSet: view.oauthClientSecretSet,
-      oauthRefreshTokenSet: view.oauthRefreshTokenSet,
-      oauthServiceAccountKeySet: view.oauthServiceAccountKeySet,
-      authMethodChoices: [
-        { value: 'password', label: 'Password (SASL PLAIN / LOGIN)' },
-        { value: 'oauth2', label: 'OAuth2 (SASL XOAUTH2) — Microsoft 365, Google, other' },
-      ].map((c) => ({ ...c, selected: c.value === (values.authMethod || view.authMethod) })),
-      oauthProviderChoices: [
-        { value: 'microsoft', label: 'Microsoft 365 (app-only: tenant id, client id, client secret)' },
-        { value: 'google', label: 'Google (OAuth client + "Authorize with Google")' },
-        { value: 'google-service-account', label: 'Google Workspace service account (domain-wide delegation)' },
-        { value: 'generic', label: 'Other OAuth2 provider (token URL, client id/secret, scope, refresh token)' },
-      ].map((c) => ({ ...c, selected: c.value === (values.oauthProvider || view.oauthProvider) })),
-      oauthClientAuthChoices: [
-        { value: 'auto', label: 'Automatic (in the request body; HTTP Basic if the provider refuses that)' },
-        { value: 'post', label: 'In the request body (client_secret_post)' },
-        { value: 'basic', label: 'HTTP Basic (client_secret_basic)' },
-      ].map((c) => ({ ...c, selected: c.value === (values.oauthClientAuth || view.oauthClientAuth) })),
-      googleRedirectUri: `${req.protocol}://${req.get('host') ?? 'localhost'}/oauth/google/callback`,
-      defaultPort: DEFAULT_PORTS[security as keyof typeof DEFAULT_PORTS] ?? DEFAULT_PORTS[view.security],
-      effectivePort: view.effectivePort,
-      securityChoices: [
-        { value: 'none', label: `None — plain SMTP (default port ${DEFAULT_PORTS.none})` },
-        { value: 'starttls', label: `STARTTLS (default port ${DEFAULT_PORTS.starttls})` },
-        { value: 'tls', label: `Implicit TLS (default port ${DEFAULT_PORTS.tls})` },
-      ].map((c) => ({ ...c, selected: c.value === security })),
+      fieldsets: formFieldsets({
+        view,
+        values,
+        errors,
+        preset: current,
+        presetApplied: applied && confirmation ? `Provider ${applied.name}: host ${applied.host}, port ${applied.port}, ${applied.security === 'tls' ? 'implicit TLS' : applied.security === 'starttls' ? 'STARTTLS' : 'no TLS'}.` : undefined,
+        googleRedirectUri: `${req.protocol}://${req.get('host') ?? 'localhost'}/oauth/google/callback`,
+      }),
       updatedAt: view.updatedAt,
-      presets: PROVIDER_PRESETS.map((p) => ({ ...p, selected: p.id === current?.id })),
-      presetNote: current?.note,
-      presetApplied: applied && confirmation ? `Provider ${applied.name}: host ${applied.host}, port ${applied.port}, ${applied.security === 'tls' ? 'implicit TLS' : applied.security === 'starttls' ? 'STARTTLS' : 'no TLS'}.` : undefined,
     };
   }
 }

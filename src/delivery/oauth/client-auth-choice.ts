@@ -1,4 +1,4 @@
-import type { OAuthClientAuth } from '../../settings/settings.entity.js';
+import type { OAuthClientAuth } from '../../relays/relay.entity.js';
 import type { ClientAuthMethod } from './client-auth.js';
 import { OAuthError, TokenAnswer, TokenEndpointOptions, requestToken } from './token-endpoint.js';
 

@@ -1,5 +1,6 @@
 import { Controller, Get, Post, Req, Res } from '@nestjs/common';
 import type { Request, Response } from 'express';
+import { PrimaryRelayService } from '../../relays/primary-relay.service.js';
 import { SettingsService } from '../../settings/settings.service.js';
 import { OAuthTokenService } from './oauth-token.service.js';
 import { newAuthorization } from './pkce.js';
@@ -29,13 +30,14 @@ export function googleRedirectUri(req: Request): string {
 @Controller('oauth/google')
 export class GoogleAuthorizeController {
   constructor(
+    private readonly primary: PrimaryRelayService,
     private readonly settings: SettingsService,
     private readonly oauth: OAuthTokenService,
   ) {}
 
   @Post('authorize')
   async authorize(@Req() req: Request, @Res() res: Response): Promise<void> {
-    const s = await this.settings.get();
+    const s = await this.primary.get();
     if (s.oauthProvider !== 'google' || !s.oauthClientId) {
       res.status(400).type('text/plain').send('Save the provider Google with its OAuth client id and client secret first, then press "Authorize with Google".');
       return;
@@ -74,13 +76,13 @@ export class GoogleAuthorizeController {
       res.status(400).type('text/plain').send(`Google did not authorize Postroom (${error}). Nothing was stored.`);
       return;
     }
-    const s = await this.settings.get();
+    const s = await this.primary.get();
     // The stored client secret goes only to the token endpoint it was saved for.
     if (s.oauthProvider !== 'google') {
       res.status(400).type('text/plain').send('The provider is no longer Google: nothing was sent or stored. Save the provider Google and start again.');
       return;
     }
-    const secrets = await this.settings.secrets();
+    const { secrets } = await this.primary.openSecrets();
     try {
       const answer = await requestToken(
         this.oauth.urls.googleTokenUrl,
@@ -92,13 +94,13 @@ export class GoogleAuthorizeController {
           client_secret: secrets.oauthClientSecret ?? '',
           redirect_uri: pending.redirectUri,
         },
-        { timeoutMs: s.timeoutSeconds * 1000 },
+        { timeoutMs: (await this.settings.get()).timeoutSeconds * 1000 },
       );
       if (!answer.refreshToken) {
         res.status(502).type('text/plain').send('Google answered without a refresh token (the account may have authorized Postroom before: remove its access at myaccount.google.com/permissions and try again). Nothing was stored.');
         return;
       }
-      await this.settings.storeOAuthRefreshToken(answer.refreshToken, 'admin', 'Authorize with Google');
+      await this.primary.storeOAuthRefreshToken(answer.refreshToken, 'admin', 'Authorize with Google');
     } catch (err) {
       if (!(err instanceof OAuthError)) throw err;
       res.status(502).type('text/plain').send(`The code exchange at Google failed: ${err.reply}. Nothing was stored.`);

@@ -2,16 +2,21 @@ import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG } from '../../config/config.module.js';
 import { AppConfig } from '../../config/config.schema.js';
 import { EventLogService } from '../../events/event-log.service.js';
-import type { SettingsEntity } from '../../settings/settings.entity.js';
-import { RelaySecrets, SettingsService } from '../../settings/settings.service.js';
-import { ClientAuthChoice } from './client-auth-choice.js';
 import type { OAuthUrls } from '../../config/oauth-urls.js';
-import { PROVIDER_NAMES, fingerprint, tokenRequest } from './providers.js';
+import { PrimaryRelayService } from '../../relays/primary-relay.service.js';
+import type { RelaySecrets } from '../../relays/relay-secrets.js';
+import type { RelayEntity } from '../../relays/relay.entity.js';
+import { SettingsService } from '../../settings/settings.service.js';
+import { ClientAuthChoice } from './client-auth-choice.js';
+import { OAuthLogin, PROVIDER_NAMES, fingerprint, tokenRequest } from './providers.js';
 import { RefreshTokenRotation, TokenExchange } from './refresh-token-rotation.js';
 import { TokenCache } from './token-cache.js';
 import { OAuthError, TokenAnswer, TokenRequestInfo } from './token-endpoint.js';
 
 export const OAUTH_URLS = Symbol('OAUTH_URLS');
+
+/** A login's token requests: the provider's fields, and how the client authenticates. */
+type TokenLogin = OAuthLogin & Pick<RelayEntity, 'oauthClientAuth'>;
 
 /** The state the dashboard shows: set from a failed token request until the next success. */
 export interface OAuthStatus {
@@ -24,8 +29,9 @@ export interface OAuthStatus {
 }
 
 /**
- * Access tokens of the primary relay's OAuth2 login: fetched from the configured provider,
- * cached until shortly before they expire (TokenCache), dropped when the settings change.
+ * Access tokens of the primary relay's OAuth2 login (only the relay of priority 0 may have one):
+ * fetched from the configured provider, cached until shortly before they expire (TokenCache),
+ * dropped when the login changes.
  * Requests with the stored refresh token go one at a time and keep the one the provider
  * rotates to (RefreshTokenRotation); the client authenticates as the setting says
  * (ClientAuthChoice). A failure is remembered (the dashboard's warning), raised in the event
@@ -40,20 +46,21 @@ export class OAuthTokenService {
   private readonly rotation: RefreshTokenRotation;
 
   constructor(
+    private readonly primary: PrimaryRelayService,
     private readonly settings: SettingsService,
     private readonly events: EventLogService,
     @Inject(OAUTH_URLS) readonly urls: OAuthUrls,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
-    this.rotation = new RefreshTokenRotation(settings);
+    this.rotation = new RefreshTokenRotation(primary);
   }
 
-  /** A fresh access token for the saved settings; `force` when the relay refused the last one. */
+  /** A fresh access token for the saved login; `force` when the relay refused the last one. */
   async token(force = false): Promise<string> {
-    const s = await this.settings.get();
+    const r = await this.primary.get();
     // Not the refresh token: a new one leaves the access token valid, and one rotated at a
     // refresh (here or by another instance) must not make every instance refresh again.
-    const key = fingerprint(s, [s.oauthClientSecretSealed, s.oauthServiceAccountKeySealed], this.urls);
+    const key = fingerprint(r, [r.oauthClientSecretSealed, r.oauthServiceAccountKeySealed], this.urls);
     if (this.cache?.key !== key) this.cache = { key, tokens: new TokenCache(() => this.fetchForSaved()) };
     return this.cache.tokens.get(force);
   }
@@ -64,42 +71,43 @@ export class OAuthTokenService {
   }
 
   /**
-   * One token request for the given settings, not cached and not recorded (the test email,
-   * which may test unsaved values). With the stored refresh token it waits its turn behind
-   * delivery's refreshes and keeps a rotated one; a refresh token typed for the test is not
-   * stored. Throws OAuthError.
+   * One token request for the given login, not cached and not recorded (the test email, which
+   * may test unsaved values). With the stored refresh token it waits its turn behind delivery's
+   * refreshes and keeps a rotated one; a refresh token typed for the test is not stored. Throws
+   * OAuthError.
    */
-  async requestOnce(s: SettingsEntity, secrets: RelaySecrets): Promise<TokenExchange> {
+  async requestOnce(login: TokenLogin, secrets: RelaySecrets, timeoutSeconds: number): Promise<TokenExchange> {
     const given = secrets.oauthRefreshToken;
-    if (given === undefined || given !== (await this.settings.secrets()).oauthRefreshToken) return this.exchange(s, secrets);
-    return this.rotation.run(PROVIDER_NAMES[s.oauthProvider], (refreshToken) => this.exchange(s, { ...secrets, oauthRefreshToken: refreshToken }));
+    if (given === undefined || given !== (await this.primary.openSecrets()).secrets.oauthRefreshToken) return this.exchange(login, secrets, timeoutSeconds);
+    return this.rotation.run(PROVIDER_NAMES[login.oauthProvider], (refreshToken) => this.exchange(login, { ...secrets, oauthRefreshToken: refreshToken }, timeoutSeconds));
   }
 
-  /** One token request: the provider's request for these settings, the client authenticated as they say. */
-  private async exchange(s: SettingsEntity, secrets: RelaySecrets): Promise<TokenExchange> {
-    const req = tokenRequest(s, secrets, this.urls);
-    const answer = await this.clientAuth.request(req.info.url, req.params, s.oauthClientAuth, { timeoutMs: s.timeoutSeconds * 1000 });
+  /** One token request: the provider's request for this login, the client authenticated as it says. */
+  private async exchange(login: TokenLogin, secrets: RelaySecrets, timeoutSeconds: number): Promise<TokenExchange> {
+    const req = tokenRequest(login, secrets, this.urls);
+    const answer = await this.clientAuth.request(req.info.url, req.params, login.oauthClientAuth, { timeoutMs: timeoutSeconds * 1000 });
     return { answer, request: req.info };
   }
 
   private async fetchForSaved(): Promise<TokenAnswer> {
-    let s = await this.settings.get();
+    let r = await this.primary.get();
     try {
-      const { answer, request } = await this.rotation.run(PROVIDER_NAMES[s.oauthProvider], async (refreshToken) => {
-        // After waiting its turn: the settings as they are now.
-        s = await this.settings.get();
-        return this.exchange(s, { ...(await this.settings.secrets()), oauthRefreshToken: refreshToken });
+      const { answer, request } = await this.rotation.run(PROVIDER_NAMES[r.oauthProvider], async (refreshToken) => {
+        // After waiting its turn: the login as it is now.
+        r = await this.primary.get();
+        const { secrets } = await this.primary.openSecrets();
+        return this.exchange(r, { ...secrets, oauthRefreshToken: refreshToken }, (await this.settings.get()).timeoutSeconds);
       });
-      await this.succeeded(s, request);
+      await this.succeeded(r, request);
       return answer;
     } catch (err) {
       const e = err instanceof OAuthError ? err : new OAuthError('request_failed', (err as Error).message, { url: '', grantType: '' }, null);
-      await this.failed(s, e);
+      await this.failed(r, e);
       throw e;
     }
   }
 
-  private async succeeded(s: SettingsEntity, request: TokenRequestInfo): Promise<void> {
+  private async succeeded(s: OAuthLogin, request: TokenRequestInfo): Promise<void> {
     if (!this.failure) return;
     const was = this.failure;
     this.failure = undefined;
@@ -112,7 +120,7 @@ export class OAuthTokenService {
   }
 
   /** One event per failure episode: when it starts, and when the provider's error changes within it. */
-  private async failed(s: SettingsEntity, e: OAuthError): Promise<void> {
+  private async failed(s: OAuthLogin, e: OAuthError): Promise<void> {
     const now = new Date();
     const announce = this.failure?.error !== e.error;
     this.failure = {

@@ -1,6 +1,6 @@
-import type { RelaySecrets } from '../../settings/settings.service.js';
-import type { OAuthProvider, SettingsEntity } from '../../settings/settings.entity.js';
 import { DEFAULT_OAUTH_URLS, MICROSOFT_LOGIN_BASE, OAuthUrls } from '../../config/oauth-urls.js';
+import type { RelaySecrets } from '../../relays/relay-secrets.js';
+import type { OAuthProvider, RelayEntity } from '../../relays/relay.entity.js';
 import { parseServiceAccountKey, serviceAccountJwt } from './service-account-jwt.js';
 import { OAuthError, TokenRequestInfo } from './token-endpoint.js';
 
@@ -25,7 +25,8 @@ export const PROVIDER_NAMES: Record<OAuthProvider, string> = {
   generic: 'OAuth2 provider',
 };
 
-type OAuthSettings = Pick<SettingsEntity, 'oauthProvider' | 'oauthTenantId' | 'oauthClientId' | 'oauthTokenUrl' | 'oauthScope' | 'username'>;
+/** A relay's OAuth2 login: the provider and its fields, and the mailbox (username). */
+export type OAuthLogin = Pick<RelayEntity, 'oauthProvider' | 'oauthTenantId' | 'oauthClientId' | 'oauthTokenUrl' | 'oauthScope' | 'username'>;
 
 /**
  * The token request of the configured provider:
@@ -36,7 +37,7 @@ type OAuthSettings = Pick<SettingsEntity, 'oauthProvider' | 'oauthTenantId' | 'o
  *   at the configured URL and scope.
  * A missing piece is an OAuthError ('not_configured'), so it defers mail like any token failure.
  */
-export function tokenRequest(s: OAuthSettings, secrets: RelaySecrets, urls: OAuthUrls = DEFAULT_OAUTH_URLS, now?: number): TokenRequest {
+export function tokenRequest(s: OAuthLogin, secrets: RelaySecrets, urls: OAuthUrls = DEFAULT_OAUTH_URLS, now?: number): TokenRequest {
   const missing = (what: string, url: string, grantType: string): never => {
     throw new OAuthError('not_configured', what, { url, grantType }, null);
   };
@@ -85,6 +86,6 @@ export function tokenRequest(s: OAuthSettings, secrets: RelaySecrets, urls: OAut
 }
 
 /** The values whose change makes a cached token worthless. */
-export function fingerprint(s: OAuthSettings, sealed: (string | null)[], urls: OAuthUrls): string {
+export function fingerprint(s: OAuthLogin, sealed: (string | null)[], urls: OAuthUrls): string {
   return JSON.stringify([s.oauthProvider, s.oauthTenantId, s.oauthClientId, s.oauthTokenUrl, s.oauthScope, s.username, sealed, urls]);
 }

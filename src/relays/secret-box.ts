@@ -5,6 +5,9 @@ import { promisify } from 'node:util';
 
 const VERSION = 'v1';
 
+/** The application's SecretBox (RelaysModule provides it; session cookies derive their keys from it too). */
+export const SECRET_BOX = Symbol('SECRET_BOX');
+
 /** How a sealed value stands with a box's keys: the start-up check re-seals 'legacy' ones. */
 export type SealState = 'current' | 'legacy' | 'unreadable';
 

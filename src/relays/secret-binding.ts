@@ -1,35 +1,35 @@
-import { type SecretField, SECRET_NAMES, secretsInUse } from './secret-fields.js';
-import type { Security, SettingsEntity } from './settings.entity.js';
-import { DEFAULT_PORTS } from './settings.view.js';
+import { effectivePort } from './relay-address.js';
+import { type SecretField, SECRET_NAMES, secretsInUse } from './relay-secrets.js';
+import type { RelayEntity, Security } from './relay.entity.js';
 
 /**
  * A stored secret goes only where it was saved for: a relay password to the same host,
  * effective port and security mode; OAuth2 secrets to the same token endpoint. Otherwise
- * anyone allowed to change the settings (an API token, a dashboard session) could point them at
- * a listener of their own and read every write-only secret back.
+ * anyone allowed to change a relay (an API token, a dashboard session) could point it at a
+ * listener of their own and read every write-only secret back.
  */
-export type Destination = Pick<SettingsEntity, 'relayHost' | 'relayPort' | 'security' | 'authEnabled' | 'authMethod' | 'oauthProvider' | 'oauthTenantId' | 'oauthTokenUrl'>;
+export type Destination = Pick<RelayEntity, 'host' | 'port' | 'security' | 'authEnabled' | 'authMethod' | 'oauthProvider' | 'oauthTenantId' | 'oauthTokenUrl'>;
 
 /** Where a relay's password goes. The effective port counts (null is the mode's default); certificate checking does not. */
 export function relayDestination(host: string, port: number | null, security: Security): string {
-  return `${security}://${host.trim().toLowerCase()}:${port ?? DEFAULT_PORTS[security]}`;
+  return `${security}://${host.trim().toLowerCase()}:${effectivePort(port, security)}`;
 }
 
 /** Where OAuth2 secrets go: Google's endpoint (both Google providers), the tenant's at Microsoft, or the generic provider's URL. */
-function tokenDestination(s: Destination): string {
-  switch (s.oauthProvider) {
+function tokenDestination(r: Destination): string {
+  switch (r.oauthProvider) {
     case 'microsoft':
-      return `microsoft/${s.oauthTenantId.trim().toLowerCase()}`;
+      return `microsoft/${r.oauthTenantId.trim().toLowerCase()}`;
     case 'google':
     case 'google-service-account':
       return 'google';
     case 'generic':
-      return `url ${s.oauthTokenUrl.trim()}`;
+      return `url ${r.oauthTokenUrl.trim()}`;
   }
 }
 
-function destinationOf(field: SecretField, s: Destination): string {
-  return field === 'password' ? relayDestination(s.relayHost, s.relayPort, s.security) : tokenDestination(s);
+function destinationOf(field: SecretField, r: Destination): string {
+  return field === 'password' ? relayDestination(r.host, r.port, r.security) : tokenDestination(r);
 }
 
 /** The reason on a secret's field when it has to be typed again. */
@@ -40,17 +40,20 @@ export const REENTER: Record<SecretField, string> = {
   oauthServiceAccountKey: `was saved for another token endpoint: enter the ${SECRET_NAMES.oauthServiceAccountKey} again for the new token endpoint`,
 };
 
+/** How a dropped secret is shown in the event of the change. */
+export const DROPPED = (field: SecretField): string => `(cleared: saved for another ${field === 'password' ? 'host' : 'token endpoint'})`;
+
 export interface Rebinding {
-  /** Kept secrets the new settings would send to another destination: 400, one reason per field. */
+  /** Kept secrets the change would send to another destination: 400, one reason per field. */
   reenter: Partial<Record<SecretField, string>>;
-  /** Kept secrets of another destination that the new settings do not send: they go with the change. */
+  /** Kept secrets of another destination that the relay no longer sends: they go with the change. */
   drop: SecretField[];
 }
 
 /**
  * What becomes of the stored secrets that a change keeps (neither given again nor cleared)
- * when it moves from `before` to `after`. A change of method or provider keeps the secrets of
- * the same destination.
+ * when a relay moves from `before` to `after`. A change of method or provider keeps the
+ * secrets of the same destination.
  */
 export function rebind(before: Destination, after: Destination, kept: SecretField[]): Rebinding {
   const used = secretsInUse(after);

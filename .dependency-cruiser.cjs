@@ -78,5 +78,5 @@ module.exports = {
     includeOnly: '^src/',
   },
 };
-// For tools/architecture-diagram (not part of dependency-cruiser's configuration).
+// For scripts/architecture.mjs (not part of dependency-cruiser's configuration).
 Object.defineProperty(module.exports, 'FLOORS', { value: FLOORS, enumerable: false });

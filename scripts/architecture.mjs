@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 /**
  * Draws the floors of src/ into docs/ARCHITECTURE.md (between its markers) from what
- * dependency-cruiser finds: one box per floor, top floor first, an arrow per folder that
- * imports another (imports of the ground floor, which every floor may use, are left out).
+ * dependency-cruiser finds: the floors stacked, top floor first, and a table of the folders
+ * each folder imports (imports of the ground floor, which every floor may use, are left out).
  *
  *   npm run architecture          rewrites the picture
  *   npm run architecture -- --check   fails when the picture is not what the code says (npm test)
@@ -37,17 +37,22 @@ for (const m of result.output.modules) {
 }
 
 const id = (name) => name.replace(/-/g, '_');
+// The picture: the floors stacked, top floor first; a floor may use only the floors below it.
 const lines = ['```mermaid', 'flowchart TB'];
 for (let i = FLOORS.length - 1; i >= 0; i--) {
-  lines.push(`  subgraph floor${i}["floor ${i}${i === 0 ? ': ground, used by every floor' : ''}"]`, '    direction LR');
-  for (const name of FLOORS[i]) lines.push(`    ${id(name)}["${name}/"]`);
-  lines.push('  end');
+  lines.push(`  floor${i}["${i === 0 ? 'ground' : `floor ${i}`}: ${FLOORS[i].map((n) => `${n}/`).join(' · ')}"]`);
 }
-for (const e of [...edges].sort()) {
-  const [from, to] = e.split('|');
-  lines.push(`  ${id(from)} --> ${id(to)}`);
+for (let i = FLOORS.length - 1; i > 0; i--) lines.push(`  floor${i} --> floor${i - 1}`);
+lines.push('```', '');
+// What each folder uses, as the code says (the ground floor, used by all, left out).
+lines.push('| floor | folder | uses |', '|---|---|---|');
+for (let i = FLOORS.length - 1; i >= 1; i--) {
+  for (const name of FLOORS[i]) {
+    const uses = [...edges].filter((e) => e.startsWith(`${name}|`)).map((e) => e.split('|')[1]).sort();
+    lines.push(`| ${i} | \`${name}/\` | ${uses.length ? uses.map((u) => `${u}/`).join(', ') : '—'} |`);
+  }
 }
-lines.push('```');
+lines.push(`| 0 | ${FLOORS[0].map((n) => `\`${n}/\``).join(', ')} | — |`);
 const picture = lines.join('\n');
 
 const doc = readFileSync(DOC, 'utf8');

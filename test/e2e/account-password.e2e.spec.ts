@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase } from '../helpers/db.js';
-import { PostroomProcess } from '../helpers/postroom-process.js';
+import { dashboardPostroom } from '../helpers/dashboard-postroom.js';
 import { WEB_PASSWORD, WebSession } from '../helpers/web-session.js';
 import { events } from './api.js';
 
@@ -12,27 +11,16 @@ const NEW_PASSWORD = 'tangerine wombat lighthouse 7';
  * The tests run in order: the last one changes the password.
  */
 describe('dashboard: Account, changing the admin password', () => {
-  let db: Awaited<ReturnType<typeof createTestDatabase>>;
-  let postroom: PostroomProcess;
+  const app = dashboardPostroom();
   // Changes made in the dashboard (the first start records one by ADMIN_PASSWORD).
-  const passwordEvents = async () => (await events(postroom, 'source=system')).filter((e) => e.message.startsWith('Admin password changed (dashboard'));
-
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    postroom = await new PostroomProcess({ databaseUrl: db.url, env: { ADMIN_PASSWORD: WEB_PASSWORD } }).start();
-  });
-
-  afterAll(async () => {
-    await postroom?.dispose();
-    await db?.drop();
-  });
+  const passwordEvents = async () => (await events(app.postroom, 'source=system')).filter((e) => e.message.startsWith('Admin password changed (dashboard'));
 
   // One session for the tests that do not change the password: every login is a password check,
   // and at most 10 are made in any 10 s (the login throttle).
   let web: WebSession;
 
   it('links the Account page from the header of every page, with a labelled form for the current password and the new one twice', async () => {
-    web = await new WebSession(postroom).login();
+    web = await new WebSession(app.postroom).login();
     for (const path of ['/', '/queue', '/logs']) expect((await web.get(path)).text).toMatch(/<a href="\/account"\s*>Account<\/a>/);
     const page = await web.get('/account');
     expect(page.status).toBe(200);
@@ -86,7 +74,7 @@ describe('dashboard: Account, changing the admin password', () => {
   });
 
   it('changes the password, ends every session (this one and a second one) and sends to the login with a message', async () => {
-    const other = await new WebSession(postroom).login();
+    const other = await new WebSession(app.postroom).login();
     await web.get('/account');
     const res = await web.post('/account/password', { current: WEB_PASSWORD, password: NEW_PASSWORD, confirm: NEW_PASSWORD });
     expect(res.status).toBe(303);
@@ -98,16 +86,16 @@ describe('dashboard: Account, changing the admin password', () => {
       expect(page.status).toBe(303);
       expect(page.headers.get('location')).toMatch(/^\/login/);
     }
-    const fragment = await new WebSession(postroom).request('GET', '/dashboard/status', { htmx: true, headers: { cookie: other.cookie } });
+    const fragment = await new WebSession(app.postroom).request('GET', '/dashboard/status', { htmx: true, headers: { cookie: other.cookie } });
     expect(fragment.status).toBe(401);
 
-    const login = await new WebSession(postroom).get('/login?changed=1');
+    const login = await new WebSession(app.postroom).get('/login?changed=1');
     expect(login.text).toContain('Password changed. Every session has ended: log in with the new password.');
 
-    const old = new WebSession(postroom);
+    const old = new WebSession(app.postroom);
     await old.get('/login');
     expect((await old.post('/login', { password: WEB_PASSWORD })).status).toBe(401);
-    expect((await (await new WebSession(postroom).login(NEW_PASSWORD)).get('/')).status).toBe(200);
+    expect((await (await new WebSession(app.postroom).login(NEW_PASSWORD)).get('/')).status).toBe(200);
 
     const [event] = await passwordEvents();
     expect(event?.message).toMatch(/^Admin password changed \(dashboard from [\d.:a-f]+\): \d+ dashboard session\(s\) ended$/);

@@ -1,24 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase } from '../helpers/db.js';
-import { PostroomProcess } from '../helpers/postroom-process.js';
+import { dashboardPostroom } from '../helpers/dashboard-postroom.js';
 import { WEB_PASSWORD, WebSession } from '../helpers/web-session.js';
 
 describe('Dashboard login, sessions and CSRF', () => {
-  let db: Awaited<ReturnType<typeof createTestDatabase>>;
-  let postroom: PostroomProcess;
-
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    postroom = await new PostroomProcess({ databaseUrl: db.url, env: { ADMIN_PASSWORD: WEB_PASSWORD } }).start();
-  });
-
-  afterAll(async () => {
-    await postroom?.dispose();
-    await db?.drop();
-  });
+  const app = dashboardPostroom();
 
   it('redirects every page to the login without a session, and tells htmx to go there', async () => {
-    const web = new WebSession(postroom);
+    const web = new WebSession(app.postroom);
     for (const path of ['/', '/dashboard/status']) {
       const page = await web.get(path);
       expect(page.status).toBe(303);
@@ -30,7 +18,7 @@ describe('Dashboard login, sessions and CSRF', () => {
   });
 
   it('refuses a wrong password and logs in with the right one under a new session id', async () => {
-    const web = new WebSession(postroom);
+    const web = new WebSession(app.postroom);
     await web.get('/login');
     const before = web.cookie;
     const wrong = await web.post('/login', { password: 'nope' });
@@ -47,20 +35,20 @@ describe('Dashboard login, sessions and CSRF', () => {
   });
 
   it('refuses a POST without the CSRF token (403) and changes nothing', async () => {
-    const web = await new WebSession(postroom).login();
+    const web = await new WebSession(app.postroom).login();
     const forged = await web.request('POST', '/logout', { form: { nothing: '1' } });
     expect(forged.status).toBe(403);
     expect((await web.get('/')).status).toBe(200); // still logged in
   });
 
   it('serves htmx from its own origin', async () => {
-    const res = await fetch(`${postroom.baseUrl}/assets/htmx.min.js`);
+    const res = await fetch(`${app.postroom.baseUrl}/assets/htmx.min.js`);
     expect(res.status).toBe(200);
     expect(await res.text()).toContain('htmx');
   });
 
   it('sends the status fragment alone to htmx and the whole page otherwise, with Vary: HX-Request', async () => {
-    const web = await new WebSession(postroom).login();
+    const web = await new WebSession(app.postroom).login();
     const full = await web.get('/');
     const fragment = await web.get('/', true);
     expect(full.text).toContain('<html');

@@ -1,10 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DirectTransport, MxResolver } from '../../src/delivery/direct-transport.js';
+import { stubResolver } from '../helpers/stub-resolver.js';
 import { outcomeOfResult } from '../../src/delivery/outcome.js';
 import { freePort } from '../helpers/postroom-process.js';
 import { SmtpSink } from '../helpers/smtp-sink.js';
 
-type Mx = { exchange: string; priority: number };
+const raw = (subject: string) => Buffer.from(`From: nas@appliance.example\r\nTo: someone@example.net\r\nSubject: ${subject}\r\n\r\nbody\r\n`);
 
 /**
  * Direct delivery (no relay) in process: a stub resolver answers MX and address look-ups, and
@@ -12,30 +13,6 @@ type Mx = { exchange: string; priority: number };
  * transport's DIRECT port), on different loopback addresses: 127.0.0.1 has a sink, 127.0.0.2 has
  * nothing listening (a server that is down). No internet.
  */
-function stubResolver(mx: Record<string, Mx[] | string>, hosts: Record<string, string[] | string>): MxResolver & { asked: string[] } {
-  const asked: string[] = [];
-  const fail = (code: string, what: string) => Object.assign(new Error(`${what} ${code}`), { code });
-  return {
-    asked,
-    async resolveMx(domain) {
-      asked.push(`MX ${domain}`);
-      const r = mx[domain];
-      if (r === undefined) throw fail('ENODATA', `queryMx ${domain}`);
-      if (typeof r === 'string') throw fail(r, `queryMx ${domain}`);
-      return r.map((x) => ({ ...x }));
-    },
-    async lookup(host) {
-      asked.push(`A ${host}`);
-      const r = hosts[host];
-      if (r === undefined) throw fail('ENOTFOUND', `getaddrinfo ${host}`);
-      if (typeof r === 'string') throw fail(r, `getaddrinfo ${host}`);
-      return r;
-    },
-  };
-}
-
-const raw = (subject: string) => Buffer.from(`From: nas@appliance.example\r\nTo: someone@example.net\r\nSubject: ${subject}\r\n\r\nbody\r\n`);
-
 describe('DirectTransport against a stub resolver and loopback MX sinks', () => {
   const sink = new SmtpSink(); // offers STARTTLS (self-signed): opportunistic TLS should use it
   const plainSink = new SmtpSink({ starttls: false, rcptReply: (a) => (a.startsWith('unknown@') ? { code: 550, message: '5.1.1 <unknown@plain.example>: User unknown' } : undefined) });

@@ -64,3 +64,15 @@ document.addEventListener('change', function (e) {
   });
   document.addEventListener('htmx:after:swap', syncAll);
 })();
+
+// The result of a form sent with htmx (Edit Settings: "Settings saved" or "Nothing was saved")
+// sits at the top of a tall form whose button is at the bottom: after the swap, bring it into
+// view and give it the focus, so that it is seen and read out. Without JavaScript the page
+// loads at its top and the result's autofocus does the same.
+document.addEventListener('htmx:after:swap', function () {
+  var result = document.querySelector('[data-focus-result]');
+  if (!result || result.hasAttribute('data-focused')) return;
+  result.setAttribute('data-focused', '');
+  result.focus({ preventScroll: true });
+  result.scrollIntoView({ block: 'start' });
+});

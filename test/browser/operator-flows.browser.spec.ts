@@ -26,6 +26,7 @@ describe('Operator flows in a real browser', () => {
     postroom = await new PostroomProcess({ databaseUrl: db.url, env: { ADMIN_PASSWORD: WEB_PASSWORD } }).start();
     browser = await launchBrowser();
     page = await loggedInPage(browser, postroom);
+    await page.setViewportSize({ width: 1366, height: 900 }); // an operator's laptop
   });
 
   afterAll(async () => {
@@ -35,6 +36,18 @@ describe('Operator flows in a real browser', () => {
     await db?.drop();
   });
 
+  /** The save's result is the focused element and lies inside the viewport. */
+  async function expectResultInViewAndFocused(text: RegExp): Promise<void> {
+    await page.waitForFunction(() => document.activeElement?.id === 'settings-result');
+    const result = page.locator('#settings-result');
+    expect(await result.textContent()).toMatch(text);
+    const box = await result.boundingBox();
+    const viewport = page.viewportSize()!;
+    expect(box).not.toBeNull();
+    expect(box!.y).toBeGreaterThanOrEqual(0);
+    expect(box!.y).toBeLessThan(viewport.height);
+  }
+
   it('saves settings with errors shown in place and nothing saved, then saves them correctly', async () => {
     await page.getByRole('link', { name: 'Edit Settings' }).click();
     await page.getByLabel('Relay host').fill('127.0.0.1');
@@ -43,6 +56,8 @@ describe('Operator flows in a real browser', () => {
     await page.getByLabel('From address').fill('not an address');
     await page.getByRole('button', { name: 'Save settings' }).click();
     await page.getByText('Nothing was saved.').waitFor();
+    // Save is ~4,000 px below the result: the result is brought into view and focused.
+    await expectResultInViewAndFocused(/Nothing was saved\./);
     expect(await page.getByLabel('Relay port').getAttribute('aria-invalid')).toBe('true');
     expect(await page.getByLabel('From address').getAttribute('aria-invalid')).toBe('true');
     expect((await postroom.api<Settings>('GET', '/api/v1/settings')).body.relayHost).toBe('');
@@ -51,6 +66,7 @@ describe('Operator flows in a real browser', () => {
     await page.getByLabel('From address').fill('nas@example.com');
     await page.getByRole('button', { name: 'Save settings' }).click();
     await page.getByText(/Settings saved: /).waitFor();
+    await expectResultInViewAndFocused(/Settings saved: /);
     const saved = (await postroom.api<Settings>('GET', '/api/v1/settings')).body;
     expect(saved).toMatchObject({ relayHost: '127.0.0.1', relayPort: sink.port, fromAddress: 'nas@example.com' });
   });

@@ -75,6 +75,8 @@ describe('Edit Settings page', () => {
     expect(res.text).toMatch(/<p id="f-fromAddress-error" class="error">From address must be an email address/);
     expect(res.text).toContain('value="relay.example.com"');
     expect(res.text).toContain('Nothing was saved.');
+    // Without JavaScript too the summary takes the focus (the page loads at its top, where it is).
+    expect(res.text).toMatch(/<div class="error-summary" role="alert" id="settings-result" tabindex="-1" autofocus/);
     expect(res.text).not.toContain(SECRET);
     expect(await saved()).toEqual(before);
 
@@ -91,7 +93,7 @@ describe('Edit Settings page', () => {
     const before = await saved();
     const res = await web.post('/settings', form(before, { relayHost: 'relay.example.com', security: 'tls' }));
     expect(res.status).toBe(303);
-    expect(res.headers.get('location')).toBe('/settings?saved=relayHost%2Csecurity');
+    expect(res.headers.get('location')).toBe('/settings?saved=relayHost%2Csecurity#settings-result');
     const page = await web.get(res.headers.get('location')!);
     expect(page.text).toContain('Settings saved: relayHost, security');
     expect(page.text).toMatch(/<option value="tls" selected>/);

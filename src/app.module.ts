@@ -3,6 +3,7 @@ import { APP_FILTER } from '@nestjs/core';
 import { ScheduleModule } from '@nestjs/schedule';
 import type { Logger } from 'pino';
 import { AuthModule } from './auth/auth.module.js';
+import { DomainErrorFilter } from './web/domain-error.filter.js';
 import { UnstorableTextFilter } from './web/unstorable-text.filter.js';
 import { ConfigModule } from './config/config.module.js';
 import { AppConfig } from './config/config.schema.js';
@@ -49,8 +50,12 @@ export class AppModule {
         RetentionModule,
         OpenApiModule,
       ],
-      // Text PostgreSQL cannot store answers 400 wherever validation missed it (not main.ts: APP_FILTER gets DI).
-      providers: [{ provide: APP_FILTER, useClass: UnstorableTextFilter }],
+      // Not main.ts: APP_FILTER gets DI. Domain errors (400/404/409) become the API's one error
+      // shape; text PostgreSQL cannot store answers 400 wherever validation missed it.
+      providers: [
+        { provide: APP_FILTER, useClass: DomainErrorFilter },
+        { provide: APP_FILTER, useClass: UnstorableTextFilter },
+      ],
     };
   }
 }

@@ -1,5 +1,5 @@
-import { BadRequestException } from '@nestjs/common';
 import { CONTROL_CHARACTERS_REASON, hasControlCharacter } from './control-characters.js';
+import { InvalidInput } from './domain-errors.js';
 
 export interface Page<T> {
   items: T[];
@@ -14,7 +14,7 @@ export function parseLimit(raw: unknown): number {
   if (raw === undefined || raw === '') return DEFAULT_LIMIT;
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 1 || n > MAX_LIMIT) {
-    throw new BadRequestException({ message: 'Invalid query', fields: { limit: `must be a whole number from 1 to ${MAX_LIMIT}` } });
+    throw new InvalidInput('Invalid query', { limit: `must be a whole number from 1 to ${MAX_LIMIT}` });
   }
   return n;
 }
@@ -27,7 +27,7 @@ export function encodeCursor(key: string): string {
 export function decodeCursor(raw: unknown, valid: (key: string) => boolean): string | undefined {
   if (raw === undefined || raw === '') return undefined;
   const key = typeof raw === 'string' ? Buffer.from(raw, 'base64url').toString('utf8') : '';
-  if (!valid(key)) throw new BadRequestException({ message: 'Invalid query', fields: { cursor: 'is not a cursor this list gave' } });
+  if (!valid(key)) throw new InvalidInput('Invalid query', { cursor: 'is not a cursor this list gave' });
   return key;
 }
 
@@ -44,19 +44,19 @@ export const isBigintKey = (key: string): boolean => /^[0-9]{1,19}$/.test(key);
 export function parseTime(raw: unknown, field: string): Date | undefined {
   if (raw === undefined || raw === '') return undefined;
   const d = typeof raw === 'string' ? new Date(raw) : new Date(NaN);
-  if (Number.isNaN(d.getTime())) throw new BadRequestException({ message: 'Invalid query', fields: { [field]: 'must be an ISO 8601 date and time' } });
+  if (Number.isNaN(d.getTime())) throw new InvalidInput('Invalid query', { [field]: 'must be an ISO 8601 date and time' });
   return d;
 }
 
 /** An optional text filter (`?address=`), trimmed; control characters are a 400 naming the field. */
 export function parseText(raw: unknown, field: string): string | undefined {
   if (typeof raw !== 'string' || raw.trim() === '') return undefined;
-  if (hasControlCharacter(raw)) throw new BadRequestException({ message: 'Invalid query', fields: { [field]: CONTROL_CHARACTERS_REASON } });
+  if (hasControlCharacter(raw)) throw new InvalidInput('Invalid query', { [field]: CONTROL_CHARACTERS_REASON });
   return raw.trim();
 }
 
 export function parseEnum<T extends string>(raw: unknown, field: string, allowed: readonly T[]): T | undefined {
   if (raw === undefined || raw === '') return undefined;
   if (typeof raw === 'string' && (allowed as readonly string[]).includes(raw)) return raw as T;
-  throw new BadRequestException({ message: 'Invalid query', fields: { [field]: `must be one of ${allowed.join(', ')}` } });
+  throw new InvalidInput('Invalid query', { [field]: `must be one of ${allowed.join(', ')}` });
 }

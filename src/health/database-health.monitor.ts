@@ -1,4 +1,4 @@
-import { BeforeApplicationShutdown, Inject, Injectable, OnApplicationBootstrap, Optional } from '@nestjs/common';
+import { BeforeApplicationShutdown, Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import pg from 'pg';
 import type { Logger } from 'pino';
@@ -39,7 +39,7 @@ export class DatabaseHealthMonitor implements OnApplicationBootstrap, BeforeAppl
     @InjectDataSource() private readonly db: DataSource,
     @Inject(ROOT_LOGGER) root: Logger,
     private readonly events: EventLogService,
-    @Optional() private readonly metrics?: MetricsService,
+    private readonly metrics: MetricsService,
   ) {
     this.log = root.child({ module: 'database' });
   }
@@ -81,11 +81,11 @@ export class DatabaseHealthMonitor implements OnApplicationBootstrap, BeforeAppl
       await this.ping();
       if (this.lost) await this.recovered(at);
       this.up = true;
-      this.metrics?.setDatabaseUp(true);
+      this.metrics.setDatabaseUp(true);
     } catch (err) {
       await this.dropClient();
       this.up = false;
-      this.metrics?.setDatabaseUp(false);
+      this.metrics.setDatabaseUp(false);
       if (!this.lost && !this.stopped) {
         this.lost = { at, reason: err instanceof Error ? err.message : String(err) };
         this.log.error({ err, lostAt: at.toISOString() }, 'Database connection lost');

@@ -1,4 +1,4 @@
-import { Inject, Injectable, Optional } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import type { Logger } from 'pino';
 import { ROOT_LOGGER } from '../logging/logging.module.js';
 import { newQueueId } from '../queue/queue-id.js';
@@ -29,8 +29,8 @@ export class IntakeService {
     private readonly queue: QueueService,
     private readonly settings: SettingsService,
     private readonly localMail: LocalMailService,
-    @Optional() private readonly storm?: StormService,
-    @Optional() @Inject(ROOT_LOGGER) private readonly log?: Logger,
+    private readonly storm: StormService,
+    @Inject(ROOT_LOGGER) private readonly log: Logger,
   ) {}
 
   /**
@@ -76,17 +76,17 @@ export class IntakeService {
       held: resolved.unresolved.length ? { reason: LOCAL_HOLD, lastError: localHoldText(resolved.unresolved) } : undefined,
     };
     // Alert storms: a message past the limits is still stored (and acknowledged) but held for a digest.
-    const verdict = message.held ? undefined : this.storm?.check(message, settings);
+    const verdict = message.held ? undefined : this.storm.check(message, settings);
     let id: string;
     try {
-      id = verdict?.hold ? await this.storm!.hold(message, verdict) : await this.queue.enqueue(message);
+      id = verdict?.hold ? await this.storm.hold(message, verdict) : await this.queue.enqueue(message);
     } catch (err) {
       // Not stored: the client retries, and that retry must not count as a repeat.
-      if (verdict) this.storm!.forget(message, settings, verdict);
+      if (verdict) this.storm.forget(message, settings, verdict);
       throw err;
     }
     // The SMTP listener logs its own 'message queued'; other ways in (API, maildrop, notices) are logged here.
-    if (s.client.address === null) this.log?.info({ module: 'intake', queueId: id, from: message.sender, rcpt: message.recipients.length }, 'message queued');
+    if (s.client.address === null) this.log.info({ module: 'intake', queueId: id, from: message.sender, rcpt: message.recipients.length }, 'message queued');
     return id;
   }
 }

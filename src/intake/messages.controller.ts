@@ -1,8 +1,9 @@
-import { BadRequestException, Body, Controller, HttpCode, Post, ServiceUnavailableException, UseGuards } from '@nestjs/common';
+import { Body, Controller, HttpCode, Post, ServiceUnavailableException, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import MailComposer from 'nodemailer/lib/mail-composer/index.js';
 import { ApiTokenGuard } from '../auth/api-token.guard.js';
 import { formatMailbox } from '../common/address.js';
+import { InvalidInput } from '../common/domain-errors.js';
 import { MailLogService } from '../mail-log/mail-log.service.js';
 import { fieldErrors } from '../common/field-errors.js';
 import { SettingsService } from '../settings/settings.service.js';
@@ -27,11 +28,11 @@ export class MessagesController {
   @HttpCode(202)
   async submit(@Body() body: unknown): Promise<{ id: string }> {
     const parsed = messageInputSchema.safeParse(body ?? {});
-    if (!parsed.success) throw new BadRequestException({ statusCode: 400, error: 'Bad Request', message: 'Invalid message: nothing was queued', fields: fieldErrors(parsed.error) });
+    if (!parsed.success) throw new InvalidInput('Invalid message: nothing was queued', fieldErrors(parsed.error));
     const m = parsed.data;
     const s = await this.settings.get();
     const fromAddress = m.from ?? s.fromAddress;
-    if (!fromAddress) throw new BadRequestException({ statusCode: 400, error: 'Bad Request', message: 'Invalid message: nothing was queued', fields: { from: 'is required while no From address is configured in the settings' } });
+    if (!fromAddress) throw new InvalidInput('Invalid message: nothing was queued', { from: 'is required while no From address is configured in the settings' });
     const raw = await new MailComposer({
       from: formatMailbox(m.fromName ?? (m.from ? '' : s.fromName), fromAddress),
       to: m.to,
@@ -55,9 +56,9 @@ export class MessagesController {
         await this.mailLog
           .append([{ queueId: null, messageId: null, event: 'rejected', sender: fromAddress, recipient: recipients.join(', '), size: 0, reply: err.message }])
           .catch(() => undefined); // best effort, as the listener's: the answer is the 400
-        throw new BadRequestException({ statusCode: 400, error: 'Bad Request', message: `Message refused: ${err.message}; nothing was queued` });
+        throw new InvalidInput(`Message refused: ${err.message}; nothing was queued`);
       }
-      throw new ServiceUnavailableException({ message: 'The message could not be stored, try again later', cause: String(err) });
+      throw new ServiceUnavailableException({ statusCode: 503, error: 'Service Unavailable', message: 'The message could not be stored, try again later', cause: String(err) });
     }
   }
 }

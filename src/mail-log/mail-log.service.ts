@@ -1,4 +1,4 @@
-import { Injectable, Optional } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { LogPage, keysetPage } from '../common/keyset-page.js';
 import { likePattern } from '../common/like-pattern.js';
 import { isBigintKey } from '../common/pagination.js';
@@ -70,7 +70,7 @@ const TYPED_COLUMNS =
 export class MailLogService {
   constructor(
     private readonly sql: Sql,
-    @Optional() private readonly metrics?: MetricsService,
+    private readonly metrics: MetricsService,
   ) {}
 
   /**
@@ -114,7 +114,7 @@ export class MailLogService {
 
   /** Tells the metrics about entries a caller stored itself (already committed). */
   counted(entries: NewMailLogEntry[]): void {
-    this.metrics?.countMailLog(entries);
+    this.metrics.countMailLog(entries);
   }
 
   async list(filter: MailLogFilter): Promise<LogPage<MailLogView>> {

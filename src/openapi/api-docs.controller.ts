@@ -1,9 +1,10 @@
-import { Controller, Get, Header, NotFoundException, Param, Res } from '@nestjs/common';
+import { Controller, Get, Header, Param, Res } from '@nestjs/common';
 import type { INestApplication } from '@nestjs/common';
 import { ApiExcludeController, OpenAPIObject } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { NotFound } from '../common/domain-errors.js';
 import { buildApiDocument, operationList } from './api-docs.js';
 
 /**
@@ -56,7 +57,7 @@ export class ApiDocsController {
 
   private get doc(): OpenAPIObject {
     const doc = this.holder.get();
-    if (!doc) throw new NotFoundException({ message: 'The API document is not ready yet' });
+    if (!doc) throw new NotFound('The API document is not ready yet');
     return doc;
   }
 
@@ -102,7 +103,7 @@ ${rows}
       return;
     }
     const name = ASSETS[file];
-    if (!name) throw new NotFoundException();
+    if (!name) throw new NotFound('No such asset');
     res.sendFile(path.join(this.uiDir, name), { maxAge: '1d' });
   }
 }

@@ -1,6 +1,7 @@
-import { BadRequestException, Controller, Delete, Get, HttpCode, Param, Post, Query, UseGuards } from '@nestjs/common';
+import { Controller, Delete, Get, HttpCode, Param, Post, Query, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ApiTokenGuard } from '../auth/api-token.guard.js';
+import { InvalidInput } from '../common/domain-errors.js';
 import { decodeCursor, parseEnum, parseLimit, parseText } from '../common/pagination.js';
 import { isQueueId } from './queue-id.js';
 import { QueueService } from './queue.service.js';
@@ -8,7 +9,7 @@ import { QueueService } from './queue.service.js';
 const STATES = ['queued', 'deferred', 'hold', 'sending'] as const;
 
 function queueId(id: string): string {
-  if (!isQueueId(id)) throw new BadRequestException({ message: 'Invalid queue id', fields: { id: 'is not a queue id' } });
+  if (!isQueueId(id)) throw new InvalidInput('Invalid queue id', { id: 'is not a queue id' });
   return id;
 }
 

@@ -312,6 +312,15 @@ export class QueueRepository {
     return rows[0];
   }
 
+  /** A queued message's stored bytes, or their first `bytes` (a preview); undefined once it has left the queue. */
+  async body(id: string, bytes?: number): Promise<Buffer | undefined> {
+    const rows = await this.sql.rows<{ data: Buffer }>(
+      bytes === undefined ? `SELECT data FROM message_body WHERE id = $1` : `SELECT substring(data FROM 1 FOR $2) AS data FROM message_body WHERE id = $1`,
+      bytes === undefined ? [id] : [id, bytes],
+    );
+    return rows[0]?.data;
+  }
+
   async countByState(): Promise<Record<MessageState, number>> {
     const rows = await this.sql.rows<{ state: MessageState; n: number }>(`SELECT state, count(*)::int AS n FROM message GROUP BY state`);
     const out: Record<MessageState, number> = { queued: 0, deferred: 0, hold: 0, sending: 0 };

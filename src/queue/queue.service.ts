@@ -1,4 +1,5 @@
-import { ConflictException, Injectable, NotFoundException } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
+import { Conflict, NotFound } from '../common/domain-errors.js';
 import { LogPage, keysetPage } from '../common/keyset-page.js';
 import { PgNotifier } from '../database/pg-notifier.js';
 import { Sql } from '../database/sql.js';
@@ -38,12 +39,19 @@ export class QueueService {
 
   async get(id: string): Promise<QueueEntryView> {
     const row = await this.repo.get(id);
-    if (!row) throw new NotFoundException({ message: `No message ${id} in the queue` });
+    if (!row) throw new NotFound(`No message ${id} in the queue`);
     return toQueueEntryView(row);
   }
 
   counts() {
     return this.repo.countByState();
+  }
+
+  /** The message as stored (its first `bytes` for a preview), while it is in the queue; NotFound after. */
+  async raw(id: string, bytes?: number): Promise<Buffer> {
+    const data = await this.repo.body(id, bytes);
+    if (!data) throw new NotFound(`No message ${id} in the queue`);
+    return data;
   }
 
   /** Deferred messages become due now; those being sent are tried again at once should their attempt end deferred. */
@@ -120,7 +128,7 @@ export class QueueService {
   /** One message: 404 when absent, 409 when its state does not allow the action. */
   private async one(id: string, actor: string, action: QueueAction, done: string): Promise<void> {
     const before = await this.repo.get(id);
-    if (!before) throw new NotFoundException({ message: `No message ${id} in the queue` });
+    if (!before) throw new NotFound(`No message ${id} in the queue`);
     const changed = await this.sql.transaction(async (tx) => {
       const ids = await this.repo[action](tx, [id]);
       if (ids.length === 0) return false;
@@ -132,7 +140,7 @@ export class QueueService {
       return true;
     });
     if (changed) return;
-    if (action === 'release' && before.hold_reason) throw new ConflictException({ message: `Message ${id} waits for an admin address (${before.last_error ?? 'mail for a local name'}): it is released once one is set` });
-    throw new ConflictException({ message: `Message ${id} is ${before.state}: cannot ${action} it now` });
+    if (action === 'release' && before.hold_reason) throw new Conflict(`Message ${id} waits for an admin address (${before.last_error ?? 'mail for a local name'}): it is released once one is set`);
+    throw new Conflict(`Message ${id} is ${before.state}: cannot ${action} it now`);
   }
 }

@@ -1,6 +1,7 @@
-import { BadRequestException, ConflictException, Inject, Injectable, NotFoundException } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
+import { Conflict, InvalidInput, NotFound } from '../common/domain-errors.js';
 import { PgNotifier } from '../database/pg-notifier.js';
 import { queryRows } from '../database/sql.js';
 import { EventLogService } from '../events/event-log.service.js';
@@ -228,11 +229,9 @@ export class RelaysService {
 
   private backupId(id: string, what: string): number {
     if (id === PRIMARY_KEY) {
-      throw new ConflictException({
-        statusCode: 409,
-        error: 'Conflict',
-        message: `The primary relay is the one of the settings: ${what} it with PUT /api/v1/settings (relayHost, relayPort, security, tlsVerify, authEnabled, username, password)`,
-      });
+      throw new Conflict(
+        `The primary relay is the one of the settings: ${what} it with PUT /api/v1/settings (relayHost, relayPort, security, tlsVerify, authEnabled, username, password)`,
+      );
     }
     if (!/^[1-9]\d{0,9}$/.test(id) || Number(id) > 2_147_483_647) throw notFound(id);
     return Number(id);
@@ -259,10 +258,10 @@ function objectOrEmpty(raw: unknown): Record<string, unknown> {
   return raw && typeof raw === 'object' && !Array.isArray(raw) ? (raw as Record<string, unknown>) : {};
 }
 
-function invalid(fields: Record<string, string>): BadRequestException {
-  return new BadRequestException({ statusCode: 400, error: 'Bad Request', message: 'Invalid relay: nothing was saved', fields });
+function invalid(fields: Record<string, string>): InvalidInput {
+  return new InvalidInput('Invalid relay: nothing was saved', fields);
 }
 
-function notFound(id: string): NotFoundException {
-  return new NotFoundException({ statusCode: 404, error: 'Not Found', message: `No relay ${id}` });
+function notFound(id: string): NotFound {
+  return new NotFound(`No relay ${id}`);
 }

@@ -1,11 +1,11 @@
-import { BadRequestException } from '@nestjs/common';
+import { InvalidInput } from '../common/domain-errors.js';
 import { resolveReportDay } from './report-date.js';
 import { DEFAULT_TOP, MAX_TOP } from './reports.service.js';
 
 /** The day of a report request (today, yesterday, YYYY-MM-DD); 400 when it is none of those. */
 export function parseReportDay(spec: string, timeZone: string, now = new Date()): string {
   const date = resolveReportDay(spec, timeZone, now);
-  if (!date) throw new BadRequestException({ message: 'Invalid report day', fields: { date: 'must be today, yesterday or a date such as 2026-11-22' } });
+  if (!date) throw new InvalidInput('Invalid report day', { date: 'must be today, yesterday or a date such as 2026-11-22' });
   return date;
 }
 
@@ -13,7 +13,7 @@ export function parseReportDay(spec: string, timeZone: string, now = new Date())
 export function parseTop(raw: unknown): number {
   if (raw === undefined || raw === '') return DEFAULT_TOP;
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1 || n > MAX_TOP) throw new BadRequestException({ message: 'Invalid query', fields: { top: `must be a whole number from 1 to ${MAX_TOP}` } });
+  if (!Number.isInteger(n) || n < 1 || n > MAX_TOP) throw new InvalidInput('Invalid query', { top: `must be a whole number from 1 to ${MAX_TOP}` });
   return n;
 }
 
@@ -21,5 +21,5 @@ export function parseTop(raw: unknown): number {
 export function parseFormat(raw: unknown): 'json' | 'text' {
   if (raw === undefined || raw === '' || raw === 'json') return 'json';
   if (raw === 'text') return 'text';
-  throw new BadRequestException({ message: 'Invalid query', fields: { format: 'must be json or text' } });
+  throw new InvalidInput('Invalid query', { format: 'must be json or text' });
 }

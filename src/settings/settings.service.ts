@@ -1,7 +1,8 @@
-import { BadRequestException, Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import os from 'node:os';
 import { DataSource } from 'typeorm';
+import { InvalidInput } from '../common/domain-errors.js';
 import { PgNotifier } from '../database/pg-notifier.js';
 import { EventLogService } from '../events/event-log.service.js';
 import { PrimaryRelayService } from '../relays/primary-relay.service.js';
@@ -129,6 +130,6 @@ export class SettingsService {
   }
 }
 
-function invalid(fields: Record<string, string>): BadRequestException {
-  return new BadRequestException({ statusCode: 400, error: 'Bad Request', message: 'Invalid settings: nothing was saved', fields });
+function invalid(fields: Record<string, string>): InvalidInput {
+  return new InvalidInput('Invalid settings: nothing was saved', fields);
 }

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase } from '../helpers/db.js';
 import { PostroomProcess } from '../helpers/postroom-process.js';
 import { SmtpSink } from '../helpers/smtp-sink.js';
+import { newQueueId } from '../../src/queue/queue-id.js';
 import { mailLog, queue } from './api.js';
 
 interface ErrorBody {
@@ -156,5 +157,22 @@ describe('JSON API: authentication, POST /api/v1/messages', () => {
     expect(bccOnly.status).toBe(202);
     await sink.waitFor(2);
     expect(sink.messages[1]!.to).toEqual(['audit@example.com']);
+  });
+
+  it('answers every refusal in one shape: statusCode, error, message, and fields when a field is to blame', async () => {
+    const unknownId = newQueueId();
+    const cases: [string, string, number, string, Record<string, string> | undefined][] = [
+      ['GET', '/api/v1/queue?limit=0', 400, 'Bad Request', { limit: 'must be a whole number from 1 to 500' }],
+      ['GET', '/api/v1/queue/not-an-id', 400, 'Bad Request', { id: 'is not a queue id' }],
+      ['GET', '/api/v1/reports/2026-02-30', 400, 'Bad Request', { date: 'must be today, yesterday or a date such as 2026-11-22' }],
+      ['GET', `/api/v1/queue/${unknownId}`, 404, 'Not Found', undefined],
+      ['GET', '/api/v1/relays/999999', 404, 'Not Found', undefined],
+      ['DELETE', '/api/v1/relays/primary', 409, 'Conflict', undefined],
+    ];
+    for (const [method, url, statusCode, error, fields] of cases) {
+      const r = await postroom.api<ErrorBody & { error: string }>(method, url);
+      expect(r.status, url).toBe(statusCode);
+      expect(r.body, url).toEqual({ statusCode, error, message: expect.any(String), ...(fields ? { fields } : {}) });
+    }
   });
 });

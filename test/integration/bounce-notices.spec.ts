@@ -9,6 +9,7 @@ import { LocalMailService } from '../../src/intake/local-mail.service.js';
 import { ClaimedMessage } from '../../src/queue/queue.repository.js';
 import { SettingsEntity } from '../../src/settings/settings.entity.js';
 import type { SettingsService } from '../../src/settings/settings.service.js';
+import { StormService } from '../../src/storm/storm.service.js';
 import { openTestDataSource, silentLogger } from '../helpers/db.js';
 import { clearQueue, message, queueServices } from './support.js';
 import type { MessageData } from '../../src/common/message-data.js';
@@ -32,7 +33,8 @@ describe('BounceNotifier: RFC 3464 notices after an attempt (real PostgreSQL)', 
     services = queueServices(ds);
     const fakeSettings = { get: async () => settings as SettingsEntity, heloName: async () => 'nas.example.com' } as unknown as SettingsService;
     const localMail = new LocalMailService(services.sql, silentLogger, fakeSettings, services.repo, services.events, services.notifier);
-    const intake = new IntakeService(services.queue, fakeSettings, localMail);
+    const storm = new StormService(silentLogger, services.sql, services.repo, services.writer, fakeSettings);
+    const intake = new IntakeService(services.queue, fakeSettings, localMail, storm, silentLogger);
     const notifier = new BounceNotifier(services.sql, services.repo, fakeSettings, intake, services.events, silentLogger);
     recorder = new OutcomeRecorder(services.writer, notifier);
   });

@@ -6,6 +6,7 @@ import { DatabaseHealthMonitor } from '../../src/health/database-health.monitor.
 import { dataSourceOptions } from '../../src/database/data-source.js';
 import { sqlOf } from '../../src/database/sql.js';
 import { EventLogService } from '../../src/events/event-log.service.js';
+import { MetricsService } from '../../src/metrics/metrics.service.js';
 import { ENTITIES } from '../../src/entities.js';
 
 async function until(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
@@ -38,7 +39,7 @@ describe('Database outage: lost and recovered in the event log', () => {
       error: (obj: { lostAt?: string }, msg: string) => errors.push({ msg, lostAt: obj.lostAt }),
       warn: () => undefined,
     });
-    monitor = new DatabaseHealthMonitor(ds, spy, new EventLogService(sqlOf(ds), silentLogger));
+    monitor = new DatabaseHealthMonitor(ds, spy, new EventLogService(sqlOf(ds), silentLogger), new MetricsService(silentLogger));
     monitor.intervalMs = 200;
     monitor.timeoutMs = 1000;
     monitor.start();

@@ -4,6 +4,7 @@ import { IntakeService } from '../../src/intake/intake.service.js';
 import { LocalMailService } from '../../src/intake/local-mail.service.js';
 import type { SettingsEntity } from '../../src/settings/settings.entity.js';
 import type { SettingsService } from '../../src/settings/settings.service.js';
+import { StormService } from '../../src/storm/storm.service.js';
 import { openTestDataSource, silentLogger } from '../helpers/db.js';
 import { clearQueue, queueServices } from './support.js';
 
@@ -34,7 +35,8 @@ describe('IntakeService and LocalMailService: local names (real PostgreSQL)', ()
     services = queueServices(ds);
     const fakeSettings = { get: async () => settings as SettingsEntity, heloName: async () => 'nas.example.com' } as unknown as SettingsService;
     localMail = new LocalMailService(services.sql, silentLogger, fakeSettings, services.repo, services.events, services.notifier);
-    intake = new IntakeService(services.queue, fakeSettings, localMail);
+    const storm = new StormService(silentLogger, services.sql, services.repo, services.writer, fakeSettings);
+    intake = new IntakeService(services.queue, fakeSettings, localMail, storm, silentLogger);
   });
   afterAll(async () => close?.());
 

@@ -6,6 +6,7 @@ import type { Sql } from '../../src/database/sql.js';
 import { EventFilter, EventLogService, EventView, NewEvent, isEventCursor } from '../../src/events/event-log.service.js';
 import { MailLogEvent } from '../../src/mail-log/mail-log.entity.js';
 import { MailLogFilter, MailLogService, MailLogView, NewMailLogEntry, isMailLogCursor } from '../../src/mail-log/mail-log.service.js';
+import { MetricsService } from '../../src/metrics/metrics.service.js';
 
 const EVENTS: MailLogEvent[] = ['received', 'sent', 'deferred', 'bounced', 'rejected'];
 const BASE = Date.parse('2025-06-01T10:00:00.000Z');
@@ -50,7 +51,7 @@ describe('MailLogService (real PostgreSQL)', () => {
   beforeAll(async () => {
     let sql: Sql;
     ({ ds, sql, close } = await openTestDataSource());
-    mailLog = new MailLogService(sql);
+    mailLog = new MailLogService(sql, new MetricsService(silentLogger));
     // three appends, as the intake does
     await mailLog.append(Array.from({ length: 40 }, (_, i) => entry(i)));
     await mailLog.append(Array.from({ length: 40 }, (_, i) => entry(40 + i)));

@@ -1,8 +1,8 @@
-import { ConflictException, HttpException, NotFoundException } from '@nestjs/common';
 import pg from 'pg';
 import type { DataSource } from 'typeorm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { openTestDataSource } from '../helpers/db.js';
+import { Conflict, NotFound } from '../../src/common/domain-errors.js';
 import { decodeCursor } from '../../src/common/pagination.js';
 import { PgNotifier } from '../../src/database/pg-notifier.js';
 import { isQueueId, newQueueId } from '../../src/queue/queue-id.js';
@@ -115,14 +115,13 @@ describe('QueueService operator actions (real PostgreSQL)', () => {
     return rows.map((r) => r.id);
   }
 
-  async function expectHttpError(p: Promise<unknown>, type: typeof NotFoundException | typeof ConflictException, status: number, message: string) {
+  async function expectRefusal(p: Promise<unknown>, type: typeof NotFound | typeof Conflict, message: string) {
     const err = await p.then(
       () => undefined,
       (e: unknown) => e,
     );
     expect(err).toBeInstanceOf(type);
-    expect((err as HttpException).getStatus()).toBe(status);
-    expect((err as HttpException).getResponse()).toMatchObject({ message });
+    expect((err as Error).message).toBe(message);
   }
 
   describe('flushAll', () => {
@@ -271,8 +270,8 @@ describe('QueueService operator actions (real PostgreSQL)', () => {
       const f = await fixture();
       expect((await queue.flushOne(f.q1, 'carol')).state).toBe('queued');
       const before = await snapshot();
-      await expectHttpError(queue.flushOne(f.h1, 'carol'), ConflictException, 409, `Message ${f.h1} is hold: cannot flush it now`);
-      await expectHttpError(queue.flushOne(f.s1, 'carol'), ConflictException, 409, `Message ${f.s1} is sending: cannot flush it now`);
+      await expectRefusal(queue.flushOne(f.h1, 'carol'), Conflict, `Message ${f.h1} is hold: cannot flush it now`);
+      await expectRefusal(queue.flushOne(f.s1, 'carol'), Conflict, `Message ${f.s1} is sending: cannot flush it now`);
       expect(changedIds(before, await snapshot())).toEqual([]);
       expect((await events()).map((e) => e.details)).toEqual([{ actor: 'carol', id: f.q1, action: 'flush', count: 1 }]);
     });
@@ -287,8 +286,8 @@ describe('QueueService operator actions (real PostgreSQL)', () => {
       expect(changedIds(before, await snapshot())).toEqual([f.q1, f.d1].sort());
 
       const mid = await snapshot();
-      await expectHttpError(queue.holdOne(f.h1, 'dave'), ConflictException, 409, `Message ${f.h1} is hold: cannot hold it now`);
-      await expectHttpError(queue.holdOne(f.s1, 'dave'), ConflictException, 409, `Message ${f.s1} is sending: cannot hold it now`);
+      await expectRefusal(queue.holdOne(f.h1, 'dave'), Conflict, `Message ${f.h1} is hold: cannot hold it now`);
+      await expectRefusal(queue.holdOne(f.s1, 'dave'), Conflict, `Message ${f.s1} is sending: cannot hold it now`);
       expect(changedIds(mid, await snapshot())).toEqual([]);
 
       expect(await events()).toEqual([
@@ -301,9 +300,9 @@ describe('QueueService operator actions (real PostgreSQL)', () => {
     it('releaseOne lets a held message go, due now, and refuses every other state with 409', async () => {
       const f = await fixture();
       const before = await snapshot();
-      await expectHttpError(queue.releaseOne(f.q1, 'erin'), ConflictException, 409, `Message ${f.q1} is queued: cannot release it now`);
-      await expectHttpError(queue.releaseOne(f.d1, 'erin'), ConflictException, 409, `Message ${f.d1} is deferred: cannot release it now`);
-      await expectHttpError(queue.releaseOne(f.s1, 'erin'), ConflictException, 409, `Message ${f.s1} is sending: cannot release it now`);
+      await expectRefusal(queue.releaseOne(f.q1, 'erin'), Conflict, `Message ${f.q1} is queued: cannot release it now`);
+      await expectRefusal(queue.releaseOne(f.d1, 'erin'), Conflict, `Message ${f.d1} is deferred: cannot release it now`);
+      await expectRefusal(queue.releaseOne(f.s1, 'erin'), Conflict, `Message ${f.s1} is sending: cannot release it now`);
       expect(changedIds(before, await snapshot())).toEqual([]);
       expect(await events()).toEqual([]);
 
@@ -322,7 +321,7 @@ describe('QueueService operator actions (real PostgreSQL)', () => {
     it('deleteOne removes a queued, deferred or held message with its body, and refuses one being sent', async () => {
       const f = await fixture();
       for (const id of [f.q1, f.d1, f.h1]) expect(await queue.deleteOne(id, 'frank')).toEqual({ count: 1 });
-      await expectHttpError(queue.deleteOne(f.s1, 'frank'), ConflictException, 409, `Message ${f.s1} is sending: cannot delete it now`);
+      await expectRefusal(queue.deleteOne(f.s1, 'frank'), Conflict, `Message ${f.s1} is sending: cannot delete it now`);
 
       const left = [f.q2, f.d2, f.s1].sort();
       expect([...(await snapshot()).keys()]).toEqual(left);
@@ -342,11 +341,11 @@ describe('QueueService operator actions (real PostgreSQL)', () => {
       const before = await snapshot();
       const unknown = newQueueId();
       const msg = `No message ${unknown} in the queue`;
-      await expectHttpError(queue.flushOne(unknown, 'x'), NotFoundException, 404, msg);
-      await expectHttpError(queue.holdOne(unknown, 'x'), NotFoundException, 404, msg);
-      await expectHttpError(queue.releaseOne(unknown, 'x'), NotFoundException, 404, msg);
-      await expectHttpError(queue.deleteOne(unknown, 'x'), NotFoundException, 404, msg);
-      await expectHttpError(queue.get(unknown), NotFoundException, 404, msg);
+      await expectRefusal(queue.flushOne(unknown, 'x'), NotFound, msg);
+      await expectRefusal(queue.holdOne(unknown, 'x'), NotFound, msg);
+      await expectRefusal(queue.releaseOne(unknown, 'x'), NotFound, msg);
+      await expectRefusal(queue.deleteOne(unknown, 'x'), NotFound, msg);
+      await expectRefusal(queue.get(unknown), NotFound, msg);
       expect(changedIds(before, await snapshot())).toEqual([]);
       expect(await events()).toEqual([]);
       expect(await count(ds, 'event')).toBe(0);

@@ -4,6 +4,7 @@ import { openTestDataSource, silentLogger } from '../helpers/db.js';
 import { sqlOf } from '../../src/database/sql.js';
 import { EventLogService, NewEvent } from '../../src/events/event-log.service.js';
 import { MailLogService, NewMailLogEntry } from '../../src/mail-log/mail-log.service.js';
+import { MetricsService } from '../../src/metrics/metrics.service.js';
 import { resolveReportDay } from '../../src/reports/report-date.js';
 import { formatReportText } from '../../src/reports/report-text.js';
 import type { HourRow } from '../../src/reports/report.types.js';
@@ -59,7 +60,7 @@ describe('ReportsService (real PostgreSQL, rows written through MailLogService a
 
   beforeAll(async () => {
     ({ ds, close } = await openTestDataSource());
-    const mailLog = new MailLogService(sqlOf(ds));
+    const mailLog = new MailLogService(sqlOf(ds), new MetricsService(silentLogger));
     const events = new EventLogService(sqlOf(ds), silentLogger);
     reports = new ReportsService(new ReportsRepository(sqlOf(ds)));
 
@@ -247,7 +248,7 @@ describe('ReportsService (real PostgreSQL, rows written through MailLogService a
   });
 
   it('counts a 23-hour day (DST starts) without losing or doubling an hour', async () => {
-    const mailLog = new MailLogService(sqlOf(ds));
+    const mailLog = new MailLogService(sqlOf(ds), new MetricsService(silentLogger));
     // New York, 8 March 2026: 02:00 EST jumps to 03:00 EDT. 01:59:59 EST = 06:59:59Z, 03:00 EDT = 07:00Z.
     await mailLog.append([
       received(new Date('2026-03-08T05:00:00Z'), 'D1', 'dst@x.example', ['r@y.example'], 10, null), // 00:00 EST

@@ -4,6 +4,7 @@ import { openTestDataSource, silentLogger } from '../helpers/db.js';
 import { sqlOf } from '../../src/database/sql.js';
 import { EventLogService } from '../../src/events/event-log.service.js';
 import { MailLogService } from '../../src/mail-log/mail-log.service.js';
+import { MetricsService } from '../../src/metrics/metrics.service.js';
 import { RetentionService } from '../../src/retention/retention.service.js';
 import type { SettingsService } from '../../src/settings/settings.service.js';
 import { count } from './support.js';
@@ -21,7 +22,7 @@ describe('Retention: mail log and events older than the setting are purged', () 
     ({ ds, close } = await openTestDataSource());
     const settings = { get: async () => ({ retentionDays: days }) } as unknown as SettingsService;
     const sql = sqlOf(ds);
-    retention = new RetentionService(sql, settings, new MailLogService(sql), new EventLogService(sql, silentLogger), silentLogger);
+    retention = new RetentionService(sql, settings, new MailLogService(sql, new MetricsService(silentLogger)), new EventLogService(sql, silentLogger), silentLogger);
   });
 
   afterAll(async () => {

@@ -1,8 +1,9 @@
-import { BadRequestException } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
 import type { DataSource } from 'typeorm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { openTestDataSource, silentLogger } from '../helpers/db.js';
+import { InvalidInput } from '../../src/common/domain-errors.js';
+import { errorBody } from '../../src/web/domain-error.filter.js';
 import { PgNotifier } from '../../src/database/pg-notifier.js';
 import { sqlOf } from '../../src/database/sql.js';
 import { EventLogService } from '../../src/events/event-log.service.js';
@@ -82,9 +83,9 @@ describe('SettingsService.update: the settings row and the primary relay row (re
       () => undefined,
       (e: unknown) => e,
     );
-    expect(err).toBeInstanceOf(BadRequestException);
-    expect((err as BadRequestException).getStatus()).toBe(400);
-    return (err as BadRequestException).getResponse() as { statusCode: number; message: string; fields: Record<string, string> };
+    expect(err).toBeInstanceOf(InvalidInput);
+    // The body the API answers for it.
+    return errorBody(err as InvalidInput) as { statusCode: number; message: string; fields: Record<string, string> };
   }
 
   /** Relay with SASL on and a password stored. */

@@ -5,6 +5,7 @@ import { PgNotifier } from '../../src/database/pg-notifier.js';
 import { sqlOf } from '../../src/database/sql.js';
 import { EventLogService } from '../../src/events/event-log.service.js';
 import { MailLogService } from '../../src/mail-log/mail-log.service.js';
+import { MetricsService } from '../../src/metrics/metrics.service.js';
 import { newQueueId } from '../../src/queue/queue-id.js';
 import { HOLD_PRESENCE, presenceHeld } from '../../src/queue/presence.js';
 import { Finish, NewMessage, QueueRepository } from '../../src/queue/queue.repository.js';
@@ -16,7 +17,7 @@ import { QueueWriter } from '../../src/queue/queue-writer.js';
 export function queueServices(ds: DataSource) {
   const sql = sqlOf(ds);
   const repo = new QueueRepository(sql);
-  const mailLog = new MailLogService(sql);
+  const mailLog = new MailLogService(sql, new MetricsService(silentLogger));
   const events = new EventLogService(sql, silentLogger);
   const notifier = new PgNotifier(ds, silentLogger);
   const writer = new QueueWriter(sql, repo, mailLog, events, notifier);

@@ -1,18 +1,20 @@
-import { NotFoundException } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
 import type { DataSource } from 'typeorm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { openTestDataSource, silentLogger } from '../helpers/db.js';
 import { SmtpSink } from '../helpers/smtp-sink.js';
+import { NotFound } from '../../src/common/domain-errors.js';
 import { loadConfig } from '../../src/config/config.schema.js';
 import { DEFAULT_OAUTH_URLS } from '../../src/config/oauth-urls.js';
 import { PgNotifier } from '../../src/database/pg-notifier.js';
 import { sqlOf } from '../../src/database/sql.js';
 import type { MxResolver } from '../../src/delivery/direct-transport.js';
+import { stubResolver } from '../helpers/stub-resolver.js';
 import { OAuthTokenService } from '../../src/delivery/oauth/oauth-token.service.js';
 import { TestEmailService } from '../../src/delivery/test-email.service.js';
 import { EventLogService } from '../../src/events/event-log.service.js';
 import { MailLogService } from '../../src/mail-log/mail-log.service.js';
+import { MetricsService } from '../../src/metrics/metrics.service.js';
 import { PrimaryRelayService } from '../../src/relays/primary-relay.service.js';
 import { RelayHealthService } from '../../src/relays/relay-health.service.js';
 import { RelaysService } from '../../src/relays/relays.service.js';
@@ -20,27 +22,6 @@ import { SecretBox } from '../../src/relays/secret-box.js';
 import { SettingsService } from '../../src/settings/settings.service.js';
 
 const BACKUP_PASSWORD = 'Backup-' + randomBytes(6).toString('hex');
-
-/** A resolver that knows only what the test gives it, and records what was asked. */
-function stubResolver(mx: Record<string, { exchange: string; priority: number }[]>, hosts: Record<string, string[]>): MxResolver & { asked: string[] } {
-  const asked: string[] = [];
-  const fail = (code: string, what: string) => Object.assign(new Error(`${what} ${code}`), { code });
-  return {
-    asked,
-    async resolveMx(domain) {
-      asked.push(`MX ${domain}`);
-      const r = mx[domain];
-      if (!r) throw fail('ENODATA', `queryMx ${domain}`);
-      return r;
-    },
-    async lookup(host) {
-      asked.push(`A ${host}`);
-      const r = hosts[host];
-      if (!r) throw fail('ENOTFOUND', `getaddrinfo ${host}`);
-      return r;
-    },
-  };
-}
 
 /**
  * The test email through any saved relay (POST /api/v1/relays/:id/test) and, with no relay
@@ -59,7 +40,7 @@ describe('TestEmailService: any relay by its id, and direct delivery with the MX
 
   const service = (resolver: MxResolver) => {
     const config = { ...loadConfig({}), directPort: mx.port };
-    return new TestEmailService(settings, primary, relays, events, new MailLogService(sqlOf(ds)), config, new OAuthTokenService(primary, settings, events, DEFAULT_OAUTH_URLS, config), resolver);
+    return new TestEmailService(settings, primary, relays, events, new MailLogService(sqlOf(ds), new MetricsService(silentLogger)), config, new OAuthTokenService(primary, settings, events, DEFAULT_OAUTH_URLS, config), resolver);
   };
 
   beforeAll(async () => {
@@ -100,7 +81,7 @@ describe('TestEmailService: any relay by its id, and direct delivery with the MX
     expect(event.details).toMatchObject({ ok: true, relayId: created.id, relay: `127.0.0.1:${backup.port}` });
     expect(JSON.stringify(event)).not.toContain(BACKUP_PASSWORD);
 
-    await expect(service(stubResolver({}, {})).runOnRelay('999999', { to: 'ops@example.net' }, 'api')).rejects.toBeInstanceOf(NotFoundException);
+    await expect(service(stubResolver({}, {})).runOnRelay('999999', { to: 'ops@example.net' }, 'api')).rejects.toBeInstanceOf(NotFound);
   });
 
   it('with no relay host, tries the MX hosts in preference order like real delivery: the first is down, the second takes it', async () => {

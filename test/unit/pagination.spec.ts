@@ -1,15 +1,14 @@
-import { BadRequestException } from '@nestjs/common';
 import { describe, expect, it } from 'vitest';
+import { InvalidInput } from '../../src/common/domain-errors.js';
 import { DEFAULT_LIMIT, MAX_LIMIT, decodeCursor, encodeCursor, isBigintKey, parseEnum, parseLimit, parseTime, toPage } from '../../src/common/pagination.js';
 
-/** The body of the BadRequestException fn throws. */
+/** The message and fields of the InvalidInput (a 400) fn throws. */
 function badRequest(fn: () => unknown): unknown {
   try {
     fn();
   } catch (err) {
-    expect(err).toBeInstanceOf(BadRequestException);
-    expect((err as BadRequestException).getStatus()).toBe(400);
-    return (err as BadRequestException).getResponse();
+    expect(err).toBeInstanceOf(InvalidInput);
+    return { message: (err as InvalidInput).message, fields: (err as InvalidInput).fields };
   }
   throw new Error('no exception');
 }

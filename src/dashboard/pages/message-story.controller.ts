@@ -1,12 +1,14 @@
-import { Controller, Get, NotFoundException, Param, Req, Res } from '@nestjs/common';
+import { Controller, Get, Param, Req, Res } from '@nestjs/common';
 import type { Request, Response } from 'express';
+import { NotFound } from '../../common/domain-errors.js';
 import { appTimeZone } from '../../common/timezone.js';
 import { MailLogEvent } from '../../mail-log/mail-log.entity.js';
 import { MailLogService, MailLogView } from '../../mail-log/mail-log.service.js';
 import { isQueueId } from '../../queue/queue-id.js';
 import { QueueService } from '../../queue/queue.service.js';
 import { QueueEntryView } from '../../queue/queue.view.js';
-import { renderView } from '../../web/htmx.js';
+import { renderView, wantsFragment } from '../../web/htmx.js';
+import { PREVIEW_BYTES, previewMessage } from '../message-preview.js';
 
 const VERBS: Record<MailLogEvent, string> = {
   received: 'received for',
@@ -25,11 +27,15 @@ interface RecipientStatus {
   at: string | null;
 }
 
+/** The pages a message page goes back to, and how its back link names them. */
+const BACK_TO: Record<string, string> = { '/queue': 'the mail queue', '/mail-log': 'the mail log', '/': 'the dashboard', '/logs': 'the logs' };
+
 /**
  * One message's whole story, a click away from the mail log and the queue: where it is now
- * (if still queued), each recipient's outcome, and every step from reception on, oldest first.
- * Lives in the dashboard module because it reads both the queue and the mail log (QueueModule
- * imports MailLogModule, so the mail-log module cannot import the queue).
+ * (if still queued) with the actions its state allows, its headers and a text view of its body
+ * while it is stored, a download of it as it is stored (.eml), each recipient's outcome, and
+ * every step from reception on, oldest first. The back link returns to the list the operator
+ * came from, with its filters.
  */
 @Controller('messages')
 export class MessageStoryController {
@@ -38,9 +44,27 @@ export class MessageStoryController {
     private readonly mailLog: MailLogService,
   ) {}
 
+  /** The message as stored, to download (while it is in the queue). */
+  @Get(':id/raw')
+  async raw(@Param('id') id: string, @Res() res: Response): Promise<void> {
+    const data = isQueueId(id) ? await this.queue.raw(id).catch((err) => (err instanceof NotFound ? undefined : Promise.reject(err))) : undefined;
+    if (!data) {
+      res.status(404).type('text/plain').send('This message is not in the queue: its stored copy is gone once every recipient has an outcome, or it was deleted.');
+      return;
+    }
+    res.type('message/rfc822').setHeader('Content-Disposition', `attachment; filename="${id}.eml"`);
+    res.send(data);
+  }
+
   @Get(':id')
   async story(@Param('id') id: string, @Req() req: Request, @Res() res: Response): Promise<void> {
-    const base = { title: 'Message ID', id, timeZone: appTimeZone() };
+    const back = backLink(req);
+    let flash: string | undefined;
+    if (!wantsFragment(req) && req.session.queueFlash) {
+      flash = req.session.queueFlash;
+      delete req.session.queueFlash;
+    }
+    const base = { title: `Message ${id}`, id, timeZone: appTimeZone(), back, flash, confirmDelete: req.query.confirm === 'delete' };
     if (!isQueueId(id)) {
       res.status(400);
       return renderView(req, res, 'pages/messages/missing', 'fragments/messages/missing', {
@@ -57,9 +81,20 @@ export class MessageStoryController {
       });
     }
     const received = steps.find((s) => s.event === 'received');
+    // The live refresh redraws the story only: it needs no preview.
+    const stored = entry && !wantsFragment(req) ? await this.queue.raw(id, PREVIEW_BYTES).catch((err) => (err instanceof NotFound ? undefined : Promise.reject(err))) : undefined;
     renderView(req, res, 'pages/messages/story', 'fragments/messages/story', {
       ...base,
       entry,
+      preview: stored && entry ? await previewMessage(stored, entry.size) : undefined,
+      actions: entry
+        ? {
+            flush: entry.state === 'queued' || entry.state === 'deferred',
+            hold: entry.state === 'queued' || entry.state === 'deferred',
+            release: entry.state === 'hold',
+            delete: entry.state !== 'sending',
+          }
+        : undefined,
       summary: {
         subject: entry?.subject ?? received?.subject ?? null,
         from: entry?.from ?? received?.from ?? null,
@@ -78,10 +113,29 @@ export class MessageStoryController {
     try {
       return await this.queue.get(id);
     } catch (err) {
-      if (err instanceof NotFoundException) return undefined;
+      if (err instanceof NotFound) return undefined;
       throw err;
     }
   }
+}
+
+/** Where the back link goes: `?back=` (kept across the page's own actions), else the list page the browser came from, else the mail log. */
+function backLink(req: Request): { href: string; label: string; query: string } {
+  const link = (href: string, label: string) => ({ href, label, query: encodeURIComponent(href) });
+  const candidates = [typeof req.query.back === 'string' ? req.query.back : undefined, req.get('referer')];
+  for (const candidate of candidates) {
+    if (!candidate) continue;
+    try {
+      const url = new URL(candidate, 'http://postroom.invalid');
+      // Only this origin's list pages: never a link elsewhere.
+      if (url.origin !== 'http://postroom.invalid' && url.host !== req.get('host')) continue;
+      const label = BACK_TO[url.pathname];
+      if (label) return link(url.pathname + url.search, label);
+    } catch {
+      // not a URL: try the next
+    }
+  }
+  return link('/mail-log', 'the mail log');
 }
 
 /** Each recipient's latest outcome, in the order the message named them. */

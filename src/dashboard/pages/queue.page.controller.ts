@@ -1,6 +1,7 @@
-import { Controller, Get, HttpCode, HttpException, HttpStatus, Param, Post, Req, Res } from '@nestjs/common';
+import { Controller, Get, HttpCode, Param, Post, Req, Res } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { stripControlCharacters } from '../../common/control-characters.js';
+import { Conflict, NotFound } from '../../common/domain-errors.js';
 import { decodeCursor, DEFAULT_LIMIT, MAX_LIMIT } from '../../common/pagination.js';
 import { appTimeZone } from '../../common/timezone.js';
 import { renderView, wantsFragment } from '../../web/htmx.js';
@@ -12,7 +13,7 @@ import { QueuePage, QueueService } from '../../queue/queue.service.js';
 
 declare module 'express-session' {
   interface SessionData {
-    /** One message for the next queue page after a plain (no-JS) form post. */
+    /** One message for the next queue or message page after a plain (no-JS) form post. */
     queueFlash?: string;
   }
 }
@@ -168,9 +169,16 @@ export class QueuePageController {
         else await this.queue.deleteOne(id, 'admin');
         message = `Message ${id} ${DONE[act]}.`;
       } catch (err) {
-        if (!(err instanceof HttpException)) throw err;
+        if (!(err instanceof NotFound || err instanceof Conflict)) throw err;
         message = await this.refusal(id, act, err);
       }
+    }
+    // From the message's own page (a plain form): back to that page, which shows the result.
+    const story: unknown = (req.body as Record<string, unknown> | undefined)?.story;
+    if (typeof story === 'string' && isQueueId(id) && req.headers['hx-request'] !== 'true') {
+      req.session.queueFlash = message;
+      res.redirect(303, `/messages/${id}${story ? `?back=${encodeURIComponent(story)}` : ''}`);
+      return;
     }
     await this.afterPost(req, res, message);
   }
@@ -180,10 +188,9 @@ export class QueuePageController {
    * ("is on hold", not the stored "is hold"). A release refused for a message that waits for an
    * admin address keeps the service's explanation.
    */
-  private async refusal(id: string, action: QueueAction, err: HttpException): Promise<string> {
-    const r = err.getResponse();
-    const reason = typeof r === 'object' && r && 'message' in r && typeof r.message === 'string' ? r.message + '.' : err.message;
-    if (err.getStatus() !== HttpStatus.CONFLICT) return reason;
+  private async refusal(id: string, action: QueueAction, err: NotFound | Conflict): Promise<string> {
+    const reason = err.message + '.';
+    if (err instanceof NotFound) return reason;
     const now = await this.queue.get(id).catch(() => undefined);
     if (!now) return `Message ${id} is no longer in the queue.`;
     if (action === 'release' && now.state === 'hold') return reason;

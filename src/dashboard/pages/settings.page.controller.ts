@@ -1,5 +1,6 @@
-import { BadRequestException, Controller, Get, Post, Req, Res } from '@nestjs/common';
+import { Controller, Get, Post, Req, Res } from '@nestjs/common';
 import type { Request, Response } from 'express';
+import { InvalidInput } from '../../common/domain-errors.js';
 import { DEFAULT_PORTS } from '../../relays/relay-address.js';
 import { PROVIDER_PRESETS, ProviderPreset, findPreset, presetFields } from '../../settings/presets.js';
 import { settingsField } from '../../settings/settings-fields.js';
@@ -54,10 +55,9 @@ export class SettingsPageController {
     try {
       after = await this.settings.update(input, 'admin');
     } catch (err) {
-      if (!(err instanceof BadRequestException)) throw err;
-      const fields = ((err.getResponse() as { fields?: Record<string, string> }).fields ?? {}) as Record<string, string>;
+      if (!(err instanceof InvalidInput)) throw err;
       res.status(400);
-      renderView(req, res, PAGE, FRAGMENT, this.model(req, before, formValuesFromBody(body), fields, undefined, preset));
+      renderView(req, res, PAGE, FRAGMENT, this.model(req, before, formValuesFromBody(body), err.fields, undefined, preset));
       return;
     }
     const changed = changedFields(before, after, preset ? { ...presetFields(preset), ...input } : input);
@@ -68,7 +68,7 @@ export class SettingsPageController {
       return;
     }
     // Post/redirect/get: a reload does not post again.
-    res.redirect(303, `/settings?saved=${encodeURIComponent(changed.join(','))}${preset ? `&preset=${encodeURIComponent(preset.id)}` : ''}`);
+    res.redirect(303, `/settings?saved=${encodeURIComponent(changed.join(','))}${preset ? `&preset=${encodeURIComponent(preset.id)}` : ''}#settings-result`);
   }
 
   private model(req: Request, view: SettingsView, values: SettingsFormValues, fields: Record<string, string>, confirmation?: string, applied?: ProviderPreset) {

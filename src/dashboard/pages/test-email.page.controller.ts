@@ -1,5 +1,6 @@
-import { BadRequestException, Controller, Get, Post, Req, Res } from '@nestjs/common';
+import { Controller, Get, Post, Req, Res } from '@nestjs/common';
 import type { Request, Response } from 'express';
+import { InvalidInput } from '../../common/domain-errors.js';
 import { renderView } from '../../web/htmx.js';
 import { SettingsService } from '../../settings/settings.service.js';
 import { SettingsView } from '../../settings/settings.view.js';
@@ -55,10 +56,9 @@ export class TestEmailPageController {
     try {
       result = await this.tests.run({ to }, 'admin');
     } catch (err) {
-      if (!(err instanceof BadRequestException)) throw err;
-      const fields = (err.getResponse() as { fields?: Record<string, string> }).fields ?? {};
+      if (!(err instanceof InvalidInput)) throw err;
       res.status(400);
-      renderView(req, res, PAGE, FRAGMENT, this.model(view, to, `Address ${fields.to ?? 'is not valid'}`));
+      renderView(req, res, PAGE, FRAGMENT, this.model(view, to, `Address ${err.fields.to ?? 'is not valid'}`));
       return;
     }
     res.status(200);

@@ -1,5 +1,5 @@
 import type { MessageData } from '../common/message-data.js';
-import { DEFAULT_RELAY_RETRY_MS, type RelayHealthObserver } from '../relays/relay-health.types.js';
+import { DEFAULT_RELAY_RETRY_MS, type RelayHealthObserver, refusedRecipients } from '../relays/relay-health.types.js';
 import { failureKind, replyText } from './outcome.js';
 import { MailTransport, SendResult, TransportError } from './transport.js';
 
@@ -96,17 +96,22 @@ export class FailoverTransport implements MailTransport {
       const started = this.now();
       try {
         const result = await r.transport.send(envelope, raw);
-        this.safely(() => this.health.succeeded(r.key, relay, this.now() - started));
+        this.safely(() => this.health.succeeded(r.key, relay, this.now() - started, result.rejected.length));
         return result;
       } catch (e) {
         const err = (e instanceof Error ? e : new Error(String(e))) as TransportError;
         err.relay ??= relay;
         if (failoverDecision(err) === 'final') {
           // The relay answered and refused the message itself: the relay works.
-          this.safely(() => this.health.succeeded(r.key, relay, this.now() - started));
+          this.safely(() => this.health.succeeded(r.key, relay, this.now() - started, refusedRecipients(err)));
           throw err;
         }
-        this.safely(() => this.health.failed(r.key, relay, failureKind(err), replyText(err), !err.announced));
+        // Recipients refused with 4xx move the message on, yet the relay answered: it is not failing.
+        this.safely(() =>
+          refusedRecipients(err)
+            ? this.health.succeeded(r.key, relay, this.now() - started, refusedRecipients(err))
+            : this.health.failed(r.key, relay, failureKind(err), replyText(err), !err.announced),
+        );
         errors.push(err);
       }
     }

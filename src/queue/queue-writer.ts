@@ -80,10 +80,13 @@ export class QueueWriter {
    * Stores a message inside the caller's transaction (a digest, with the removal of the messages
    * it replaces): the statement enqueue writes, run on that transaction; the message is 'queued'
    * for whichever worker claims it, and the workers are woken once the transaction commits.
+   * A big one's body is streamed after its row, as a big new message's is.
    */
   async enqueueIn(tx: Conn, message: NewMessage, event?: NewEvent): Promise<void> {
-    const st = this.statement([{ message, event }], [], new Date(), undefined, true);
+    const streamed = message.data.length > STREAMED_BODY_BYTES;
+    const st = this.statement([{ message, event }], [], new Date(), undefined, true, !streamed);
     await this.sql.prepared(st.text, st.params, tx);
+    if (streamed) await this.repo.streamBody(tx, message.id, message.data);
     this.sql.afterCommit(tx, () => this.committed(st, new Set(), true));
   }
 

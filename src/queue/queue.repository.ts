@@ -45,15 +45,20 @@ export interface StormHold {
   dueAt: Date;
 }
 
-/** A held message taken out of the queue for its group's digest. */
+/** A held message of a group whose digest is being written (locked until that transaction ends). */
 export interface DigestedMessage {
   id: string;
   sender: string;
   recipients: string[];
   subject: string;
   created_at: Date;
+  /** Bytes of its body (message_body), as stored. */
+  size: number;
   reason: StormHold['reason'];
 }
+
+/** Bodies read together at most this many bytes at a time (bytea travels as hex: twice that). */
+const BODIES_PER_READ = 4 * 1024 * 1024;
 
 export interface QueueRow {
   id: string;
@@ -192,11 +197,11 @@ export class QueueRepository {
   }
 
   /** A body read back in slices (for bodies a claim left out: see STREAMED_BODY_BYTES). */
-  async loadBody(id: string, size: number): Promise<Buffer> {
+  async loadBody(id: string, size: number, on?: Conn): Promise<Buffer> {
     const out = Buffer.allocUnsafe(size);
     let at = 0;
     while (at < size) {
-      const rows = await this.sql.prepared<{ part: Buffer | null }>(`SELECT substring(data FROM $2 FOR $3) AS part FROM message_body WHERE id = $1`, [id, at + 1, SLICE_BYTES]);
+      const rows = await this.sql.prepared<{ part: Buffer | null }>(`SELECT substring(data FROM $2 FOR $3) AS part FROM message_body WHERE id = $1`, [id, at + 1, SLICE_BYTES], on);
       const part = rows[0]?.part;
       if (!part || part.length === 0) throw new Error(`message ${id}: body ends at ${at} of ${size} bytes`);
       at += part.copy(out, at);
@@ -424,22 +429,71 @@ export class QueueRepository {
   }
 
   /**
-   * Takes the messages of a group still held back (and due) out of the queue, inside the
-   * caller's transaction, which then stores the digest that replaces them. Empty when another
-   * instance is writing this group's digest now (a transaction-level advisory lock), or none is left.
+   * The messages of a group still held back (and due), oldest first, locked inside the caller's
+   * transaction until it has stored the digests that carry them (an operator's release or
+   * delete waits, then finds them gone). Empty when another instance is writing this group's
+   * digest now (a transaction-level advisory lock), or none is left.
    */
-  async takeStormGroup(tx: Conn, group: string, now: Date): Promise<DigestedMessage[]> {
+  async lockStormGroup(tx: Conn, group: string, now: Date): Promise<DigestedMessage[]> {
     const [lock] = await this.sql.rows<{ ok: boolean }>(`SELECT pg_try_advisory_xact_lock($1, hashtext($2)) AS ok`, [DIGEST_LOCK, group], tx);
     if (!lock?.ok) return [];
     return this.sql.rows<DigestedMessage>(
-      `WITH held AS (
-         DELETE FROM message m USING storm_hold h
-          WHERE h.id = m.id AND h.digest_key = $1 AND h.digest_due_at <= $2 AND m.state = 'hold'
-          RETURNING m.id, m.sender, m.recipients, m.subject, m.created_at, h.reason
-       ), ${dependentsDeletedSql('held')}
-       SELECT * FROM held`,
+      `SELECT m.id, m.sender, m.recipients, m.subject, m.created_at, m.size, h.reason
+         FROM message m JOIN storm_hold h ON h.id = m.id
+        WHERE h.digest_key = $1 AND h.digest_due_at <= $2 AND m.state = 'hold'
+        ORDER BY m.created_at, m.id
+          FOR UPDATE OF m`,
       [group, now],
       tx,
     );
+  }
+
+  /** The stored bodies of these messages, inside the caller's transaction: small ones a few MiB per statement, big ones in slices. */
+  async heldBodies(tx: Conn, messages: { id: string; size: number }[]): Promise<Map<string, Buffer>> {
+    const out = new Map<string, Buffer>();
+    let batch: string[] = [];
+    let bytes = 0;
+    const read = async () => {
+      if (!batch.length) return;
+      const rows = await this.sql.rows<{ id: string; data: Buffer }>(`SELECT id, data FROM message_body WHERE id = ANY($1::text[])`, [batch], tx);
+      for (const r of rows) out.set(r.id, r.data);
+      batch = [];
+      bytes = 0;
+    };
+    for (const m of messages) {
+      if (m.size > STREAMED_BODY_BYTES) {
+        out.set(m.id, await this.loadBody(m.id, m.size, tx));
+        continue;
+      }
+      if (bytes + m.size > BODIES_PER_READ) await read();
+      batch.push(m.id);
+      bytes += m.size;
+    }
+    await read();
+    return out;
+  }
+
+  /** Deletes held messages (with their bodies and storm holds) inside the transaction that stores the digest carrying them. */
+  async deleteDigested(tx: Conn, ids: string[]): Promise<string[]> {
+    const rows = await this.sql.rows<{ id: string }>(
+      `WITH digested AS (DELETE FROM message WHERE id = ANY($1::text[]) AND state = 'hold' RETURNING id), ${dependentsDeletedSql('digested')}
+       SELECT id FROM digested`,
+      [ids],
+      tx,
+    );
+    return rows.map((r) => r.id);
+  }
+
+  /** Queues held messages to be delivered on their own (too big for a digest): due now, out of their storm. */
+  async releaseFromStorm(tx: Conn, ids: string[]): Promise<string[]> {
+    const rows = await this.sql.rows<{ id: string }>(
+      `WITH released AS (
+         UPDATE message SET state = 'queued', next_attempt_at = now(), last_error = NULL WHERE id = ANY($1::text[]) AND state = 'hold' RETURNING id
+       ), unheld AS (DELETE FROM storm_hold h USING released r WHERE h.id = r.id)
+       SELECT id FROM released`,
+      [ids],
+      tx,
+    );
+    return rows.map((r) => r.id);
   }
 }

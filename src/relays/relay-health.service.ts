@@ -23,6 +23,7 @@ interface Tracked {
   /** Counts not yet written. */
   successes: number;
   failures: number;
+  recipientRefusals: number;
   dirty: boolean;
   /** This failing spell was written to the event log here (not when only failures announced where they arose, OAuth2 token requests, made it). */
   announced: boolean;
@@ -39,6 +40,7 @@ interface HealthRow {
   last_latency_ms: number | null;
   successes: string;
   failures: string;
+  recipient_refusals: string;
 }
 
 /**
@@ -63,8 +65,9 @@ export class RelayHealthService implements RelayHealthObserver, OnApplicationShu
     this.log = root.child({ module: 'relay-health' });
   }
 
-  succeeded(key: string, relay: string, latencyMs: number): void {
+  succeeded(key: string, relay: string, latencyMs: number, recipientRefusals = 0): void {
     const t = this.track(key, relay);
+    t.recipientRefusals += recipientRefusals;
     const recovered = t.state === 'failing';
     const announced = t.announced;
     t.state = 'healthy';
@@ -152,8 +155,10 @@ export class RelayHealthService implements RelayHealthObserver, OnApplicationShu
       if (!t.dirty) continue;
       const successes = t.successes;
       const failures = t.failures;
+      const recipientRefusals = t.recipientRefusals;
       t.successes = 0;
       t.failures = 0;
+      t.recipientRefusals = 0;
       t.dirty = false;
       try {
         await this.db.query(UPSERT, [
@@ -167,6 +172,7 @@ export class RelayHealthService implements RelayHealthObserver, OnApplicationShu
           t.lastLatencyMs ?? null,
           successes,
           failures,
+          recipientRefusals,
         ]);
       } catch (err) {
         // Keep the counts for the next write (unless the relay changed meanwhile).
@@ -174,6 +180,7 @@ export class RelayHealthService implements RelayHealthObserver, OnApplicationShu
         if (now === t) {
           t.successes += successes;
           t.failures += failures;
+          t.recipientRefusals += recipientRefusals;
           t.dirty = true;
           this.schedule();
         }
@@ -192,7 +199,7 @@ export class RelayHealthService implements RelayHealthObserver, OnApplicationShu
   private track(key: string, relay: string): Tracked {
     let t = this.tracked.get(key);
     if (!t || t.relay !== relay) {
-      t = { relay, state: 'unknown', latencies: [], successes: 0, failures: 0, dirty: false, announced: false };
+      t = { relay, state: 'unknown', latencies: [], successes: 0, failures: 0, recipientRefusals: 0, dirty: false, announced: false };
       this.tracked.set(key, t);
     }
     return t;
@@ -208,11 +215,12 @@ export class RelayHealthService implements RelayHealthObserver, OnApplicationShu
  * kind go with its time. A row whose relay address changed starts over.
  */
 const UPSERT = `
-  INSERT INTO relay_health AS h (relay_key, relay, last_success_at, last_failure_at, last_failure_reason, last_failure_kind, latency_ms, last_latency_ms, successes, failures, updated_at)
-  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, now())
+  INSERT INTO relay_health AS h (relay_key, relay, last_success_at, last_failure_at, last_failure_reason, last_failure_kind, latency_ms, last_latency_ms, successes, failures, recipient_refusals, updated_at)
+  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, now())
   ON CONFLICT (relay_key) DO UPDATE SET
     successes = CASE WHEN h.relay = EXCLUDED.relay THEN h.successes + EXCLUDED.successes ELSE EXCLUDED.successes END,
     failures = CASE WHEN h.relay = EXCLUDED.relay THEN h.failures + EXCLUDED.failures ELSE EXCLUDED.failures END,
+    recipient_refusals = CASE WHEN h.relay = EXCLUDED.relay THEN h.recipient_refusals + EXCLUDED.recipient_refusals ELSE EXCLUDED.recipient_refusals END,
     last_success_at = CASE WHEN h.relay = EXCLUDED.relay THEN GREATEST(h.last_success_at, EXCLUDED.last_success_at) ELSE EXCLUDED.last_success_at END,
     last_failure_reason = CASE WHEN h.relay <> EXCLUDED.relay OR h.last_failure_at IS NULL OR EXCLUDED.last_failure_at >= h.last_failure_at THEN EXCLUDED.last_failure_reason ELSE h.last_failure_reason END,
     last_failure_kind = CASE WHEN h.relay <> EXCLUDED.relay OR h.last_failure_at IS NULL OR EXCLUDED.last_failure_at >= h.last_failure_at THEN EXCLUDED.last_failure_kind ELSE h.last_failure_kind END,
@@ -243,5 +251,6 @@ function toView(row: HealthRow): RelayHealthView {
     lastLatencyMs: row.last_latency_ms,
     successes: Number(row.successes),
     failures: Number(row.failures),
+    recipientRefusals: Number(row.recipient_refusals),
   };
 }

@@ -54,10 +54,35 @@ export function digestText(input: {
     ...groups.map((g, i) => `  ${lines[i]} (last at ${at(g.last)})`),
     '',
     input.reason === 'duplicate'
-      ? `The first ${input.limit} were delivered as usual; the others are summarised here instead.`
-      : `The first ${input.limit} of each minute were delivered as usual; the others are summarised here instead.`,
+      ? `The first ${input.limit} were delivered as usual; the others follow in this digest, each as it was received, oldest first.`
+      : `The first ${input.limit} of each minute were delivered as usual; the others follow in this digest, each as it was received, oldest first.`,
     `Their queue ids are in Postroom's event log, in the entry for this digest.`,
     '',
   ].join('\n');
   return { subject, text, lines };
+}
+
+/** Queue ids named in a digest's text at most; the event log has them all. */
+const RELEASED_NAMED = 20;
+
+/**
+ * One digest of a group's series: the group's summary, then which of the held messages this one
+ * carries (when the group needs several) and which went on their own (in the first one).
+ */
+export function digestPartText(
+  d: DigestText,
+  part: { index: number; of: number; from: number; to: number; total: number; released: string[]; maxBytes: number },
+): { subject: string; text: string } {
+  const extra: string[] = [];
+  if (part.of > 1) extra.push(`This is digest ${part.index} of ${part.of}: it carries messages ${part.from}–${part.to} of the ${part.total} held.`);
+  if (part.index === 1 && part.released.length > 0) {
+    const named = part.released.slice(0, RELEASED_NAMED).join(', ') + (part.released.length > RELEASED_NAMED ? ` and ${part.released.length - RELEASED_NAMED} more` : '');
+    const n = part.released.length;
+    extra.push(`${n} held message${n === 1 ? ' was' : 's were'} too large to be carried in a digest (limit ${part.maxBytes} bytes) and ${n === 1 ? 'is' : 'are'} delivered on ${n === 1 ? 'its' : 'their'} own: ${named}.`);
+  }
+  if (part.from > part.to) extra.push('This digest carries no message: every held message is delivered on its own.');
+  return {
+    subject: part.of > 1 ? `${d.subject} (${part.index} of ${part.of})` : d.subject,
+    text: extra.length ? `${d.text}${extra.join('\n')}\n` : d.text,
+  };
 }

@@ -5,28 +5,38 @@ import MailComposer from 'nodemailer/lib/mail-composer/index.js';
 import type { Logger } from 'pino';
 import { formatMailbox } from '../common/address.js';
 import { appTimeZone } from '../common/timezone.js';
+import { APP_CONFIG } from '../config/config.module.js';
+import type { AppConfig } from '../config/config.schema.js';
 import { Conn, Sql } from '../database/sql.js';
 import type { NewEvent } from '../events/event-log.service.js';
 import { ROOT_LOGGER } from '../logging/logging.module.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { newQueueId } from '../queue/queue-id.js';
 import { QueueWriter } from '../queue/queue-writer.js';
-import { NewMessage, QueueRepository } from '../queue/queue.repository.js';
+import { DigestedMessage, NewMessage, QueueRepository } from '../queue/queue.repository.js';
 import { SettingsService } from '../settings/settings.service.js';
-import { digestText } from './storm-digest.js';
+import { composeDigest, digestRoom, fixedBytes, planDigests } from './digest-mime.js';
+import { digestPartText, digestText } from './storm-digest.js';
 import { StormGuard, StormVerdict } from './storm-guard.js';
 
 type Held = Extract<StormVerdict, { hold: true }>;
+
+/** SMTP_MAX_MESSAGE_BYTES's default, when no configuration is given (tests). */
+const DEFAULT_MAX_MESSAGE_BYTES = 25 * 1024 * 1024;
+/** Room for what one digest of a series says besides the group's summary: "(2 of 3)", which messages. */
+const PART_TEXT_BYTES = 2048;
 
 /**
  * Alert-storm protection around the queue. A held message is stored exactly like any other
  * (QueueWriter, group-committed; the 250 comes after COMMIT) but on hold, with the reason as
  * its last error and a storm_hold row naming its digest: it is listed in the queue, can be
- * released or deleted by the operator, and is never lost. At the end of its window one digest
- * message replaces every message of the same group still held, in one transaction (held rows
- * out, digest in, event with their queue ids), so each accepted message is delivered,
- * summarised or deleted by someone — and the event log says which. This module decides and
- * writes the text; the queue module stores.
+ * released or deleted by the operator, and is never lost. At the end of its window a digest
+ * (multipart/digest: a summary, then every message of the group still held, each as it was
+ * received) replaces them, in one transaction (held rows out, digests in, an event per digest
+ * with their queue ids), so each accepted message reaches a person, on its own or inside a
+ * digest, unless the operator deletes it — and the event log says which. Past the size limit
+ * the group goes in several digests of whole messages; a message too large to fit in any is
+ * queued on its own instead. This module decides and writes the digests; the queue module stores.
  */
 @Injectable()
 export class StormService {
@@ -41,6 +51,7 @@ export class StormService {
     private readonly writer: QueueWriter,
     private readonly settings: SettingsService,
     @Optional() private readonly metrics?: MetricsService,
+    @Optional() @Inject(APP_CONFIG) private readonly config?: Pick<AppConfig, 'smtp'>,
   ) {
     this.log = root.child({ module: 'storm' });
   }
@@ -79,28 +90,32 @@ export class StormService {
     }
   }
 
-  /** Replaces every group of held messages whose window has ended with one digest each; resolves with their queue ids. */
+  /** Replaces every group of held messages whose window has ended with its digests; resolves with their queue ids. */
   async sendDueDigests(now = new Date()): Promise<string[]> {
     const sent: string[] = [];
     for (const group of await this.repo.dueStormGroups(now)) {
       const done = await this.sql.transaction((tx) => this.digest(tx, group, now));
-      if (!done) continue;
-      sent.push(done.id);
-      this.metrics?.digestQueued();
-      this.log.info({ queueId: done.id, count: done.count }, 'alert storm digest queued');
+      for (const d of done) {
+        sent.push(d.id);
+        this.metrics?.digestQueued();
+        this.log.info({ queueId: d.id, count: d.count, released: d.released }, 'alert storm digest queued');
+      }
     }
     return sent;
   }
 
-  private async digest(tx: Conn, group: string, now: Date): Promise<{ id: string; count: number } | null> {
-    const held = await this.repo.takeStormGroup(tx, group, now);
-    if (held.length === 0) return null; // gone, or another instance is on it
-    held.sort((a, b) => (a.id < b.id ? -1 : 1));
+  /**
+   * The digests of one group, in the caller's transaction: the held messages are locked, read
+   * and packed, oldest first, into digests under the size limit; each digest is queued with the
+   * deletion of the messages it carries, so a message leaves only with the digest that holds it.
+   */
+  private async digest(tx: Conn, group: string, now: Date): Promise<{ id: string; count: number; released: number }[]> {
+    const held = await this.repo.lockStormGroup(tx, group, now);
+    if (held.length === 0) return []; // gone, or another instance is on it
     const s = await this.settings.get();
     const first = held[0]!;
     const reason = first.reason;
     const recipients = first.recipients;
-    const tz = appTimeZone();
     const d = digestText({
       reason,
       sender: first.sender,
@@ -108,30 +123,68 @@ export class StormService {
       held: held.map((h) => ({ id: h.id, subject: h.subject, createdAt: new Date(h.created_at) })),
       limit: reason === 'duplicate' ? s.stormMaxDuplicates : s.senderRateLimitPerMinute,
       windowMinutes: reason === 'duplicate' ? s.stormWindowMinutes : 1,
-      timeZone: tz,
+      timeZone: appTimeZone(),
     });
-    const fromAddress = s.fromAddress || first.sender;
     const hostname = await this.settings.heloName();
-    const messageId = `<${randomUUID()}@${hostname}>`;
-    const data = await new MailComposer({
-      from: s.fromAddress ? formatMailbox(s.fromName, s.fromAddress) : first.sender || undefined,
-      to: recipients,
-      subject: d.subject,
-      text: d.text,
-      messageId,
-      date: now,
-      headers: { 'Auto-Submitted': 'auto-generated', 'X-Postroom-Digest': String(held.length) },
-    })
-      .compile()
-      .build();
-    const digest: NewMessage = { id: newQueueId(), sender: fromAddress, recipients, subject: d.subject, messageId, clientAddress: null, data };
-    await this.writer.enqueueIn(tx, digest, {
-      level: 'info',
-      source: 'queue',
-      message: `Alert storm digest ${digest.id} to ${recipients.join(', ')}: ${d.lines.join('; ')}`,
-      details: { queueId: digest.id, reason, sender: first.sender, recipients, count: held.length, summary: d.lines, heldQueueIds: held.map((h) => h.id).join(' ') },
-    });
-    return { id: digest.id, count: held.length };
+    const from = s.fromAddress ? formatMailbox(s.fromName, s.fromAddress) : first.sender || undefined;
+    const summary = (subject: string, text: string, count: number, messageId = '<digest@localhost>') =>
+      new MailComposer({
+        from,
+        to: recipients,
+        subject,
+        text: text.replace(/\r?\n/g, '\r\n'),
+        messageId,
+        date: now,
+        headers: { 'Auto-Submitted': 'auto-generated', 'X-Postroom-Digest': String(count) },
+      })
+        .compile()
+        .build();
+
+    const maxBytes = this.config?.smtp.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+    // A message too large to ride in a digest goes out alone, as it was accepted (it is within
+    // the limit by itself), rather than in a digest over the limit that a relay would refuse.
+    const fixed = fixedBytes(await summary(`${d.subject} (9999 of 9999)`, d.text + 'x'.repeat(PART_TEXT_BYTES), held.length));
+    const plan = planDigests(held, digestRoom(maxBytes), fixed);
+    const released = plan.tooLarge.length ? await this.repo.releaseFromStorm(tx, plan.tooLarge.map((m) => m.id)) : [];
+    const runs: DigestedMessage[][] = plan.runs.length ? plan.runs : [[]];
+    const out: { id: string; count: number; released: number }[] = [];
+    let from1 = 1;
+    for (const [i, run] of runs.entries()) {
+      const bodies = await this.repo.heldBodies(tx, run);
+      const part = digestPartText(d, { index: i + 1, of: runs.length, from: from1, to: from1 + run.length - 1, total: held.length - released.length, released, maxBytes });
+      from1 += run.length;
+      const messageId = `<${randomUUID()}@${hostname}>`;
+      const data = composeDigest(
+        await summary(part.subject, part.text, run.length, messageId),
+        run.map((m) => {
+          const body = bodies.get(m.id);
+          if (!body || body.length !== m.size) throw new Error(`held message ${m.id}: body missing or not ${m.size} bytes`);
+          return body;
+        }),
+      );
+      const digest: NewMessage = { id: newQueueId(), sender: s.fromAddress || first.sender, recipients, subject: part.subject, messageId, clientAddress: null, data };
+      const ids = run.map((m) => m.id);
+      await this.writer.enqueueIn(tx, digest, {
+        level: 'info',
+        source: 'queue',
+        message: `Alert storm digest ${digest.id}${runs.length > 1 ? ` (${i + 1} of ${runs.length})` : ''} to ${recipients.join(', ')}: ${d.lines.join('; ')}`,
+        details: {
+          queueId: digest.id,
+          reason,
+          sender: first.sender,
+          recipients,
+          count: run.length,
+          summary: d.lines,
+          heldQueueIds: ids.join(' '),
+          ...(runs.length > 1 ? { part: i + 1, parts: runs.length } : {}),
+          ...(i === 0 && released.length ? { releasedQueueIds: released.join(' ') } : {}),
+        },
+      });
+      const gone = run.length ? await this.repo.deleteDigested(tx, ids) : [];
+      if (gone.length !== run.length) throw new Error(`digest ${digest.id}: ${run.length - gone.length} held message(s) changed meanwhile`);
+      out.push({ id: digest.id, count: run.length, released: i === 0 ? released.length : 0 });
+    }
+    return out;
   }
 }
 

@@ -3,6 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openTestDataSource, silentLogger } from '../helpers/db.js';
 import { sqlOf } from '../../src/database/sql.js';
 import { EventLogService } from '../../src/events/event-log.service.js';
+import { FailoverTransport } from '../../src/delivery/failover-transport.js';
+import type { MailTransport, TransportError } from '../../src/delivery/transport.js';
 import { RelayHealthService } from '../../src/relays/relay-health.service.js';
 import { count } from './support.js';
 
@@ -67,6 +69,48 @@ describe('RelayHealthService (real PostgreSQL)', () => {
     const seen = await a.read([{ key: '7', relay }]); // a read writes what is pending first
     expect(seen.get('7')).toMatchObject({ status: 'healthy', successes: 51, latencyMs: expect.any(Number), lastLatencyMs: 59 });
     await a.onApplicationShutdown();
+  });
+
+  it('counts a recipient refused with 450 (the relay stays healthy, no event); a refused connection makes it failing', async () => {
+    const a = new RelayHealthService(ds, events, silentLogger);
+    const relay = 'mx.refusals.example.com:25';
+    let next: () => TransportError | undefined = () => undefined;
+    const transport: MailTransport = {
+      description: relay,
+      async send(envelope) {
+        const err = next();
+        if (err) throw err;
+        return { accepted: envelope.to, rejected: [], reply: '250 2.0.0 Ok', relay };
+      },
+      close() {},
+    };
+    const failover = new FailoverTransport([{ key: '11', transport }], { health: a });
+    const envelope = { from: 'nas@example.com', to: ['ops@example.com'] };
+    const raw = Buffer.from('Subject: x\r\n\r\nx\r\n');
+    const eventsBefore = await count(ds, 'event', `source = 'delivery'`);
+
+    await failover.send(envelope, raw);
+    next = () =>
+      Object.assign(new Error("Can't send mail - all recipients were rejected: 450 4.2.1 Mailbox busy"), {
+        code: 'EENVELOPE',
+        responseCode: 450,
+        response: '450 4.2.1 Mailbox busy',
+        command: 'RCPT TO',
+        rejectedErrors: [{ recipient: 'ops@example.com', responseCode: 450, response: '450 4.2.1 Mailbox busy', message: 'Recipient command failed' }],
+      });
+    await expect(failover.send(envelope, raw)).rejects.toMatchObject({ responseCode: 450 }); // deferred, as before
+    let h = (await a.read([{ key: '11', relay }])).get('11')!;
+    expect(h).toMatchObject({ status: 'healthy', failures: 0, recipientRefusals: 1, lastFailureAt: null });
+    expect(a.failingSince('11', relay)).toBeUndefined();
+    expect(await count(ds, 'event', `source = 'delivery'`)).toBe(eventsBefore);
+
+    next = () => Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:25'), { code: 'ESOCKET', command: 'CONN' });
+    await expect(failover.send(envelope, raw)).rejects.toMatchObject({ code: 'ESOCKET' });
+    h = (await a.read([{ key: '11', relay }])).get('11')!;
+    expect(h).toMatchObject({ status: 'failing', failures: 1, recipientRefusals: 1, lastFailureKind: 'connection' });
+    // The event is written beside the delivery, not awaited by it.
+    await expect.poll(() => count(ds, 'event', `source = 'delivery' AND message LIKE $1`, [`Relay ${relay} is failing (connection)%`])).toBe(1);
+    expect(await count(ds, 'relay_health', `relay_key = '11' AND recipient_refusals = 1`)).toBe(1);
   });
 
   it('starts over when a relay key gets another address, and forgets a removed relay', async () => {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { FailoverError, FailoverTransport, MemoryRelayHealth, failoverDecision } from '../../src/delivery/failover-transport.js';
 import { outcomeOfError } from '../../src/delivery/outcome.js';
+import { refusedRecipients } from '../../src/relays/relay-health.types.js';
 import { MailTransport, SendResult, TransportError } from '../../src/delivery/transport.js';
 
 function transportError(message: string, fields: Partial<TransportError> = {}): TransportError {
@@ -232,6 +233,41 @@ describe('FailoverTransport', () => {
     const broken = { succeeded: () => { throw new Error('x'); }, failed: () => { throw new Error('x'); }, failingSince: () => { throw new Error('x'); } };
     const t = new FailoverTransport([{ key: 'primary', transport: fake('a:25', errors.refused) }, { key: '1', transport: fake('b:25', ok('b:25')) }], { health: broken });
     expect((await t.send(envelope, raw)).relay).toBe('b:25');
+  });
+
+  it('moves on when every recipient is refused with 4xx, yet records the relay as answering, with its refusals, not as failing', async () => {
+    const seen: unknown[][] = [];
+    const health = new MemoryRelayHealth();
+    const observer = {
+      succeeded: (...args: [string, string, number, number?]) => (seen.push(['ok', args[0], args[3]]), health.succeeded(args[0], args[1], args[2])),
+      failed: (key: string, relay: string, kind: string, reason: string) => (seen.push(['failed', key, kind]), health.failed(key, relay, kind, reason)),
+      failingSince: (key: string, relay: string) => health.failingSince(key, relay),
+    };
+    const partial = (): SendResult => ({ accepted: ['ops@example.com'], rejected: [{ recipient: 'busy@example.com', code: 450, reply: '450 mailbox busy' }], reply: '250 ok', relay: 'a:25' });
+    const a = fake('a:25', errors.rcpt450, partial, errors.refused);
+    const b = fake('b:25', ok('b:25'));
+    const t = new FailoverTransport([{ key: 'primary', transport: a }, { key: '1', transport: b }], { health: observer });
+    expect((await t.send(envelope, raw)).relay).toBe('b:25'); // failover keeps its rule: a 4xx to every recipient moves on
+    expect(t.order().map((r) => r.key)).toEqual(['primary', '1']); // not resting: the relay is not failing
+    expect((await t.send(envelope, raw)).rejected).toHaveLength(1);
+    await t.send(envelope, raw); // connection refused: that is the relay
+    expect(seen).toEqual([
+      ['ok', 'primary', 1],
+      ['ok', '1', 0],
+      ['ok', 'primary', 1],
+      ['failed', 'primary', 'connection'],
+      ['ok', '1', 0],
+    ]);
+    expect(t.order().map((r) => r.key)).toEqual(['1', 'primary']);
+  });
+
+  it('counts recipient refusals only where a recipient was refused: not a 421, not a connection lost during RCPT', () => {
+    expect(refusedRecipients(errors.rcpt450())).toBe(1);
+    expect(refusedRecipients(errors.rcpt550())).toBe(1);
+    expect(refusedRecipients(transportError('Recipient command failed: 452 Too many', { code: 'EENVELOPE', responseCode: 452, command: 'RCPT TO' }))).toBe(1);
+    expect(refusedRecipients(transportError('421 shutting down', { code: 'EENVELOPE', responseCode: 421, command: 'RCPT TO', rejectedErrors: [{ responseCode: 421, message: 'x' }] }))).toBe(0);
+    expect(refusedRecipients(transportError('Connection closed', { code: 'ECONNECTION', command: 'RCPT TO' }))).toBe(0);
+    for (const make of [errors.refused, errors.greeting421, errors.auth535, errors.mail451, errors.data451, errors.tls]) expect(refusedRecipients(make())).toBe(0);
   });
 
   it('closes every relay', () => {

@@ -88,6 +88,9 @@ export async function configureWeb(app: NestExpressApplication, options: WebOpti
         },
       },
       strictTransportSecurity: false,
+      // The message page's back link follows the list the operator came from (its Referer);
+      // same-origin sends it within the dashboard and never to another site.
+      referrerPolicy: { policy: 'same-origin' },
     }),
   );
 

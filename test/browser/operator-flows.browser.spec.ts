@@ -100,6 +100,26 @@ describe('Operator flows in a real browser', () => {
     await page.locator('tr', { hasText: sent.body.id }).waitFor({ state: 'detached', timeout: 15_000 });
   });
 
+  it('opens a deferred message from the queue: its body in the page, held from there, and back to the queue', async () => {
+    await sink.stop();
+    const sent = await postroom.api<{ id: string }>('POST', '/api/v1/messages', { to: 'ops@example.com', subject: 'Disk sdc failing', text: 'SMART: sdc reallocated sectors 4242' });
+    await page.getByRole('link', { name: 'Mail Queue', exact: true }).click();
+    const row = page.locator('tr', { hasText: sent.body.id });
+    await row.locator('.badge', { hasText: 'deferred' }).waitFor({ timeout: 15_000 });
+    await row.getByRole('link', { name: sent.body.id }).click();
+    await page.getByRole('heading', { name: `Message ${sent.body.id}` }).waitFor();
+    await page.getByText('SMART: sdc reallocated sectors 4242').waitFor();
+    await page.getByRole('button', { name: 'Hold' }).click();
+    await page.getByText(`Message ${sent.body.id} put on hold.`).waitFor();
+    expect((await postroom.api<{ state: string }>('GET', `/api/v1/queue/${sent.body.id}`)).body.state).toBe('hold');
+    await page.getByRole('link', { name: 'Delete…' }).click();
+    await page.getByRole('button', { name: `Delete message ${sent.body.id}` }).click();
+    await page.getByText(`Message ${sent.body.id} deleted.`).waitFor();
+    await page.getByRole('link', { name: 'Back to the mail queue' }).click();
+    await page.waitForURL(/\/queue/);
+    await sink.start();
+  });
+
   it('deletes the whole queue after a confirmation that says how many messages it touches', async () => {
     await sink.stop();
     for (let i = 0; i < 3; i++) await postroom.api('POST', '/api/v1/messages', { to: 'ops@example.com', subject: `Disk ${i} failing`, text: 'x' });

@@ -10,14 +10,15 @@ import { BounceNotifier } from './bounce-notifier.js';
 import { DeliveryWorker } from './delivery.worker.js';
 import { OAuthModule } from './oauth/oauth.module.js';
 import { OutcomeRecorder } from './outcome.recorder.js';
+import { RelayAlarms } from './relay-alarms.js';
 import { TestEmailController } from './test-email.controller.js';
 import { TestEmailService } from './test-email.service.js';
 import { TransportFactory } from './transport.factory.js';
 
 @Module({
   imports: [AuthModule, EventsModule, IntakeModule, MailLogModule, OAuthModule, QueueModule, RelaysModule, SettingsModule],
-  providers: [DeliveryWorker, OutcomeRecorder, BounceNotifier, TransportFactory, TestEmailService],
+  providers: [DeliveryWorker, OutcomeRecorder, BounceNotifier, TransportFactory, TestEmailService, RelayAlarms],
   controllers: [TestEmailController],
-  exports: [DeliveryWorker, TransportFactory, TestEmailService],
+  exports: [DeliveryWorker, TransportFactory, TestEmailService, RelayAlarms],
 })
 export class DeliveryModule {}

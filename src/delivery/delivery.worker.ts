@@ -15,6 +15,7 @@ import { QueueWriter } from '../queue/queue-writer.js';
 import { SettingsService } from '../settings/settings.service.js';
 import { AttemptOutcome, alignRecipients, outcomeOfError, outcomeOfResult } from './outcome.js';
 import { OutcomeRecorder } from './outcome.recorder.js';
+import { RelayAlarms } from './relay-alarms.js';
 import { TransportFactory } from './transport.factory.js';
 import { TransportError } from './transport.js';
 
@@ -68,6 +69,7 @@ export class DeliveryWorker implements Dispatcher, BeforeApplicationShutdown {
     private readonly recorder: OutcomeRecorder,
     private readonly events: EventLogService,
     notifier: PgNotifier,
+    private readonly alarms: RelayAlarms,
   ) {
     this.owner = `${config.instanceName}:${randomBytes(3).toString('hex')}`;
     this.leaseSeconds = config.leaseSeconds;
@@ -228,6 +230,8 @@ export class DeliveryWorker implements Dispatcher, BeforeApplicationShutdown {
       outcome = outcomeOfError(err as TransportError, message.recipients);
       if (outcome.failure && !(err as TransportError).announced) await this.raiseFailure(outcome, message.id);
     }
+    // Deferred rather than bounced: without the alarm nobody would hear of it before the lifetime ends.
+    if (outcome.policy) await this.alarms.policyRefused(outcome.relay, outcome.policy.reply, message.id);
     for (const r of outcome.recipients) {
       this.log.info({ queueId: message.id, rcpt: r.recipient, status: r.status, relay: outcome.relay, reply: r.reply }, `delivery ${r.status}`);
     }

@@ -1,8 +1,9 @@
 import { promises as dns } from 'node:dns';
 import { isIP } from 'node:net';
-import nodemailer from 'nodemailer';
+import type { SMTPConnectionOptions } from 'nodemailer/lib/smtp-connection/index.js';
 import { domainOf } from '../common/address.js';
-import { MessageData, wholeMessage } from '../common/message-data.js';
+import { MessageData } from '../common/message-data.js';
+import { sendOnce } from './smtp-session.js';
 import { DirectOptions, directConnectionOptions } from './transport-options.js';
 import { MailTransport, SendResult, TransportError } from './transport.js';
 
@@ -96,9 +97,7 @@ export class DirectTransport implements MailTransport {
     private readonly options: DirectOptions,
   ) {}
 
-  async send(envelope: { from: string; to: string[] }, message: MessageData): Promise<SendResult> {
-    // nodemailer's raw message is one Buffer: a big message in parts is joined here (direct delivery only).
-    const raw = wholeMessage(message);
+  async send(envelope: { from: string; to: string[] }, raw: MessageData): Promise<SendResult> {
     const byDomain = new Map<string, string[]>();
     for (const rcpt of envelope.to) byDomain.set(domainOf(rcpt), [...(byDomain.get(domainOf(rcpt)) ?? []), rcpt]);
     const result: SendResult = { accepted: [], rejected: [], reply: '', relay: '' };
@@ -116,7 +115,7 @@ export class DirectTransport implements MailTransport {
     return result;
   }
 
-  private async sendToDomain(domain: string, envelope: { from: string; to: string[] }, raw: Buffer): Promise<SendResult> {
+  private async sendToDomain(domain: string, envelope: { from: string; to: string[] }, raw: MessageData): Promise<SendResult> {
     const found = await mailHosts(this.resolver, domain);
     if ('error' in found) return { accepted: [], rejected: envelope.to.map((recipient) => ({ recipient, ...found.error })), reply: '', relay: '' };
     const port = this.options.port ?? 25;
@@ -129,9 +128,9 @@ export class DirectTransport implements MailTransport {
     let lastRelay = '';
     const tried = await tryMailServers<SendResult>(this.resolver, found.hosts, async ({ host, address, where }) => {
       lastRelay = `${where}:${port}`;
-      const transporter = nodemailer.createTransport(directConnectionOptions(address, port, this.options, host));
       try {
-        const info = (await transporter.sendMail({ envelope, raw })) as unknown as {
+        // One connection per server, ended with QUIT (sendOnce); a big message in parts is joined there.
+        const info = (await sendOnce({ connection: directConnectionOptions(address, port, this.options, host) as SMTPConnectionOptions }, envelope, raw)) as unknown as {
           accepted: string[];
           rejectedErrors?: TransportError[];
           response: string;
@@ -162,8 +161,6 @@ export class DirectTransport implements MailTransport {
         }
         // A connection failure, a timeout or a 4xx: the next address, then the next MX.
         return { next: oneLine(e.response || e.message) };
-      } finally {
-        transporter.close();
       }
     });
     if ('final' in tried) return tried.final;

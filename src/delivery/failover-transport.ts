@@ -1,6 +1,6 @@
 import type { MessageData } from '../common/message-data.js';
 import { DEFAULT_RELAY_RETRY_MS, type RelayHealthObserver, refusedRecipients } from '../relays/relay-health.types.js';
-import { failureKind, replyText } from './outcome.js';
+import { failureKind, isPolicyRefusal, replyText } from './outcome.js';
 import { MailTransport, SendResult, TransportError } from './transport.js';
 
 /** One relay of a failover transport; the list is given in priority order (lower first). */
@@ -30,7 +30,8 @@ const isFiveHundred = (code: number | undefined): boolean => typeof code === 'nu
  * - no reply at all (connection refused or lost, DNS, TLS, timeout): next;
  * - authentication failures (535, 454, no credentials): next — that relay's configuration;
  * - any 4xx (greeting 421, AUTH 454, MAIL 4xx, DATA 4xx, every recipient 4xx): next;
- * - 5xx to a recipient or to DATA: final — it is the message, not the relay;
+ * - 5xx to a recipient or to DATA: final — it is the message, not the relay — unless it is a
+ *   policy refusal (5.7.x, 530, a refused EHLO name): that is this relay's configuration, next;
  * - 5xx at the greeting, EHLO, STARTTLS or MAIL FROM: next (a relay's own policy, e.g. a sender
  *   it does not allow); when every relay says so, the last answer stands;
  * - errors nodemailer raises before talking (API: an invalid address): final.
@@ -40,14 +41,21 @@ export function failoverDecision(err: TransportError): 'next' | 'final' {
   if (err.code === 'EAUTH' || err.code === 'ENOAUTH' || err.code === 'EOAUTH2') return 'next';
   if (command === 'API') return 'final';
   if (err.rejectedErrors?.length) {
-    // Every recipient refused: for good if any refusal is 5xx (the message), else the relay is busy.
-    return err.rejectedErrors.some((e) => isFiveHundred(e.responseCode)) ? 'final' : 'next';
+    // Every recipient refused: for good if any refusal is about the message, else the relay is busy or refuses on policy.
+    return err.rejectedErrors.some((e) => isFiveHundred(e.responseCode) && !isPolicyRefusal(e.responseCode, e.response ?? '')) ? 'final' : 'next';
   }
   if (isFiveHundred(err.responseCode)) {
+    if (policyRefused(err)) return 'next';
     if (command.startsWith('RCPT') || command === 'DATA' || err.code === 'EMESSAGE') return 'final';
     return 'next';
   }
   return 'next';
+}
+
+/** A refusal on policy grounds (5.7.x, 530, a refused EHLO name): about this relay's configuration, not the message or a recipient. */
+function policyRefused(err: TransportError): boolean {
+  if (err.rejectedErrors?.length) return err.rejectedErrors.some((e) => isPolicyRefusal(e.responseCode, e.response ?? ''));
+  return isPolicyRefusal(err.responseCode, err.response ?? err.message);
 }
 
 /** Whether the worker would defer (rather than bounce) on this error: see outcomeOfError. */
@@ -106,10 +114,12 @@ export class FailoverTransport implements MailTransport {
           this.safely(() => this.health.succeeded(r.key, relay, this.now() - started, refusedRecipients(err)));
           throw err;
         }
-        // Recipients refused with 4xx move the message on, yet the relay answered: it is not failing.
+        // Recipients refused with 4xx move the message on, yet the relay answered: it is not
+        // failing. A policy refusal is this relay's configuration: it is.
+        const refused = policyRefused(err) ? 0 : refusedRecipients(err);
         this.safely(() =>
-          refusedRecipients(err)
-            ? this.health.succeeded(r.key, relay, this.now() - started, refusedRecipients(err))
+          refused
+            ? this.health.succeeded(r.key, relay, this.now() - started, refused)
             : this.health.failed(r.key, relay, failureKind(err), replyText(err), !err.announced),
         );
         errors.push(err);

@@ -15,7 +15,35 @@ export interface AttemptOutcome {
   recipients: RecipientOutcome[];
   /** Set when the attempt as a whole failed: what kind of failure, for the event log. */
   failure?: { kind: FailureKind; reply: string };
+  /** A relay refused on policy grounds (isPolicyRefusal): the first such reply, for the alarm. */
+  policy?: { reply: string };
   relay: string | null;
+}
+
+/**
+ * Whether a 5xx reply is a relay's policy about Postroom rather than about the message or the
+ * mailbox: an enhanced status 5.7.x (relay access denied, authentication required, sender not
+ * authorised), a 530 (authentication required, often without an enhanced code), or a refused
+ * EHLO name ("504 5.5.2 <nas>: Helo command rejected"). Such a refusal is Postroom's
+ * configuration: the message is deferred as Postfix's soft_bounce would, not bounced, until it
+ * is fixed or the message's lifetime ends. 5.1.x (no such mailbox) and others stay permanent.
+ */
+export function isPolicyRefusal(code: number | null | undefined, reply: string): boolean {
+  if (!permanent(code)) return false;
+  if (code === 530) return true;
+  const text = reply.trimStart();
+  if (/^5\d\d[ -]5\.7\.\d{1,3}\b/.test(text) || (!/^\d{3}[ -]/.test(text) && /^5\.7\.\d{1,3}\b/.test(text))) return true;
+  return /\bhelo command rejected\b/i.test(text);
+}
+
+/** A recipient's status for a reply: 5xx bounces unless it is a policy refusal; everything else defers. */
+const statusFor = (code: number | null | undefined, reply: string): RecipientOutcome['status'] =>
+  permanent(code) && !isPolicyRefusal(code, reply) ? 'bounced' : 'deferred';
+
+/** The first policy refusal among the recipients, for AttemptOutcome.policy. */
+function policyOf(recipients: RecipientOutcome[]): AttemptOutcome['policy'] {
+  const r = recipients.find((x) => isPolicyRefusal(x.code, x.reply));
+  return r ? { reply: r.reply } : undefined;
 }
 
 /** What kind of failure a transport error is (nodemailer's codes and the SMTP reply). */
@@ -57,43 +85,53 @@ const permanent = (code: number | null | undefined): boolean => typeof code === 
 
 /** Per-recipient outcomes of a successful send (some recipients may have been refused). */
 export function outcomeOfResult(result: SendResult): AttemptOutcome {
+  const refused = result.rejected.map((r) => ({ recipient: r.recipient, status: statusFor(r.code, r.reply), reply: r.reply, code: r.code }));
+  const policy = refused.length ? policyOf(refused) : undefined;
   return {
     relay: result.relay,
-    recipients: [
-      ...result.accepted.map((recipient) => ({ recipient, status: 'sent' as const, reply: result.reply, code: replyCode(result.reply) })),
-      ...result.rejected.map((r) => ({ recipient: r.recipient, status: permanent(r.code) ? ('bounced' as const) : ('deferred' as const), reply: r.reply, code: r.code })),
-    ],
+    recipients: [...result.accepted.map((recipient) => ({ recipient, status: 'sent' as const, reply: result.reply, code: replyCode(result.reply) })), ...refused],
+    ...(policy ? { policy } : {}),
   };
 }
 
 /**
  * Per-recipient outcomes of a failed send. A refusal of single recipients touches only them;
  * a failure of the session defers everyone, except a 5xx reply to MAIL or DATA, which bounces.
- * Authentication and TLS failures always defer: they are our configuration, not the message.
+ * Authentication and TLS failures always defer: they are our configuration, not the message;
+ * so do policy refusals (isPolicyRefusal), at MAIL, RCPT or DATA.
  */
 export function outcomeOfError(err: TransportError, pending: string[]): AttemptOutcome {
   const kind = failureKind(err);
   const relay = err.relay ?? null;
   if (err.rejectedErrors?.length) {
     const byRecipient = new Map(err.rejectedErrors.map((e) => [(e.recipient ?? '').toLowerCase(), e]));
-    return {
-      relay,
-      failure: { kind: 'rejected', reply: replyText(err) },
-      recipients: pending.map((recipient) => {
-        const e = byRecipient.get(recipient.toLowerCase());
-        const code = e?.responseCode ?? err.responseCode ?? null;
-        const reply = (e?.response || e?.message || replyText(err)).replace(/\s+/g, ' ').trim();
-        return { recipient, status: permanent(code) ? 'bounced' : 'deferred', reply, code };
-      }),
-    };
+    const recipients = pending.map((recipient): RecipientOutcome => {
+      const e = byRecipient.get(recipient.toLowerCase());
+      const code = e?.responseCode ?? err.responseCode ?? null;
+      const reply = (e?.response || e?.message || replyText(err)).replace(/\s+/g, ' ').trim();
+      return { recipient, status: statusFor(code, reply), reply, code };
+    });
+    const policy = policyOf(recipients);
+    return { relay, failure: { kind: 'rejected', reply: replyText(err) }, recipients, ...(policy ? { policy } : {}) };
   }
   const code = err.responseCode ?? null;
-  const bounces = kind === 'rejected' && permanent(code);
+  const reply = replyText(err);
+  const own = kind === 'rejected' && isPolicyRefusal(code, err.response || err.message || '');
+  const policy = own ? { reply } : policyOfAttempts(err);
+  const bounces = kind === 'rejected' && permanent(code) && !own;
   return {
     relay,
-    failure: { kind, reply: replyText(err) },
-    recipients: pending.map((recipient) => ({ recipient, status: bounces ? 'bounced' : 'deferred', reply: replyText(err), code })),
+    failure: { kind, reply },
+    recipients: pending.map((recipient) => ({ recipient, status: bounces ? 'bounced' : 'deferred', reply, code })),
+    ...(policy ? { policy } : {}),
   };
+}
+
+/** An error combined over several relays (which defers anyway): a policy refusal of one of them, from its `attempts`. */
+function policyOfAttempts(err: TransportError): AttemptOutcome['policy'] {
+  const attempts = (err as TransportError & { attempts?: { relay: string; reply: string }[] }).attempts;
+  const refused = attempts?.find((a) => isPolicyRefusal(replyCode(a.reply), a.reply));
+  return refused ? { reply: `${refused.relay}: ${refused.reply}` } : undefined;
 }
 
 export function replyCode(reply: string): number | null {

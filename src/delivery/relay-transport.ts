@@ -9,7 +9,7 @@ const MAX_MESSAGES_PER_CONNECTION = 1000;
 const IDLE_CONNECTION_MS = 30_000;
 
 /** The login of a pooled connection: SASL with the password, or XOAUTH2 with tokens from the source. */
-function poolLogin(o: RelayOptions): PoolLogin | undefined {
+export function poolLogin(o: RelayOptions): PoolLogin | undefined {
   if (o.oauth) return { user: o.oauth.user, oauth2: true };
   if (o.auth) return { user: o.auth.user, pass: o.auth.pass };
   return undefined;
@@ -27,6 +27,8 @@ export class RelayTransport implements MailTransport {
   readonly description: string;
   /** With OAuth2: the token the pool's connections logged in with. */
   private poolToken?: string;
+  /** Pools replaced after a token change, finishing their sends. */
+  private readonly retired = new Set<ThreadedSmtpPool>();
 
   constructor(private readonly options: RelayOptions) {
     this.pool = relayPool(options);
@@ -53,7 +55,8 @@ export class RelayTransport implements MailTransport {
     if (this.poolToken !== undefined && this.poolToken !== token) {
       const old = this.pool;
       this.pool = relayPool(this.options);
-      setTimeout(() => old.close(), 30_000).unref();
+      this.retired.add(old);
+      setTimeout(() => this.retired.delete(old) && old.close(), 30_000).unref();
     }
     this.poolToken = token;
   }
@@ -77,7 +80,10 @@ export class RelayTransport implements MailTransport {
     }
   }
 
+  /** Closes every pool, those replaced within the last 30 s too: their idle connections QUIT. */
   close(): void {
+    for (const old of this.retired) old.close();
+    this.retired.clear();
     this.pool.close();
   }
 }

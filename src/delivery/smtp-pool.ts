@@ -2,11 +2,12 @@ import type { Readable, Writable } from 'node:stream';
 import SMTPConnection from 'nodemailer/lib/smtp-connection/index.js';
 import type { SMTPConnectionAuth, SMTPConnectionOptions, SMTPConnectionSendInfo } from 'nodemailer/lib/smtp-connection/index.js';
 import { MessageData, slices } from '../common/message-data.js';
+import { SmtpError, canQuit, envelopeFor, forConnection, logIn, offers8BitMime, sizeRefusal } from './smtp-session.js';
 
 export interface SmtpPoolOptions {
   /** nodemailer's connection options: host, port, TLS mode, EHLO name, timeouts. */
   connection: SMTPConnectionOptions;
-  /** Log in on every new connection whose server offers AUTH: credentials or an XOAuth2 token source. */
+  /** Log in on every new connection (credentials or an XOAuth2 token source); a server offering no AUTH fails the connection. */
   auth?: SMTPConnectionAuth;
   maxConnections: number;
   /** Messages per connection, then a fresh one. */
@@ -19,10 +20,10 @@ interface Pooled {
   conn: SMTPConnection;
   messages: number;
   dead: boolean;
+  /** The server offered 8BITMIME (read once per connection, not per message). */
+  eightBitMime: boolean;
   idleTimer?: NodeJS.Timeout;
 }
-
-type SmtpError = Error & { code?: string; responseCode?: number };
 
 /** A failure of the connection rather than of the message (nodemailer's own rule for its pool). */
 const transient = (e: SmtpError): boolean => e.responseCode === 421 || e.code === 'ECONNECTION' || e.code === 'ESOCKET' || e.code === 'ETIMEDOUT';
@@ -112,16 +113,17 @@ export class SmtpPool {
 
   private sendOn(p: Pooled, envelope: { from: string; to: string[] }, raw: MessageData): Promise<SMTPConnectionSendInfo> {
     const reused = p.messages > 0;
-    const body = new Body(raw, p.conn._socket || undefined);
+    const data = forConnection(p.eightBitMime, raw);
+    const body = new Body(data, p.conn._socket || undefined);
     return new Promise((resolve, reject) => {
       // SMTPConnection keeps the state of the transaction on the envelope object: one per attempt.
-      p.conn.send({ from: envelope.from, to: [...envelope.to] }, body as unknown as Readable, (err, info) => {
+      p.conn.send(envelopeFor(envelope, data.length), body as unknown as Readable, (err, info) => {
         p.messages++;
         if (!err) {
           this.release(p);
           return resolve(info!);
         }
-        const e = err as SmtpError;
+        const e = sizeRefusal(err as SmtpError, p.conn, data.length);
         if (reused && !body.sent && transient(e)) {
           this.discard(p, false);
           return reject(new StaleConnection(e));
@@ -169,24 +171,25 @@ export class SmtpPool {
     if (!p.dead) {
       p.dead = true;
       this.open--;
-      if (quit && !p.conn.destroyed) p.conn.quit();
+      if (quit && canQuit(p.conn)) p.conn.quit();
       else p.conn.close();
     }
     const waiter = !this.closed && this.open < this.options.maxConnections ? this.waiting.shift() : undefined;
     if (waiter) this.connect().then(waiter.resolve, waiter.reject);
   }
 
-  /** Opens a connection: greeting, EHLO, STARTTLS as configured, then login when the server offers AUTH. */
+  /** Opens a connection: greeting, EHLO, STARTTLS as configured, then login when one is configured (see logIn). */
   private connect(): Promise<Pooled> {
     this.open++;
     const conn = new SMTPConnection(this.options.connection);
-    const p: Pooled = { conn, messages: 0, dead: false };
+    const p: Pooled = { conn, messages: 0, dead: false, eightBitMime: false };
     return new Promise((resolve, reject) => {
       let ready = false;
-      const fail = (err: unknown) => {
+      // `quit`: the server still talks (a refused login), so the session ends with QUIT.
+      const fail = (err: unknown, quit = false) => {
         if (ready) return;
         ready = true;
-        this.discard(p, false);
+        this.discard(p, quit);
         reject(err);
       };
       // After setup, a send's callback gets its error; a server that drops an idle connection ends it.
@@ -197,14 +200,13 @@ export class SmtpPool {
       });
       conn.connect((err) => {
         if (err) return fail(err);
-        const done = (loginErr?: unknown) => {
-          if (loginErr) return fail(loginErr);
+        logIn(conn, this.options.auth, (loginErr) => {
+          if (loginErr) return fail(loginErr, true);
           if (ready) return;
           ready = true;
+          p.eightBitMime = offers8BitMime(conn);
           resolve(p);
-        };
-        if (this.options.auth && conn.allowsAuth) conn.login(this.options.auth, (loginErr) => done(loginErr ?? undefined));
-        else done();
+        });
       });
     });
   }

@@ -1,9 +1,13 @@
-import { BadRequestException, Inject, Injectable, Optional } from '@nestjs/common';
-import nodemailer from 'nodemailer';
+import { Inject, Injectable, Optional } from '@nestjs/common';
+import { isIP } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
+import MailComposer from 'nodemailer/lib/mail-composer/index.js';
 import type Mail from 'nodemailer/lib/mailer/index.js';
-import type SMTPTransport from 'nodemailer/lib/smtp-transport/index.js';
+import type { SMTPConnectionAuth, SMTPConnectionOptions } from 'nodemailer/lib/smtp-connection/index.js';
 import { domainOf, isMailbox } from '../common/address.js';
+import { InvalidInput } from '../common/domain-errors.js';
 import { APP_CONFIG } from '../config/config.module.js';
+import { isFullyQualified, mailNameWarning } from '../config/mail-name.js';
 import { AppConfig } from '../config/config.schema.js';
 import { EventLogService } from '../events/event-log.service.js';
 import { MailLogService } from '../mail-log/mail-log.service.js';
@@ -11,6 +15,7 @@ import { deliveryRelay } from '../relays/delivery-relay.js';
 import { PrimaryRelayService } from '../relays/primary-relay.service.js';
 import { planSecrets } from '../relays/relay-credentials.js';
 import { unreadableReason } from '../relays/relay-secrets.js';
+import type { Security } from '../relays/relay.entity.js';
 import { OpenedRelay, RelaysService } from '../relays/relays.service.js';
 import { settingsFieldErrors, settingsInputSchema } from '../settings/dto/settings-input.js';
 import { overlay } from '../settings/settings-change.js';
@@ -22,10 +27,13 @@ import { MxResolver, mailHosts, systemResolver, tryMailServers } from './direct-
 import { OAuthTokenService } from './oauth/oauth-token.service.js';
 import { OAuthError } from './oauth/token-endpoint.js';
 import { failureKind } from './outcome.js';
+import { poolAuth } from './pool-login.js';
+import { poolLogin } from './relay-transport.js';
+import { sendOnce } from './smtp-session.js';
 import type { AccessTokenSource } from './smtp-thread.protocol.js';
 import { SmtpTranscript, TestStep } from './smtp-transcript.js';
 import { MX_RESOLVER } from './transport.factory.js';
-import { ConnectionSettings, connectionSettings, directConnectionOptions, relayConnectionOptions, relayOptions, relayTransportAuth } from './transport-options.js';
+import { ConnectionSettings, connectionSettings, directConnectionOptions, relayConnectionOptions, relayOptions } from './transport-options.js';
 import { TransportError } from './transport.js';
 
 export type TestFailureCode = 'oauth_error' | 'connection_error' | 'timeout' | 'tls_error' | 'auth_error' | 'rejected';
@@ -146,6 +154,8 @@ export class TestEmailService {
     const transcript = new SmtpTranscript(Object.values(setup.relay?.opened.secrets ?? {}));
     const connection = connectionSettings(setup.settings);
     const started = Date.now();
+    const nameWarning = mailNameWarning(connection.heloName, setup.settings.hostname !== '');
+    if (nameWarning) transcript.note(`Warning: ${nameWarning}`);
     const outcome = setup.relay ? await this.viaRelay(setup, setup.relay, connection, to, transcript) : await this.direct(setup, connection, to, transcript);
     const result: TestEmailResult = {
       ...outcome,
@@ -161,7 +171,7 @@ export class TestEmailService {
 
   private message(setup: TestSetup, heloName: string, to: string): Mail.Options {
     const s = setup.settings;
-    const from = s.fromAddress || s.adminAddress || `postroom@${heloName.includes('.') ? heloName : 'localhost'}`;
+    const from = s.fromAddress || s.adminAddress || `postroom@${isFullyQualified(heloName) ? heloName : 'localhost'}`;
     const via = setup.relay ? deliveryRelay(setup.relay.row, setup.relay.opened) : undefined;
     return {
       envelope: { from, to: [to] },
@@ -201,11 +211,14 @@ export class TestEmailService {
     }
     const options = relayOptions(relay, { ...connection, poolSize: 1 }, tokens);
     // The connection and login of real delivery, on one connection whose log is the transcript.
-    const nodemailerOptions = { ...relayConnectionOptions(options), auth: relayTransportAuth(options), logger: transcript.logger, transactionLog: true };
+    const auth = poolAuth(poolLogin(options), (renew) => (tokens ? tokens.token(renew) : Promise.reject(new Error('no token source'))));
+    const connectionOptions = { ...relayConnectionOptions(options), logger: transcript.logger, transactionLog: true } as SMTPConnectionOptions;
     transcript.note(
-      `Relay ${where}, security ${relay.security}${relay.security !== 'none' ? `, certificate ${relay.tlsVerify ? 'verified' : 'not verified'}` : ''}, SASL ${nodemailerOptions.auth ? `${relay.oauth ? 'XOAUTH2 ' : ''}as ${row.username}` : 'off'}`,
+      `Relay ${where}, security ${relay.security}${relay.security !== 'none' ? `, certificate ${relay.tlsVerify ? 'verified' : 'not verified'}` : ''}, SASL ${auth ? `${relay.oauth ? 'XOAUTH2 ' : ''}as ${row.username}` : 'off'}`,
     );
-    return this.attempt(nodemailerOptions as unknown as SMTPTransport.Options, this.message(setup, connection.heloName, to), transcript, where, relay.security === 'tls');
+    // Without TLS from the first byte, a port that waits for a TLS handshake gives no greeting: a probe finds it out before the timeout.
+    const probe = relay.security !== 'tls' ? { host: options.host, port: options.port, afterMs: Math.min(PROBE_AFTER_MS, (connection.timeoutSeconds * 1000) / 2) } : undefined;
+    return this.attempt(connectionOptions, auth, this.message(setup, connection.heloName, to), transcript, where, relay.security, probe);
   }
 
   private async direct(setup: TestSetup, connection: ConnectionSettings, to: string, transcript: SmtpTranscript): Promise<Outcome> {
@@ -225,8 +238,8 @@ export class TestEmailService {
       transcript.note(`Trying ${relay}`);
       transcript.phase = 'connect';
       transcript.connected = false;
-      const options = { ...directConnectionOptions(address, port, connection, host), logger: transcript.logger, transactionLog: true } as SMTPTransport.Options;
-      last = await this.attempt(options, message, transcript, relay, false);
+      const options = { ...directConnectionOptions(address, port, connection, host), logger: transcript.logger, transactionLog: true } as SMTPConnectionOptions;
+      last = await this.attempt(options, undefined, message, transcript, relay, 'starttls');
       // Like real delivery: the next server only when this one did not answer (or answered 4xx).
       return last.ok || last.code === 'rejected' || last.code === 'auth_error' ? { final: last } : { next: last.reply };
     });
@@ -236,10 +249,29 @@ export class TestEmailService {
     return last ?? { ok: false, code: 'connection_error', step: 'dns', reply, relay: domain };
   }
 
-  private async attempt(options: SMTPTransport.Options, message: Mail.Options, transcript: SmtpTranscript, relay: string, implicitTls: boolean): Promise<Outcome> {
-    const transporter = nodemailer.createTransport(options);
+  /**
+   * One message on one connection, as delivery sends it (sendOnce: the login rule, SIZE and
+   * BODY=8BITMIME, QUIT at the end whatever happened), the transcript following along.
+   */
+  private async attempt(
+    options: SMTPConnectionOptions,
+    auth: SMTPConnectionAuth | undefined,
+    message: Mail.Options,
+    transcript: SmtpTranscript,
+    relay: string,
+    security: Security,
+    probe?: { host: string; port: number; afterMs: number },
+  ): Promise<Outcome> {
+    const raw = await new MailComposer(message).compile().build();
+    const envelope = message.envelope as { from: string; to: string[] };
+    const abort = new AbortController();
+    const unwatch = probe ? watchGreeting(probe, transcript, abort) : undefined;
     try {
-      const info = (await transporter.sendMail(message)) as unknown as { response: string; rejected: unknown[]; rejectedErrors?: TransportError[] };
+      const info = (await sendOnce({ connection: options, auth, signal: abort.signal, quitWaitMs: QUIT_WAIT_MS }, envelope, raw)) as unknown as {
+        response: string;
+        rejected: unknown[];
+        rejectedErrors?: TransportError[];
+      };
       if (info.rejected?.length) {
         const e = info.rejectedErrors?.[0];
         const reply = firstLine(e?.response) || transcript.lastServerLine;
@@ -247,17 +279,18 @@ export class TestEmailService {
       }
       return { ok: true, step: 'done', reply: firstLine(info.response) || transcript.lastServerLine, relay };
     } catch (err) {
-      const e = err as TransportError;
+      const e = err as TransportError & { hint?: string };
       const kind = failureKind(e);
       const code: TestFailureCode =
         kind === 'auth' ? 'auth_error' : kind === 'tls' ? 'tls_error' : kind === 'timeout' ? 'timeout' : kind === 'rejected' ? 'rejected' : 'connection_error';
-      const step = stepOf(e, kind, transcript, implicitTls);
+      const step = e.hint === EXPECTS_TLS ? 'greeting' : stepOf(e, kind, transcript, security === 'tls');
       const rejectedReply = e.rejectedErrors?.[0]?.response;
-      const reply = firstLine(rejectedReply) || firstLine(e.response) || transcript.lastServerLine || e.message;
+      // A TLS failure's reply is its reason: the server's last line would be "220 Ready to start TLS".
+      const reply = kind === 'tls' ? tlsReason(e, security) : firstLine(rejectedReply) || firstLine(e.response) || transcript.lastServerLine || e.message;
       transcript.note(`Error (${e.code ?? 'unknown'}${e.command ? `, after ${e.command}` : ''}): ${e.message}`);
       return { ok: false, code, step, reply, error: e.message, relay };
     } finally {
-      transporter.close();
+      unwatch?.();
     }
   }
 
@@ -319,8 +352,59 @@ function recipient(value: unknown, errors: Record<string, string>): string {
   return to;
 }
 
-function invalid(fields: Record<string, string>): BadRequestException {
-  return new BadRequestException({ statusCode: 400, error: 'Bad Request', message: 'Invalid test email request: nothing was sent', fields });
+function invalid(fields: Record<string, string>): InvalidInput {
+  return new InvalidInput('Invalid test email request: nothing was sent', fields);
+}
+
+const SPEAKS_STARTTLS = 'this port speaks STARTTLS: choose STARTTLS';
+const EXPECTS_TLS = 'this port expects TLS at once: choose TLS';
+
+/** After this long without a greeting (or half the timeout, if shorter), a port is probed for TLS. */
+const PROBE_AFTER_MS = 2_000;
+/** How long the test waits for the reply to QUIT, so that the transcript ends with it. */
+const QUIT_WAIT_MS = 1_000;
+
+/**
+ * STARTTLS or no TLS against a port that expects TLS at once: the server says nothing, waiting
+ * for a handshake, while the client waits for a greeting until its timeout. When no greeting has
+ * come after `afterMs`, a second connection tries a TLS handshake; if the server completes it,
+ * the attempt ends with that diagnosis. Returns the clean-up.
+ */
+function watchGreeting(probe: { host: string; port: number; afterMs: number }, transcript: SmtpTranscript, abort: AbortController): () => void {
+  let socket: ReturnType<typeof tlsConnect> | undefined;
+  const timer = setTimeout(() => {
+    if (!transcript.connected || transcript.lastServerLine !== '') return;
+    const host = probe.host.replace(/^\[(.*)\]$/, '$1');
+    socket = tlsConnect({ host, port: probe.port, rejectUnauthorized: false, ...(isIP(host) ? {} : { servername: host }) });
+    socket.setTimeout(probe.afterMs, () => socket?.destroy());
+    socket.on('error', () => undefined);
+    socket.once('secureConnect', () => {
+      socket?.destroy();
+      if (transcript.lastServerLine !== '') return;
+      transcript.note(`No greeting after ${probe.afterMs} ms, and a second connection to ${probe.host}:${probe.port} completed a TLS handshake`);
+      abort.abort(Object.assign(new Error(`no greeting: the server waits for a TLS handshake — ${EXPECTS_TLS}`), { code: 'ETLS', command: 'CONN', hint: EXPECTS_TLS }));
+    });
+  }, probe.afterMs);
+  return () => {
+    clearTimeout(timer);
+    socket?.destroy();
+  };
+}
+
+/**
+ * The reason of a TLS failure: the server's refusal of STARTTLS, or the handshake's own error
+ * ("self-signed certificate", "Hostname/IP does not match certificate's altnames: ..."), with a
+ * hint when the security setting does not match what the port speaks.
+ */
+function tlsReason(e: TransportError & { hint?: string }, security: Security): string {
+  if (e.hint) return e.message;
+  if (e.response) return firstLine(e.response);
+  const reason = firstLine(e.message.replace(/^Error initiating TLS - /, ''));
+  // OpenSSL's answer to a plain-text greeting where a handshake was expected.
+  if (security === 'tls' && /wrong version number|packet length too long|unknown protocol/i.test(reason)) {
+    return `${/wrong version number/i.test(reason) ? 'wrong version number' : reason} (the server answered in plain text) — ${SPEAKS_STARTTLS}`;
+  }
+  return reason;
 }
 
 function firstLine(text: string | undefined | null): string {

@@ -4,8 +4,7 @@ import type SMTPTransport from 'nodemailer/lib/smtp-transport/index.js';
 import type { DeliveryRelay } from '../relays/delivery-relay.js';
 import type { Security } from '../relays/relay.entity.js';
 import type { SettingsEntity } from '../settings/settings.entity.js';
-import { heloNameOf } from '../settings/settings.service.js';
-import { provisionCallback } from './pool-login.js';
+import { defaultMailName } from '../config/mail-name.js';
 import type { AccessTokenSource } from './smtp-thread.protocol.js';
 
 /**
@@ -20,6 +19,11 @@ export interface ConnectionSettings {
   timeoutSeconds: number;
   /** Connections per relay (and messages sent at once). */
   poolSize: number;
+}
+
+/** The EHLO name: the hostname setting, or the machine's fully qualified name, or its address literal (never a single label). */
+export function heloNameOf(s: Pick<SettingsEntity, 'hostname'>): string {
+  return s.hostname || defaultMailName();
 }
 
 export function connectionSettings(s: Pick<SettingsEntity, 'hostname' | 'timeoutSeconds' | 'poolSize'>): ConnectionSettings {
@@ -69,13 +73,6 @@ export function relayConnectionOptions(o: RelayOptions): SMTPConnectionOptions {
     socketTimeout: timeout * 2,
     logger: false,
   };
-}
-
-/** A relay's login in the shape of nodemailer's transports (the test email's one-off transport). */
-export function relayTransportAuth(o: RelayOptions): SMTPTransport.Options['auth'] {
-  const oauth = o.oauth;
-  if (oauth) return { type: 'OAuth2', user: oauth.user, provisionCallback: provisionCallback((renew) => oauth.tokens.token(renew)) } as SMTPTransport.Options['auth'];
-  return o.auth;
 }
 
 /** Direct delivery: the settings' EHLO name and timeouts, and the port of the recipients' mail servers (25 but in tests). */

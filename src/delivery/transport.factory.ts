@@ -1,5 +1,6 @@
 import { Inject, Injectable, OnApplicationShutdown, OnModuleInit, Optional } from '@nestjs/common';
 import { APP_CONFIG } from '../config/config.module.js';
+import { resolveMailName } from '../config/mail-name.js';
 import { AppConfig } from '../config/config.schema.js';
 import { PgNotifier } from '../database/pg-notifier.js';
 import { RelayHealthService } from '../relays/relay-health.service.js';
@@ -28,6 +29,8 @@ export const MX_RESOLVER = Symbol('MX_RESOLVER');
 @Injectable()
 export class TransportFactory implements OnModuleInit, OnApplicationShutdown {
   private current?: Promise<MailTransport>;
+  /** Transports replaced by a change, finishing their sends before they are closed. */
+  private readonly retired = new Set<MailTransport>();
 
   constructor(
     private readonly settings: SettingsService,
@@ -64,17 +67,32 @@ export class TransportFactory implements OnModuleInit, OnApplicationShutdown {
   private reset(): void {
     const old = this.current;
     this.current = undefined;
-    // In-flight sends finish on the old pool; closing it only stops idle connections.
-    void old?.then((t) => setTimeout(() => t.close(), 30_000).unref()).catch(() => undefined);
+    // In-flight sends finish on the old pool; closing it only stops idle connections (QUIT).
+    void old
+      ?.then((t) => {
+        this.retired.add(t);
+        setTimeout(() => this.retire(t), 30_000).unref();
+      })
+      .catch(() => undefined);
   }
 
-  /** The delivery thread starts with the application, not with the first message. */
-  onModuleInit(): void {
+  private retire(t: MailTransport): void {
+    if (this.retired.delete(t)) t.close();
+  }
+
+  /** The delivery thread starts with the application, not with the first message; so does the EHLO name's look-up (bounded). */
+  async onModuleInit(): Promise<void> {
     SmtpThread.shared();
+    await resolveMailName();
   }
 
-  /** After the worker's in-flight deliveries (its beforeApplicationShutdown): idle connections QUIT, the thread ends. */
+  /**
+   * After the worker's in-flight deliveries (its beforeApplicationShutdown): the current
+   * transport and those a change replaced less than 30 s ago close their connections with
+   * QUIT, then the thread ends (its pools QUIT too).
+   */
   async onApplicationShutdown(): Promise<void> {
+    for (const t of [...this.retired]) this.retire(t);
     await this.current?.then((t) => t.close()).catch(() => undefined);
     await SmtpThread.endShared();
   }

@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { PgNotifier } from '../database/pg-notifier.js';
+import { sqlOf } from '../database/sql.js';
 import { EventLogService } from '../events/event-log.service.js';
 import { type OpenedSecrets, type SecretField, openSecrets, unreadableSecrets } from './relay-secrets.js';
 import { RelayEntity } from './relay.entity.js';
@@ -50,17 +51,16 @@ export class PrimaryRelayService {
     return tx.getRepository(RelayEntity).findOneOrFail({ where: PRIMARY, lock: { mode: 'pessimistic_write' } });
   }
 
-  /** In the caller's transaction: saves the row and tells the other instances at COMMIT; then call committed(). */
+  /** In the caller's transaction (Sql.transaction): saves the row and tells every instance at COMMIT; then call committed(). */
   async save(tx: EntityManager, row: RelayEntity): Promise<RelayEntity> {
     const saved = await tx.getRepository(RelayEntity).save(row);
-    await tx.query(`SELECT pg_notify('${RELAYS_CHANNEL}', '')`);
+    await this.notifier.notify(RELAYS_CHANNEL, tx);
     return saved;
   }
 
-  /** After the caller's COMMIT: this instance's cache and transport see the saved row at once. */
+  /** After the caller's COMMIT: this instance's cache holds the saved row at once. */
   committed(row: RelayEntity): void {
     this.cached = Promise.resolve(row);
-    this.notifier.notifyLocal(RELAYS_CHANNEL, 'local');
   }
 
   /**
@@ -70,7 +70,7 @@ export class PrimaryRelayService {
    * token entered meanwhile wins. Answers whether it was stored.
    */
   async storeOAuthRefreshToken(token: string, actor: string, how: string, replaces?: string | null): Promise<boolean> {
-    const saved = await this.db.transaction(async (tx) => {
+    const saved = await sqlOf(this.db).transaction(async (tx) => {
       const current = await this.lock(tx);
       if (replaces !== undefined && current.oauthRefreshTokenSealed !== replaces) return undefined;
       const saved = await this.save(tx, { ...current, oauthRefreshTokenSealed: this.box.seal(token) });

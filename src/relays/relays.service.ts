@@ -3,7 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { Conflict, InvalidInput, NotFound } from '../common/domain-errors.js';
 import { PgNotifier } from '../database/pg-notifier.js';
-import { queryRows } from '../database/sql.js';
+import { queryRows, sqlOf } from '../database/sql.js';
 import { EventLogService } from '../events/event-log.service.js';
 import { DeliveryRelay, deliveryRelay } from './delivery-relay.js';
 import { RelayHealthService } from './relay-health.service.js';
@@ -87,7 +87,7 @@ export class RelaysService {
       throw invalid(fields);
     }
     const input = parsed.data;
-    const saved = await this.db.transaction(async (tx) => {
+    const saved = await sqlOf(this.db).transaction(async (tx) => {
       const repo = tx.getRepository(RelayEntity);
       // Serialises concurrent additions so the default priority is unique.
       await tx.query(`LOCK TABLE relay IN SHARE ROW EXCLUSIVE MODE`);
@@ -115,7 +115,6 @@ export class RelaysService {
       });
       return saved;
     });
-    this.announce();
     return this.get(String(saved.id));
   }
 
@@ -125,7 +124,7 @@ export class RelaysService {
     const parsed = relayUpdateSchema.safeParse(objectOrEmpty(raw));
     if (!parsed.success) throw invalid(relayFieldErrors(parsed.error));
     const input: RelayInput = parsed.data;
-    const result = await this.db.transaction(async (tx) => {
+    const result = await sqlOf(this.db).transaction(async (tx) => {
       const repo = tx.getRepository(RelayEntity);
       const current = await repo.findOne({ where: { id: numeric }, lock: { mode: 'pessimistic_write' } });
       if (!current || current.priority === 0) throw notFound(id);
@@ -157,14 +156,13 @@ export class RelaysService {
       });
       return { saved, changed };
     });
-    if (result.changed.length) this.announce();
     return this.get(String(result.saved.id));
   }
 
   /** Removes a backup relay (and its health). */
   async remove(id: string, actor: string): Promise<{ deleted: string }> {
     const numeric = this.backupId(id, 'remove');
-    await this.db.transaction(async (tx) => {
+    await sqlOf(this.db).transaction(async (tx) => {
       const [gone] = await queryRows<{ host: string; port: number | null; security: Security }>(tx, `DELETE FROM relay WHERE id = $1 AND priority > 0 RETURNING host, port, security`, [numeric]);
       if (!gone) throw notFound(id);
       await tx.query(`DELETE FROM relay_health WHERE relay_key = $1`, [String(numeric)]);
@@ -172,7 +170,6 @@ export class RelaysService {
       await this.record(tx, `Relay ${relay} removed by ${actor}`, { actor, relayId: String(numeric), relay });
     });
     await this.health.forget(String(numeric)).catch(() => undefined);
-    this.announce();
     return { deleted: String(numeric) };
   }
 
@@ -239,12 +236,8 @@ export class RelaysService {
 
   private async record(tx: EntityManager, message: string, details: Record<string, unknown>): Promise<void> {
     await this.events.record({ level: 'info', source: 'settings', message, details }, tx);
-    await tx.query(`SELECT pg_notify('${RELAYS_CHANNEL}', '')`);
-  }
-
-  /** After COMMIT: this instance's transport is rebuilt at once (others by NOTIFY). */
-  private announce(): void {
-    this.notifier.notifyLocal(RELAYS_CHANNEL, 'local');
+    // Every instance rebuilds its transport: this one right after COMMIT, the others by NOTIFY.
+    await this.notifier.notify(RELAYS_CHANNEL, tx);
   }
 }
 

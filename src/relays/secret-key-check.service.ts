@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import type { Logger } from 'pino';
 import { DataSource } from 'typeorm';
 import { PgNotifier } from '../database/pg-notifier.js';
+import { sqlOf } from '../database/sql.js';
 import { EventLogService } from '../events/event-log.service.js';
 import { ROOT_LOGGER } from '../logging/logging.module.js';
 import { PRIMARY_KEY } from './relay-address.js';
@@ -46,7 +47,7 @@ export class SecretKeyCheck implements OnApplicationBootstrap {
   }
 
   async run(): Promise<void> {
-    const resealed = await this.db.transaction(async (tx) => {
+    await sqlOf(this.db).transaction(async (tx) => {
       const found = await this.relays.checkSealed(tx);
       const resealed = found.resealed.map(secretName);
       const unreadable = found.unreadable.map(secretName);
@@ -60,7 +61,7 @@ export class SecretKeyCheck implements OnApplicationBootstrap {
           },
           tx,
         );
-        await tx.query(`SELECT pg_notify('${RELAYS_CHANNEL}', '')`);
+        await this.notifier.notify(RELAYS_CHANNEL, tx);
       }
       if (unreadable.length) {
         await this.events.record(
@@ -73,9 +74,6 @@ export class SecretKeyCheck implements OnApplicationBootstrap {
           tx,
         );
       }
-      return resealed.length > 0;
     });
-    // After COMMIT: this instance's cached primary relay and transport pick up the new values.
-    if (resealed) this.notifier.notifyLocal(RELAYS_CHANNEL, 'local');
   }
 }

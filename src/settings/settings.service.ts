@@ -1,9 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import os from 'node:os';
 import { DataSource } from 'typeorm';
 import { InvalidInput } from '../common/domain-errors.js';
 import { PgNotifier } from '../database/pg-notifier.js';
+import { sqlOf } from '../database/sql.js';
+import { defaultMailName } from '../config/mail-name.js';
 import { EventLogService } from '../events/event-log.service.js';
 import { PrimaryRelayService } from '../relays/primary-relay.service.js';
 import { changeSecrets, loginProblems } from '../relays/relay-credentials.js';
@@ -19,11 +20,9 @@ import { SettingsView, toSettingsView } from './settings.view.js';
 const SETTINGS_CHANNEL = 'postroom_settings';
 
 /** The machine's name, asked once (a system call that intake would otherwise make per message). */
-let hostname: string | undefined;
-
-/** The EHLO name: the hostname setting, or the machine's name. */
+/** The EHLO name: the hostname setting, or the machine's fully qualified name or address literal (config/mail-name.ts). */
 export function heloNameOf(s: Pick<SettingsEntity, 'hostname'>): string {
-  return s.hostname || (hostname ??= os.hostname());
+  return s.hostname || defaultMailName();
 }
 
 /**
@@ -79,7 +78,7 @@ export class SettingsService {
     const input = parsed.data;
     const preset = withPreset.preset;
 
-    const result = await this.db.transaction(async (tx) => {
+    const result = await sqlOf(this.db).transaction(async (tx) => {
       const current: SettingsRows = {
         settings: await tx.getRepository(SettingsEntity).findOneOrFail({ where: { id: 1 }, lock: { mode: 'pessimistic_write' } }),
         primary: await this.primary.lock(tx),
@@ -117,14 +116,11 @@ export class SettingsService {
         },
         tx,
       );
-      if (settingsChanged) await tx.query(`SELECT pg_notify('${SETTINGS_CHANNEL}', '')`);
+      if (settingsChanged) await this.notifier.notify(SETTINGS_CHANNEL, tx);
       return { rows, settingsChanged, primaryChanged };
     });
     // Only after COMMIT: this instance's caches and transport see the new values.
-    if (result.settingsChanged) {
-      this.cached = Promise.resolve(result.rows.settings);
-      this.notifier.notifyLocal(SETTINGS_CHANNEL, 'local');
-    }
+    if (result.settingsChanged) this.cached = Promise.resolve(result.rows.settings);
     if (result.primaryChanged) this.primary.committed(result.rows.primary);
     return toSettingsView(result.rows.settings, result.rows.primary, this.primary.unreadable(result.rows.primary));
   }

@@ -185,14 +185,14 @@ describe('FailoverTransport', () => {
     expect(outcome.failure!.kind).toBe('connection');
   });
 
-  it('when every relay refuses the sender for good, the last refusal stands (and bounces)', async () => {
+  it('when every relay refuses the sender on policy (5.7.1), the last refusal stands and defers (soft bounce)', async () => {
     const last = errors.mail553();
     const t = new FailoverTransport([
       { key: 'primary', transport: fake('a:25', errors.mail553) },
       { key: '1', transport: fake('b:25', () => last) },
     ]);
     await expect(t.send(envelope, raw)).rejects.toBe(last);
-    expect(outcomeOfError(last, ['ops@example.com']).recipients[0]!.status).toBe('bounced');
+    expect(outcomeOfError(last, ['ops@example.com']).recipients[0]!.status).toBe('deferred');
   });
 
   it('tries a relay that just failed after the others, and first again once the back-off is over', async () => {

@@ -160,7 +160,7 @@ describe('outcomeOfError', () => {
   });
 
   it('bounces every recipient on a 5xx reply to MAIL FROM', () => {
-    const err = transportError('Mail command failed', { code: 'EENVELOPE', responseCode: 553, response: '553 5.7.1 Sender address rejected', command: 'MAIL FROM' });
+    const err = transportError('Mail command failed', { code: 'EENVELOPE', responseCode: 553, response: '553 5.1.8 Sender address rejected: Domain not found', command: 'MAIL FROM' });
     expect(outcomeOfError(err, pending).recipients.map((r) => [r.status, r.code])).toEqual([
       ['bounced', 553],
       ['bounced', 553],

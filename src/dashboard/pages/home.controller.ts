@@ -4,6 +4,9 @@ import { appTimeZone } from '../../common/timezone.js';
 import { APP_CONFIG } from '../../config/config.module.js';
 import { AppConfig } from '../../config/config.schema.js';
 import { OAuthTokenService } from '../../delivery/oauth/oauth-token.service.js';
+import { RelayAlarms } from '../../delivery/relay-alarms.js';
+import { heloNameOf } from '../../delivery/transport-options.js';
+import { mailNameWarning } from '../../config/mail-name.js';
 import { EventLogService } from '../../events/event-log.service.js';
 import { LocalMailService } from '../../intake/local-mail.service.js';
 import { MailLogService } from '../../mail-log/mail-log.service.js';
@@ -28,21 +31,27 @@ export class HomeController {
     private readonly relays: RelaysService,
     private readonly oauth: OAuthTokenService,
     private readonly localMail: LocalMailService,
+    private readonly alarms: RelayAlarms,
   ) {}
 
   @Get()
   async home(@Req() req: Request, @Res() res: Response): Promise<void> {
-    const [status, latestQueue, latestLog, latestEvents] = await Promise.all([
+    const [status, latestQueue, latestLog, latestEvents, policyRefusals, settings] = await Promise.all([
       this.status(),
       this.queue.list({ limit: 5 }),
       this.mailLog.list({ limit: 5 }),
       this.events.list({ limit: 5 }),
+      this.alarms.recent().catch(() => []),
+      this.settings.get(),
     ]);
     renderView(req, res, 'pages/home', 'fragments/home/status', {
       title: 'SMTP Dashboard',
       nav: 'home',
       timeZone: appTimeZone(),
       ...status,
+      // A relay refusing on policy grounds (5.7.x, 530, the EHLO name): Postroom's configuration, mail deferred.
+      policyRefusals,
+      mailNameWarning: mailNameWarning(heloNameOf(settings), settings.hostname !== ''),
       queue: latestQueue.items,
       mailLog: latestLog.items,
       events: latestEvents.items,

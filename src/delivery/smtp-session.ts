@@ -1,0 +1,132 @@
+import type { Readable } from 'node:stream';
+import SMTPConnection from 'nodemailer/lib/smtp-connection/index.js';
+import type { SMTPConnectionAuth, SMTPConnectionOptions, SMTPConnectionSendInfo } from 'nodemailer/lib/smtp-connection/index.js';
+import { MessageData, wholeMessage } from '../common/message-data.js';
+import { hasEightBit, toSevenBit } from './seven-bit.js';
+
+/**
+ * What every relay conversation shares, pooled (SmtpPool) or one message on one connection
+ * (sendOnce: the test email, direct MX delivery): the login rule, the MAIL FROM parameters and
+ * the 7-bit downgrade, the refusal of a message bigger than the server's SIZE, and QUIT.
+ */
+
+export type SmtpError = Error & { code?: string; responseCode?: number; response?: string; command?: string };
+
+/** nodemailer keeps what EHLO offered in fields it does not type. */
+type Connection = SMTPConnection & { _supportedExtensions?: string[]; _maxAllowedSize?: number; _closing?: boolean };
+
+export const NO_AUTH_OFFERED = 'the relay offers no AUTH on this connection: use STARTTLS or TLS';
+
+/**
+ * Logs in when a login is configured. A server that offers no AUTH on this connection (often:
+ * AUTH only after STARTTLS) is an authentication failure, never a reason to send without one:
+ * the relay would take the mail as an unauthenticated client's, or refuse it later as spam.
+ */
+export function logIn(conn: SMTPConnection, auth: SMTPConnectionAuth | undefined, done: (err?: SmtpError) => void): void {
+  if (!auth) return done();
+  if (!conn.allowsAuth) return done(Object.assign(new Error(NO_AUTH_OFFERED), { code: 'ENOAUTH', response: NO_AUTH_OFFERED, command: 'AUTH' }));
+  conn.login(auth, (err) => done((err as SmtpError | null) ?? undefined));
+}
+
+/** Whether the server offered 8BITMIME on this connection (after STARTTLS: in the second EHLO). */
+export function offers8BitMime(conn: SMTPConnection): boolean {
+  return ((conn as Connection)._supportedExtensions ?? []).includes('8BITMIME');
+}
+
+/**
+ * The message as this connection may take it: as stored when the server offers 8BITMIME or the
+ * message is 7-bit (the common case costs one scan only where 8BITMIME is missing), else
+ * downgraded to 7 bits.
+ */
+export function forConnection(eightBitMime: boolean, raw: MessageData): MessageData {
+  if (eightBitMime || !hasEightBit(raw)) return raw;
+  return toSevenBit(wholeMessage(raw));
+}
+
+/**
+ * The envelope with SIZE and BODY=8BITMIME, which nodemailer declares only when EHLO offered
+ * them. A message past the server's SIZE is refused before MAIL FROM (nodemailer checks it).
+ */
+export function envelopeFor(envelope: { from: string; to: string[] }, size: number) {
+  return { from: envelope.from, to: [...envelope.to], size, use8BitMime: true };
+}
+
+/**
+ * nodemailer refuses a message past the server's SIZE itself, with no reply: given the reply
+ * the server would have given at MAIL FROM (RFC 1870 §6.1), it is classified as that refusal.
+ * EENVELOPE, as a refused MAIL FROM is: the connection stays usable.
+ */
+export function sizeRefusal(err: SmtpError, conn: SMTPConnection, size: number): SmtpError {
+  const max = (conn as Connection)._maxAllowedSize;
+  if (err.responseCode || !max || size <= max || !/size larger than allowed/i.test(err.message)) return err;
+  const reply = `552 5.3.4 message size ${size} exceeds the relay's fixed limit of ${max} bytes (SIZE)`;
+  return Object.assign(err, { code: 'EENVELOPE', responseCode: 552, response: reply, command: 'MAIL FROM', message: `${err.message}: ${reply}` });
+}
+
+/** Whether the conversation can still end politely. */
+export function canQuit(conn: SMTPConnection): boolean {
+  const c = conn as Connection;
+  return !c.destroyed && !c._closing && c.stage === 'connected';
+}
+
+/** Ends the session: QUIT when the connection still works (nodemailer closes on the reply), else closes it. */
+export function quit(conn: SMTPConnection): void {
+  if (canQuit(conn)) conn.quit();
+  else conn.close();
+}
+
+export interface OnceOptions {
+  connection: SMTPConnectionOptions;
+  auth?: SMTPConnectionAuth;
+  /** Ends the attempt early with the signal's reason (the test email's probe of an implicit-TLS port). */
+  signal?: AbortSignal;
+  /** How long to wait for the reply to QUIT before resolving (the test email's transcript shows it); 0: do not wait. */
+  quitWaitMs?: number;
+}
+
+/**
+ * One message on a connection of its own: connect (greeting, EHLO, STARTTLS as configured),
+ * log in, send with SIZE / BODY=8BITMIME (or the message downgraded to 7 bits), then QUIT,
+ * whatever the outcome, while the connection still works.
+ */
+export function sendOnce(o: OnceOptions, envelope: { from: string; to: string[] }, raw: MessageData): Promise<SMTPConnectionSendInfo> {
+  return new Promise((resolve, reject) => {
+    const conn = new SMTPConnection(o.connection);
+    let settled = false;
+    const finish = (err: unknown, info?: SMTPConnectionSendInfo) => {
+      if (settled) return;
+      settled = true;
+      o.signal?.removeEventListener('abort', onAbort);
+      const answer = () => (err ? reject(err) : resolve(info!));
+      if (!canQuit(conn) || !o.quitWaitMs) {
+        quit(conn);
+        return answer();
+      }
+      const timer = setTimeout(answer, o.quitWaitMs);
+      conn.once('end', () => {
+        clearTimeout(timer);
+        answer();
+      });
+      conn.quit();
+    };
+    const onAbort = () => {
+      conn.close();
+      finish(o.signal!.reason);
+    };
+    if (o.signal?.aborted) return reject(o.signal.reason);
+    o.signal?.addEventListener('abort', onAbort, { once: true });
+    // An error after the answer (a QUIT that is never answered) has nobody to tell.
+    conn.on('error', (err) => finish(err));
+    conn.connect((err) => {
+      if (err) return finish(err);
+      logIn(conn, o.auth, (loginErr) => {
+        if (loginErr) return finish(loginErr);
+        const data = forConnection(offers8BitMime(conn), raw);
+        const message = wholeMessage(data);
+        conn.send(envelopeFor(envelope, message.length), message as unknown as Readable, (sendErr, info) => {
+          finish(sendErr ? sizeRefusal(sendErr as SmtpError, conn, message.length) : null, info);
+        });
+      });
+    });
+  });
+}

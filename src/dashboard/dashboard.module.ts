@@ -20,6 +20,7 @@ import { HomeController } from './pages/home.controller.js';
 import { MailLogPageController } from './pages/mail-log.page.controller.js';
 import { MessageStoryController } from './pages/message-story.controller.js';
 import { QueuePageController } from './pages/queue.page.controller.js';
+import { RelaysPageController } from './pages/relays.page.controller.js';
 import { ReportsPageController } from './pages/reports.page.controller.js';
 import { SettingsPageController } from './pages/settings.page.controller.js';
 import { TestEmailPageController } from './pages/test-email.page.controller.js';
@@ -36,6 +37,7 @@ import { TestEmailPageController } from './pages/test-email.page.controller.js';
     HomeController,
     SettingsPageController,
     TestEmailPageController,
+    RelaysPageController,
     QueuePageController,
     MailLogPageController,
     EventsPageController,

@@ -126,6 +126,17 @@ describe('Every dashboard page runs without a CSP violation', () => {
     await open('/reports/yesterday');
     await open('/account');
 
+    await open('/relays');
+    await page.getByRole('link', { name: /^Test relay/ }).first().click();
+    await page.getByLabel('Send a test email to').fill('ops@example.com');
+    await page.getByRole('button', { name: 'Send test email' }).click();
+    await page.getByRole('heading', { name: /Test email/ }).waitFor();
+    await open('/relays');
+    await page.locator('#relay-add').getByLabel('Host').fill('backup.example.com');
+    await page.locator('#relay-add').getByLabel('Port').fill('99999');
+    await page.getByRole('button', { name: 'Add relay' }).click();
+    await page.getByText('Nothing was saved.').waitFor();
+
     expect([...seen.csp, ...found.csp]).toEqual([]);
     expect([...seen.errors, ...found.errors]).toEqual([]);
     await page.context().close();

@@ -177,7 +177,8 @@ export class QueuePageController {
     const story: unknown = (req.body as Record<string, unknown> | undefined)?.story;
     if (typeof story === 'string' && isQueueId(id) && req.headers['hx-request'] !== 'true') {
       req.session.queueFlash = message;
-      res.redirect(303, `/messages/${id}${story ? `?back=${encodeURIComponent(story)}` : ''}`);
+      // Saved before the redirect: the browser's next request must find the message.
+      req.session.save(() => res.redirect(303, `/messages/${id}${story ? `?back=${encodeURIComponent(story)}` : ''}`));
       return;
     }
     await this.afterPost(req, res, message);
@@ -207,7 +208,8 @@ export class QueuePageController {
       return;
     }
     req.session.queueFlash = message;
-    res.redirect(303, listUrl(query, { cursor: query.cursor ? encode(query.cursor) : null, before: query.before ? encode(query.before) : null }));
+    // Saved before the redirect: the browser's next request must find the message.
+    req.session.save(() => res.redirect(303, listUrl(query, { cursor: query.cursor ? encode(query.cursor) : null, before: query.before ? encode(query.before) : null })));
   }
 
   private async render(req: Request, res: Response, query: ListQuery, extra: { flash?: string; notice?: string }): Promise<void> {

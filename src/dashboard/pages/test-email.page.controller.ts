@@ -2,36 +2,15 @@ import { Controller, Get, Post, Req, Res } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { InvalidInput } from '../../common/domain-errors.js';
 import { renderView } from '../../web/htmx.js';
+import { testResultView } from './test-result-view.js';
 import { SettingsService } from '../../settings/settings.service.js';
 import { SettingsView } from '../../settings/settings.view.js';
 import { TestEmailResult, TestEmailService } from '../../delivery/test-email.service.js';
 
 const PAGE = 'pages/test-email/index';
 const FRAGMENT = 'fragments/test-email/form';
-
-const STEP_NAMES: Record<string, string> = {
-  dns: 'DNS lookup of the mail hosts',
-  oauth: 'OAuth2 token request',
-  connect: 'connecting',
-  greeting: 'waiting for the server greeting',
-  ehlo: 'EHLO',
-  starttls: 'STARTTLS',
-  tls: 'TLS handshake',
-  auth: 'authentication (AUTH)',
-  mail: 'sender (MAIL FROM)',
-  rcpt: 'recipient (RCPT TO)',
-  data: 'message (DATA)',
-  done: 'done',
-};
-
-const CODE_NAMES: Record<string, string> = {
-  connection_error: 'connection error',
-  oauth_error: 'OAuth2 token error',
-  timeout: 'timeout',
-  tls_error: 'TLS error',
-  auth_error: 'authentication error',
-  rejected: 'rejected by the server',
-};
+/** The security mode as the page says it ("(none)" read as if nothing were there). */
+const SECURITY: Record<string, string> = { none: 'no encryption', starttls: 'STARTTLS', tls: 'TLS' };
 
 /** "Send Test Email": sends a test message on the saved settings and shows the diagnosis. */
 @Controller('test-email')
@@ -71,13 +50,8 @@ export class TestEmailPageController {
       nav: 'test',
       to,
       error,
-      route: view.relayHost ? `the relay ${view.relayHost}:${view.effectivePort} (${view.security})` : 'direct delivery to the MX hosts of the recipient’s domain',
-      result: result && {
-        ...result,
-        stepName: STEP_NAMES[result.step] ?? result.step,
-        codeName: result.code ? (CODE_NAMES[result.code] ?? result.code) : undefined,
-        transcriptText: result.transcript.join('\n'),
-      },
+      route: view.relayHost ? `the relay ${view.relayHost}:${view.effectivePort} (${SECURITY[view.security] ?? view.security})` : 'direct delivery to the MX hosts of the recipient’s domain',
+      result: result && testResultView(result),
     };
   }
 }

@@ -1,0 +1,331 @@
+import { Controller, Get, HttpCode, Param, Post, Req, Res } from '@nestjs/common';
+import type { Request, Response } from 'express';
+import { InvalidInput, NotFound } from '../../common/domain-errors.js';
+import type { FieldErrors } from '../../common/field-errors.js';
+import { appTimeZone } from '../../common/timezone.js';
+import { TestEmailResult, TestEmailService } from '../../delivery/test-email.service.js';
+import { DEFAULT_PORTS } from '../../relays/relay-address.js';
+import type { Security } from '../../relays/relay.entity.js';
+import type { RelayView } from '../../relays/relay.view.js';
+import { RelaysService } from '../../relays/relays.service.js';
+import { SettingsService } from '../../settings/settings.service.js';
+import { renderView, wantsFragment } from '../../web/htmx.js';
+import { reorder } from './relay-order.js';
+import { testResultView } from './test-result-view.js';
+
+declare module 'express-session' {
+  interface SessionData {
+    /** One message for the next Relays page after a plain (no-JS) form post. */
+    relaysFlash?: string;
+  }
+}
+
+const PAGE = 'pages/relays/index';
+const FRAGMENT = 'fragments/relays/index';
+const ACTOR = 'admin';
+
+const SECURITY: { value: Security; label: string }[] = [
+  { value: 'starttls', label: `STARTTLS (port ${DEFAULT_PORTS.starttls})` },
+  { value: 'tls', label: `Implicit TLS (port ${DEFAULT_PORTS.tls})` },
+  { value: 'none', label: `None: plain text (port ${DEFAULT_PORTS.none})` },
+];
+const SECURITY_LABELS: Record<Security, string> = { none: 'no TLS', starttls: 'STARTTLS', tls: 'implicit TLS' };
+const HEALTH_BADGES = { healthy: 'info', failing: 'error', unknown: 'unknown' } as const;
+const FIELD_LABELS: Record<string, string> = {
+  host: 'Host',
+  port: 'Port',
+  security: 'Security',
+  tlsVerify: 'TLS verification',
+  authEnabled: 'Authentication',
+  username: 'Username',
+  password: 'Password',
+  priority: 'Priority',
+  enabled: 'Enabled',
+  to: 'Recipient',
+};
+const FORM_FIELDS = ['host', 'port', 'security', 'tlsVerify', 'authEnabled', 'username', 'password', 'priority', 'enabled'];
+
+/** What a relay form shows: the values as typed (never a password) and whether one is stored. */
+interface RelayForm {
+  host: string;
+  port: string;
+  security: string;
+  tlsVerify: boolean;
+  authEnabled: boolean;
+  username: string;
+  priority: string;
+  enabled: boolean;
+  passwordSet?: boolean;
+  clearPassword?: boolean;
+}
+
+/** Below the list: adding a backup (the default), or one relay being edited, tested or removed. */
+type Panel =
+  | { kind: 'add'; form: RelayForm; errors: FieldErrors }
+  | { kind: 'edit'; relay: RelayView; form: RelayForm; errors: FieldErrors }
+  | { kind: 'test'; relay: RelayView; to: string; errors: FieldErrors; result?: TestEmailResult }
+  | { kind: 'remove'; relay: RelayView };
+
+const EMPTY_FORM: RelayForm = { host: '', port: '', security: 'starttls', tlsVerify: true, authEnabled: false, username: '', priority: '', enabled: true };
+
+/** The reasons per field of a refusal, or undefined for any other error. */
+export function fieldsOf(err: unknown): FieldErrors | undefined {
+  return err instanceof InvalidInput ? err.fields : undefined;
+}
+
+const isNotFound = (err: unknown) => err instanceof NotFound;
+
+/** A form's text field, trimmed ('' when absent). */
+function text(body: Record<string, unknown>, name: string): string {
+  const v = body[name];
+  return typeof v === 'string' ? v.trim() : '';
+}
+
+/** A number field: '' is `empty`, digits a number, anything else goes as typed for the service to refuse in its words. */
+function whole(body: Record<string, unknown>, name: string, empty: null | undefined): number | string | null | undefined {
+  const v = text(body, name);
+  if (v === '') return empty;
+  return /^\d{1,9}$/.test(v) ? Number(v) : v;
+}
+
+/** The relay API's input from the form. Checkboxes: absent is off (the form always shows them). */
+function relayInput(body: Record<string, unknown>, mode: 'create' | 'update'): Record<string, unknown> {
+  const password = typeof body.password === 'string' ? body.password : '';
+  const input: Record<string, unknown> = {
+    host: text(body, 'host'),
+    port: whole(body, 'port', null),
+    security: text(body, 'security') || 'starttls',
+    tlsVerify: body.tlsVerify === 'on',
+    authEnabled: body.authEnabled === 'on',
+    username: text(body, 'username'),
+    enabled: body.enabled === 'on',
+  };
+  const priority = whole(body, 'priority', undefined);
+  if (priority !== undefined) input.priority = priority;
+  // Update: '' keeps the stored password, null clears it.
+  if (mode === 'update') input.password = body.clearPassword === 'on' ? null : password;
+  else if (password) input.password = password;
+  return input;
+}
+
+function formFromBody(body: Record<string, unknown>, passwordSet?: boolean): RelayForm {
+  return {
+    host: text(body, 'host'),
+    port: text(body, 'port'),
+    security: text(body, 'security') || 'starttls',
+    tlsVerify: body.tlsVerify === 'on',
+    authEnabled: body.authEnabled === 'on',
+    username: text(body, 'username'),
+    priority: text(body, 'priority'),
+    enabled: body.enabled === 'on',
+    passwordSet,
+    clearPassword: body.clearPassword === 'on',
+  };
+}
+
+function formFromRelay(r: RelayView): RelayForm {
+  return {
+    host: r.host,
+    port: r.port === null ? '' : String(r.port),
+    security: r.security,
+    tlsVerify: r.tlsVerify,
+    authEnabled: r.authEnabled,
+    username: r.username,
+    priority: String(r.priority),
+    enabled: r.enabled,
+    passwordSet: r.passwordSet,
+  };
+}
+
+function ordinal(n: number): string {
+  const tens = n % 100;
+  const suffix = tens >= 11 && tens <= 13 ? 'th' : ({ 1: 'st', 2: 'nd', 3: 'rd' } as Record<number, string>)[n % 10] ?? 'th';
+  return `${n}${suffix}`;
+}
+
+/**
+ * Relays: every relay in the order mail tries them, with its health; backups added, changed,
+ * reordered and removed, and any relay tested. Plain forms that work without JavaScript (a 303
+ * back with a message); htmx swaps the page's part in place. The primary relay is the one of
+ * Edit Settings: it is listed and tested here, changed there.
+ */
+@Controller('relays')
+export class RelaysPageController {
+  constructor(
+    private readonly relays: RelaysService,
+    private readonly tests: TestEmailService,
+    private readonly settings: SettingsService,
+  ) {}
+
+  @Get()
+  async page(@Req() req: Request, @Res() res: Response): Promise<void> {
+    let notice: string | undefined;
+    if (!wantsFragment(req) && req.session.relaysFlash) {
+      notice = req.session.relaysFlash;
+      delete req.session.relaysFlash;
+    }
+    const id = (name: string) => (typeof req.query[name] === 'string' ? (req.query[name] as string) : undefined);
+    const list = await this.relays.list();
+    const find = (key: string | undefined) => (key === undefined ? undefined : list.find((r) => r.id === key));
+    let panel: Panel = { kind: 'add', form: EMPTY_FORM, errors: {} };
+    const edit = find(id('edit'));
+    const test = find(id('test'));
+    const remove = find(id('remove'));
+    if (edit && !edit.primary) panel = { kind: 'edit', relay: edit, form: formFromRelay(edit), errors: {} };
+    else if (test) panel = { kind: 'test', relay: test, to: (await this.settings.view()).adminAddress ?? '', errors: {} };
+    else if (remove && !remove.primary) panel = { kind: 'remove', relay: remove };
+    else if (id('edit') ?? id('test') ?? id('remove')) notice ??= `No relay ${id('edit') ?? id('test') ?? id('remove')}: it may have been removed.`;
+    await this.render(req, res, panel, { notice, list });
+  }
+
+  @HttpCode(200)
+  @Post()
+  async create(@Req() req: Request, @Res() res: Response): Promise<void> {
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    try {
+      const added = await this.relays.create(relayInput(body, 'create'), ACTOR);
+      await this.done(req, res, `Backup relay ${added.relay} added (priority ${added.priority}).`);
+    } catch (err) {
+      const fields = fieldsOf(err);
+      if (!fields) throw err;
+      res.status(400);
+      await this.render(req, res, { kind: 'add', form: formFromBody(body), errors: fields });
+    }
+  }
+
+  @HttpCode(200)
+  @Post(':id')
+  async update(@Param('id') id: string, @Req() req: Request, @Res() res: Response): Promise<void> {
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    const before = await this.backup(id);
+    if (!before) return this.done(req, res, `No backup relay ${id}: it may have been removed.`);
+    try {
+      const after = await this.relays.update(id, relayInput(body, 'update'), ACTOR);
+      await this.done(req, res, `Relay ${after.relay} saved.`);
+    } catch (err) {
+      if (isNotFound(err)) return this.done(req, res, `No backup relay ${id}: it may have been removed.`);
+      const fields = fieldsOf(err);
+      if (!fields) throw err;
+      res.status(400);
+      await this.render(req, res, { kind: 'edit', relay: before, form: formFromBody(body, before.passwordSet), errors: fields });
+    }
+  }
+
+  /** Move up or down among the backups: the priorities change so that the order is the new one. */
+  @HttpCode(200)
+  @Post(':id/move')
+  async move(@Param('id') id: string, @Req() req: Request, @Res() res: Response): Promise<void> {
+    const direction = (req.body as Record<string, unknown> | undefined)?.direction;
+    const backups = (await this.relays.list()).filter((r) => !r.primary);
+    const from = backups.findIndex((r) => r.id === id);
+    const relay = backups[from];
+    if (!relay || (direction !== 'up' && direction !== 'down')) return this.done(req, res, `No backup relay ${id}: it may have been removed.`);
+    const to = direction === 'up' ? from - 1 : from + 1;
+    if (to < 0 || to >= backups.length) return this.done(req, res, `Relay ${relay.relay} is already the ${direction === 'up' ? 'first' : 'last'} backup.`);
+    try {
+      for (const [key, priority] of reorder(backups, from, to)) await this.relays.update(key, { priority }, ACTOR);
+    } catch (err) {
+      if (isNotFound(err)) return this.done(req, res, 'A relay was removed meanwhile: check the order and move again.');
+      throw err;
+    }
+    await this.done(req, res, `Relay ${relay.relay} moved ${direction}: now tried ${ordinal(to + 2)}.`);
+  }
+
+  @HttpCode(200)
+  @Post(':id/remove')
+  async remove(@Param('id') id: string, @Req() req: Request, @Res() res: Response): Promise<void> {
+    const relay = await this.backup(id);
+    if (!relay) return this.done(req, res, `No backup relay ${id}: it may have been removed.`);
+    try {
+      await this.relays.remove(id, ACTOR);
+    } catch (err) {
+      if (isNotFound(err)) return this.done(req, res, `No backup relay ${id}: it may have been removed.`);
+      throw err;
+    }
+    await this.done(req, res, `Backup relay ${relay.relay} removed.`);
+  }
+
+  /** A test email through this relay alone; the diagnosis is shown below the form (no redirect: it is not kept). */
+  @HttpCode(200)
+  @Post(':id/test')
+  async test(@Param('id') id: string, @Req() req: Request, @Res() res: Response): Promise<void> {
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    const to = text(body, 'to');
+    const relay = (await this.relays.list()).find((r) => r.id === id);
+    if (!relay) return this.done(req, res, `No relay ${id}: it may have been removed.`);
+    try {
+      const result = await this.tests.runOnRelay(id, { to }, ACTOR);
+      await this.render(req, res, { kind: 'test', relay, to, errors: {}, result });
+    } catch (err) {
+      if (isNotFound(err)) return this.done(req, res, `No relay ${id}: it may have been removed.`);
+      const fields = fieldsOf(err);
+      if (!fields) throw err;
+      res.status(400);
+      await this.render(req, res, { kind: 'test', relay, to, errors: { to: fields.to ?? Object.values(fields)[0] ?? 'is not valid' } });
+    }
+  }
+
+  private async backup(id: string): Promise<RelayView | undefined> {
+    return (await this.relays.list()).find((r) => r.id === id && !r.primary);
+  }
+
+  /** After a change: a plain form follows a 303 to the list, the message in the session; htmx gets the list with it, at the top. */
+  private async done(req: Request, res: Response, message: string): Promise<void> {
+    if (req.headers['hx-request'] !== 'true') {
+      req.session.relaysFlash = message;
+      // Saved before the 303 goes out: express-session would send the headers first and save
+      // after, and a browser that follows the Location at once could read the session without it.
+      await new Promise<void>((resolve, reject) => req.session.save((err) => (err ? reject(err instanceof Error ? err : new Error(String(err))) : resolve())));
+      // With a fragment of its own: the form's (#relay-add) would be kept, away from the message.
+      res.redirect(303, '/relays#relays');
+      return;
+    }
+    res.setHeader('HX-Replace-Url', '/relays');
+    res.setHeader('HX-Reswap', 'outerHTML show:top');
+    await this.render(req, res, { kind: 'add', form: EMPTY_FORM, errors: {} }, { notice: message });
+  }
+
+  private async render(req: Request, res: Response, panel: Panel, extra: { notice?: string; list?: RelayView[] } = {}): Promise<void> {
+    const [list, settings] = await Promise.all([extra.list ?? this.relays.list(), this.settings.view()]);
+    const backups = list.filter((r) => !r.primary);
+    const errors = 'errors' in panel ? panel.errors : {};
+    const summary = Object.entries(errors).map(([name, message]) => ({
+      name: FORM_FIELDS.includes(name) || name === 'to' ? name : undefined,
+      message: `${FIELD_LABELS[name] ?? (name === '_' ? 'The form' : name)} ${message}`,
+    }));
+    const form = 'form' in panel ? panel.form : undefined;
+    renderView(req, res, PAGE, FRAGMENT, {
+      title: 'Relays',
+      nav: 'relays',
+      timeZone: appTimeZone(),
+      notice: extra.notice,
+      primaryHost: settings.relayHost,
+      primaryOauth: settings.authEnabled && settings.authMethod === 'oauth2',
+      relays: list.map((r, i) => {
+        const b = backups.indexOf(r);
+        return {
+          ...r,
+          order: i + 1,
+          securityLabel: SECURITY_LABELS[r.security],
+          badge: HEALTH_BADGES[r.health.status],
+          oauth: r.primary && settings.authEnabled && settings.authMethod === 'oauth2',
+          canMoveUp: b > 0,
+          canMoveDown: b >= 0 && b < backups.length - 1,
+          selected: 'relay' in panel && panel.relay.id === r.id,
+        };
+      }),
+      backupCount: backups.length,
+      panel: {
+        ...panel,
+        [panel.kind]: true,
+        result: panel.kind === 'test' && panel.result ? testResultView(panel.result) : undefined,
+        errorCount: summary.length,
+        summary,
+        form: form && {
+          ...form,
+          securityChoices: SECURITY.map((s) => ({ ...s, selected: s.value === form.security })),
+        },
+      },
+    });
+  }
+}

@@ -13,11 +13,13 @@ import { OutcomeRecorder } from './outcome.recorder.js';
 import { RelayAlarms } from './relay-alarms.js';
 import { TestEmailController } from './test-email.controller.js';
 import { TestEmailService } from './test-email.service.js';
-import { TransportFactory } from './transport.factory.js';
+import { systemResolver } from './direct-transport.js';
+import { MX_RESOLVER, TransportFactory } from './transport.factory.js';
 
 @Module({
   imports: [AuthModule, EventsModule, IntakeModule, MailLogModule, OAuthModule, QueueModule, RelaysModule, SettingsModule],
-  providers: [DeliveryWorker, OutcomeRecorder, BounceNotifier, TransportFactory, TestEmailService, RelayAlarms],
+  // The system's DNS for direct delivery and the test email (tests give a stub resolver instead).
+  providers: [DeliveryWorker, OutcomeRecorder, BounceNotifier, TransportFactory, TestEmailService, RelayAlarms, { provide: MX_RESOLVER, useValue: systemResolver }],
   controllers: [TestEmailController],
   exports: [DeliveryWorker, TransportFactory, TestEmailService, RelayAlarms],
 })

@@ -1,4 +1,4 @@
-import { Injectable, Optional } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { Counter } from 'prom-client';
 import { EventLogService } from '../events/event-log.service.js';
 import { MetricsService } from '../metrics/metrics.service.js';
@@ -23,26 +23,24 @@ export interface PolicyAlarm {
  */
 @Injectable()
 export class RelayAlarms {
-  private readonly counter?: Counter<'relay'>;
+  private readonly counter: Counter<'relay'>;
   private readonly lastEvent = new Map<string, { at: number; suppressed: number }>();
 
   constructor(
     private readonly events: EventLogService,
-    @Optional() metrics?: MetricsService,
+    metrics: MetricsService,
   ) {
-    if (metrics) {
-      this.counter = new Counter({
-        name: 'postroom_relay_policy_refusals_total',
-        help: "Attempts a relay refused on policy grounds (5.7.x, 530, EHLO name): Postroom's configuration; the mail is deferred, this instance",
-        labelNames: ['relay'],
-        registers: [metrics.registry],
-      });
-    }
+    this.counter = new Counter({
+      name: 'postroom_relay_policy_refusals_total',
+      help: "Attempts a relay refused on policy grounds (5.7.x, 530, EHLO name): Postroom's configuration; the mail is deferred, this instance",
+      labelNames: ['relay'],
+      registers: [metrics.registry],
+    });
   }
 
   async policyRefused(relay: string | null, reply: string, queueId: string): Promise<void> {
     const where = relay ?? 'direct (MX)';
-    this.counter?.inc({ relay: where });
+    this.counter.inc({ relay: where });
     const now = Date.now();
     const last = this.lastEvent.get(where);
     if (last && now - last.at < EVENT_INTERVAL_MS) {

@@ -1,4 +1,4 @@
-import { Inject, Injectable, Optional } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { isIP } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import MailComposer from 'nodemailer/lib/mail-composer/index.js';
@@ -23,7 +23,7 @@ import type { SettingsInput } from '../settings/settings-fields.js';
 import type { SettingsEntity } from '../settings/settings.entity.js';
 import { SettingsService } from '../settings/settings.service.js';
 import { SettingsView } from '../settings/settings.view.js';
-import { MxResolver, mailHosts, systemResolver, tryMailServers } from './direct-transport.js';
+import { MxResolver, mailHosts, tryMailServers } from './direct-transport.js';
 import { OAuthTokenService } from './oauth/oauth-token.service.js';
 import { OAuthError } from './oauth/token-endpoint.js';
 import { failureKind } from './outcome.js';
@@ -96,7 +96,7 @@ export class TestEmailService {
     private readonly mailLog: MailLogService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly oauth: OAuthTokenService,
-    @Optional() @Inject(MX_RESOLVER) private readonly resolver: MxResolver = systemResolver,
+    @Inject(MX_RESOLVER) private readonly resolver: MxResolver,
   ) {}
 
   /** POST /api/v1/settings/test: through the primary relay (or direct delivery), as saved or with the unsaved values in `settings`. */

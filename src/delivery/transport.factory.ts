@@ -1,4 +1,4 @@
-import { Inject, Injectable, OnApplicationShutdown, OnModuleInit, Optional } from '@nestjs/common';
+import { Inject, Injectable, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { APP_CONFIG } from '../config/config.module.js';
 import { resolveMailName } from '../config/mail-name.js';
 import { AppConfig } from '../config/config.schema.js';
@@ -8,7 +8,7 @@ import { unreadableReason } from '../relays/relay-secrets.js';
 import { RELAYS_CHANNEL } from '../relays/relays-channel.js';
 import { RelaysService } from '../relays/relays.service.js';
 import { SettingsService } from '../settings/settings.service.js';
-import { DirectTransport, MxResolver, systemResolver } from './direct-transport.js';
+import { DirectTransport, MxResolver } from './direct-transport.js';
 import { FailoverTransport } from './failover-transport.js';
 import { OAuthTokenService } from './oauth/oauth-token.service.js';
 import { RelayTransport } from './relay-transport.js';
@@ -39,7 +39,7 @@ export class TransportFactory implements OnModuleInit, OnApplicationShutdown {
     private readonly oauth: OAuthTokenService,
     notifier: PgNotifier,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    @Optional() @Inject(MX_RESOLVER) private readonly resolver: MxResolver = systemResolver,
+    @Inject(MX_RESOLVER) private readonly resolver: MxResolver,
   ) {
     notifier.on('postroom_settings', () => this.reset());
     notifier.on(RELAYS_CHANNEL, () => this.reset());

@@ -295,11 +295,9 @@ export class TestEmailService {
   }
 
   /**
-   * The event log (source 'settings', never the password) and the mail log. The mail log has
-   * no event for a test: success is logged as 'sent' (subject "Postroom test email"), a failure
-   * as 'deferred' with the reply. 'deferred' is the nearest existing event (the message was not
-   * delivered and no bounce was sent); the entry has no queue id and the reply says it was a test
-   * that is not retried, so nobody waits for a retry. 'bounced' would wrongly suggest a DSN.
+   * The event log (source 'settings', never the password) and the mail log, as a `test` line: a
+   * diagnosis, not traffic, so the day's totals leave it out (the report counts it under
+   * `tests`). The reply says whether it worked; a failure says it is not retried.
    */
   private async record(result: TestEmailResult, to: string, setup: TestSetup, actor: string): Promise<void> {
     const via = setup.relay ? `relay ${result.relay}` : `direct delivery (${result.relay})`;
@@ -328,7 +326,7 @@ export class TestEmailService {
         {
           queueId: null,
           messageId: null,
-          event: result.ok ? 'sent' : 'deferred',
+          event: 'test',
           sender: setup.settings.fromAddress || setup.settings.adminAddress || '',
           recipient: to,
           relay: result.relay,

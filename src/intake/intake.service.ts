@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Logger } from 'pino';
 import { ROOT_LOGGER } from '../logging/logging.module.js';
+import type { NoticeKind } from '../mail-log/mail-log.entity.js';
 import { newQueueId } from '../queue/queue-id.js';
 import { QueueService } from '../queue/queue.service.js';
 import { SettingsService } from '../settings/settings.service.js';
@@ -20,6 +21,18 @@ export interface Submission {
   receivedAt?: Date;
   /** sendmail -F: the display name of a From header added when the message has none. */
   fullName?: string;
+  /** Postroom's own mail (a delivery status notice, the daily report): reports count it apart from traffic. */
+  notice?: NoticeKind;
+}
+
+/**
+ * Postroom's own mail by how it comes in when the caller does not say: a delivery status
+ * notice (bounce or delay warning) is submitted from inside, with no client, no local user
+ * and the null sender — which no other way in produces (sendmail always has a user).
+ */
+function noticeOf(s: Submission): NoticeKind | undefined {
+  if (s.notice) return s.notice;
+  return s.client.address === null && s.client.protocol === 'local' && s.client.uid === undefined && s.envelopeFrom === '' ? 'dsn' : undefined;
 }
 
 /** The one way into the queue, shared by the SMTP listener, the API and (through SMTP) sendmail. */
@@ -73,6 +86,7 @@ export class IntakeService {
       data: normalized.data,
       receivedAt: s.receivedAt,
       originalRecipients: resolved.originals,
+      notice: noticeOf(s),
       held: resolved.unresolved.length ? { reason: LOCAL_HOLD, lastError: localHoldText(resolved.unresolved) } : undefined,
     };
     // Alert storms: a message past the limits is still stored (and acknowledged) but held for a digest.

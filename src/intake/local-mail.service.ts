@@ -5,7 +5,9 @@ import { PgNotifier } from '../database/pg-notifier.js';
 import { Sql } from '../database/sql.js';
 import { EventLogService } from '../events/event-log.service.js';
 import { ROOT_LOGGER } from '../logging/logging.module.js';
+import { MailLogService } from '../mail-log/mail-log.service.js';
 import { QueueActionDetails } from '../queue/queue-action-details.js';
+import { fateEntries } from '../queue/received-entry.js';
 import { QueueRepository } from '../queue/queue.repository.js';
 import { SettingsEntity } from '../settings/settings.entity.js';
 import { SettingsService } from '../settings/settings.service.js';
@@ -29,6 +31,7 @@ export class LocalMailService {
     private readonly repo: QueueRepository,
     private readonly events: EventLogService,
     private readonly notifier: PgNotifier,
+    private readonly mailLog: MailLogService,
   ) {
     this.log = root.child({ module: 'local-mail' });
     // After SettingsService's own listener has dropped its cache (registered first: it is injected here).
@@ -81,9 +84,11 @@ export class LocalMailService {
     });
     if (changes.length === 0) return;
     await this.sql.transaction(async (tx) => {
-      const ids = await this.repo.releaseWith(tx, LOCAL_HOLD, changes);
-      if (ids.length === 0) return;
+      const released = await this.repo.releaseWith(tx, LOCAL_HOLD, changes);
+      if (released.length === 0) return;
+      const ids = released.map((m) => m.id);
       const where = settings.adminAddress ? `the admin address ${settings.adminAddress}` : 'their aliases';
+      await this.mailLog.appendIn(tx, fateEntries(released, 'released', 'Postroom', `local mail released to ${where}`));
       await this.events.record(
         {
           level: 'info',

@@ -54,7 +54,7 @@ export class MessagesController {
       // Refused for good (message-hygiene.ts): the same request would be refused again. In the mail log as any refusal at intake.
       if (err instanceof MessageRefused) {
         await this.mailLog
-          .append([{ queueId: null, messageId: null, event: 'rejected', sender: fromAddress, recipient: recipients.join(', '), size: 0, reply: err.message }])
+          .append([{ queueId: null, messageId: null, event: 'rejected', sender: fromAddress, recipient: recipients.join(', '), size: 0, reply: err.message, detail: 'api' }])
           .catch(() => undefined); // best effort, as the listener's: the answer is the 400
         throw new InvalidInput(`Message refused: ${err.message}; nothing was queued`);
       }

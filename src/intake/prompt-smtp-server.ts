@@ -8,6 +8,9 @@ interface ConnectionInternals {
   _setListeners(callback: () => void): void;
   connectionReady(): void;
   send(code: number, text: string, context?: unknown): void;
+  _refuse(err: Error & { responseCode?: number }, context?: unknown): void;
+  handler_MAIL(command: Buffer, callback: () => void): void;
+  handler_RCPT(command: Buffer, callback: () => void): void;
   handler_DATA(command: Buffer, callback: () => void): void;
   name: string;
   session: SMTPServerSession;
@@ -31,6 +34,25 @@ export interface SessionDeadlines {
   limits: SessionLimits;
   /** Called before the 421; `inData` when a message was being received (it is not queued). */
   onExpire(session: SMTPServerSession, why: Expiry, inData: boolean): void;
+  /** Called after a refusal before DATA (the connection, a MAIL or RCPT command), whoever answered it: our handlers or smtp-server's own checks. */
+  onRefused?(session: SMTPServerSession, refusal: Refusal): void;
+}
+
+/** A refusal before DATA: where, the reply as sent, and the address the refused command named. */
+export interface Refusal {
+  stage: 'connect' | 'MAIL' | 'RCPT';
+  code: number;
+  reply: string;
+  address?: string;
+}
+
+/** The address a MAIL FROM or RCPT TO command names (what is between the brackets, else the argument), for the log only. */
+function commandAddress(command: Buffer): string {
+  const text = command.toString('utf8', 0, Math.min(command.length, 1024));
+  const arg = text.replace(/^\s*\S+\s+(?:FROM|TO)\s*:\s*/i, '');
+  const bracketed = /^<([^>]*)>/.exec(arg);
+  // Control characters (NUL above all) cannot be stored as text: the line would be lost.
+  return (bracketed ? bracketed[1]! : (arg.split(/\s/)[0] ?? '')).slice(0, 320).replace(/[\u0000-\u001f\u007f]/g, '?');
 }
 
 const Base = SMTPConnection as unknown as new (server: unknown, socket: Socket, options: unknown) => ConnectionInternals;
@@ -46,6 +68,8 @@ const Base = SMTPConnection as unknown as new (server: unknown, socket: Socket, 
  */
 class PromptConnection extends Base {
   private deadline?: SessionDeadline;
+  /** The command being answered, while it is MAIL or RCPT (the stages whose refusals are logged here). */
+  private stage?: { stage: 'MAIL' | 'RCPT'; address: string };
 
   init(): void {
     const { limits, onExpire } = this._server.deadlines;
@@ -72,9 +96,35 @@ class PromptConnection extends Base {
   override send(code: number, text: string, context?: unknown): void {
     super.send(code, text, context);
     this.deadline?.replied();
+    // One reply per MAIL or RCPT command: this one closes the stage. A refusal of the envelope
+    // counts, not a 503 (commands out of order) nor a 421 (the session ends; deadlines report their own).
+    const stage = this.stage;
+    this.stage = undefined;
+    if (stage && code >= 400 && code !== 503 && code !== 421) {
+      this._server.deadlines.onRefused?.(this.session, { ...stage, code, reply: this.session.error ?? `${code} ${text}` });
+    }
+  }
+
+  override _refuse(err: Error & { responseCode?: number }, context?: unknown): void {
+    this.stage = undefined;
+    super._refuse(err, context);
+    const code = err.responseCode || 554;
+    this._server.deadlines.onRefused?.(this.session, { stage: 'connect', code, reply: this.session.error ?? `${code} ${err.message}` });
+  }
+
+  override handler_MAIL(command: Buffer, callback: () => void): void {
+    this.stage = { stage: 'MAIL', address: commandAddress(command) };
+    super.handler_MAIL(command, callback);
+  }
+
+  override handler_RCPT(command: Buffer, callback: () => void): void {
+    this.stage = { stage: 'RCPT', address: commandAddress(command) };
+    super.handler_RCPT(command, callback);
   }
 
   override handler_DATA(command: Buffer, callback: () => void): void {
+    // DATA's refusals are the listener's to log (it knows the message's fate).
+    this.stage = undefined;
     super.handler_DATA(command, callback);
     if (this._parser && this._parser._dataMode) this.deadline?.dataStarted();
   }

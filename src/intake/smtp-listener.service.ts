@@ -1,13 +1,14 @@
 import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
 import type { Logger } from 'pino';
 import { SMTPServer, SMTPServerAddress, SMTPServerDataStream, SMTPServerSession } from 'smtp-server';
-import { PromptSmtpServer } from './prompt-smtp-server.js';
+import { PromptSmtpServer, Refusal } from './prompt-smtp-server.js';
 import { isAddressOrLocalName } from '../common/address.js';
+import { Batcher } from '../common/batcher.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import { AppConfig, allowedNetworkList } from '../config/config.schema.js';
 import { EventLogService } from '../events/event-log.service.js';
 import { ROOT_LOGGER } from '../logging/logging.module.js';
-import { MailLogService } from '../mail-log/mail-log.service.js';
+import { MailLogService, NewMailLogEntry } from '../mail-log/mail-log.service.js';
 import { SettingsService } from '../settings/settings.service.js';
 import { IntakeService } from './intake.service.js';
 import { LocalMailService } from './local-mail.service.js';
@@ -33,6 +34,8 @@ export class SmtpListenerService implements OnApplicationShutdown {
   private readonly perClient = new Map<string, number>();
   private readonly log: Logger;
   private listening = false;
+  /** Rejection lines, written off the reply's path: one INSERT for whatever a burst of refusals brings. */
+  private readonly rejections: Batcher<NewMailLogEntry, null>;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -45,6 +48,13 @@ export class SmtpListenerService implements OnApplicationShutdown {
   ) {
     this.log = root.child({ module: 'listener' });
     this.allowed = allowedNetworkList(config.smtp.allowedNetworks);
+    this.rejections = new Batcher(
+      async (lines) => {
+        await this.mailLog.append(lines);
+        return lines.map(() => null);
+      },
+      { maxBatch: 500, maxConcurrent: 1, lingerMs: 20 },
+    );
   }
 
   get isListening(): boolean {
@@ -60,6 +70,7 @@ export class SmtpListenerService implements OnApplicationShutdown {
     const deadlines = {
       limits: { sessionMs: limits.sessionDeadlineSeconds * 1000, dataMs: limits.dataDeadlineSeconds * 1000, minDataRate: limits.minDataRate },
       onExpire: (session: SMTPServerSession, why: Expiry, inData: boolean) => this.onDeadline(session, why, inData),
+      onRefused: (session: SMTPServerSession, refusal: Refusal) => this.onRefused(session, refusal),
     };
     const server = new PromptSmtpServer({
       name: await this.settings.heloName(),
@@ -166,8 +177,9 @@ export class SmtpListenerService implements OnApplicationShutdown {
       const client = unmapped(session.remoteAddress);
       if (stream.sizeExceeded) {
         chunks.length = 0;
-        void this.reject(session, envelopeFrom, recipients, client, 'message size exceeds the limit');
-        return cb(smtpError(552, `5.3.4 Message size exceeds the limit of ${this.config.smtp.maxMessageBytes} bytes`));
+        const text = `5.3.4 Message size exceeds the limit of ${this.config.smtp.maxMessageBytes} bytes`;
+        this.reject(session, 'DATA', envelopeFrom, recipients, client, `552 ${text}`);
+        return cb(smtpError(552, text));
       }
       this.intake
         .submit({
@@ -184,7 +196,7 @@ export class SmtpListenerService implements OnApplicationShutdown {
           if (err instanceof MessageRefused) {
             const { code, status, text } = err.refusal;
             this.log.warn({ client, from: envelopeFrom, reason: text }, `message refused: answering ${code}`);
-            void this.reject(session, envelopeFrom, recipients, client, text);
+            this.reject(session, 'DATA', envelopeFrom, recipients, client, `${code} ${status} ${text}`);
             return cb(smtpError(code, `${status} ${text}`));
           }
           this.log.error({ err, client }, 'message not stored: answering 451');
@@ -201,13 +213,26 @@ export class SmtpListenerService implements OnApplicationShutdown {
     this.log.warn({ client, session: session.id, reason }, 'SMTP session cut: answering 421');
     if (!inData) return;
     const sender = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
-    void this.reject(session, sender, session.envelope.rcptTo.map((r) => r.address), client, reason);
+    this.reject(session, 'DATA', sender, session.envelope.rcptTo.map((r) => r.address), client, `421 4.4.2 ${reason}`);
   }
 
-  /** A refusal at intake goes to the mail log (reports count it), best effort. */
-  private async reject(session: SMTPServerSession, sender: string, recipients: string[], client: string, reason: string): Promise<void> {
-    await this.mailLog
-      .append([{ queueId: null, messageId: null, event: 'rejected', sender, recipient: recipients.join(', '), size: 0, reply: reason, clientAddress: client }])
+  /** A refusal before DATA (the connection, MAIL, RCPT), by our handlers or smtp-server's own checks (a declared SIZE, syntax, the recipient limit). */
+  private onRefused(session: SMTPServerSession, r: Refusal): void {
+    const client = unmapped(session.remoteAddress);
+    const envelopeFrom = session.envelope?.mailFrom ? session.envelope.mailFrom.address : '';
+    const sender = r.stage === 'MAIL' ? (r.address ?? '') : envelopeFrom;
+    const recipients = r.stage === 'RCPT' ? [r.address ?? ''] : [];
+    this.log.warn({ client, stage: r.stage, reply: r.reply }, 'SMTP command refused');
+    this.reject(session, r.stage, sender, recipients, client, r.reply);
+  }
+
+  /**
+   * A refusal at intake goes to the mail log (reports count it): the stage, and the reply as
+   * sent. Best effort and off the reply's path; the mail log's own batch writes a burst at once.
+   */
+  private reject(session: SMTPServerSession, stage: Refusal['stage'] | 'DATA', sender: string, recipients: string[], client: string, reply: string): void {
+    this.rejections
+      .add({ queueId: null, messageId: null, event: 'rejected', sender, recipient: recipients.join(', '), size: 0, reply, clientAddress: client, detail: stage })
       .catch((err: unknown) => this.log.warn({ err, session: session.id }, 'could not log a rejection'));
   }
 }

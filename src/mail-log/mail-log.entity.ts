@@ -1,8 +1,16 @@
 import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
 
-export type MailLogEvent = 'received' | 'sent' | 'deferred' | 'bounced' | 'rejected';
+/**
+ * What happened to a message: received; per recipient sent, deferred or bounced; refused at
+ * intake (rejected); put on hold, released, deleted by an operator, or carried by a storm
+ * digest (digested); a test email (test), which is a diagnosis, not traffic.
+ */
+export type MailLogEvent = 'received' | 'sent' | 'deferred' | 'bounced' | 'rejected' | 'held' | 'released' | 'deleted' | 'digested' | 'test';
 
-/** One line of the mail log: a reception, or one recipient's outcome. */
+/** Postroom's own mail: a delivery status notice (bounce or delay warning), a storm digest, the daily report. */
+export type NoticeKind = 'dsn' | 'digest' | 'report';
+
+/** One line of the mail log: a reception, one recipient's outcome, or another fate of a message. */
 @Entity({ name: 'mail_log' })
 @Index('mail_log_event_id', ['event', 'id'])
 @Index('mail_log_queue_id', ['queueId'])
@@ -54,4 +62,12 @@ export class MailLogEntity {
 
   @Column({ type: 'text', nullable: true })
   subject!: string | null;
+
+  /** Why or who: a refusal's intake stage (connect, MAIL, RCPT, DATA), a hold's reason, the operator of a release or delete. */
+  @Column({ type: 'text', nullable: true })
+  detail!: string | null;
+
+  /** On a 'received' line: Postroom's own mail, of this kind (reports count it apart from traffic). */
+  @Column({ type: 'text', nullable: true })
+  notice!: NoticeKind | null;
 }

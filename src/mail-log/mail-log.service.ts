@@ -5,9 +5,9 @@ import { isBigintKey } from '../common/pagination.js';
 import { purgeOlderThan } from '../database/batched-purge.js';
 import { CompositeStatement } from '../database/composite-statement.js';
 import { KeysetQuery } from '../database/keyset-query.js';
-import { Sql } from '../database/sql.js';
+import { Conn, Sql } from '../database/sql.js';
 import { MetricsService } from '../metrics/metrics.service.js';
-import { MailLogEvent } from './mail-log.entity.js';
+import { MailLogEvent, NoticeKind } from './mail-log.entity.js';
 
 export interface NewMailLogEntry {
   at?: Date;
@@ -25,6 +25,9 @@ export interface NewMailLogEntry {
   reply?: string | null;
   clientAddress?: string | null;
   subject?: string | null;
+  /** Why or who (see MailLogEntity.detail). */
+  detail?: string | null;
+  notice?: NoticeKind | null;
 }
 
 export interface MailLogFilter {
@@ -58,12 +61,16 @@ export interface MailLogView {
   reply: string | null;
   clientAddress: string | null;
   subject: string | null;
+  /** A refusal's stage, a hold's reason, the operator of a release or delete. */
+  detail: string | null;
+  /** Postroom's own mail (on its 'received' line): dsn, digest or report. */
+  notice: NoticeKind | null;
 }
 
-export const MAIL_LOG_EVENTS = ['received', 'sent', 'deferred', 'bounced', 'rejected'] as const;
-const COLUMNS = 'at, queue_id, message_id, event, sender, recipient, original_recipient, relay, size, delay_ms, attempt, reply, client_address, subject';
+export const MAIL_LOG_EVENTS = ['received', 'sent', 'deferred', 'bounced', 'rejected', 'held', 'released', 'deleted', 'digested', 'test'] as const satisfies readonly MailLogEvent[];
+const COLUMNS = 'at, queue_id, message_id, event, sender, recipient, original_recipient, relay, size, delay_ms, attempt, reply, client_address, subject, detail, notice';
 const TYPED_COLUMNS =
-  'at timestamptz, queue_id text, message_id text, event text, sender text, recipient text, original_recipient text, relay text, size int, delay_ms int, attempt int, reply text, client_address text, subject text';
+  'at timestamptz, queue_id text, message_id text, event text, sender text, recipient text, original_recipient text, relay text, size int, delay_ms int, attempt int, reply text, client_address text, subject text, detail text, notice text';
 
 /** The mail log (the mail_log table's owner): every reception, outcome and refusal. */
 @Injectable()
@@ -83,6 +90,15 @@ export class MailLogService {
     this.insertInto(st, 'log', entries);
     await this.sql.rows(st.text('SELECT 1'), st.params);
     this.counted(entries);
+  }
+
+  /** Appends entries inside the caller's transaction (a state change and its lines commit together); counted once it commits. */
+  async appendIn(tx: Conn, entries: NewMailLogEntry[]): Promise<void> {
+    if (entries.length === 0) return;
+    const st = new CompositeStatement();
+    this.insertInto(st, 'log', entries);
+    await this.sql.rows(st.text('SELECT 1'), st.params, tx);
+    this.sql.afterCommit(tx, () => this.counted(entries));
   }
 
   /**
@@ -107,6 +123,8 @@ export class MailLogService {
         reply: e.reply ?? null,
         client_address: e.clientAddress ?? null,
         subject: e.subject ?? null,
+        detail: e.detail ?? null,
+        notice: e.notice ?? null,
       })),
     );
     st.with(name, `INSERT INTO mail_log (${COLUMNS}) SELECT ${COLUMNS} FROM jsonb_to_recordset(${rows}) AS v(${TYPED_COLUMNS})${onlyFor ? ` WHERE v.queue_id IN (SELECT id FROM ${onlyFor})` : ''}`);
@@ -176,6 +194,8 @@ interface RawRow {
   reply: string | null;
   client_address: string | null;
   subject: string | null;
+  detail: string | null;
+  notice: NoticeKind | null;
 }
 
 function toView(r: RawRow): MailLogView {
@@ -195,5 +215,7 @@ function toView(r: RawRow): MailLogView {
     reply: r.reply,
     clientAddress: r.client_address,
     subject: r.subject,
+    detail: r.detail,
+    notice: r.notice,
   };
 }

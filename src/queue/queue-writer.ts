@@ -8,7 +8,7 @@ import { EventLogService, NewEvent } from '../events/event-log.service.js';
 import { MailLogService, NewMailLogEntry } from '../mail-log/mail-log.service.js';
 import type { Dispatcher } from './dispatcher.js';
 import { ClaimedMessage, Finish, Handoff, NewMessage, QueueRepository } from './queue.repository.js';
-import { receivedEntry } from './received-entry.js';
+import { heldEntry, receivedEntry } from './received-entry.js';
 
 /** The end of a delivery attempt as the queue stores it: the row's fate, a mail-log line per recipient, a bounce event. */
 export interface FinishedAttempt {
@@ -31,7 +31,7 @@ type Run = (text: string, params: unknown[]) => Promise<{ id: string | null }[]>
 interface Statement {
   text: string;
   params: unknown[];
-  /** The new messages' 'received' lines and events (an alert storm's start). */
+  /** The new messages' 'received' lines (and 'held' lines of those stored on hold) and events (an alert storm's start). */
   received: NewMailLogEntry[];
   events: NewEvent[];
   /** The attempts' mail-log lines and bounce events: stored only for the attempts that were still ours. */
@@ -88,6 +88,11 @@ export class QueueWriter {
     await this.sql.prepared(st.text, st.params, tx);
     if (streamed) await this.repo.streamBody(tx, message.id, message.data);
     this.sql.afterCommit(tx, () => this.committed(st, new Set(), true));
+  }
+
+  /** Mail-log lines of a state change made in the caller's transaction (a digest's carried messages), committed with it. */
+  logIn(tx: Conn, lines: NewMailLogEntry[]): Promise<void> {
+    return this.mailLog.appendIn(tx, lines);
   }
 
   /** Commits an attempt's end; false when the lease was no longer ours (nothing recorded: another worker's outcome counts). */
@@ -174,7 +179,11 @@ export class QueueWriter {
   private statement(writes: NewWrite[], attempts: FinishedAttempt[], now: Date, handoff: Handoff | undefined, wake: boolean, bodies = true): Statement {
     const st = new CompositeStatement();
     const messages = writes.map((w) => w.message);
-    const received = messages.map((m) => receivedEntry(m, now));
+    // A message stored on hold (a storm's, local mail with nowhere to go) says so in the mail log, right after its reception.
+    const received = messages.flatMap((m) => {
+      const held = heldEntry(m, now);
+      return held ? [receivedEntry(m, now), held] : [receivedEntry(m, now)];
+    });
     const events = writes.flatMap((w) => (w.event ? [w.event] : []));
     const lines = attempts.flatMap((a) => a.lines);
     const bounces = attempts.flatMap((a) => (a.event ? [a.event] : []));

@@ -5,6 +5,7 @@ import { CompositeStatement } from '../database/composite-statement.js';
 import { KeysetPosition, KeysetQuery } from '../database/keyset-query.js';
 import { Conn, Sql } from '../database/sql.js';
 import { dependentsDeleted, dependentsDeletedSql } from './message-dependents.js';
+import type { NoticeKind } from '../mail-log/mail-log.entity.js';
 import { MessageState } from './message.entity.js';
 import { presenceHeld } from './presence.js';
 
@@ -21,6 +22,8 @@ export interface NewMessage {
   receivedAt?: Date;
   /** Recipients rewritten at intake: rewritten address → the original(s). */
   originalRecipients?: Record<string, string> | null;
+  /** Postroom's own mail (a notice, a digest, the daily report): its 'received' line says so. */
+  notice?: NoticeKind;
   /** Stored on hold rather than queued. */
   held?: {
     /** What the queue shows as its last error: why it waits. */
@@ -94,6 +97,20 @@ export type QueueAction = 'flush' | 'hold' | 'release' | 'delete';
 
 /** Any constant shared by every instance: the first key of the advisory locks that make one instance write a group's digest. */
 const DIGEST_LOCK = 0x73746f72; // "stor"
+
+/** What a message's fate line in the mail log (held, released, deleted, digested) repeats of it. */
+export interface MessageFacts {
+  id: string;
+  sender: string;
+  recipients: string[];
+  messageId: string;
+  size: number;
+  subject: string;
+  clientAddress: string | null;
+}
+
+/** MessageFacts' columns, for a RETURNING. */
+const FACTS = `id, sender, recipients, message_id AS "messageId", size, subject, client_address AS "clientAddress"`;
 
 const ROW = `id, state, sender, recipients, subject, message_id, size, client_address, created_at, next_attempt_at, attempts, last_error, original_recipients, hold_reason`;
 
@@ -368,20 +385,18 @@ export class QueueRepository {
   }
 
   /** Removes queued, deferred and held messages (all, or the given ones); messages being sent are left alone. */
-  async delete(tx: Conn, ids?: string[]): Promise<string[]> {
-    const rows = await this.sql.rows<{ id: string }>(
-      `WITH deleted AS (DELETE FROM message WHERE state IN ('queued', 'deferred', 'hold') ${ids ? 'AND id = ANY($1::text[])' : ''} RETURNING id),
+  async delete(tx: Conn, ids?: string[]): Promise<MessageFacts[]> {
+    return this.sql.rows<MessageFacts>(
+      `WITH deleted AS (DELETE FROM message WHERE state IN ('queued', 'deferred', 'hold') ${ids ? 'AND id = ANY($1::text[])' : ''} RETURNING ${FACTS}),
             ${dependentsDeletedSql('deleted')}
-       SELECT id FROM deleted`,
+       SELECT * FROM deleted`,
       ids ? [ids] : [],
       tx,
     );
-    return rows.map((r) => r.id);
   }
 
-  async hold(tx: Conn, ids: string[]): Promise<string[]> {
-    const rows = await this.sql.rows<{ id: string }>(`UPDATE message SET state = 'hold' WHERE state IN ('queued', 'deferred') AND id = ANY($1::text[]) RETURNING id`, [ids], tx);
-    return rows.map((r) => r.id);
+  async hold(tx: Conn, ids: string[]): Promise<MessageFacts[]> {
+    return this.sql.rows<MessageFacts>(`UPDATE message SET state = 'hold' WHERE state IN ('queued', 'deferred') AND id = ANY($1::text[]) RETURNING ${FACTS}`, [ids], tx);
   }
 
   /** Held messages with this hold reason (a few, at most: see LocalMailService). */
@@ -393,24 +408,22 @@ export class QueueRepository {
    * Gives held messages new recipients and queues them (due now), each only while it is still
    * held for `reason`; returns the ids it changed.
    */
-  async releaseWith(tx: Conn, reason: string, changes: { id: string; recipients: string[]; originals: Record<string, string> | null }[]): Promise<string[]> {
-    const rows = await this.sql.rows<{ id: string }>(
+  async releaseWith(tx: Conn, reason: string, changes: { id: string; recipients: string[]; originals: Record<string, string> | null }[]): Promise<MessageFacts[]> {
+    return this.sql.rows<MessageFacts>(
       `UPDATE message m SET state = 'queued', recipients = c.recipients, original_recipients = c.originals, hold_reason = NULL, last_error = NULL, next_attempt_at = now()
          FROM jsonb_to_recordset($1::jsonb) AS c(id text, recipients text[], originals jsonb)
-        WHERE m.id = c.id AND m.state = 'hold' AND m.hold_reason = $2 RETURNING m.id`,
+        WHERE m.id = c.id AND m.state = 'hold' AND m.hold_reason = $2 RETURNING ${FACTS.split(', ').map((c) => `m.${c}`).join(', ')}`,
       [JSON.stringify(changes), reason],
       tx,
     );
-    return rows.map((r) => r.id);
   }
 
-  async release(tx: Conn, ids: string[]): Promise<string[]> {
-    const rows = await this.sql.rows<{ id: string }>(
-      `UPDATE message SET state = 'queued', next_attempt_at = now() WHERE state = 'hold' AND hold_reason IS NULL AND id = ANY($1::text[]) RETURNING id`,
+  async release(tx: Conn, ids: string[]): Promise<MessageFacts[]> {
+    return this.sql.rows<MessageFacts>(
+      `UPDATE message SET state = 'queued', next_attempt_at = now() WHERE state = 'hold' AND hold_reason IS NULL AND id = ANY($1::text[]) RETURNING ${FACTS}`,
       [ids],
       tx,
     );
-    return rows.map((r) => r.id);
   }
 
   /** Marks a message as warned about its delay, inside the caller's transaction; false when it already was (or is gone). */
@@ -474,26 +487,24 @@ export class QueueRepository {
   }
 
   /** Deletes held messages (with their bodies and storm holds) inside the transaction that stores the digest carrying them. */
-  async deleteDigested(tx: Conn, ids: string[]): Promise<string[]> {
-    const rows = await this.sql.rows<{ id: string }>(
-      `WITH digested AS (DELETE FROM message WHERE id = ANY($1::text[]) AND state = 'hold' RETURNING id), ${dependentsDeletedSql('digested')}
-       SELECT id FROM digested`,
+  async deleteDigested(tx: Conn, ids: string[]): Promise<MessageFacts[]> {
+    return this.sql.rows<MessageFacts>(
+      `WITH digested AS (DELETE FROM message WHERE id = ANY($1::text[]) AND state = 'hold' RETURNING ${FACTS}), ${dependentsDeletedSql('digested')}
+       SELECT * FROM digested`,
       [ids],
       tx,
     );
-    return rows.map((r) => r.id);
   }
 
   /** Queues held messages to be delivered on their own (too big for a digest): due now, out of their storm. */
-  async releaseFromStorm(tx: Conn, ids: string[]): Promise<string[]> {
-    const rows = await this.sql.rows<{ id: string }>(
+  async releaseFromStorm(tx: Conn, ids: string[]): Promise<MessageFacts[]> {
+    return this.sql.rows<MessageFacts>(
       `WITH released AS (
-         UPDATE message SET state = 'queued', next_attempt_at = now(), last_error = NULL WHERE id = ANY($1::text[]) AND state = 'hold' RETURNING id
+         UPDATE message SET state = 'queued', next_attempt_at = now(), last_error = NULL WHERE id = ANY($1::text[]) AND state = 'hold' RETURNING ${FACTS}
        ), unheld AS (DELETE FROM storm_hold h USING released r WHERE h.id = r.id)
-       SELECT id FROM released`,
+       SELECT * FROM released`,
       [ids],
       tx,
     );
-    return rows.map((r) => r.id);
   }
 }

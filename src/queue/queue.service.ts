@@ -2,10 +2,12 @@ import { Injectable } from '@nestjs/common';
 import { Conflict, NotFound } from '../common/domain-errors.js';
 import { LogPage, keysetPage } from '../common/keyset-page.js';
 import { PgNotifier } from '../database/pg-notifier.js';
-import { Sql } from '../database/sql.js';
+import { Conn, Sql } from '../database/sql.js';
 import { EventLogService } from '../events/event-log.service.js';
+import { MailLogService } from '../mail-log/mail-log.service.js';
 import { QueueActionDetails } from './queue-action-details.js';
 import { QueueWriter } from './queue-writer.js';
+import { fateEntries } from './received-entry.js';
 import { NewMessage, QueueAction, QueueFilter, QueueRepository } from './queue.repository.js';
 import { QueueEntryView, toQueueEntryView } from './queue.view.js';
 
@@ -23,6 +25,7 @@ export class QueueService {
     private readonly writer: QueueWriter,
     private readonly events: EventLogService,
     private readonly notifier: PgNotifier,
+    private readonly mailLog: MailLogService,
   ) {}
 
   /**
@@ -71,7 +74,9 @@ export class QueueService {
 
   async deleteAll(actor: string): Promise<{ count: number }> {
     const ids = await this.sql.transaction(async (tx) => {
-      const ids = await this.repo.delete(tx);
+      const gone = await this.repo.delete(tx);
+      await this.mailLog.appendIn(tx, fateEntries(gone, 'deleted', actor));
+      const ids = gone.map((m) => m.id);
       await this.events.record({ level: 'warning', source: 'queue', message: `Queue deleted by ${actor}: ${ids.length} message(s) removed`, details: { actor, count: ids.length } }, tx);
       return ids;
     });
@@ -87,7 +92,7 @@ export class QueueService {
     if (wanted.length === 0) return { count: 0, ids: [] };
     const wakes = action === 'flush' || action === 'release';
     const changed = await this.sql.transaction(async (tx) => {
-      const changed = await this.repo[action](tx, wanted);
+      const changed = await this.act(tx, action, wanted, actor);
       if (changed.length > 0) {
         await this.events.record(
           {
@@ -125,12 +130,22 @@ export class QueueService {
     return { count: 1 };
   }
 
+  /** The action on the queue rows, and for a hold, release or delete a mail-log line per message in the same transaction. */
+  private async act(tx: Conn, action: QueueAction, ids: string[], actor: string): Promise<string[]> {
+    if (action === 'flush') return this.repo.flush(tx, ids);
+    const changed = await this.repo[action](tx, ids);
+    const event = action === 'hold' ? 'held' : action === 'release' ? 'released' : 'deleted';
+    // A hold's detail is its reason (the operator's), as storm and local-mail holds give theirs; the actor is in the reply.
+    await this.mailLog.appendIn(tx, action === 'hold' ? fateEntries(changed, 'held', 'operator', `put on hold by ${actor}`) : fateEntries(changed, event, actor));
+    return changed.map((m) => m.id);
+  }
+
   /** One message: 404 when absent, 409 when its state does not allow the action. */
   private async one(id: string, actor: string, action: QueueAction, done: string): Promise<void> {
     const before = await this.repo.get(id);
     if (!before) throw new NotFound(`No message ${id} in the queue`);
     const changed = await this.sql.transaction(async (tx) => {
-      const ids = await this.repo[action](tx, [id]);
+      const ids = await this.act(tx, action, [id], actor);
       if (ids.length === 0) return false;
       await this.events.record(
         { level: action === 'delete' ? 'warning' : 'info', source: 'queue', message: `Message ${id} ${done} by ${actor}`, details: { actor, id, action, count: 1 } satisfies QueueActionDetails },

@@ -70,7 +70,7 @@ export class ReportMailer {
       })
         .compile()
         .build();
-      const queueId = await this.intake.submit({ envelopeFrom, recipients: [s.adminAddress], raw, client: { address: null, protocol: 'local' } });
+      const queueId = await this.intake.submit({ envelopeFrom, recipients: [s.adminAddress], raw, client: { address: null, protocol: 'local' }, notice: 'report' });
       await this.events.record({ level: 'info', source: 'system', message: `Daily report for ${date} mailed to ${s.adminAddress} (${queueId})`, details: { date, to: s.adminAddress, queueId } }, tx);
       return date;
     });

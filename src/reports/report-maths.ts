@@ -2,7 +2,7 @@ import type { AddressRow, DailyReport, DomainRow, EventRow, HourRow, ReasonRow, 
 
 /** What the repository reads for one day; the report is assembled from it by pure functions. */
 export interface ReportData {
-  /** Entries of the day per local hour and event: how many, and their sizes summed. */
+  /** Entries of the day per local hour and kind (the event; 'notice' and 'test' apart): how many, and their sizes summed. */
   byHour: { hour: number; event: string; count: number; bytes: number }[];
   /** Distinct messages with a deferral that day. */
   deferredMessages: number;
@@ -13,8 +13,6 @@ export interface ReportData {
   domains: DomainRow[];
   /** Grouped refusals and failures: event is deferred, bounced or rejected. */
   problems: { event: string; reason: string; count: number }[];
-  /** Messages put on hold that day. */
-  held: number;
   warnings: EventRow[];
   errors: EventRow[];
 }
@@ -42,6 +40,7 @@ export function hourlyRows(byHour: ReportData['byHour']): HourRow[] {
 export function totals(data: ReportData, hourly: HourRow[]): ReportTotals {
   const sum = (key: keyof Omit<HourRow, 'hour'>) => hourly.reduce((n, h) => n + h[key], 0);
   const bytes = (event: string) => data.byHour.filter((r) => r.event === event).reduce((n, r) => n + r.bytes, 0);
+  const count = (event: string) => data.byHour.filter((r) => r.event === event).reduce((n, r) => n + r.count, 0);
   return {
     received: sum('received'),
     delivered: sum('delivered'),
@@ -49,7 +48,10 @@ export function totals(data: ReportData, hourly: HourRow[]): ReportTotals {
     deferrals: sum('deferred'),
     bounced: sum('bounced'),
     rejected: sum('rejected'),
-    held: data.held,
+    held: count('held'),
+    deleted: count('deleted'),
+    notices: count('notice'),
+    tests: count('test'),
     bytesReceived: bytes('received'),
     bytesDelivered: bytes('sent'),
     senders: data.senders.total,

@@ -15,11 +15,14 @@ export function formatReportText(r: DailyReport): string {
   heading('Grand Totals');
   out.push('messages', '');
   out.push(`${n(t.received)}   received`);
+  out.push(`${n(t.notices)}   notices  (Postroom's own: bounces, delay warnings, digests, reports)`);
   out.push(`${n(t.delivered)}   delivered`);
   out.push(`${n(t.deferred)}   deferred  (${t.deferrals} deferrals)`);
   out.push(`${n(t.bounced)}   bounced`);
   out.push(`${n(t.rejected)}   rejected`);
   out.push(`${n(t.held)}   held`);
+  out.push(`${n(t.deleted)}   deleted`);
+  out.push(`${n(t.tests)}   test emails`);
   out.push('');
   out.push(`${n(t.bytesReceived)}   bytes received`);
   out.push(`${n(t.bytesDelivered)}   bytes delivered`);

@@ -17,7 +17,7 @@ export interface DailyReport {
 }
 
 export interface ReportTotals {
-  /** Messages accepted at intake. */
+  /** Messages accepted at intake, Postroom's own notices left out (see notices). */
   received: number;
   /** Recipients delivered. */
   delivered: number;
@@ -27,10 +27,16 @@ export interface ReportTotals {
   deferrals: number;
   /** Recipients bounced. */
   bounced: number;
-  /** Refusals at intake. */
+  /** Refusals at intake (connection, MAIL, RCPT, DATA; API and maildrop submissions). */
   rejected: number;
-  /** Messages put on hold. */
+  /** Messages put on hold: by the alert-storm guard, by an operator, local mail waiting for an admin address. */
   held: number;
+  /** Messages an operator deleted from the queue. */
+  deleted: number;
+  /** Postroom's own mail received: delivery status notices (bounces, delay warnings), storm digests, the daily report. */
+  notices: number;
+  /** Test emails (a diagnosis, not traffic: in no other total). */
+  tests: number;
   bytesReceived: number;
   /** The size of a message once per recipient delivered. */
   bytesDelivered: number;

@@ -1,7 +1,5 @@
 import { Injectable } from '@nestjs/common';
 import { Sql } from '../database/sql.js';
-import type { EventSource } from '../events/event.entity.js';
-import type { QueueActionDetails } from '../queue/queue-action-details.js';
 import type { ReportData } from './report-maths.js';
 import type { AddressRow, DomainRow, EventRow } from './report.types.js';
 
@@ -25,10 +23,17 @@ function localHour(timeZone: string): (at: Date) => number {
   return (at) => Number(f.format(at)) % 24;
 }
 
-/** The events of messages put on hold, as QueueService writes them: source 'queue', QueueActionDetails. */
-const HOLDS = { source: 'queue' satisfies EventSource, action: 'hold' satisfies QueueActionDetails['action'] };
-const ACTION: keyof QueueActionDetails = 'action';
-const COUNT: keyof QueueActionDetails = 'count';
+/**
+ * A test email's line: event 'test', or as the test email logged it before that event existed —
+ * 'sent' or 'deferred' with no queue id and the test email's subject. A diagnosis, not traffic.
+ */
+const TEST_LINE = `(event = 'test' OR (queue_id IS NULL AND event IN ('sent', 'deferred') AND subject = 'Postroom test email'))`;
+
+/**
+ * The kind a line counts as: traffic by its event, Postroom's own mail received apart
+ * ('notice'), test emails apart ('test').
+ */
+const KIND = `CASE WHEN ${TEST_LINE} THEN 'test' WHEN event = 'received' AND notice IS NOT NULL THEN 'notice' ELSE event END`;
 
 const REASON = `left(coalesce(nullif(btrim(reply), ''), '(no reason given)'), 500)`;
 
@@ -52,27 +57,27 @@ export class ReportsRepository {
 
   async read(date: string, timeZone: string, top: number): Promise<ReportData> {
     const { start, end } = await this.dayBounds(date, timeZone);
-    const [byHour, deferredMessages, intake, delivery, problems, held, warnings, errors] = await Promise.all([
+    const [byHour, deferredMessages, intake, delivery, problems, warnings, errors] = await Promise.all([
       this.byHour(start, end, timeZone),
       this.deferredMessages(start, end),
       this.senders(start, end, top),
       this.recipients(start, end, top),
       this.problems(start, end),
-      this.held(start, end),
       this.events('warning', start, end),
       this.events('error', start, end),
     ]);
-    return { byHour, deferredMessages, sendingHosts: intake.hosts, senders: intake.senders, recipients: delivery.recipients, domains: delivery.domains, problems, held, warnings, errors };
+    return { byHour, deferredMessages, sendingHosts: intake.hosts, senders: intake.senders, recipients: delivery.recipients, domains: delivery.domains, problems, warnings, errors };
   }
 
   /**
-   * Counts and sizes per event in 15-minute steps from the day's start (date_bin is cheaper per
-   * row than AT TIME ZONE); each step is then put in its local hour. Every zone's offset is a
+   * Counts and sizes per kind of line (KIND: the event, with notices and tests apart) in
+   * 15-minute steps from the day's start (date_bin is cheaper per row than AT TIME ZONE); each
+   * step is then put in its local hour. Every zone's offset is a
    * multiple of 15 minutes, so a step never straddles two local hours, on DST days included.
    */
   private async byHour(start: Date, end: Date, timeZone: string): Promise<ReportData['byHour']> {
     const rows = await this.sql.rows<{ step: Date; event: string; count: number; bytes: string }>(
-      `SELECT date_bin('15 minutes', at, $1) AS step, event, count(*)::int AS count, coalesce(sum(size), 0)::text AS bytes
+      `SELECT date_bin('15 minutes', at, $1) AS step, ${KIND} AS event, count(*)::int AS count, coalesce(sum(size), 0)::text AS bytes
          FROM mail_log WHERE at >= $1 AND at < $2 GROUP BY 1, 2`,
       [start, end],
     );
@@ -91,21 +96,21 @@ export class ReportsRepository {
 
   private async deferredMessages(start: Date, end: Date): Promise<number> {
     const rows = await this.sql.rows<{ n: number }>(
-      `SELECT count(DISTINCT coalesce(queue_id, 'row:' || id))::int AS n FROM mail_log WHERE event = 'deferred' AND at >= $1 AND at < $2`,
+      `SELECT count(DISTINCT coalesce(queue_id, 'row:' || id))::int AS n FROM mail_log WHERE event = 'deferred' AND at >= $1 AND at < $2 AND NOT ${TEST_LINE}`,
       [start, end],
     );
     return rows[0]?.n ?? 0;
   }
 
   /**
-   * Senders of received messages (lower-cased): the top N by count and by size and how many
+   * Senders of received messages (lower-cased; Postroom's own notices left out): the top N by count and by size and how many
    * there are; and the distinct sending hosts, from the same scan (two grouping sets).
    */
   private async senders(start: Date, end: Date, top: number): Promise<{ senders: ReportData['senders']; hosts: number }> {
     const rows = await this.sql.rows<{ total: number; hosts: number; by_count: AddressRow[]; by_size: AddressRow[] }>(
       `WITH g AS MATERIALIZED (
          SELECT lower(sender) AS address, client_address, GROUPING(client_address) AS by_sender, count(*)::int AS count, sum(size)::bigint AS bytes
-           FROM mail_log WHERE event = 'received' AND at >= $1 AND at < $2
+           FROM mail_log WHERE event = 'received' AND at >= $1 AND at < $2 AND notice IS NULL
           GROUP BY GROUPING SETS ((lower(sender)), (client_address))),
        s AS (SELECT address, count, bytes FROM g WHERE by_sender = 1)
        SELECT (SELECT count(*) FROM s)::int AS total,
@@ -133,7 +138,7 @@ export class ReportsRepository {
                 sum(delay_ms) FILTER (WHERE event = 'sent')::bigint AS delay_sum,
                 count(delay_ms) FILTER (WHERE event = 'sent')::int AS delay_n,
                 max(delay_ms) FILTER (WHERE event = 'sent') AS delay_max
-           FROM mail_log WHERE event IN ('sent', 'deferred') AND at >= $1 AND at < $2 GROUP BY 1),
+           FROM mail_log WHERE event IN ('sent', 'deferred') AND at >= $1 AND at < $2 AND NOT ${TEST_LINE} GROUP BY 1),
        d AS (
          SELECT split_part(address, '@', -1) AS domain, sum(count)::int AS sent, sum(bytes)::bigint AS bytes, sum(deferrals)::int AS deferrals,
                 sum(delay_sum)::float8 / nullif(sum(delay_n), 0) AS avg, max(delay_max) AS max
@@ -158,21 +163,11 @@ export class ReportsRepository {
       `SELECT event, reason, count FROM (
          SELECT event, ${REASON} AS reason, count(*)::int AS count,
                 row_number() OVER (PARTITION BY event ORDER BY count(*) DESC, ${REASON}) AS rank
-           FROM mail_log WHERE event IN ('deferred', 'bounced', 'rejected') AND at >= $1 AND at < $2
+           FROM mail_log WHERE event IN ('deferred', 'bounced', 'rejected') AND at >= $1 AND at < $2 AND NOT ${TEST_LINE}
           GROUP BY 1, 2) p
         WHERE rank <= ${LIST_LIMIT}`,
       [start, end],
     );
-  }
-
-  /** Messages put on hold: queue events with action 'hold' (a bulk hold writes one event with its count). */
-  private async held(start: Date, end: Date): Promise<number> {
-    const rows = await this.sql.rows<{ n: number }>(
-      `SELECT coalesce(sum(CASE WHEN jsonb_typeof(details->'${COUNT}') = 'number' THEN (details->>'${COUNT}')::int ELSE 1 END), 0)::int AS n
-         FROM event WHERE source = $3 AND details->>'${ACTION}' = $4 AND at >= $1 AND at < $2`,
-      [start, end, HOLDS.source, HOLDS.action],
-    );
-    return rows[0]?.n ?? 0;
   }
 
   private async events(level: 'warning' | 'error', start: Date, end: Date): Promise<EventRow[]> {

@@ -12,6 +12,7 @@ import type { NewEvent } from '../events/event-log.service.js';
 import { ROOT_LOGGER } from '../logging/logging.module.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { newQueueId } from '../queue/queue-id.js';
+import { fateEntries } from '../queue/received-entry.js';
 import { QueueWriter } from '../queue/queue-writer.js';
 import { DigestedMessage, NewMessage, QueueRepository } from '../queue/queue.repository.js';
 import { SettingsService } from '../settings/settings.service.js';
@@ -145,7 +146,9 @@ export class StormService {
     // the limit by itself), rather than in a digest over the limit that a relay would refuse.
     const fixed = fixedBytes(await summary(`${d.subject} (9999 of 9999)`, d.text + 'x'.repeat(PART_TEXT_BYTES), held.length));
     const plan = planDigests(held, digestRoom(maxBytes), fixed);
-    const released = plan.tooLarge.length ? await this.repo.releaseFromStorm(tx, plan.tooLarge.map((m) => m.id)) : [];
+    const releasedRows = plan.tooLarge.length ? await this.repo.releaseFromStorm(tx, plan.tooLarge.map((m) => m.id)) : [];
+    await this.writer.logIn(tx, fateEntries(releasedRows, 'released', 'the storm guard', 'too large for a digest: delivered on its own'));
+    const released = releasedRows.map((m) => m.id);
     const runs: DigestedMessage[][] = plan.runs.length ? plan.runs : [[]];
     const out: { id: string; count: number; released: number }[] = [];
     let from1 = 1;
@@ -162,7 +165,7 @@ export class StormService {
           return body;
         }),
       );
-      const digest: NewMessage = { id: newQueueId(), sender: s.fromAddress || first.sender, recipients, subject: part.subject, messageId, clientAddress: null, data };
+      const digest: NewMessage = { id: newQueueId(), sender: s.fromAddress || first.sender, recipients, subject: part.subject, messageId, clientAddress: null, data, notice: 'digest' };
       const ids = run.map((m) => m.id);
       await this.writer.enqueueIn(tx, digest, {
         level: 'info',
@@ -182,6 +185,8 @@ export class StormService {
       });
       const gone = run.length ? await this.repo.deleteDigested(tx, ids) : [];
       if (gone.length !== run.length) throw new Error(`digest ${digest.id}: ${run.length - gone.length} held message(s) changed meanwhile`);
+      // Each carried message's story ends in the digest that absorbed it: its queue id in the reply.
+      await this.writer.logIn(tx, fateEntries(gone, 'digested', reason === 'duplicate' ? 'storm duplicate' : 'storm rate', digest.id));
       out.push({ id: digest.id, count: run.length, released: i === 0 ? released.length : 0 });
     }
     return out;

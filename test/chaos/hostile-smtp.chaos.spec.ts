@@ -224,7 +224,7 @@ describe('hostile SMTP input', () => {
     const byId = (id: string) => sink.messages.find((m) => chaosIdOf(m) === id)!;
     expect(byId('hostile-bare-lf').data.toString('latin1')).toMatch(/line one\r?\nline two/);
     expect(sink.messages.filter((m) => chaosIdOf(m) === 'hostile-nul')).toEqual([]);
-    expect(await sql(db.url, `SELECT reply FROM mail_log WHERE event = 'rejected' AND reply = 'message contains a NUL byte'`)).toHaveLength(1);
+    expect(await sql(db.url, `SELECT reply FROM mail_log WHERE event = 'rejected' AND detail = 'DATA' AND reply = '554 5.6.0 message contains a NUL byte'`)).toHaveLength(1);
     expect(sink.messages.filter((m) => /smuggled-/.test(chaosIdOf(m) ?? '') || m.to.includes('victim@example.com'))).toEqual([]);
     expect(sink.messages.filter((m) => m.from === 'evil@example.com')).toEqual([]);
     await expectStoredAsAcknowledged();
@@ -376,7 +376,7 @@ describe('hostile SMTP input', () => {
       expect(reply?.code).toBe(552);
       expect((await s.cmd('RSET'))?.code).toBe(250);
     }
-    await until(async () => (await sql<{ n: number }>(db.url, `SELECT count(*)::int AS n FROM mail_log WHERE event = 'rejected'`))[0]!.n === before[0]!.n + 3, 'the three rejections in the mail log', 10_000);
+    await until(async () => (await sql<{ n: number }>(db.url, `SELECT count(*)::int AS n FROM mail_log WHERE event = 'rejected'`))[0]!.n === before[0]!.n + 4, 'the four rejections in the mail log (SIZE at MAIL, three at DATA)', 10_000);
     expect(await sql(db.url, `SELECT id FROM mail_log WHERE event = 'received' AND subject LIKE 'hostile-big-%'`)).toEqual([]);
   });
 
@@ -396,7 +396,9 @@ describe('hostile SMTP input', () => {
       if (await w.closedWithin(3000)) r.closedByServer++;
       w.close();
     }
-    expect(await sql(db.url, `SELECT id FROM mail_log WHERE subject LIKE 'hostile-outside-%' OR client_address = '127.0.0.2'`)).toEqual([]);
+    // Only refusals from them: at connect, each in the mail log.
+    expect(await sql(db.url, `SELECT id FROM mail_log WHERE subject LIKE 'hostile-outside-%' OR (client_address = '127.0.0.2' AND event <> 'rejected')`)).toEqual([]);
+    await until(async () => (await sql(db.url, `SELECT id FROM mail_log WHERE client_address = '127.0.0.2' AND detail = 'connect'`)).length === 5, 'the five refusals at connect in the mail log', 10_000);
   });
 
   it('does not offer AUTH and refuses every AUTH attempt (brute force gets no 235 nor 334)', async () => {

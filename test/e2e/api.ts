@@ -23,13 +23,16 @@ export interface MailLogEntry {
   subject: string | null;
   originalTo: string | null;
   queueId: string | null;
-  event: 'received' | 'sent' | 'deferred' | 'bounced' | 'rejected';
+  event: 'received' | 'sent' | 'deferred' | 'bounced' | 'rejected' | 'held' | 'released' | 'deleted' | 'digested' | 'test';
   from: string;
   to: string;
   relay: string | null;
   attempt: number | null;
   reply: string | null;
   clientAddress: string | null;
+  /** A refusal's stage, a hold's reason, the operator of a release or delete. */
+  detail?: string | null;
+  notice?: string | null;
 }
 
 export interface EventEntry {

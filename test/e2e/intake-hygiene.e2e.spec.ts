@@ -40,7 +40,7 @@ describe('intake hygiene: NUL, over-long header lines, mail loops', () => {
     expect(sink.messages.map((m) => /Subject: (.*)\r/.exec(m.data.toString('latin1'))?.[1])).toEqual(['clean after nul']);
 
     const lines = await postroom.until(async () => ((await rejected()).length === 1 ? rejected() : undefined), 'the rejected line');
-    expect(lines[0]).toMatchObject({ queueId: null, from: 'cron@nas.local', to: 'ops@example.com', reply: 'message contains a NUL byte', clientAddress: '127.0.0.1' });
+    expect(lines[0]).toMatchObject({ queueId: null, from: 'cron@nas.local', to: 'ops@example.com', reply: '554 5.6.0 message contains a NUL byte', detail: 'DATA', clientAddress: '127.0.0.1' });
   });
 
   it('answers 554 5.6.0 to a header line over 998 characters, and takes one of exactly 998', async () => {
@@ -73,11 +73,12 @@ describe('intake hygiene: NUL, over-long header lines, mail loops', () => {
 
   it('stored none of the refused messages, and counts them by reason in the metrics', async () => {
     const log = await postroom.until(async () => ((await rejected()).length === 4 ? rejected() : undefined), 'four rejected lines');
-    expect(log.map((e) => e.reply!.replace(/^header line \d+/, 'header line N')).sort()).toEqual([
-      'header line N is longer than 998 characters', // SMTP
-      'header line N is longer than 998 characters', // API
-      'message contains a NUL byte',
-      'too many hops: 51 Received headers (at most 50), the message is looping',
+    // SMTP refusals with the reply as sent and the stage; the API's with its reason.
+    expect(log.map((e) => [e.detail, e.reply!.replace(/header line \d+/, 'header line N')]).sort()).toEqual([
+      ['DATA', '554 5.4.6 too many hops: 51 Received headers (at most 50), the message is looping'],
+      ['DATA', '554 5.6.0 header line N is longer than 998 characters'],
+      ['DATA', '554 5.6.0 message contains a NUL byte'],
+      ['api', 'header line N is longer than 998 characters'],
     ]);
     const received = await mailLog(postroom, 'event=received');
     expect(received.map((e) => e.subject).sort()).toEqual(['clean after nul', 'fifty hops', 'header of 998']);

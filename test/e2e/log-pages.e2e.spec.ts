@@ -246,8 +246,7 @@ describe('Mail log, logs, message story and report pages', () => {
   it("tells a message's story: queue state, then received → deferred attempt, oldest first", async () => {
     const res = await web.get(`/messages/${needleId}`);
     expect(res.status).toBe(200);
-    expect(res.text).toContain('<h1>Message ID</h1>');
-    expect(res.text).toContain(`<code class="queue-id">${needleId}</code>`);
+    expect(res.text).toContain(`<h1>Message ${needleId}</h1>`);
     const story = res.text.slice(res.text.indexOf('id="h-story"'));
     const received = story.indexOf('class="step received"');
     const deferred = story.indexOf('class="step deferred"');
@@ -277,7 +276,7 @@ describe('Mail log, logs, message story and report pages', () => {
     const unknown = await web.get('/messages/00000000000000000');
     expect(unknown.status).toBe(404);
     expect(unknown.text).toContain('<code>00000000000000000</code>');
-    expect(unknown.text).toContain('<h1>Message ID</h1>');
+    expect(unknown.text).toContain('<h1>Message 00000000000000000</h1>');
     const bad = await web.get('/messages/%3Cimg%20src%3Dx%20onerror%3Dalert(1)%3E');
     expect(bad.status).toBe(400);
     expect(bad.text).toContain('&lt;img src&#x3D;x onerror&#x3D;alert(1)&gt;');

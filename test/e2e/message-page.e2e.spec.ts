@@ -97,6 +97,13 @@ describe('dashboard: a message page shows the message and acts on it', () => {
     expect(gone.text).not.toContain('Download the message');
     expect((await app.postroom.api('GET', `/api/v1/queue/${plain}`)).status).toBe(404);
     expect((await fetch(`${app.postroom.baseUrl}/messages/${plain}/raw`, { headers: { cookie: web.cookie } })).status).toBe(404);
-    expect((await mailLog(app.postroom, `queueId=${plain}`)).length).toBeGreaterThan(0);
+    // The story ends with the deletion and who did it; the hold and release before it, each with its actor.
+    const log = await mailLog(app.postroom, `queueId=${plain}`);
+    expect(log[0]).toMatchObject({ event: 'deleted', detail: 'admin' });
+    expect(log.map((e) => e.event).filter((e) => e === 'held' || e === 'released' || e === 'deleted')).toEqual(['deleted', 'released', 'held']);
+    expect(log.at(-1)!.event).toBe('received');
+    const steps = [...gone.text.matchAll(/<li class="step (\w+)">/g)].map((m) => m[1]);
+    expect(steps.at(-1)).toBe('deleted');
+    expect(gone.text).toContain('Deleted from the queue by admin.');
   });
 });

@@ -48,7 +48,7 @@ describe('SMTP in → queue → relay out', () => {
     expect(got.to).toEqual(['ops@example.com']);
     expect(got.user).toBe('relayuser');
     const text = got.data.toString();
-    expect(text).toMatch(/^Received: from .* by .* \(Postroom\) with ESMTP\s+id\s+[0-9A-Z]{17}/s);
+    expect(text).toMatch(/^Received: from .* by .* \(Postroom\)\s+with\s+ESMTP\s+id\s+[0-9A-Z]{17}/s);
     expect(text).toContain('Subject: RAID degraded');
 
     const log = await postroom.until(async () => {

@@ -74,7 +74,7 @@ describe('Reports through the real app [GET /api/v1/reports/:day, /reports/:day,
     expect(body.date).toBe(DAY);
     expect(body.timezone).toBe(ZONE_NAME);
     expect(body.totals).toEqual({
-      received: 2, delivered: 2, deferred: 1, deferrals: 1, bounced: 1, rejected: 1, held: 0,
+      received: 2, delivered: 2, deferred: 1, deferrals: 1, bounced: 1, rejected: 1, held: 0, deleted: 0, notices: 0, tests: 0,
       bytesReceived: 2000, bytesDelivered: 2400, senders: 2, sendingHosts: 2, recipients: 2, recipientDomains: 2,
     });
     expect(body.hourly).toHaveLength(24);
@@ -138,13 +138,27 @@ describe('Reports through the real app [GET /api/v1/reports/:day, /reports/:day,
     expect(today.status).toBe(200);
     expect(today.text).toContain('<h1>Today&#x27;s Report</h1>');
     expect(today.text).toMatch(/href="\/reports\/today" aria-current="page"/);
-    // the message posted above, and the non-delivery notice its bounce (no DNS here) sent back to app@example.com
-    expect(today.text).toMatch(/data-total="Received">\s*<a [^>]*><strong>2<\/strong>/);
+    // the message posted above; the non-delivery notice its bounce (no DNS here) sent back to app@example.com is Postroom's own
+    expect(today.text).toMatch(/data-total="Received">\s*<a [^>]*><strong>1<\/strong>/);
+    expect(today.text).toMatch(/data-total="Notices">\s*<a [^>]*><strong>1<\/strong>/);
     const yesterday = await web.get('/reports/yesterday');
     expect(yesterday.status).toBe(200);
     expect(yesterday.text).toContain('<h1>Yesterday&#x27;s Report</h1>');
     expect(yesterday.text).toMatch(/href="\/reports\/yesterday" aria-current="page"/);
     expect((await fetch(postroom.baseUrl + '/reports/today', { redirect: 'manual' })).status).toBe(303); // the login wall
+  });
+
+  it('a refused test email is a test, not traffic: no traffic total of the day changes', async () => {
+    const before = (await postroom.api<DailyReport>('GET', '/api/v1/reports/today')).body.totals;
+    // A relay that refuses the connection: nothing listens on port 1 of the loopback.
+    const test = await postroom.api<{ ok: boolean }>('POST', '/api/v1/settings/test', { to: 'ops@example.com', settings: { relayHost: '127.0.0.1', relayPort: 1, security: 'none' } });
+    expect(test.status).toBe(200);
+    expect(test.body.ok).toBe(false);
+    const after = await postroom.until(async () => {
+      const t = (await postroom.api<DailyReport>('GET', '/api/v1/reports/today')).body.totals;
+      return t.tests > before.tests ? t : undefined;
+    }, 'the test email in the report');
+    expect(after).toEqual({ ...before, tests: before.tests + 1 });
   });
 
   it('PUT /api/v1/settings takes reportEnabled and reportTime (HH:MM), and refuses a bad time', async () => {

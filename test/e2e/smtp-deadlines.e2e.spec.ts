@@ -78,7 +78,7 @@ describe('SMTP deadlines: a session deadline and a minimum DATA rate', () => {
       const e = await mailLog(postroom, 'event=rejected');
       return e.length ? e : undefined;
     }, 'the rejected line');
-    expect(rejected).toMatchObject([{ from: 'cron@nas.local', to: 'ops@example.com', reply: 'timeout exceeded: DATA slower than 500 bytes a second' }]);
+    expect(rejected).toMatchObject([{ from: 'cron@nas.local', to: 'ops@example.com', detail: 'DATA', reply: '421 4.4.2 timeout exceeded: DATA slower than 500 bytes a second' }]);
     const received = await mailLog(postroom, 'event=received');
     expect(received.map((e) => e.subject)).not.toContain('trickled');
     expect(received).toHaveLength(8);

@@ -42,13 +42,16 @@ describe('SMTP listener limits: size, recipients, addresses, allowed networks', 
     expect((await s.command('RSET')).code).toBe(250);
     expect((await s.command('QUIT')).code).toBe(221);
 
+    // Both refusals are in the mail log, each with its stage and the reply as sent (newest first).
     const rejected = await postroom.until(async () => {
       const e = await mailLog(postroom, 'event=rejected');
-      return e.length ? e : undefined;
-    }, 'the rejected entry');
-    expect(rejected).toHaveLength(1);
-    expect(rejected[0]).toMatchObject({ queueId: null, from: 'cron@nas.local', to: 'ops@example.com', clientAddress: '127.0.0.1' });
-    expect(rejected[0]!.reply).toMatch(/size exceeds/);
+      return e.length >= 2 ? e : undefined;
+    }, 'the rejected entries');
+    expect(rejected).toHaveLength(2);
+    expect(rejected[1]).toMatchObject({ queueId: null, detail: 'MAIL', from: 'cron@nas.local', to: '', clientAddress: '127.0.0.1' });
+    expect(rejected[1]!.reply).toBe('552 Error: message exceeds fixed maximum message size 2048');
+    expect(rejected[0]).toMatchObject({ queueId: null, detail: 'DATA', from: 'cron@nas.local', to: 'ops@example.com', clientAddress: '127.0.0.1' });
+    expect(rejected[0]!.reply).toMatch(/^552 5\.3\.4 Message size exceeds the limit of 2048 bytes$/);
     expect(await received()).toBe(0);
     expect(await queue(postroom)).toEqual([]);
   });
@@ -82,6 +85,17 @@ describe('SMTP listener limits: size, recipients, addresses, allowed networks', 
     await postroom.until(async () => (await queueEntry(postroom, id)) === undefined, 'the message to leave the queue');
     const log = await mailLog(postroom, `queueId=${id}`);
     expect(log.filter((e) => e.event === 'sent').map((e) => e.to).sort()).toEqual(['first@example.com', 'second@example.com']);
+
+    // Each refused RCPT is in the mail log: the stage, the reply as sent, the address it named.
+    const refused = (await mailLog(postroom, 'event=rejected')).filter((e) => e.detail === 'RCPT').reverse();
+    expect(refused.map((e) => [e.to, e.reply?.slice(0, 3)])).toEqual([
+      ['ops-at-example.com', '501'],
+      ['ops@-bad.example.com', '553'],
+      ['ops@nodot', '553'],
+      ['third@example.com', '452'],
+    ]);
+    expect(refused.every((e) => e.from === 'cron@nas.local' && e.clientAddress === '127.0.0.1' && e.queueId === null)).toBe(true);
+    expect(refused[3]!.reply).toMatch(/^452 4\.5\.3 Too many recipients/);
   });
 
   it('refuses a sender or recipient no transport could send (a quoted < or >) with a 5xx reason, and takes an address literal', async () => {
@@ -126,8 +140,25 @@ describe('SMTP listener limits: size, recipients, addresses, allowed networks', 
     expect((await ok.command('QUIT')).code).toBe(221);
 
     expect(await received()).toBe(before.received);
-    expect((await mailLog(postroom, '')).length).toBe(before.all);
+    // One line: the refusal at connect, with the client's address.
+    const all = await postroom.until(async () => {
+      const e = await mailLog(postroom, '');
+      return e.length > before.all ? e : undefined;
+    }, 'the refusal at connect');
+    expect(all.length).toBe(before.all + 1);
+    expect(all[0]).toMatchObject({ event: 'rejected', detail: 'connect', clientAddress: '127.0.0.2', queueId: null });
+    expect(all[0]!.reply).toMatch(/^554 5\.7\.1 127\.0\.0\.2 is not allowed/);
     expect(await queue(postroom)).toEqual([]);
     expect(sink.messages.length).toBe(before.sunk);
+  });
+
+  it("counts every refusal at intake in the report's rejected, grouped by the reply", async () => {
+    const lines = await mailLog(postroom, 'event=rejected');
+    expect(new Set(lines.map((e) => e.detail))).toEqual(new Set(['connect', 'MAIL', 'RCPT', 'DATA']));
+    const { status, body } = await postroom.api<{ totals: { rejected: number; received: number }; problems: { rejected: { reason: string; count: number }[] } }>('GET', '/api/v1/reports/today');
+    expect(status).toBe(200);
+    expect(body.totals.rejected).toBe(lines.length);
+    expect(body.problems.rejected.reduce((n, p) => n + p.count, 0)).toBe(lines.length);
+    expect(body.problems.rejected.map((p) => p.reason)).toContain('452 4.5.3 Too many recipients (at most 2 per message)');
   });
 });

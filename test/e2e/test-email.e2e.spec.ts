@@ -99,7 +99,7 @@ describe('Test email with a diagnosis (real sockets, real app)', () => {
     expect(s.messages[0]!.data.toString()).toContain('Subject: Postroom test email');
 
     const log = await postroom.api<{ items: { event: string; to: string; subject: string }[] }>('GET', '/api/v1/mail-log?limit=5');
-    expect(log.body.items.find((i) => i.subject === 'Postroom test email' && i.event === 'sent')).toBeTruthy();
+    expect(log.body.items.find((i) => i.subject === 'Postroom test email' && i.event === 'test')).toBeTruthy();
     const events = await postroom.api<{ items: { level: string; message: string; source: string }[] }>('GET', '/api/v1/events?source=settings&limit=5');
     expect(events.body.items[0]).toMatchObject({ level: 'info', source: 'settings' });
     expect(events.body.items[0]!.message).toMatch(/^Test email to someone@example.com sent/);
@@ -154,7 +154,7 @@ describe('Test email with a diagnosis (real sockets, real app)', () => {
     expect(events.body.items[0]).toMatchObject({ level: 'error' });
     expect(events.body.items[0]!.message).toMatch(/failed at rcpt \(rejected\)/);
     const log = await postroom.api<{ items: { event: string; to: string; subject: string; reply: string }[] }>('GET', '/api/v1/mail-log?limit=1');
-    expect(log.body.items[0]).toMatchObject({ event: 'deferred', to: 'nobody@example.com', subject: 'Postroom test email' });
+    expect(log.body.items[0]).toMatchObject({ event: 'test', to: 'nobody@example.com', subject: 'Postroom test email' });
   });
 
   it('tests unsaved values without changing the saved settings, and saves them with saveIfOk', async () => {

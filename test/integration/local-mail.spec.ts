@@ -34,7 +34,7 @@ describe('IntakeService and LocalMailService: local names (real PostgreSQL)', ()
     ({ ds, close } = await openTestDataSource());
     services = queueServices(ds);
     const fakeSettings = { get: async () => settings as SettingsEntity, heloName: async () => 'nas.example.com' } as unknown as SettingsService;
-    localMail = new LocalMailService(services.sql, silentLogger, fakeSettings, services.repo, services.events, services.notifier);
+    localMail = new LocalMailService(services.sql, silentLogger, fakeSettings, services.repo, services.events, services.notifier, services.mailLog);
     const storm = new StormService(silentLogger, services.sql, services.repo, services.writer, fakeSettings);
     intake = new IntakeService(services.queue, fakeSettings, localMail, storm, silentLogger);
   });

@@ -102,6 +102,8 @@ describe('MailLogService (real PostgreSQL)', () => {
       reply: '250 2.0.0 Ok 42',
       clientAddress: null,
       subject: null,
+      detail: null,
+      notice: null,
     });
     const row40 = page.items.find((v) => v.messageId === '<m40@example.com>');
     expect(row40).toMatchObject({ event: 'received', relay: null, delayMs: null, attempt: null, reply: null, clientAddress: '127.0.0.1', subject: 'Subject 40' });

@@ -51,6 +51,17 @@ const outcome = (at: Date, event: 'sent' | 'deferred' | 'bounced', queueId: stri
 
 const rejected = (at: Date, reply: string): NewMailLogEntry => ({ at, queueId: null, messageId: null, event: 'rejected', sender: 'spam@s.example', recipient: 'u@b.example', size: 0, reply, clientAddress: '10.0.0.9' });
 
+const fate = (at: Date, event: 'held' | 'released', queueId: string, detail: string): NewMailLogEntry => ({
+  at,
+  queueId,
+  messageId: `<${queueId}@test>`,
+  event,
+  sender: 'ops@a.example',
+  recipient: 'x@b.example',
+  size: 100,
+  detail,
+});
+
 const zeroHour = (hour: number): HourRow => ({ hour, received: 0, delivered: 0, deferred: 0, bounced: 0, rejected: 0 });
 
 describe('ReportsService (real PostgreSQL, rows written through MailLogService and EventLogService)', () => {
@@ -89,6 +100,11 @@ describe('ReportsService (real PostgreSQL, rows written through MailLogService a
       outcome(local(next, '00:00:10'), 'deferred', 'M4', 'eve@e.example', 'frank@c.example', 4000, 11000, 1, '451 4.3.0 Try later'),
       // the next day, exactly at midnight
       received(local(next, '00:00:00'), 'M5', 'zed@z.example', ['y@b.example'], 7777, '10.0.0.5'),
+      // holds are counted from the mail log's 'held' lines: one, then three in a bulk hold; a release is not a hold
+      fate(local(DAY, '12:00:00'), 'held', 'M9', 'operator'),
+      ...['a', 'b', 'c'].map((id) => fate(local(DAY, '13:00:00'), 'held', id, 'operator')),
+      fate(local(DAY, '14:00:00'), 'released', 'M9', 'admin'),
+      fate(local(next, '08:00:00'), 'held', 'M5', 'operator'),
     ]);
 
     const at = async (when: Date, e: NewEvent) => {
@@ -120,7 +136,10 @@ describe('ReportsService (real PostgreSQL, rows written through MailLogService a
       deferrals: 3, // carol twice, dave once (frank's falls on the next day)
       bounced: 1,
       rejected: 3,
-      held: 4, // one, then three in one bulk event; not the release, not the next day's
+      held: 4, // one, then three in one bulk hold; not the release, not the next day's
+      deleted: 0,
+      notices: 0,
+      tests: 0,
       bytesReceived: 1000 + 2000 + 500 + 4000,
       bytesDelivered: 9999 + 1000 + 1000 + 500,
       senders: 3, // alice (either case), the null sender, eve
@@ -233,7 +252,7 @@ describe('ReportsService (real PostgreSQL, rows written through MailLogService a
     expect(r).toEqual({
       date: '2026-11-15',
       timezone: TZ,
-      totals: { received: 0, delivered: 0, deferred: 0, deferrals: 0, bounced: 0, rejected: 0, held: 0, bytesReceived: 0, bytesDelivered: 0, senders: 0, sendingHosts: 0, recipients: 0, recipientDomains: 0 },
+      totals: { received: 0, delivered: 0, deferred: 0, deferrals: 0, bounced: 0, rejected: 0, held: 0, deleted: 0, notices: 0, tests: 0, bytesReceived: 0, bytesDelivered: 0, senders: 0, sendingHosts: 0, recipients: 0, recipientDomains: 0 },
       hourly: Array.from({ length: 24 }, (_, h) => zeroHour(h)),
       domains: [],
       topSenders: [],

@@ -21,7 +21,7 @@ export function queueServices(ds: DataSource) {
   const events = new EventLogService(sql, silentLogger);
   const notifier = new PgNotifier(ds, silentLogger);
   const writer = new QueueWriter(sql, repo, mailLog, events, notifier);
-  const queue = new QueueService(sql, repo, writer, events, notifier);
+  const queue = new QueueService(sql, repo, writer, events, notifier, mailLog);
   return { sql, repo, mailLog, events, notifier, writer, queue };
 }
 

@@ -58,7 +58,7 @@ function badgeRules(): Map<string, { background: string; color: string }> {
 }
 
 /** Every badge the views draw: queue states, mail-log events, event levels, recipients' statuses, relay health. */
-const BADGES = ['.badge', 'queued', 'deferred', 'hold', 'sending', 'received', 'sent', 'bounced', 'rejected', 'info', 'warning', 'error', 'pending', 'unknown'];
+const BADGES = ['.badge', 'queued', 'deferred', 'hold', 'sending', 'received', 'sent', 'bounced', 'rejected', 'held', 'released', 'deleted', 'digested', 'test', 'info', 'warning', 'error', 'pending', 'unknown'];
 
 describe('dashboard colours (WCAG contrast from public/app.css)', () => {
   it('reads both themes: the light :root and the dark one of prefers-color-scheme', () => {

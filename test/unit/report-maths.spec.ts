@@ -9,7 +9,6 @@ const data = (over: Partial<ReportData> = {}): ReportData => ({
   recipients: { total: 0, domains: 0, byCount: [], bySize: [] },
   domains: [],
   problems: [],
-  held: 0,
   warnings: [],
   errors: [],
   ...over,
@@ -40,15 +39,18 @@ describe('report maths', () => {
         { hour: 2, event: 'received', count: 1, bytes: 500 },
         { hour: 2, event: 'sent', count: 3, bytes: 4500 },
         { hour: 3, event: 'deferred', count: 4, bytes: 999 },
+        { hour: 3, event: 'held', count: 7, bytes: 70 },
+        { hour: 4, event: 'deleted', count: 2, bytes: 20 },
+        { hour: 4, event: 'notice', count: 5, bytes: 5000 },
+        { hour: 5, event: 'test', count: 1, bytes: 0 },
       ],
       deferredMessages: 2,
-      held: 7,
       sendingHosts: 1,
       senders: { total: 2, byCount: [], bySize: [] },
       recipients: { total: 3, domains: 2, byCount: [], bySize: [] },
     });
     expect(totals(d, hourlyRows(d.byHour))).toEqual({
-      received: 3, delivered: 3, deferred: 2, deferrals: 4, bounced: 0, rejected: 0, held: 7,
+      received: 3, delivered: 3, deferred: 2, deferrals: 4, bounced: 0, rejected: 0, held: 7, deleted: 2, notices: 5, tests: 1,
       bytesReceived: 3500, bytesDelivered: 4500, senders: 2, sendingHosts: 1, recipients: 3, recipientDomains: 2,
     });
   });

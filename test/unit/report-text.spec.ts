@@ -9,7 +9,7 @@ function sampleReport(): DailyReport {
   return {
     date: '2026-11-22',
     timezone: 'Asia/Kolkata',
-    totals: { received: 4, delivered: 4, deferred: 2, deferrals: 3, bounced: 1, rejected: 3, held: 4, bytesReceived: 7500, bytesDelivered: 12499, senders: 3, sendingHosts: 2, recipients: 3, recipientDomains: 2 },
+    totals: { received: 4, delivered: 4, deferred: 2, deferrals: 3, bounced: 1, rejected: 3, held: 4, deleted: 2, notices: 5, tests: 1, bytesReceived: 7500, bytesDelivered: 12499, senders: 3, sendingHosts: 2, recipients: 3, recipientDomains: 2 },
     hourly,
     domains: [
       { domain: 'b.example', sent: 3, bytes: 11499, deferrals: 1, avgDelayMs: 22333, maxDelayMs: 60000 },
@@ -53,6 +53,9 @@ describe('formatReportText', () => {
       '       1   bounced',
       '       3   rejected',
       '       4   held',
+      '       2   deleted',
+      "       5   notices  (Postroom's own: bounces, delay warnings, digests, reports)",
+      '       1   test emails',
       '    7500   bytes received',
       '   12499   bytes delivered',
       '       3   senders',

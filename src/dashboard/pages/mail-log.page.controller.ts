@@ -12,6 +12,11 @@ const EVENT_LABELS: Record<MailLogEvent, string> = {
   deferred: 'Deferred',
   bounced: 'Bounced',
   rejected: 'Rejected',
+  held: 'Held',
+  released: 'Released',
+  deleted: 'Deleted',
+  digested: 'Digested',
+  test: 'Test email',
 };
 
 const FIELD_LABELS: Record<string, string> = { event: 'Status', address: 'Address' };

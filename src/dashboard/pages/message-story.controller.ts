@@ -2,7 +2,7 @@ import { Controller, Get, Param, Req, Res } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { NotFound } from '../../common/domain-errors.js';
 import { appTimeZone } from '../../common/timezone.js';
-import { MailLogEvent } from '../../mail-log/mail-log.entity.js';
+import { MailLogEvent, NoticeKind } from '../../mail-log/mail-log.entity.js';
 import { MailLogService, MailLogView } from '../../mail-log/mail-log.service.js';
 import { isQueueId } from '../../queue/queue-id.js';
 import { QueueService } from '../../queue/queue.service.js';
@@ -16,7 +16,17 @@ const VERBS: Record<MailLogEvent, string> = {
   deferred: 'deferred for',
   bounced: 'bounced for',
   rejected: 'rejected for',
+  held: 'held for',
+  released: 'released for',
+  deleted: 'deleted for',
+  digested: 'carried by a digest for',
+  test: 'test email to',
 };
+
+/** Lines about the whole message (its `to` lists every recipient), not one recipient's outcome. */
+const MESSAGE_FATES: ReadonlySet<MailLogEvent> = new Set(['held', 'released', 'deleted', 'digested']);
+/** A recipient whose latest word is one of these has not reached an end yet: a deletion or a digest ends it. */
+const OPEN: ReadonlySet<RecipientStatus['status']> = new Set(['deferred', 'pending', 'unknown']);
 
 interface RecipientStatus {
   address: string;
@@ -25,6 +35,24 @@ interface RecipientStatus {
   relay: string | null;
   reply: string | null;
   at: string | null;
+}
+
+const NOTICE_LABELS: Record<NoticeKind, string> = { dsn: 'a delivery status notice (a bounce or a delay warning)', digest: 'an alert-storm digest', report: 'the daily report' };
+
+/** How the story tells a message's fate (a hold, a release, a deletion, a digest): a sentence, the digest to link to, a note. */
+function fateOf(s: MailLogView): { fate?: string; digest?: string; note?: string } {
+  switch (s.event) {
+    case 'held':
+      return { fate: `Put on hold (${s.detail ?? 'no reason given'})`, note: s.reply ?? undefined };
+    case 'released':
+      return { fate: `Released from hold by ${s.detail ?? 'an operator'}`, note: s.reply ?? undefined };
+    case 'deleted':
+      return { fate: `Deleted from the queue by ${s.detail ?? 'an operator'}` };
+    case 'digested':
+      return { fate: `Held back (${s.detail ?? 'alert storm'}) and carried by the digest`, digest: s.reply ?? undefined };
+    default:
+      return {};
+  }
 }
 
 /** The pages a message page goes back to, and how its back link names them. */
@@ -104,7 +132,7 @@ export class MessageStoryController {
         client: entry ? entry.clientAddress : (received?.clientAddress ?? null),
       },
       recipients: recipientStatuses(received, steps, entry),
-      steps: steps.map((s) => ({ ...s, received: s.event === 'received', verb: VERBS[s.event] })),
+      steps: steps.map((s) => ({ ...s, received: s.event === 'received', verb: VERBS[s.event], noticeLabel: s.notice ? NOTICE_LABELS[s.notice] : undefined, ...fateOf(s) })),
       sending: entry?.state === 'sending',
     });
   }
@@ -148,6 +176,14 @@ function recipientStatuses(received: MailLogView | undefined, steps: MailLogView
   for (const address of entry?.to ?? []) add(address);
   for (const s of steps) {
     if (s.event === 'received') continue;
+    if (MESSAGE_FATES.has(s.event)) {
+      if (s.event !== 'deleted' && s.event !== 'digested') continue;
+      for (const r of byAddress.values()) {
+        if (!OPEN.has(r.status)) continue;
+        Object.assign(r, { status: s.event, relay: null, reply: s.event === 'deleted' ? `deleted by ${s.detail ?? 'an operator'}` : s.reply, at: s.at });
+      }
+      continue;
+    }
     add(s.to);
     const r = byAddress.get(s.to);
     if (!r) continue;

@@ -43,11 +43,14 @@ export function reportPageModel(r: DailyReport, today: string) {
     exports: { text: `/reports/${r.date}?format=text`, json: `/reports/${r.date}?format=json` },
     totals: [
       { label: 'Received', ...cell(t.received, mailLog('received')) },
+      { label: 'Notices', ...cell(t.notices, mailLog('received')), note: "Postroom's own" },
       { label: 'Delivered', ...cell(t.delivered, mailLog('sent')) },
       { label: 'Deferred', ...cell(t.deferred, mailLog('deferred')), note: `${t.deferrals} deferral${t.deferrals === 1 ? '' : 's'}` },
       { label: 'Bounced', ...cell(t.bounced, mailLog('bounced')), bad: t.bounced > 0 },
       { label: 'Rejected', ...cell(t.rejected, mailLog('rejected')), bad: t.rejected > 0 },
-      { label: 'Held', ...cell(t.held, logs({ source: 'queue' })) },
+      { label: 'Held', ...cell(t.held, mailLog('held')) },
+      { label: 'Deleted', ...cell(t.deleted, mailLog('deleted')) },
+      { label: 'Test emails', ...cell(t.tests, mailLog('test')) },
     ],
     volume: [
       { label: 'Bytes received', value: t.bytesReceived, bytes: true, href: t.bytesReceived > 0 ? mailLog('received') : undefined },

@@ -166,7 +166,7 @@ export class MaildropPickup implements OnApplicationShutdown {
     }
     if (message.refused.length) {
       await this.mailLog
-        .append(message.refused.map((r) => ({ queueId, messageId: null, event: 'rejected' as const, sender: message.from, recipient: r, size: 0, reply: `not a valid recipient address: ${r}` })))
+        .append(message.refused.map((r) => ({ queueId, messageId: null, event: 'rejected' as const, sender: message.from, recipient: r, size: 0, reply: `not a valid recipient address: ${r}`, detail: 'maildrop' })))
         .catch((err: unknown) => this.log.warn({ err, queueId }, 'could not log refused recipients'));
     }
     await this.dir.remove(entry);
@@ -177,7 +177,7 @@ export class MaildropPickup implements OnApplicationShutdown {
   /** A file that is a submission but cannot be queued: in the mail log as rejected, and moved aside. */
   private async refuse(entry: DropEntry, reason: string): Promise<void> {
     await this.mailLog
-      .append([{ queueId: null, messageId: null, event: 'rejected', sender: userName(entry.uid), recipient: '', size: 0, reply: reason }])
+      .append([{ queueId: null, messageId: null, event: 'rejected', sender: userName(entry.uid), recipient: '', size: 0, reply: reason, detail: 'maildrop' }])
       .catch((err: unknown) => this.log.warn({ err, file: entry.name }, 'could not log a refused maildrop file'));
     await this.aside(entry, 'warning', `refused: ${reason}`);
   }

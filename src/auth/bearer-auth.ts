@@ -5,7 +5,8 @@ import { ApiTokenService } from './api-token.service.js';
 /** The token of "Authorization: Bearer <token>", or undefined for any other header. */
 export const bearerToken = (header: string | undefined): string | undefined => /^Bearer\s+(\S+)$/i.exec(header ?? '')?.[1];
 
-export const tokenRequired = () => new UnauthorizedException({ message: 'A valid bearer token is required (Authorization: Bearer <token>)' });
+/** The 401 of the API, in its one error shape (statusCode, error, message). */
+export const tokenRequired = () => new UnauthorizedException({ statusCode: 401, error: 'Unauthorized', message: 'A valid bearer token is required (Authorization: Bearer <token>)' });
 
 /** Requests whose token bearerFirst verified, so that the guard does not verify it again. */
 const verified = new WeakSet<Request>();

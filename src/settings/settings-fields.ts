@@ -7,8 +7,9 @@ import { type Check, MAILBOX, NO_CONTROL, ONE_LINE, RELAY_HOST, HOST_NAME, SERVI
  * The one description of the settings fields: each field's name, label, kind, limits, whether
  * it is secret, its help, its fieldset, and where it is kept. The validation of PUT
  * /api/v1/settings (dto/settings-input.ts), the settings as the API shows them
- * (settings.view.ts), the settings API's OpenAPI schema (settings-openapi.ts) and the Edit
- * Settings form (its parsing, labels, hints and fieldsets) all derive from this table.
+ * (settings.view.ts), the settings' schemas in the API document (openapi/requests.ts, from
+ * dto/settings-input.ts; openapi/views-settings.ts) and the Edit Settings form (its parsing,
+ * labels, hints and fieldsets) all derive from this table.
  */
 
 /** The form's fieldsets, in order. */

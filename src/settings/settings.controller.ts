@@ -1,8 +1,7 @@
 import { Body, Controller, Get, Put, UseGuards } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ApiTokenGuard } from '../auth/api-token.guard.js';
 import { PROVIDER_PRESETS } from './presets.js';
-import { SETTINGS_BODY_SCHEMA } from './settings-openapi.js';
 import { SettingsService } from './settings.service.js';
 
 @ApiTags('Settings')
@@ -26,7 +25,6 @@ export class SettingsController {
   }
 
   @ApiOperation({ summary: 'Change the settings: absent fields keep their value; 400 with one reason per field, nothing saved' })
-  @ApiBody({ schema: SETTINGS_BODY_SCHEMA })
   @Put()
   update(@Body() body: unknown) {
     return this.settings.update(body, 'api');

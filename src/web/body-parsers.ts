@@ -1,4 +1,6 @@
+import { HttpException } from '@nestjs/common';
 import express from 'express';
+import { STATUS_CODES } from 'node:http';
 import type { NextFunction, Request, Response } from 'express';
 
 /**
@@ -14,6 +16,17 @@ export const BODY_LIMITS = {
   login: 16 * 1024,
 } as const;
 
+/**
+ * A refusal of the JSON parser (413 too large, 400 not JSON, 415 an unknown charset) in the API's
+ * one error shape: statusCode, error (the status's name) and message.
+ */
+function parserError(err: unknown): unknown {
+  const status = (err as { status?: unknown } | null)?.status;
+  if (typeof status !== 'number' || status < 400 || status > 499) return err;
+  const error = STATUS_CODES[status] ?? 'Bad Request';
+  return new HttpException({ statusCode: status, error, message: err instanceof Error ? err.message : error }, status);
+}
+
 /** JSON for the API, mounted at /api/v1 after bearerFirst: the large limit for new messages only. */
 export function apiJsonBodies() {
   const message = express.json({ limit: BODY_LIMITS.message });
@@ -21,7 +34,7 @@ export function apiJsonBodies() {
   return (req: Request, res: Response, next: NextFunction): void => {
     // req.path is relative to the mount; express routes case-insensitively and with a trailing slash.
     const isNewMessage = req.method === 'POST' && /^\/messages\/?$/i.test(req.path);
-    (isNewMessage ? message : other)(req, res, next);
+    (isNewMessage ? message : other)(req, res, (err?: unknown) => (err ? next(parserError(err)) : next()));
   };
 }
 

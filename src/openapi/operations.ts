@@ -1,0 +1,169 @@
+import type { ParameterObject, ReferenceObject, SchemaObject } from '@nestjs/swagger';
+import { MAIL_LOG_EVENTS } from '../mail-log/mail-log.service.js';
+import { DEFAULT_LIMIT, MAX_LIMIT } from '../common/pagination.js';
+import { DEFAULT_TOP, MAX_TOP } from '../reports/reports.service.js';
+import { EXAMPLES } from './examples.js';
+import { EVENT_LEVELS } from './views-logs.js';
+import { QUEUE_STATES } from './views-queue.js';
+import { ref } from './zod-openapi.js';
+
+/** One answer of an operation: its schema (a component's name) or text, and an example. */
+export interface AnswerSpec {
+  description: string;
+  schema?: string;
+  example?: unknown;
+  /** Also answers text/plain (the report's ?format=text). */
+  text?: { example: string };
+}
+
+/** What the document says of one operation beyond what its controller's decorators give. */
+export interface OperationSpec {
+  operationId: string;
+  summary?: string;
+  tag?: string;
+  /** No bearer token needed (health). */
+  public?: true;
+  parameters?: ParameterObject[];
+  body?: { schema: string; example: unknown; required?: boolean };
+  /** The success answer, by status. */
+  ok: Record<number, AnswerSpec>;
+  /** The error answers besides 401 (and 413 where there is a body). */
+  errors?: Partial<Record<400 | 404 | 409 | 503, string>>;
+  /** A 503 with its own shape (readiness). */
+  unavailable?: AnswerSpec;
+}
+
+const text = (description: string, extra: SchemaObject = {}): SchemaObject => ({ type: 'string', description, ...extra });
+const query = (name: string, schema: SchemaObject | ReferenceObject, description: string): ParameterObject => ({ name, in: 'query', required: false, schema, description });
+const path = (name: string, schema: SchemaObject, description: string): ParameterObject => ({ name, in: 'path', required: true, schema, description });
+
+const LIST = [
+  query('cursor', text('Opaque'), 'The nextCursor of the previous page'),
+  query('limit', { type: 'integer', minimum: 1, maximum: MAX_LIMIT, default: DEFAULT_LIMIT }, `How many items (default ${DEFAULT_LIMIT}, at most ${MAX_LIMIT})`),
+];
+const SINCE_UNTIL = [
+  query('since', text('ISO 8601', { format: 'date-time' }), 'Only entries at or after this time'),
+  query('until', text('ISO 8601', { format: 'date-time' }), 'Only entries before this time'),
+];
+const FILTER = { maxLength: 1000 };
+const QUEUE_ID = path('id', { type: 'string', pattern: '^[0-9BCDFGHJKLMNPQRSTVWXYZ]{17}$', example: EXAMPLES.queueEntry.id }, 'A queue id (400 when it is not one, 404 when no such message is in the queue)');
+const RELAY_ID = path('id', { type: 'string', pattern: '^(primary|[0-9]{1,19})$', example: 'primary' }, "'primary' (the relay of the settings) or a backup's id");
+
+const queueAction = (operationId: string, done: string): OperationSpec => ({
+  operationId,
+  parameters: [QUEUE_ID],
+  ok: { 200: { description: done, schema: 'QueueEntry', example: EXAMPLES.queueEntry } },
+  errors: { 400: 'Not a queue id', 404: 'No such message in the queue', 409: 'Its state does not allow this action (e.g. the message is being sent)' },
+});
+
+/** Every operation of the document, keyed "METHOD /path" as the document names them. */
+export const OPERATIONS: Record<string, OperationSpec> = {
+  'GET /api/v1/settings': { operationId: 'getSettings', ok: { 200: { description: 'The settings', schema: 'Settings', example: EXAMPLES.settings } } },
+  'PUT /api/v1/settings': {
+    operationId: 'updateSettings',
+    body: { schema: 'SettingsUpdate', example: EXAMPLES.settingsUpdate, required: true },
+    ok: { 200: { description: 'Saved: the settings now', schema: 'Settings', example: EXAMPLES.settings } },
+    errors: { 400: 'Invalid settings, one reason per field in fields: nothing was saved' },
+  },
+  'POST /api/v1/settings/test': {
+    operationId: 'testSettings',
+    body: { schema: 'SettingsTestRequest', example: EXAMPLES.settingsTestRequest, required: true },
+    ok: { 200: { description: 'The diagnosis, whether the test succeeded or not', schema: 'TestEmailResult', example: EXAMPLES.testEmailResult } },
+    errors: { 400: 'Invalid request (to, settings.<field>, saveIfOk): nothing was sent' },
+  },
+  'GET /api/v1/settings/presets': { operationId: 'listPresets', ok: { 200: { description: 'The provider presets', schema: 'ProviderPresetList', example: EXAMPLES.presets } } },
+  'GET /api/v1/relays': { operationId: 'listRelays', ok: { 200: { description: 'Every relay, the primary first', schema: 'RelayList', example: { items: [EXAMPLES.relay], nextCursor: null } } } },
+  'POST /api/v1/relays': {
+    operationId: 'createRelay',
+    body: { schema: 'RelayCreate', example: EXAMPLES.relayCreate, required: true },
+    ok: { 201: { description: 'Added: the relay', schema: 'Relay', example: EXAMPLES.relay } },
+    errors: { 400: 'Invalid relay, one reason per field in fields: nothing was saved' },
+  },
+  'GET /api/v1/relays/{id}': { operationId: 'getRelay', parameters: [RELAY_ID], ok: { 200: { description: 'The relay', schema: 'Relay', example: EXAMPLES.relay } }, errors: { 404: 'No such relay' } },
+  'PUT /api/v1/relays/{id}': {
+    operationId: 'updateRelay',
+    parameters: [RELAY_ID],
+    body: { schema: 'RelayUpdate', example: EXAMPLES.relayUpdate, required: true },
+    ok: { 200: { description: 'Saved: the relay now', schema: 'Relay', example: EXAMPLES.relay } },
+    errors: { 400: 'Invalid relay, one reason per field in fields: nothing was saved', 404: 'No such backup relay', 409: 'The primary relay: change it with PUT /api/v1/settings' },
+  },
+  'DELETE /api/v1/relays/{id}': {
+    operationId: 'deleteRelay',
+    parameters: [RELAY_ID],
+    ok: { 200: { description: 'Removed', schema: 'RelayDeleted', example: EXAMPLES.relayDeleted } },
+    errors: { 404: 'No such backup relay', 409: 'The primary relay cannot be removed' },
+  },
+  'POST /api/v1/relays/{id}/test': {
+    operationId: 'testRelay',
+    parameters: [RELAY_ID],
+    body: { schema: 'RelayTestRequest', example: EXAMPLES.relayTestRequest, required: true },
+    ok: { 200: { description: 'The diagnosis, whether the test succeeded or not', schema: 'TestEmailResult', example: EXAMPLES.testEmailResult } },
+    errors: { 400: 'Invalid request (to): nothing was sent', 404: 'No such relay' },
+  },
+  'POST /api/v1/messages': {
+    operationId: 'submitMessage',
+    body: { schema: 'MessageSubmission', example: EXAMPLES.message, required: true },
+    ok: { 202: { description: 'Committed to the queue: its queue id', schema: 'MessageAccepted', example: EXAMPLES.messageAccepted } },
+    errors: {
+      400: 'Invalid message (one reason per field in fields), or a message intake refuses ("Message refused: …"): nothing was queued',
+      503: 'The message could not be stored (the database): try again later',
+    },
+  },
+  'GET /api/v1/queue': {
+    operationId: 'listQueue',
+    parameters: [query('state', { type: 'string', enum: [...QUEUE_STATES] }, 'Only messages in this state'), query('address', text('Part of an address', FILTER), 'Only messages from or to a matching address'), query('q', text('Text to search for', FILTER), 'Only messages with this text in the subject, an address, the queue id or the Message-ID'), ...LIST],
+    ok: { 200: { description: 'A page of the queue, newest first', schema: 'QueuePage', example: { items: [EXAMPLES.queueEntry], nextCursor: null } } },
+    errors: { 400: 'A bad filter, cursor or limit (named in fields)' },
+  },
+  'DELETE /api/v1/queue': { operationId: 'deleteQueue', ok: { 200: { description: 'How many queued, deferred and held messages were deleted', schema: 'Count', example: EXAMPLES.count } } },
+  'GET /api/v1/queue/counts': { operationId: 'countQueue', ok: { 200: { description: 'Messages per state', schema: 'QueueCounts', example: EXAMPLES.queueCounts } } },
+  'POST /api/v1/queue/flush': { operationId: 'flushQueue', ok: { 200: { description: 'How many deferred messages became due', schema: 'Count', example: EXAMPLES.count } } },
+  'GET /api/v1/queue/{id}': { operationId: 'getQueueEntry', parameters: [QUEUE_ID], ok: { 200: { description: 'The message', schema: 'QueueEntry', example: EXAMPLES.queueEntry } }, errors: { 400: 'Not a queue id', 404: 'No such message in the queue' } },
+  'DELETE /api/v1/queue/{id}': {
+    operationId: 'deleteQueueEntry',
+    parameters: [QUEUE_ID],
+    ok: { 200: { description: 'Deleted', schema: 'Count', example: { count: 1 } } },
+    errors: { 400: 'Not a queue id', 404: 'No such message in the queue', 409: 'The message is being sent' },
+  },
+  'POST /api/v1/queue/{id}/flush': queueAction('flushQueueEntry', 'Due now: the message'),
+  'POST /api/v1/queue/{id}/hold': queueAction('holdQueueEntry', 'Held: the message'),
+  'POST /api/v1/queue/{id}/release': queueAction('releaseQueueEntry', 'Released: the message'),
+  'GET /api/v1/mail-log': {
+    operationId: 'listMailLog',
+    parameters: [
+      query('event', { type: 'string', enum: [...MAIL_LOG_EVENTS] }, 'Only entries of this event'),
+      query('address', text('Part of an address', FILTER), 'Only entries from or to a matching address'),
+      query('q', text('Text to search for', FILTER), 'Only entries with this text in the subject, an address, the queue id or the Message-ID'),
+      query('queueId', text('A queue id', FILTER), "Only one message's entries"),
+      ...SINCE_UNTIL,
+      ...LIST,
+    ],
+    ok: { 200: { description: 'A page of the mail log, newest first', schema: 'MailLogPage', example: { items: [EXAMPLES.mailLogEntry], nextCursor: 'MTA0ODE' } } },
+    errors: { 400: 'A bad filter, cursor or limit (named in fields)' },
+  },
+  'GET /api/v1/events': {
+    operationId: 'listEvents',
+    parameters: [query('level', { type: 'string', enum: [...EVENT_LEVELS] }, 'Only events of this level'), query('source', text('A source such as delivery', FILTER), 'Only events of this source'), ...SINCE_UNTIL, ...LIST],
+    ok: { 200: { description: 'A page of the event log, newest first', schema: 'EventPage', example: { items: [EXAMPLES.event], nextCursor: null } } },
+    errors: { 400: 'A bad filter, cursor or limit (named in fields)' },
+  },
+  'GET /api/v1/reports/{day}': {
+    operationId: 'getReport',
+    parameters: [
+      path('day', { type: 'string', pattern: '^(today|yesterday|[0-9]{4}-[0-9]{2}-[0-9]{2})$', example: 'yesterday' }, "today, yesterday or a date YYYY-MM-DD, in the appliance's time zone"),
+      query('format', { type: 'string', enum: ['json', 'text'], default: 'json' }, 'json (the default) or text (text/plain)'),
+      query('top', { type: 'integer', minimum: 1, maximum: MAX_TOP, default: DEFAULT_TOP }, `How many rows the top lists have (default ${DEFAULT_TOP}, at most ${MAX_TOP})`),
+    ],
+    ok: { 200: { description: 'The report of the day (text/plain with ?format=text)', schema: 'DailyReport', example: EXAMPLES.report, text: { example: EXAMPLES.reportText } } },
+    errors: { 400: 'A bad day, format or top (named in fields)' },
+  },
+  'GET /healthz': { operationId: 'healthz', summary: 'Liveness: 200 once the process serves', tag: 'Health', public: true, ok: { 200: { description: 'Serving', schema: 'Health', example: EXAMPLES.healthz } } },
+  'GET /readyz': {
+    operationId: 'readyz',
+    summary: 'Readiness: 200 only when the database answers and the SMTP listener is bound, else 503',
+    tag: 'Health',
+    public: true,
+    ok: { 200: { description: 'Ready', schema: 'Readiness', example: EXAMPLES.readyz } },
+    unavailable: { description: 'Not ready: what is down', schema: 'Readiness', example: EXAMPLES.unready },
+  },
+};

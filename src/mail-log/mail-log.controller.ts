@@ -11,12 +11,13 @@ import { MAIL_LOG_EVENTS, MailLogService, isMailLogCursor } from './mail-log.ser
 export class MailLogController {
   constructor(private readonly mailLog: MailLogService) {}
 
-  @ApiOperation({ summary: 'The mail log, newest first (filters: event, address, queueId, since, until; cursor, limit)' })
+  @ApiOperation({ summary: 'The mail log, newest first (filters: event, address, q (text in subject, addresses, queue id, Message-ID), queueId, since, until; cursor, limit)' })
   @Get()
   list(@Query() q: Record<string, unknown>) {
     return this.mailLog.list({
       event: parseEnum(q.event ?? q.status, 'event', MAIL_LOG_EVENTS),
       address: parseText(q.address, 'address'),
+      text: parseText(q.q, 'q'),
       queueId: parseText(q.queueId, 'queueId'),
       since: parseTime(q.since, 'since'),
       until: parseTime(q.until, 'until'),

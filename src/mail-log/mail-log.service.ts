@@ -33,6 +33,8 @@ export interface NewMailLogEntry {
 export interface MailLogFilter {
   event?: MailLogEvent;
   address?: string;
+  /** Text anywhere in the subject, the addresses, the queue id or the Message-ID. */
+  text?: string;
   queueId?: string;
   since?: Date;
   until?: Date;
@@ -141,6 +143,10 @@ export class MailLogService {
     if (filter.address) {
       const pattern = q.p(likePattern(filter.address));
       q.where(`(sender ILIKE ${pattern} OR recipient ILIKE ${pattern})`);
+    }
+    if (filter.text) {
+      const pattern = q.p(likePattern(filter.text));
+      q.where(`(subject ILIKE ${pattern} OR sender ILIKE ${pattern} OR recipient ILIKE ${pattern} OR original_recipient ILIKE ${pattern} OR queue_id ILIKE ${pattern} OR message_id ILIKE ${pattern})`);
     }
     if (filter.queueId) q.where(`queue_id = ${q.p(filter.queueId)}`);
     if (filter.since) q.where(`at >= ${q.p(filter.since)}`);

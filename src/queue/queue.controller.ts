@@ -20,12 +20,13 @@ function queueId(id: string): string {
 export class QueueController {
   constructor(private readonly queue: QueueService) {}
 
-  @ApiOperation({ summary: 'List the queue, newest first (filters: state, address; cursor, limit)' })
+  @ApiOperation({ summary: 'List the queue, newest first (filters: state, address, q (text in subject, addresses, queue id, Message-ID); cursor, limit)' })
   @Get()
   list(@Query() q: Record<string, unknown>) {
     return this.queue.list({
       state: parseEnum(q.state, 'state', STATES),
       address: parseText(q.address, 'address'),
+      text: parseText(q.q, 'q'),
       cursor: decodeCursor(q.cursor, isQueueId),
       limit: parseLimit(q.limit),
     });

@@ -90,6 +90,8 @@ const SLICE_BYTES = 256 * 1024;
 export interface QueueFilter extends KeysetPosition {
   state?: MessageState;
   address?: string;
+  /** Text anywhere in the subject, the addresses, the queue id or the Message-ID. */
+  text?: string;
 }
 
 /** What an operator can do to queued messages, one or many at once. */
@@ -325,6 +327,10 @@ export class QueueRepository {
     if (filter.address) {
       const pattern = q.p(likePattern(filter.address));
       q.where(`(sender ILIKE ${pattern} OR array_to_string(recipients, ',') ILIKE ${pattern})`);
+    }
+    if (filter.text) {
+      const pattern = q.p(likePattern(filter.text));
+      q.where(`(subject ILIKE ${pattern} OR sender ILIKE ${pattern} OR array_to_string(recipients, ',') ILIKE ${pattern} OR id ILIKE ${pattern} OR message_id ILIKE ${pattern})`);
     }
     return this.sql.rows(q.text(`SELECT ${ROW} FROM message`, 'id', filter), q.params);
   }

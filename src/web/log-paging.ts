@@ -110,7 +110,7 @@ export function pageSizeOptions(current: number): { value: number; selected: boo
   return sizes.map((value) => ({ value, selected: value === current }));
 }
 
-const COMMON_LABELS: Record<string, string> = { since: 'From', until: 'To', limit: 'Rows per page', cursor: 'Page', before: 'Page' };
+const COMMON_LABELS: Record<string, string> = { since: 'Since', until: 'Until', limit: 'Rows per page', cursor: 'Page', before: 'Page' };
 
 /** The errors as a list for the results' summary: "From must be a date and time …". */
 export function errorList(errors: Record<string, string>, labels: Record<string, string>): { field: string; label: string; message: string }[] {

@@ -197,12 +197,12 @@ describe('Mail log, logs, message story and report pages', () => {
     const page = await web.get('/mail-log?since=yesterday&event=lost');
     expect(page.status).toBe(400);
     expect(page.text).toContain('aria-invalid="true"');
-    expect(page.text).toContain('From must be a date and time');
+    expect(page.text).toContain('Since must be a date and time');
     expect(page.text).toContain('Status must be one of');
     const fragment = await web.get('/mail-log?since=2026-02-30T10:00', true);
     expect(fragment.status).toBe(400);
     expect(fragment.text).toContain('role="alert"');
-    expect(fragment.text).toContain('From must be a date and time');
+    expect(fragment.text).toContain('Since must be a date and time');
     const backwards = await web.get('/logs?since=2026-05-02T10:00&until=2026-05-01T10:00', true);
     expect(backwards.status).toBe(400);
     expect(backwards.text).toContain('must be later than');

@@ -27,6 +27,7 @@ const MAX_ADDRESS = 320;
 interface ListQuery {
   state?: MessageState;
   address?: string;
+  text?: string;
   cursor?: string;
   before?: string;
   limit: number;
@@ -55,6 +56,7 @@ function readListQuery(get: (name: string) => unknown): ListQuery {
   return {
     state: STATES.includes(state as MessageState) ? (state as MessageState) : undefined,
     address: str('address')?.slice(0, MAX_ADDRESS),
+    text: str('q')?.slice(0, MAX_ADDRESS),
     before,
     cursor: before ? undefined : cursorOf('cursor'),
     limit: Number.isInteger(limit) && limit >= 1 && limit <= MAX_LIMIT ? limit : DEFAULT_LIMIT,
@@ -66,6 +68,7 @@ function listUrl(query: ListQuery, position: { cursor?: string | null; before?: 
   const params = new URLSearchParams();
   if (query.state) params.set('state', query.state);
   if (query.address) params.set('address', query.address);
+  if (query.text) params.set('q', query.text);
   if (query.limit !== DEFAULT_LIMIT) params.set('limit', String(query.limit));
   if (position.before) params.set('before', position.before);
   else if (position.cursor) params.set('cursor', position.cursor);
@@ -213,7 +216,7 @@ export class QueuePageController {
   }
 
   private async render(req: Request, res: Response, query: ListQuery, extra: { flash?: string; notice?: string }): Promise<void> {
-    const filter = { state: query.state, address: query.address, limit: query.limit };
+    const filter = { state: query.state, address: query.address, text: query.text, limit: query.limit };
     let page: QueuePage;
     let prev: string | null = null;
     if (query.before) {
@@ -240,10 +243,10 @@ export class QueuePageController {
         canRelease: m.state === 'hold',
         canDelete: m.state !== 'sending',
       })),
-      filter: { state: query.state ?? '', address: query.address ?? '', limit: query.limit === DEFAULT_LIMIT ? '' : String(query.limit) },
+      filter: { state: query.state ?? '', address: query.address ?? '', q: query.text ?? '', limit: query.limit === DEFAULT_LIMIT ? '' : String(query.limit) },
       states: STATES.map((s) => ({ value: s, label: s === 'hold' ? 'held' : s, count: counts[s], selected: s === query.state })),
       total: counts.queued + counts.deferred + counts.hold + counts.sending,
-      filtered: Boolean(query.state || query.address),
+      filtered: Boolean(query.state || query.address || query.text),
       here,
       back: here.replace(/^\/queue\??/, ''),
       newestUrl: onFirst ? null : listUrl(query),

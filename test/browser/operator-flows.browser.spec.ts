@@ -71,6 +71,19 @@ describe('Operator flows in a real browser', () => {
     expect(saved).toMatchObject({ relayHost: '127.0.0.1', relayPort: sink.port, fromAddress: 'nas@example.com' });
   });
 
+  it('tests the settings on screen from Edit Settings without saving them', async () => {
+    await page.getByRole('link', { name: 'Edit Settings' }).click();
+    await page.getByLabel('From name').fill('Not saved yet');
+    await page.getByLabel('Test these settings: send a test email to').fill('ops@example.com');
+    const before = sink.messages.length;
+    await page.getByRole('button', { name: 'Test these settings' }).click();
+    await page.getByRole('heading', { name: 'Test email sent' }).waitFor();
+    await expectResultInViewAndFocused(/nothing was saved yet/);
+    await sink.waitFor(before + 1);
+    expect(sink.messages.at(-1)!.data.toString()).toContain('Not saved yet');
+    expect((await postroom.api<Settings & { fromName: string }>('GET', '/api/v1/settings')).body.fromName).not.toBe('Not saved yet');
+  });
+
   it('sends a test email to the sink and shows the success in the page', async () => {
     await page.getByRole('link', { name: 'Send Test Email' }).click();
     await page.getByLabel('Send a test email to').fill('ops@example.com');

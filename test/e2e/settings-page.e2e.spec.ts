@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase } from '../helpers/db.js';
 import { PostroomProcess } from '../helpers/postroom-process.js';
+import { SmtpSink } from '../helpers/smtp-sink.js';
 import { WEB_PASSWORD, WebSession } from '../helpers/web-session.js';
 
 type View = Record<string, unknown> & { passwordSet: boolean; updatedAt: string };
@@ -164,6 +165,33 @@ describe('Edit Settings page', () => {
     expect(bad.status).toBe(400);
     expect(bad.text).not.toContain(xss);
     expect(bad.text).toContain('&lt;script&gt;');
+  });
+
+  it('tests the values on screen without saving them ("Test these settings"), then Save keeps them', async () => {
+    const sink = new SmtpSink({ starttls: false });
+    await sink.start();
+    try {
+      const before = await saved();
+      const values = form(before, { relayHost: '127.0.0.1', relayPort: String(sink.port), security: 'none', authEnabled: undefined, fromAddress: 'nas@example.com' });
+      const tested = await web.post('/settings', { ...values, intent: 'test', testTo: 'ops@example.com' });
+      expect(tested.status).toBe(200);
+      await sink.waitFor(1);
+      expect(sink.messages[0]!.to).toEqual(['ops@example.com']);
+      expect(tested.text).toContain('Test email sent');
+      expect(tested.text).toContain('nothing was saved yet');
+      expect(tested.text).toContain(`value="${sink.port}"`); // the form as posted
+      expect(await saved()).toEqual(before);
+
+      const noRecipient = await web.post('/settings', { ...values, intent: 'test', testTo: 'not an address' });
+      expect(noRecipient.status).toBe(400);
+      expect(noRecipient.text).toMatch(/id="f-testTo"[^>]*aria-invalid="true"/);
+      expect(sink.messages).toHaveLength(1);
+
+      expect((await web.post('/settings', values)).status).toBe(303);
+      expect(await saved()).toMatchObject({ relayHost: '127.0.0.1', relayPort: sink.port });
+    } finally {
+      await sink.stop();
+    }
   });
 
   it('refuses a post without the CSRF token', async () => {

@@ -12,7 +12,7 @@ const STEP_NAMES: Record<string, string> = {
   mail: 'sender (MAIL FROM)',
   rcpt: 'recipient (RCPT TO)',
   data: 'message (DATA)',
-  done: 'done',
+  done: 'the server accepted the message',
 };
 
 const CODE_NAMES: Record<string, string> = {

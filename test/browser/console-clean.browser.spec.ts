@@ -1,8 +1,6 @@
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchBrowser, loggedInPage } from '../helpers/browser.js';
-import { createTestDatabase } from '../helpers/db.js';
-import { PostroomProcess } from '../helpers/postroom-process.js';
+import { browserPostroom, loggedInPage } from '../helpers/browser.js';
 import { SmtpSink } from '../helpers/smtp-sink.js';
 import { WEB_PASSWORD } from '../helpers/web-session.js';
 
@@ -45,42 +43,28 @@ async function watch(context: BrowserContext): Promise<{ csp: Problem[]; errors:
  * long enough on the live pages for their refresh to run. Nothing may be refused.
  */
 describe('Every dashboard page runs without a CSP violation', () => {
-  let db: Awaited<ReturnType<typeof createTestDatabase>>;
-  let postroom: PostroomProcess;
-  let browser: Browser;
   const sink = new SmtpSink({ starttls: false, rcptReply: (a) => (a.startsWith('later') ? { code: 450, message: '4.7.1 try again later' } : undefined) });
 
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    await sink.start();
-    postroom = await new PostroomProcess({ databaseUrl: db.url, env: { ADMIN_PASSWORD: WEB_PASSWORD } }).start();
+  const app = browserPostroom(sink, async (postroom) => {
     await postroom.api('PUT', '/api/v1/settings', { relayHost: '127.0.0.1', relayPort: sink.port, security: 'none', fromAddress: 'nas@example.com' });
     for (const to of ['ops@example.com', 'later@example.com', 'later2@example.com']) await postroom.api('POST', '/api/v1/messages', { to, subject: `For ${to}`, text: 'x' });
     await postroom.until(async () => (await postroom.api<{ deferred: number }>('GET', '/api/v1/queue/counts')).body.deferred === 2, 'two deferred messages');
-    browser = await launchBrowser();
-  });
-
-  afterAll(async () => {
-    await browser?.close();
-    await postroom?.dispose();
-    await sink.stop();
-    await db?.drop();
   });
 
   it('opens, uses and watches every page, the login too, with no CSP violation and no script error', async () => {
-    const anonymous = await browser.newContext();
+    const anonymous = await app.browser.newContext();
     const seen = await watch(anonymous);
     const login = await anonymous.newPage();
-    await login.goto(`${postroom.baseUrl}/login`);
+    await login.goto(`${app.postroom.baseUrl}/login`);
     await login.getByLabel('Admin password').fill('not the password');
     await login.getByRole('button', { name: 'Log in' }).click();
     await login.getByText('Wrong password.').waitFor();
     await anonymous.close();
 
-    const page = await loggedInPage(browser, postroom);
+    const page = await loggedInPage(app.browser, app.postroom);
     const found = await watch(page.context());
     const open = async (path: string, stay = 500) => {
-      await page.goto(postroom.baseUrl + path);
+      await page.goto(app.postroom.baseUrl + path);
       await page.waitForTimeout(stay);
     };
     const liveRequests: string[] = [];
@@ -117,7 +101,7 @@ describe('Every dashboard page runs without a CSP violation', () => {
     await page.waitForURL(/event=deferred/);
     await open('/logs');
 
-    const deferred = await postroom.api<{ items: { id: string }[] }>('GET', '/api/v1/queue?state=deferred');
+    const deferred = await app.postroom.api<{ items: { id: string }[] }>('GET', '/api/v1/queue?state=deferred');
     const story = `/messages/${deferred.body.items[0]!.id}`;
     await open(story, LIVE_MS);
     expect(liveRequests).toContain(story); // the message page refreshed itself
@@ -143,21 +127,21 @@ describe('Every dashboard page runs without a CSP violation', () => {
   }, 90_000);
 
   it('answers /favicon.ico with an icon, without a login, and links an SVG icon from every layout', async () => {
-    const ico = await fetch(`${postroom.baseUrl}/favicon.ico`);
+    const ico = await fetch(`${app.postroom.baseUrl}/favicon.ico`);
     expect(ico.status).toBe(200);
     expect(ico.headers.get('content-type')).toMatch(/^image\/(x-icon|vnd\.microsoft\.icon)/);
     expect([...new Uint8Array(await ico.arrayBuffer()).slice(0, 4)]).toEqual([0, 0, 1, 0]); // the ICO header
 
-    const svg = await fetch(`${postroom.baseUrl}/assets/favicon.svg`);
+    const svg = await fetch(`${app.postroom.baseUrl}/assets/favicon.svg`);
     expect(svg.status).toBe(200);
     expect(svg.headers.get('content-type')).toMatch(/^image\/svg\+xml/);
 
-    const page = await loggedInPage(browser, postroom);
+    const page = await loggedInPage(app.browser, app.postroom);
     const icons = () => page.locator('link[rel="icon"]').evaluateAll((links) => links.map((l) => (l as HTMLLinkElement).href));
-    expect(await icons()).toEqual([`${postroom.baseUrl}/favicon.ico`, `${postroom.baseUrl}/assets/favicon.svg`]);
+    expect(await icons()).toEqual([`${app.postroom.baseUrl}/favicon.ico`, `${app.postroom.baseUrl}/assets/favicon.svg`]);
     await page.context().close();
-    const anonymous = await browser.newPage();
-    await anonymous.goto(`${postroom.baseUrl}/login`);
+    const anonymous = await app.browser.newPage();
+    await anonymous.goto(`${app.postroom.baseUrl}/login`);
     expect(await anonymous.locator('link[rel="icon"]').count()).toBe(2);
     await anonymous.close();
   });

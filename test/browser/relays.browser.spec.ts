@@ -1,8 +1,6 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchBrowser } from '../helpers/browser.js';
-import { createTestDatabase } from '../helpers/db.js';
-import { PostroomProcess } from '../helpers/postroom-process.js';
+import { browserPostroom } from '../helpers/browser.js';
 import { SmtpSink } from '../helpers/smtp-sink.js';
 import { WEB_PASSWORD } from '../helpers/web-session.js';
 
@@ -17,46 +15,32 @@ interface Relay {
 
 /** The Relays page in Chromium at an operator's 1366×900: add, refuse, reorder, test, remove; and the same forms without JavaScript. */
 describe('The Relays page in a real browser', () => {
-  let db: Awaited<ReturnType<typeof createTestDatabase>>;
-  let postroom: PostroomProcess;
-  let browser: Browser;
   const sink = new SmtpSink({ starttls: false });
 
-  const relays = async () => (await postroom.api<{ items: Relay[] }>('GET', '/api/v1/relays')).body.items;
+  const app = browserPostroom(sink, async (postroom) => {
+    await postroom.api('PUT', '/api/v1/settings', { relayHost: 'smtp.example.com', relayPort: 587, security: 'starttls', fromAddress: 'nas@example.com', adminAddress: 'admin@example.com' });
+  });
+
+  const relays = async () => (await app.postroom.api<{ items: Relay[] }>('GET', '/api/v1/relays')).body.items;
   /** The relays as the page lists them, in order. */
   const listed = (page: Page) => page.locator('table.relay-list tbody .relay-name').allTextContents();
 
   async function logIn(javaScriptEnabled = true): Promise<Page> {
-    const context = await browser.newContext({ viewport: { width: 1366, height: 900 }, javaScriptEnabled });
+    const context = await app.browser.newContext({ viewport: { width: 1366, height: 900 }, javaScriptEnabled });
     const page = await context.newPage();
     page.setDefaultTimeout(10_000);
-    await page.goto(`${postroom.baseUrl}/`);
+    await page.goto(`${app.postroom.baseUrl}/`);
     await page.getByLabel('Admin password').fill(WEB_PASSWORD);
     await page.getByRole('button', { name: 'Log in' }).click();
-    await page.waitForURL(`${postroom.baseUrl}/`);
+    await page.waitForURL(`${app.postroom.baseUrl}/`);
     return page;
   }
-
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    await sink.start();
-    postroom = await new PostroomProcess({ databaseUrl: db.url, env: { ADMIN_PASSWORD: WEB_PASSWORD } }).start();
-    await postroom.api('PUT', '/api/v1/settings', { relayHost: 'smtp.example.com', relayPort: 587, security: 'starttls', fromAddress: 'nas@example.com', adminAddress: 'admin@example.com' });
-    browser = await launchBrowser();
-  });
-
-  afterAll(async () => {
-    await browser?.close();
-    await postroom?.dispose();
-    await sink.stop();
-    await db?.drop();
-  });
 
   it('adds a backup, refuses a bad port next to its field, reorders, tests one and removes one after the confirmation', async () => {
     const page = await logIn();
     const backup = `127.0.0.1:${sink.port}`;
     await page.getByRole('navigation', { name: 'SMTP' }).getByRole('link', { name: 'Relays' }).click();
-    await page.waitForURL(`${postroom.baseUrl}/relays`);
+    await page.waitForURL(`${app.postroom.baseUrl}/relays`);
     expect(await listed(page)).toEqual(['smtp.example.com:587']);
     await expect(page.getByRole('link', { name: 'Edit Settings' }).last().getAttribute('href')).resolves.toBe('/settings#f-relayHost');
 
@@ -125,14 +109,14 @@ describe('The Relays page in a real browser', () => {
     expect((await relays()).map((r) => r.relay)).toEqual(['smtp.example.com:587', backup]);
     expect(new URL(page.url()).pathname + new URL(page.url()).search).toBe('/relays');
 
-    const events = await postroom.api<{ items: { message: string }[] }>('GET', '/api/v1/events?limit=20');
+    const events = await app.postroom.api<{ items: { message: string }[] }>('GET', '/api/v1/events?limit=20');
     expect(events.body.items.map((e) => e.message)).toContain('Relay backup2.example.com:2526 removed by admin');
     await page.context().close();
   }, 60_000);
 
   it('works without JavaScript: plain forms, a 303 back with the message, errors next to their fields', async () => {
     const page = await logIn(false);
-    await page.goto(`${postroom.baseUrl}/relays`);
+    await page.goto(`${app.postroom.baseUrl}/relays`);
     const add = page.locator('#relay-add');
     await add.getByLabel('Host').fill('nojs.example.com');
     await add.getByLabel('Port').fill('not a port');
@@ -143,7 +127,7 @@ describe('The Relays page in a real browser', () => {
     await add.getByLabel('Port').fill('');
     await add.getByLabel('Priority').fill('500');
     await add.getByRole('button', { name: 'Add relay' }).click();
-    await page.waitForURL(`${postroom.baseUrl}/relays#relays`);
+    await page.waitForURL(`${app.postroom.baseUrl}/relays#relays`);
     await page.getByText('Backup relay nojs.example.com:587 added (priority 500).').waitFor();
 
     await page.getByRole('link', { name: 'Edit relay nojs.example.com:587' }).click();

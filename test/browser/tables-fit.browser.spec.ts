@@ -1,8 +1,6 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchBrowser } from '../helpers/browser.js';
-import { createTestDatabase } from '../helpers/db.js';
-import { PostroomProcess } from '../helpers/postroom-process.js';
+import { browserPostroom } from '../helpers/browser.js';
 import { SmtpSink } from '../helpers/smtp-sink.js';
 import { WEB_PASSWORD } from '../helpers/web-session.js';
 
@@ -35,9 +33,6 @@ const edges = (page: Page, selector: string) =>
  * select-all box.
  */
 describe('Mail Queue and Mail Log fit the screen without scrolling sideways', () => {
-  let db: Awaited<ReturnType<typeof createTestDatabase>>;
-  let postroom: PostroomProcess;
-  let browser: Browser;
   const sink = new SmtpSink({
     starttls: false,
     rcptReply: (a) => {
@@ -47,10 +42,7 @@ describe('Mail Queue and Mail Log fit the screen without scrolling sideways', ()
     },
   });
 
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    await sink.start();
-    postroom = await new PostroomProcess({ databaseUrl: db.url, env: { ADMIN_PASSWORD: WEB_PASSWORD } }).start();
+  const app = browserPostroom(sink, async (postroom) => {
     await postroom.api('PUT', '/api/v1/settings', { relayHost: '127.0.0.1', relayPort: sink.port, security: 'none', fromAddress: 'nas01-storage-controller@appliance.example.com' });
     const to = ['greylisted.operations.team@storage-cluster-01.datacenter.example.org', 'ops@example.com', 'nobody@example.com'];
     const subjects = ['SMART error (Reallocated_Sector_Ct) detected on host nas01: /dev/disk/by-id/ata-WDC_WD120EFBX-68B0EN0_D7HBX3KN', 'Pool tank DEGRADED', 'Backup'];
@@ -61,25 +53,17 @@ describe('Mail Queue and Mail Log fit the screen without scrolling sideways', ()
     await postroom.until(async () => (await postroom.api<{ deferred: number }>('GET', '/api/v1/queue/counts')).body.deferred === 6, 'six deferred messages');
     const q = await postroom.api<{ items: { id: string }[] }>('GET', '/api/v1/queue');
     expect((await postroom.api('POST', `/api/v1/queue/${q.body.items[1]!.id}/hold`)).status).toBe(200);
-    browser = await launchBrowser();
-  });
-
-  afterAll(async () => {
-    await browser?.close();
-    await postroom?.dispose();
-    await sink.stop();
-    await db?.drop();
   });
 
   const openAt = async (screen: { width: number; height: number }, path: string) => {
-    const context = await browser.newContext({ viewport: screen });
+    const context = await app.browser.newContext({ viewport: screen });
     const page = await context.newPage();
     page.setDefaultTimeout(10_000);
-    await page.goto(`${postroom.baseUrl}/login`);
+    await page.goto(`${app.postroom.baseUrl}/login`);
     await page.getByLabel('Admin password').fill(WEB_PASSWORD);
     await page.getByRole('button', { name: 'Log in' }).click();
-    await page.waitForURL(`${postroom.baseUrl}/`);
-    await page.goto(postroom.baseUrl + path);
+    await page.waitForURL(`${app.postroom.baseUrl}/`);
+    await page.goto(app.postroom.baseUrl + path);
     return page;
   };
 

@@ -1,6 +1,9 @@
 import { existsSync } from 'node:fs';
 import { Browser, Page, chromium } from 'playwright-core';
+import { afterAll, beforeAll } from 'vitest';
+import { createTestDatabase } from './db.js';
 import { PostroomProcess } from './postroom-process.js';
+import type { SmtpSink } from './smtp-sink.js';
 import { WEB_PASSWORD } from './web-session.js';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -25,4 +28,28 @@ export async function loggedInPage(browser: Browser, postroom: PostroomProcess):
   await page.getByRole('button', { name: 'Log in' }).click();
   await page.waitForURL(`${postroom.baseUrl}/`);
   return page;
+}
+
+/**
+ * The compiled Postroom on a database of its own (ADMIN_PASSWORD = WEB_PASSWORD), a loopback
+ * sink started first, `setup` run on it, and Debian's Chromium: started before the calling
+ * file's tests (in its describe block), all stopped after them.
+ */
+export function browserPostroom(sink: SmtpSink, setup: (postroom: PostroomProcess) => Promise<void> = async () => undefined): { postroom: PostroomProcess; browser: Browser } {
+  let db: Awaited<ReturnType<typeof createTestDatabase>> | undefined;
+  const fixture = { postroom: undefined as unknown as PostroomProcess, browser: undefined as unknown as Browser };
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    await sink.start();
+    fixture.postroom = await new PostroomProcess({ databaseUrl: db.url, env: { ADMIN_PASSWORD: WEB_PASSWORD } }).start();
+    await setup(fixture.postroom);
+    fixture.browser = await launchBrowser();
+  });
+  afterAll(async () => {
+    await fixture.browser?.close();
+    await fixture.postroom?.dispose();
+    await sink.stop();
+    await db?.drop();
+  });
+  return fixture;
 }

@@ -14,12 +14,23 @@ import { RelayAlarms } from './relay-alarms.js';
 import { TestEmailController } from './test-email.controller.js';
 import { TestEmailService } from './test-email.service.js';
 import { systemResolver } from './direct-transport.js';
+import { SmtpThreadHost } from './smtp-thread.js';
 import { MX_RESOLVER, TransportFactory } from './transport.factory.js';
 
 @Module({
   imports: [AuthModule, EventsModule, IntakeModule, MailLogModule, OAuthModule, QueueModule, RelaysModule, SettingsModule],
-  // The system's DNS for direct delivery and the test email (tests give a stub resolver instead).
-  providers: [DeliveryWorker, OutcomeRecorder, BounceNotifier, TransportFactory, TestEmailService, RelayAlarms, { provide: MX_RESOLVER, useValue: systemResolver }],
+  // The system's DNS for direct delivery and the test email (tests give a stub resolver instead);
+  // the owner of the delivery thread (started at the first relay send, ended when idle).
+  providers: [
+    DeliveryWorker,
+    OutcomeRecorder,
+    BounceNotifier,
+    TransportFactory,
+    TestEmailService,
+    RelayAlarms,
+    { provide: MX_RESOLVER, useValue: systemResolver },
+    { provide: SmtpThreadHost, useFactory: () => new SmtpThreadHost() },
+  ],
   controllers: [TestEmailController],
   exports: [DeliveryWorker, TransportFactory, TestEmailService, RelayAlarms],
 })

@@ -1,5 +1,5 @@
 import type { MessageData } from '../common/message-data.js';
-import { ThreadedSmtpPool } from './smtp-thread.js';
+import { SmtpThreadHost, ThreadedSmtpPool } from './smtp-thread.js';
 import type { PoolLogin } from './smtp-thread.protocol.js';
 import { RelayOptions, relayConnectionOptions } from './transport-options.js';
 import { MailTransport, SendResult, TransportError } from './transport.js';
@@ -16,12 +16,12 @@ export function poolLogin(o: RelayOptions): PoolLogin | undefined {
 }
 
 /** The relay's connection pool, on the delivery thread. */
-function relayPool(o: RelayOptions): ThreadedSmtpPool {
+function relayPool(o: RelayOptions, threads: SmtpThreadHost): ThreadedSmtpPool {
   const options = { connection: relayConnectionOptions(o), login: poolLogin(o), maxConnections: o.poolSize, maxMessages: MAX_MESSAGES_PER_CONNECTION, idleMs: IDLE_CONNECTION_MS };
-  return new ThreadedSmtpPool(options, o.oauth?.tokens);
+  return new ThreadedSmtpPool(threads, options, o.oauth?.tokens);
 }
 
-/** Delivery through the configured relay over pooled connections. */
+/** Delivery through the configured relay over pooled connections, on the delivery thread that `threads` holds. */
 export class RelayTransport implements MailTransport {
   private pool: ThreadedSmtpPool;
   readonly description: string;
@@ -30,8 +30,11 @@ export class RelayTransport implements MailTransport {
   /** Pools replaced after a token change, finishing their sends. */
   private readonly retired = new Set<ThreadedSmtpPool>();
 
-  constructor(private readonly options: RelayOptions) {
-    this.pool = relayPool(options);
+  constructor(
+    private readonly options: RelayOptions,
+    private readonly threads: SmtpThreadHost,
+  ) {
+    this.pool = relayPool(options, threads);
     this.description = `${options.host}:${options.port}`;
   }
 
@@ -54,7 +57,7 @@ export class RelayTransport implements MailTransport {
     }
     if (this.poolToken !== undefined && this.poolToken !== token) {
       const old = this.pool;
-      this.pool = relayPool(this.options);
+      this.pool = relayPool(this.options, this.threads);
       this.retired.add(old);
       setTimeout(() => this.retired.delete(old) && old.close(), 30_000).unref();
     }

@@ -12,7 +12,7 @@ import { DirectTransport, MxResolver } from './direct-transport.js';
 import { FailoverTransport } from './failover-transport.js';
 import { OAuthTokenService } from './oauth/oauth-token.service.js';
 import { RelayTransport } from './relay-transport.js';
-import { SmtpThread } from './smtp-thread.js';
+import { SmtpThreadHost } from './smtp-thread.js';
 import { connectionSettings, relayOptions } from './transport-options.js';
 import { MailTransport } from './transport.js';
 import { UnusableTransport } from './unusable-transport.js';
@@ -25,6 +25,7 @@ export const MX_RESOLVER = Symbol('MX_RESOLVER');
  * No relay at all: direct delivery to MX. Otherwise a FailoverTransport over one RelayTransport
  * per relay in priority order (with a single relay it is that relay, plus health records); a
  * relay whose stored secret does not open with this SECRET_KEY gets an UnusableTransport.
+ * Relay pools run on the delivery thread of SmtpThreadHost, which starts at the first send.
  */
 @Injectable()
 export class TransportFactory implements OnModuleInit, OnApplicationShutdown {
@@ -37,6 +38,7 @@ export class TransportFactory implements OnModuleInit, OnApplicationShutdown {
     private readonly relays: RelaysService,
     private readonly health: RelayHealthService,
     private readonly oauth: OAuthTokenService,
+    private readonly threads: SmtpThreadHost,
     notifier: PgNotifier,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(MX_RESOLVER) private readonly resolver: MxResolver,
@@ -58,7 +60,7 @@ export class TransportFactory implements OnModuleInit, OnApplicationShutdown {
     return new FailoverTransport(
       relays.map((r) => ({
         key: r.key,
-        transport: r.unusable ? new UnusableTransport(`${r.host}:${r.port}`, unreadableReason(r.unusable)) : new RelayTransport(relayOptions(r, settings, this.oauth)),
+        transport: r.unusable ? new UnusableTransport(`${r.host}:${r.port}`, unreadableReason(r.unusable)) : new RelayTransport(relayOptions(r, settings, this.oauth), this.threads),
       })),
       { health: this.health, retryAfterMs: this.config.relayRetrySeconds * 1000 },
     );
@@ -80,20 +82,19 @@ export class TransportFactory implements OnModuleInit, OnApplicationShutdown {
     if (this.retired.delete(t)) t.close();
   }
 
-  /** The delivery thread starts with the application, not with the first message; so does the EHLO name's look-up (bounded). */
+  /** The EHLO name's look-up (bounded) is done with the application, not at the first message. */
   async onModuleInit(): Promise<void> {
-    SmtpThread.shared();
     await resolveMailName();
   }
 
   /**
    * After the worker's in-flight deliveries (its beforeApplicationShutdown): the current
    * transport and those a change replaced less than 30 s ago close their connections with
-   * QUIT, then the thread ends (its pools QUIT too).
+   * QUIT, then the delivery thread ends if it runs (its pools QUIT too).
    */
   async onApplicationShutdown(): Promise<void> {
     for (const t of [...this.retired]) this.retire(t);
     await this.current?.then((t) => t.close()).catch(() => undefined);
-    await SmtpThread.endShared();
+    await this.threads.end();
   }
 }

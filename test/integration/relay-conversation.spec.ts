@@ -3,13 +3,14 @@ import type { MessageData } from '../../src/common/message-data.js';
 import { outcomeOfError } from '../../src/delivery/outcome.js';
 import { NO_AUTH_OFFERED, sendOnce } from '../../src/delivery/smtp-session.js';
 import { SmtpPool } from '../../src/delivery/smtp-pool.js';
-import { SmtpThread, ThreadedSmtpPool } from '../../src/delivery/smtp-thread.js';
+import { SmtpThreadHost, ThreadedSmtpPool } from '../../src/delivery/smtp-thread.js';
 import type { SentInfo, ThreadPoolOptions } from '../../src/delivery/smtp-thread.protocol.js';
 import type { TransportError } from '../../src/delivery/transport.js';
 import { ScriptOptions, ScriptRelay } from '../helpers/script-relay.js';
 
 /** The delivery thread's compiled entry (npm test builds before it runs the tests). */
 const COMPILED_THREAD = new URL('../../dist/src/delivery/smtp-thread.worker.js', import.meta.url);
+const threads = new SmtpThreadHost({ script: COMPILED_THREAD });
 
 interface Sender {
   send(envelope: { from: string; to: string[] }, raw: MessageData): Promise<SentInfo>;
@@ -18,7 +19,7 @@ interface Sender {
 
 const implementations: [string, (o: ThreadPoolOptions) => Sender][] = [
   ['SmtpPool', (o) => new SmtpPool({ ...o, auth: o.login && 'pass' in o.login ? { user: o.login.user, credentials: { user: o.login.user, pass: o.login.pass } } : undefined })],
-  ['ThreadedSmtpPool (on the delivery thread)', (o) => new ThreadedSmtpPool(o, undefined, COMPILED_THREAD)],
+  ['ThreadedSmtpPool (on the delivery thread)', (o) => new ThreadedSmtpPool(threads, o)],
 ];
 
 const envelope = { from: 'nas@appliance.example', to: ['ops@example.net'] };
@@ -41,7 +42,7 @@ describe.each(implementations)('relay conversation: %s', (_name, create) => {
 
   afterEach(async () => {
     for (const p of pools.splice(0)) p.close();
-    await SmtpThread.endShared();
+    await threads.end();
     for (const r of relays.splice(0)) await r.stop();
   });
 

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { SMTPServer, SMTPServerSession } from 'smtp-server';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SmtpPool } from '../../src/delivery/smtp-pool.js';
-import { SmtpThread, ThreadedSmtpPool } from '../../src/delivery/smtp-thread.js';
+import { SmtpThreadHost, ThreadedSmtpPool } from '../../src/delivery/smtp-thread.js';
 import { MessageData, MessageParts, STREAMED_BODY_BYTES } from '../../src/common/message-data.js';
 import type { SentInfo, ThreadPoolOptions } from '../../src/delivery/smtp-thread.protocol.js';
 
@@ -77,6 +77,7 @@ const message = (n: number) => Buffer.from(`From: nas@appliance.example\r\nTo: o
 
 /** The delivery thread's compiled entry (npm test builds before it runs the tests). */
 const COMPILED_THREAD = new URL('../../dist/src/delivery/smtp-thread.worker.js', import.meta.url);
+const threads = new SmtpThreadHost({ script: COMPILED_THREAD });
 
 interface Sender {
   send(envelope: { from: string; to: string[] }, raw: MessageData): Promise<SentInfo>;
@@ -86,7 +87,7 @@ interface Sender {
 /** The pool in this thread, and the same pool on the delivery thread: the same behaviour is asked of both. */
 const implementations: [string, (o: ThreadPoolOptions) => Sender][] = [
   ['SmtpPool', (o) => new SmtpPool({ ...o, auth: o.login && 'pass' in o.login ? { user: o.login.user, credentials: { user: o.login.user, pass: o.login.pass } } : undefined })],
-  ['ThreadedSmtpPool (on the delivery thread)', (o) => new ThreadedSmtpPool(o, undefined, COMPILED_THREAD)],
+  ['ThreadedSmtpPool (on the delivery thread)', (o) => new ThreadedSmtpPool(threads, o)],
 ];
 
 describe.each(implementations)('%s', (_name, create) => {
@@ -113,7 +114,7 @@ describe.each(implementations)('%s', (_name, create) => {
 
   afterEach(async () => {
     for (const p of pools.splice(0)) p.close();
-    await SmtpThread.endShared();
+    await threads.end();
     for (const r of relays.splice(0)) await r.close();
   });
 
@@ -237,7 +238,7 @@ describe(`${ThreadedSmtpPool.name}: the delivery thread`, () => {
     const r = await relay({ xoauth2Token: o.xoauth2Token });
     relays.push(r);
     const login = o.tokens ? { user: 'nas@example.com', oauth2: true as const } : undefined;
-    const pool = new ThreadedSmtpPool({ connection: connection(r.port), login, maxConnections: 2, maxMessages: 100, idleMs: 10_000 }, o.tokens, COMPILED_THREAD);
+    const pool = new ThreadedSmtpPool(threads, { connection: connection(r.port), login, maxConnections: 2, maxMessages: 100, idleMs: 10_000 }, o.tokens);
     pools.push(pool);
     return { r, pool };
   };
@@ -245,13 +246,14 @@ describe(`${ThreadedSmtpPool.name}: the delivery thread`, () => {
   afterEach(async () => {
     for (const p of pools.splice(0)) p.close();
     // Nothing is left running.
-    await SmtpThread.endShared();
+    await threads.end();
     for (const r of relays.splice(0)) await r.close();
   });
 
   it('runs at a lower CPU priority than the main thread (Linux: niceness 10 on the thread alone)', async () => {
     const { pool } = await setup();
-    const { tid, nice } = await pool.currentThread.ready;
+    await pool.send(envelope, message(1));
+    const { tid, nice } = await pool.currentThread!.ready;
     expect(nice).toBe(10);
     // The kernel's own record of that thread (field 19 of its stat line), and of this one.
     const niceOf = (task: number | 'self') => Number(readFileSync(`/proc/self/task/${task}/stat`, 'utf8').split(') ')[1]!.split(' ')[16]);
@@ -264,7 +266,7 @@ describe(`${ThreadedSmtpPool.name}: the delivery thread`, () => {
     await pool.send(envelope, message(1));
     const big = Buffer.concat([Buffer.from('Subject: big\r\n\r\n'), Buffer.from(('.dotted line\r\n' + 'y'.repeat(998) + '\r\n').repeat(1_200))]);
     expect(big.length).toBeGreaterThan(STREAMED_BODY_BYTES);
-    await pool.currentThread.terminate();
+    await pool.currentThread!.terminate();
     // The delivery thread is gone; the big message does not need it.
     await pool.send(envelope, big);
     expect(r.messages.map((m) => m.data.length)).toEqual([message(1).length, big.length]);
@@ -292,7 +294,7 @@ describe(`${ThreadedSmtpPool.name}: the delivery thread`, () => {
   it('when the thread dies, fails its sends as lost connections and sends the next message on a new thread', async () => {
     const { r, pool } = await setup();
     await pool.send(envelope, message(1));
-    const first = pool.currentThread;
+    const first = pool.currentThread!;
     let release!: () => void;
     r.hold = new Promise((resolve) => (release = resolve));
     const inFlight = pool.send(envelope, message(2));
@@ -308,14 +310,14 @@ describe(`${ThreadedSmtpPool.name}: the delivery thread`, () => {
 
   it('keeps the thread when a pool closes; at the end lets the message in flight finish, QUITs and exits', async () => {
     const { r, pool } = await setup();
-    const thread = pool.currentThread;
     let release!: () => void;
     r.hold = new Promise((resolve) => (release = resolve));
     const inFlight = pool.send(envelope, message(1));
+    const thread = pool.currentThread!;
     await new Promise((resolve) => setTimeout(resolve, 100));
     pool.close();
     expect(thread.alive).toBe(true);
-    const ended = SmtpThread.endShared();
+    const ended = threads.end();
     expect(thread.alive).toBe(false);
     release();
     expect((await inFlight).accepted).toEqual(['ops@example.net']);
@@ -326,14 +328,83 @@ describe(`${ThreadedSmtpPool.name}: the delivery thread`, () => {
 
   it('stops a thread that does not end within the grace time', async () => {
     const { r, pool } = await setup();
-    const thread = pool.currentThread;
     r.hold = new Promise(() => undefined); // the relay never answers the end of DATA
     const inFlight = pool.send(envelope, message(1));
+    const thread = pool.currentThread!;
     await new Promise((resolve) => setTimeout(resolve, 100));
     const started = Date.now();
-    await SmtpThread.endShared(300);
+    await threads.end(300);
     expect(Date.now() - started).toBeLessThan(2_000);
     expect(thread.alive).toBe(false);
     await expect(inFlight).rejects.toMatchObject({ code: 'ECONNECTION' });
+  });
+});
+
+describe(`${SmtpThreadHost.name}: started at the first send, ended when idle`, () => {
+  const relays: Relay[] = [];
+  const hosts: SmtpThreadHost[] = [];
+  const envelope = { from: 'nas@appliance.example', to: ['ops@example.net'] };
+  const setup = async (idleMs: number) => {
+    const r = await relay();
+    relays.push(r);
+    const host = new SmtpThreadHost({ script: COMPILED_THREAD, idleMs });
+    hosts.push(host);
+    // Connections close 100 ms after their last message; the thread may end after that and `idleMs`.
+    const options = { connection: { host: '127.0.0.1', port: r.port, ignoreTLS: true, name: 'nas.example', connectionTimeout: 2000, greetingTimeout: 2000, socketTimeout: 4000, logger: false }, maxConnections: 2, maxMessages: 100, idleMs: 100 };
+    return { r, host, pool: new ThreadedSmtpPool(host, options) };
+  };
+  const until = async (check: () => boolean, what: string) => {
+    for (let i = 0; i < 300 && !check(); i++) await new Promise((r) => setTimeout(r, 10));
+    if (!check()) throw new Error(`timed out waiting for ${what}`);
+  };
+
+  afterEach(async () => {
+    for (const h of hosts.splice(0)) await h.end();
+    for (const r of relays.splice(0)) await r.close();
+  });
+
+  it('starts no thread until the first send; ends it once idle (its connection QUIT before); starts a new one at the next send', async () => {
+    const { r, host, pool } = await setup(1_000);
+    expect(host.current).toBeUndefined();
+    expect(pool.currentThread).toBeUndefined();
+    await pool.send(envelope, message(1));
+    const first = host.current!;
+    expect(first.alive).toBe(true);
+    expect(pool.currentThread).toBe(first);
+    // The connection ends (QUIT) after its idle time; the thread outlives it, and a send within its idle time keeps it.
+    await until(() => r.quits === 1, 'the idle connection to QUIT');
+    expect(host.current).toBe(first);
+    await pool.send(envelope, message(2));
+    expect(host.current).toBe(first);
+    expect(r.connections).toBe(2);
+
+    await until(() => r.quits === 2, 'the idle connection to QUIT');
+    expect(host.current).toBe(first);
+    await first.exited;
+    expect(host.current).toBeUndefined();
+
+    await pool.send(envelope, message(3));
+    const second = host.current!;
+    expect(second).not.toBe(first);
+    expect(second.alive).toBe(true);
+    expect(pool.currentThread).toBe(second);
+    expect(r.messages.map((m) => m.data.toString())).toEqual([1, 2, 3].map((n) => message(n).toString()));
+    pool.close();
+  });
+
+  it('does not end the thread while a send is in flight, however long it takes', async () => {
+    const { r, host, pool } = await setup(100);
+    let release!: () => void;
+    r.hold = new Promise((resolve) => (release = resolve));
+    const inFlight = pool.send(envelope, message(1));
+    const thread = host.current!;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(thread.alive).toBe(true);
+    release();
+    expect((await inFlight).accepted).toEqual(['ops@example.net']);
+    await thread.exited;
+    expect(host.current).toBeUndefined();
+    expect(r.quits).toBe(1);
+    pool.close();
   });
 });

@@ -29,10 +29,18 @@ export function partBytes(size: number): number {
 }
 
 /**
- * The messages (oldest first) in runs that each fit `room` bytes besides a digest's own
- * `fixedBytes`, in order; a message that does not fit even alone is set apart.
+ * At most this many messages in one digest. Each carried message is two or more MIME nodes, and
+ * common parsers refuse a message of more than 1,000 (mailparser's mailsplit does): a storm of
+ * 10,000 alerts becomes 40 digests a reader's mail client can open, not one it cannot.
  */
-export function planDigests<T extends { size: number }>(messages: T[], room: number, fixedBytes: number): { runs: T[][]; tooLarge: T[] } {
+export const MAX_DIGEST_MESSAGES = 250;
+
+/**
+ * The messages (oldest first) in runs that each fit `room` bytes besides a digest's own
+ * `fixedBytes` and hold at most `maxMessages`, in order; a message that does not fit even alone
+ * is set apart.
+ */
+export function planDigests<T extends { size: number }>(messages: T[], room: number, fixedBytes: number, maxMessages = MAX_DIGEST_MESSAGES): { runs: T[][]; tooLarge: T[] } {
   const runs: T[][] = [];
   const tooLarge: T[] = [];
   const space = room - fixedBytes;
@@ -44,7 +52,7 @@ export function planDigests<T extends { size: number }>(messages: T[], room: num
       tooLarge.push(m);
       continue;
     }
-    if (used + cost > space) {
+    if (used + cost > space || run.length === maxMessages) {
       runs.push(run);
       run = [];
       used = 0;

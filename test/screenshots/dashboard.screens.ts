@@ -21,7 +21,7 @@ describe('dashboard screenshots', () => {
     db = await createTestDatabase();
     await sink.start();
     postroom = await new PostroomProcess({ databaseUrl: db.url, env: { ADMIN_PASSWORD: WEB_PASSWORD } }).start();
-    await postroom.api('PUT', '/api/v1/settings', { relayHost: '127.0.0.1', relayPort: sink.port, security: 'none', fromAddress: 'nas01@example.com', fromName: 'NAS01', adminAddress: 'admin@example.com' });
+    await postroom.api('PUT', '/api/v1/settings', { relayHost: '127.0.0.1', relayPort: sink.port, security: 'none', fromAddress: 'nas01@example.com', fromName: 'NAS01', adminAddress: 'admin@example.com', hostname: 'nas01.example.com' });
     const subjects = ['Nightly backup completed', 'SMART: /dev/sda reallocated sectors', 'Pool tank scrub finished', 'UPS on battery', 'Certificate renewed', 'Replication task succeeded'];
     for (let i = 0; i < 18; i++) {
       await postroom.api('POST', '/api/v1/messages', { to: i % 7 === 3 ? ['ops@example.com', 'nobody@example.com'] : 'ops@example.com', subject: subjects[i % subjects.length], text: 'details' });
@@ -34,6 +34,7 @@ describe('dashboard screenshots', () => {
     await postroom.api('POST', `/api/v1/queue/${q.body.items[0]!.id}/hold`);
     browser = await launchBrowser();
     page = await loggedInPage(browser, postroom);
+    await page.setViewportSize({ width: 1366, height: 900 }); // an operator's laptop
   });
 
   afterAll(async () => {
@@ -66,6 +67,11 @@ describe('dashboard screenshots', () => {
     const q = await postroom.api<{ items: { id: string }[] }>('GET', '/api/v1/queue?state=deferred');
     await shot(`/messages/${q.body.items[0]!.id}`, 'message');
     await shot('/reports/today', 'report-today');
+    await shot('/account', 'account');
+    // The dark theme follows the system's preference (prefers-color-scheme).
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await shot('/queue', 'queue-dark');
+    await page.emulateMedia({ colorScheme: 'light' });
     const ctx = await browser.newContext({ viewport: { width: 1280, height: 720 } });
     const anon = await ctx.newPage();
     await anon.goto(postroom.baseUrl + '/login');

@@ -104,6 +104,17 @@ export class MailLogService {
   }
 
   /**
+   * The INSERT of one fate line per row of `source`, a statement part that RETURNs message facts
+   * (id, sender, recipients, "messageId", size, subject, "clientAddress"), with `detail` (a
+   * placeholder) as its detail: for an action on many messages at once, whose rows never need to
+   * travel to the application and back.
+   */
+  fatesFrom(source: string, event: 'deleted', detail: string): string {
+    return `INSERT INTO mail_log (at, queue_id, message_id, event, sender, recipient, size, subject, client_address, detail)
+            SELECT now(), id, "messageId", '${event}', sender, array_to_string(recipients, ', '), size, subject, "clientAddress", ${detail} FROM ${source}`;
+  }
+
+  /**
    * Adds the INSERT of entries to a composite statement, as the part `name`. With `onlyFor`,
    * only the entries whose queue id the part of that name returned (`RETURNING id`) are stored.
    */

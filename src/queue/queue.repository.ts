@@ -391,12 +391,29 @@ export class QueueRepository {
   }
 
   /** Removes queued, deferred and held messages (all, or the given ones); messages being sent are left alone. */
-  async delete(tx: Conn, ids?: string[]): Promise<MessageFacts[]> {
+  /**
+   * Deletes every queued, deferred and held message (their bodies and storm holds with them) in
+   * one statement, which also writes their fate lines (`logFates`: an INSERT from the part named
+   * by its first argument, the detail in the placeholder of its second); answers how many.
+   */
+  async deleteAll(tx: Conn, logFates: (source: string, detail: string) => string, detail: string): Promise<number> {
+    const rows = await this.sql.rows<{ n: number }>(
+      `WITH deleted AS (DELETE FROM message WHERE state IN ('queued', 'deferred', 'hold') RETURNING ${FACTS}),
+            ${dependentsDeletedSql('deleted')},
+            logged AS (${logFates('deleted', '$1')})
+       SELECT count(*)::int AS n FROM deleted`,
+      [detail],
+      tx,
+    );
+    return rows[0]!.n;
+  }
+
+  async delete(tx: Conn, ids: string[]): Promise<MessageFacts[]> {
     return this.sql.rows<MessageFacts>(
-      `WITH deleted AS (DELETE FROM message WHERE state IN ('queued', 'deferred', 'hold') ${ids ? 'AND id = ANY($1::text[])' : ''} RETURNING ${FACTS}),
+      `WITH deleted AS (DELETE FROM message WHERE state IN ('queued', 'deferred', 'hold') AND id = ANY($1::text[]) RETURNING ${FACTS}),
             ${dependentsDeletedSql('deleted')}
        SELECT * FROM deleted`,
-      ids ? [ids] : [],
+      [ids],
       tx,
     );
   }

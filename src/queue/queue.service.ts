@@ -73,14 +73,13 @@ export class QueueService {
   }
 
   async deleteAll(actor: string): Promise<{ count: number }> {
-    const ids = await this.sql.transaction(async (tx) => {
-      const gone = await this.repo.delete(tx);
-      await this.mailLog.appendIn(tx, fateEntries(gone, 'deleted', actor));
-      const ids = gone.map((m) => m.id);
-      await this.events.record({ level: 'warning', source: 'queue', message: `Queue deleted by ${actor}: ${ids.length} message(s) removed`, details: { actor, count: ids.length } }, tx);
-      return ids;
+    const count = await this.sql.transaction(async (tx) => {
+      // One statement: the messages, their bodies and holds, and a 'deleted' line for each.
+      const count = await this.repo.deleteAll(tx, (source, detail) => this.mailLog.fatesFrom(source, 'deleted', detail), actor);
+      await this.events.record({ level: 'warning', source: 'queue', message: `Queue deleted by ${actor}: ${count} message(s) removed`, details: { actor, count } }, tx);
+      return count;
     });
-    return { count: ids.length };
+    return { count };
   }
 
   /**

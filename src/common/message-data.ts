@@ -1,3 +1,4 @@
+import { isAscii } from 'node:buffer';
 /**
  * A big message's bytes as parts — our new header block, then the DATA chunks as they came —
  * never joined into one buffer, so it is held once from intake to the relay.
@@ -36,3 +37,9 @@ export function headerSource(data: MessageData): Buffer {
  * protocol buffers (nor, on the way back, into a hex string twice its size).
  */
 export const STREAMED_BODY_BYTES = 1024 * 1024;
+
+/** Whether any byte of the message is above 0x7f. */
+export function hasEightBit(data: MessageData): boolean {
+  // isAscii is native (simdutf): it runs on every send to a relay without 8BITMIME and every storm digest.
+  return !(Buffer.isBuffer(data) ? [data] : data.parts).every((part) => isAscii(part));
+}

@@ -146,7 +146,7 @@ export class BounceNotifier {
       delayedForHours: delayHours,
       willRetryUntil: new Date(created.getTime() + a.lifetimeHours * 3_600_000),
     });
-    const noticeId = await this.intake.submit({ envelopeFrom: '', recipients: [target.to], raw, client: { address: null, protocol: 'local' } });
+    const noticeId = await this.intake.submit({ envelopeFrom: '', recipients: [target.to], raw, client: { address: null, protocol: 'local' }, notice: 'dsn' });
     await this.events.record(
       {
         level: 'info',

@@ -119,17 +119,11 @@ export class DirectTransport implements MailTransport {
     const found = await mailHosts(this.resolver, domain);
     if ('error' in found) return { accepted: [], rejected: envelope.to.map((recipient) => ({ recipient, ...found.error })), reply: '', relay: '' };
     const port = this.options.port ?? 25;
-    // nodemailer reports addresses with the domain lower-cased (and in punycode): map them back to
-    // the queue's spelling, or the outcome would not match the pending recipient.
-    const spelled = new Map(envelope.to.map((r) => [r.toLowerCase(), r]));
-    // Every recipient here has this one domain, so an unknown spelling is the punycode form: match the local part.
-    const localPart = (a: string) => a.slice(0, a.lastIndexOf('@'));
-    const original = (a: string): string => spelled.get(a.toLowerCase()) ?? envelope.to.find((r) => localPart(r) === localPart(a)) ?? a;
     let lastRelay = '';
     const tried = await tryMailServers<SendResult>(this.resolver, found.hosts, async ({ host, address, where }) => {
       lastRelay = `${where}:${port}`;
       try {
-        // One connection per server, ended with QUIT (sendOnce); a big message in parts is joined there.
+        // One connection per server, ended with QUIT (sendOnce); it reports the addresses as given.
         const info = (await sendOnce({ connection: directConnectionOptions(address, port, this.options, host) as SMTPConnectionOptions }, envelope, raw)) as unknown as {
           accepted: string[];
           rejectedErrors?: TransportError[];
@@ -137,8 +131,8 @@ export class DirectTransport implements MailTransport {
         };
         return {
           final: {
-            accepted: info.accepted.map((a) => original(String(a))),
-            rejected: (info.rejectedErrors ?? []).map((e) => ({ recipient: original((e as { recipient?: string }).recipient ?? ''), code: e.responseCode ?? null, reply: oneLine(e.response || e.message) })),
+            accepted: info.accepted.map(String),
+            rejected: (info.rejectedErrors ?? []).map((e) => ({ recipient: (e as { recipient?: string }).recipient ?? '', code: e.responseCode ?? null, reply: oneLine(e.response || e.message) })),
             reply: info.response,
             relay: lastRelay,
           },
@@ -149,7 +143,7 @@ export class DirectTransport implements MailTransport {
           return {
             final: {
               accepted: [],
-              rejected: e.rejectedErrors.map((r) => ({ recipient: original((r as { recipient?: string }).recipient ?? ''), code: r.responseCode ?? null, reply: oneLine(r.response || r.message) })),
+              rejected: e.rejectedErrors.map((r) => ({ recipient: (r as { recipient?: string }).recipient ?? '', code: r.responseCode ?? null, reply: oneLine(r.response || r.message) })),
               reply: '',
               relay: lastRelay,
             },

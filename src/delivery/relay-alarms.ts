@@ -6,7 +6,7 @@ import { MetricsService } from '../metrics/metrics.service.js';
 /** One event per relay at most this often while its refusals go on. */
 const EVENT_INTERVAL_MS = 60_000;
 /** The dashboard shows a refusal this long after the last event about it. */
-export const RECENT_MS = 15 * 60_000;
+const RECENT_MS = 15 * 60_000;
 
 export interface PolicyAlarm {
   relay: string;
@@ -58,11 +58,12 @@ export class RelayAlarms {
 
   /** Relays that refused on policy grounds within RECENT_MS (any instance), latest first, one per relay. */
   async recent(now = new Date()): Promise<PolicyAlarm[]> {
-    const page = await this.events.list({ level: 'error', source: 'delivery', since: new Date(now.getTime() - RECENT_MS), limit: 100 });
+    // Filtered in SQL: other delivery errors of the same minutes must not crowd them out.
+    const page = await this.events.list({ level: 'error', source: 'delivery', kind: 'policy', since: new Date(now.getTime() - RECENT_MS), limit: 100 });
     const byRelay = new Map<string, PolicyAlarm>();
     for (const e of page.items) {
       const d = e.details ?? {};
-      if (d.kind !== 'policy' || typeof d.relay !== 'string' || byRelay.has(d.relay)) continue;
+      if (typeof d.relay !== 'string' || byRelay.has(d.relay)) continue;
       byRelay.set(d.relay, { relay: d.relay, reply: typeof d.reply === 'string' ? d.reply : '', at: e.at });
     }
     return [...byRelay.values()];

@@ -1,5 +1,3 @@
-import type { MessageData } from '../common/message-data.js';
-
 /**
  * 8-bit to 7-bit downgrade (RFC 6152 §3): a relay that does not offer 8BITMIME must not be sent
  * 8-bit bytes. Text parts whose body holds 8-bit bytes are re-encoded as quoted-printable, other
@@ -8,14 +6,6 @@ import type { MessageData } from '../common/message-data.js';
  * no MIME header at all is taken as text/plain. Headers are left as they are: 8-bit header text
  * cannot be downgraded without knowing its charset. Pure: bytes in, bytes out.
  */
-
-/** Whether any byte of the message is above 0x7f. */
-export function hasEightBit(data: MessageData): boolean {
-  for (const part of Buffer.isBuffer(data) ? [data] : data.parts) {
-    for (let i = 0; i < part.length; i++) if (part[i]! > 0x7f) return true;
-  }
-  return false;
-}
 
 /** The message with every 8-bit body re-encoded (the same bytes when nothing needed it). */
 export function toSevenBit(raw: Buffer): Buffer {

@@ -1,8 +1,8 @@
-import type { Readable, Writable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import SMTPConnection from 'nodemailer/lib/smtp-connection/index.js';
 import type { SMTPConnectionAuth, SMTPConnectionOptions, SMTPConnectionSendInfo } from 'nodemailer/lib/smtp-connection/index.js';
-import { MessageData, slices } from '../common/message-data.js';
-import { SmtpError, canQuit, envelopeFor, forConnection, logIn, offers8BitMime, sizeRefusal } from './smtp-session.js';
+import { MessageData } from '../common/message-data.js';
+import { Body, SmtpError, quit as endSession, envelopeFor, forConnection, logIn, offers8BitMime, sizeRefusal } from './smtp-session.js';
 
 export interface SmtpPoolOptions {
   /** nodemailer's connection options: host, port, TLS mode, EHLO name, timeouts. */
@@ -27,49 +27,6 @@ interface Pooled {
 
 /** A failure of the connection rather than of the message (nodemailer's own rule for its pool). */
 const transient = (e: SmtpError): boolean => e.responseCode === 421 || e.code === 'ECONNECTION' || e.code === 'ESOCKET' || e.code === 'ETIMEDOUT';
-
-/** How much of a message goes to the connection's dot-stuffing stream at a time. */
-const SLICE_BYTES = 64 * 1024;
-
-/**
- * The message as a pipe-able source for SMTPConnection.send, which pipes a source into its
- * dot-stuffing stream only once the server has taken the envelope (354). `sent` then tells
- * whether any of the message went out, i.e. whether trying again elsewhere could duplicate it.
- * A big message goes in slices, as the connection drains, so it is never copied whole; the last
- * slice and the terminating dot leave in one write (the socket is corked around them).
- */
-class Body {
-  sent = false;
-  constructor(
-    private readonly data: MessageData,
-    private readonly socket: Writable | undefined,
-  ) {}
-  pipe<T extends Writable>(destination: T): T {
-    this.sent = true;
-    const pieces = slices(this.data, SLICE_BYTES);
-    let piece = pieces.next();
-    const next = (): void => {
-      for (;;) {
-        const slice = piece.done ? Buffer.alloc(0) : piece.value;
-        piece = pieces.next();
-        if (piece.done) {
-          // The last slice and the terminating dot, which the dot-stuffing stream adds at its end, in one write.
-          const socket = this.socket;
-          socket?.cork();
-          destination.end(slice);
-          if (socket) setImmediate(() => socket.uncork());
-          return;
-        }
-        if (!destination.write(slice)) {
-          destination.once('drain', next);
-          return;
-        }
-      }
-    };
-    next();
-    return destination;
-  }
-}
 
 /** A reused connection that failed (dropped, 421) before any of the message was sent. */
 class StaleConnection extends Error {
@@ -171,7 +128,7 @@ export class SmtpPool {
     if (!p.dead) {
       p.dead = true;
       this.open--;
-      if (quit && canQuit(p.conn)) p.conn.quit();
+      if (quit) endSession(p.conn);
       else p.conn.close();
     }
     const waiter = !this.closed && this.open < this.options.maxConnections ? this.waiting.shift() : undefined;

@@ -1,8 +1,8 @@
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import SMTPConnection from 'nodemailer/lib/smtp-connection/index.js';
 import type { SMTPConnectionAuth, SMTPConnectionOptions, SMTPConnectionSendInfo } from 'nodemailer/lib/smtp-connection/index.js';
-import { MessageData, wholeMessage } from '../common/message-data.js';
-import { hasEightBit, toSevenBit } from './seven-bit.js';
+import { MessageData, hasEightBit, slices, wholeMessage } from '../common/message-data.js';
+import { toSevenBit } from './seven-bit.js';
 
 /**
  * What every relay conversation shares, pooled (SmtpPool) or one message on one connection
@@ -75,6 +75,49 @@ export function quit(conn: SMTPConnection): void {
   else conn.close();
 }
 
+/** How much of a message goes to the connection's dot-stuffing stream at a time. */
+const SLICE_BYTES = 64 * 1024;
+
+/**
+ * The message as a pipe-able source for SMTPConnection.send, which pipes a source into its
+ * dot-stuffing stream only once the server has taken the envelope (354). `sent` then tells
+ * whether any of the message went out, i.e. whether trying again elsewhere could duplicate it.
+ * A big message goes in slices, as the connection drains, so it is never copied whole; the last
+ * slice and the terminating dot leave in one write (the socket is corked around them).
+ */
+export class Body {
+  sent = false;
+  constructor(
+    private readonly data: MessageData,
+    private readonly socket: Writable | undefined,
+  ) {}
+  pipe<T extends Writable>(destination: T): T {
+    this.sent = true;
+    const pieces = slices(this.data, SLICE_BYTES);
+    let piece = pieces.next();
+    const next = (): void => {
+      for (;;) {
+        const slice = piece.done ? Buffer.alloc(0) : piece.value;
+        piece = pieces.next();
+        if (piece.done) {
+          // The last slice and the terminating dot, which the dot-stuffing stream adds at its end, in one write.
+          const socket = this.socket;
+          socket?.cork();
+          destination.end(slice);
+          if (socket) setImmediate(() => socket.uncork());
+          return;
+        }
+        if (!destination.write(slice)) {
+          destination.once('drain', next);
+          return;
+        }
+      }
+    };
+    next();
+    return destination;
+  }
+}
+
 export interface OnceOptions {
   connection: SMTPConnectionOptions;
   auth?: SMTPConnectionAuth;
@@ -121,10 +164,11 @@ export function sendOnce(o: OnceOptions, envelope: { from: string; to: string[] 
       if (err) return finish(err);
       logIn(conn, o.auth, (loginErr) => {
         if (loginErr) return finish(loginErr);
+        // The stored bytes in slices, never joined: direct delivery sends one message to several servers at once.
         const data = forConnection(offers8BitMime(conn), raw);
-        const message = wholeMessage(data);
-        conn.send(envelopeFor(envelope, message.length), message as unknown as Readable, (sendErr, info) => {
-          finish(sendErr ? sizeRefusal(sendErr as SmtpError, conn, message.length) : null, info);
+        const body = new Body(data, (conn as Connection & { _socket?: Writable })._socket);
+        conn.send(envelopeFor(envelope, data.length), body as unknown as Readable, (sendErr, info) => {
+          finish(sendErr ? sizeRefusal(sendErr as SmtpError, conn, data.length) : null, info);
         });
       });
     });

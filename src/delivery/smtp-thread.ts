@@ -34,7 +34,7 @@ const END_GRACE_MS = 5_000;
  * next send starts a new thread: that send waits about 0.1 s more (a new isolate loading the
  * SMTP code); sends on a running thread wait for nothing.
  */
-export const SMTP_THREAD_IDLE_MS = 5 * 60_000;
+const SMTP_THREAD_IDLE_MS = 5 * 60_000;
 
 interface Call {
   resolve: (info: SentInfo) => void;

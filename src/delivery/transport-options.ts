@@ -4,7 +4,7 @@ import type SMTPTransport from 'nodemailer/lib/smtp-transport/index.js';
 import type { DeliveryRelay } from '../relays/delivery-relay.js';
 import type { Security } from '../relays/relay.entity.js';
 import type { SettingsEntity } from '../settings/settings.entity.js';
-import { defaultMailName } from '../config/mail-name.js';
+import { heloNameOf } from '../settings/settings.service.js';
 import type { AccessTokenSource } from './smtp-thread.protocol.js';
 
 /**
@@ -19,11 +19,6 @@ export interface ConnectionSettings {
   timeoutSeconds: number;
   /** Connections per relay (and messages sent at once). */
   poolSize: number;
-}
-
-/** The EHLO name: the hostname setting, or the machine's fully qualified name, or its address literal (never a single label). */
-export function heloNameOf(s: Pick<SettingsEntity, 'hostname'>): string {
-  return s.hostname || defaultMailName();
 }
 
 export function connectionSettings(s: Pick<SettingsEntity, 'hostname' | 'timeoutSeconds' | 'poolSize'>): ConnectionSettings {

@@ -19,6 +19,8 @@ export interface NewEvent {
 export interface EventFilter {
   level?: EventLevel;
   source?: string;
+  /** Only events whose details say this `kind` (e.g. 'policy'). */
+  kind?: string;
   since?: Date;
   until?: Date;
   /** Older than this id (the API's and the Next link's cursor). */
@@ -90,6 +92,7 @@ export class EventLogService {
     const q = new KeysetQuery();
     if (filter.level) q.where(`level = ${q.p(filter.level)}`);
     if (filter.source) q.where(`source = ${q.p(filter.source)}`);
+    if (filter.kind) q.where(`details->>'kind' = ${q.p(filter.kind)}`);
     if (filter.since) q.where(`at >= ${q.p(filter.since)}`);
     if (filter.until) q.where(`at < ${q.p(filter.until)}`);
     const rows = await this.sql.rows<EventEntity>(q.text('SELECT id::text AS id, at, level, source, message, details FROM event', 'event.id', filter), q.params);

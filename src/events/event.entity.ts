@@ -1,7 +1,9 @@
 import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
 
-export type EventLevel = 'info' | 'warning' | 'error';
-export type EventSource = 'listener' | 'maildrop' | 'delivery' | 'settings' | 'queue' | 'system' | 'api';
+export const EVENT_LEVELS = ['info', 'warning', 'error'] as const;
+export type EventLevel = (typeof EVENT_LEVELS)[number];
+export const EVENT_SOURCES = ['listener', 'maildrop', 'delivery', 'queue', 'settings', 'system', 'api'] as const;
+export type EventSource = (typeof EVENT_SOURCES)[number];
 
 /** One line of the system event log. */
 @Entity({ name: 'event' })

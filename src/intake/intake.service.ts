@@ -25,16 +25,6 @@ export interface Submission {
   notice?: NoticeKind;
 }
 
-/**
- * Postroom's own mail by how it comes in when the caller does not say: a delivery status
- * notice (bounce or delay warning) is submitted from inside, with no client, no local user
- * and the null sender — which no other way in produces (sendmail always has a user).
- */
-function noticeOf(s: Submission): NoticeKind | undefined {
-  if (s.notice) return s.notice;
-  return s.client.address === null && s.client.protocol === 'local' && s.client.uid === undefined && s.envelopeFrom === '' ? 'dsn' : undefined;
-}
-
 /** The one way into the queue, shared by the SMTP listener, the API and (through SMTP) sendmail. */
 @Injectable()
 export class IntakeService {
@@ -86,7 +76,7 @@ export class IntakeService {
       data: normalized.data,
       receivedAt: s.receivedAt,
       originalRecipients: resolved.originals,
-      notice: noticeOf(s),
+      notice: s.notice,
       held: resolved.unresolved.length ? { reason: LOCAL_HOLD, lastError: localHoldText(resolved.unresolved) } : undefined,
     };
     // Alert storms: a message past the limits is still stored (and acknowledged) but held for a digest.

@@ -69,7 +69,8 @@ const Base = SMTPConnection as unknown as new (server: unknown, socket: Socket, 
 class PromptConnection extends Base {
   private deadline?: SessionDeadline;
   /** The command being answered, while it is MAIL or RCPT (the stages whose refusals are logged here). */
-  private stage?: { stage: 'MAIL' | 'RCPT'; address: string };
+  /** The MAIL or RCPT command awaiting its reply; its address is read only if it is refused. */
+  private stage?: { stage: 'MAIL' | 'RCPT'; command: Buffer };
 
   init(): void {
     const { limits, onExpire } = this._server.deadlines;
@@ -101,7 +102,7 @@ class PromptConnection extends Base {
     const stage = this.stage;
     this.stage = undefined;
     if (stage && code >= 400 && code !== 503 && code !== 421) {
-      this._server.deadlines.onRefused?.(this.session, { ...stage, code, reply: this.session.error ?? `${code} ${text}` });
+      this._server.deadlines.onRefused?.(this.session, { stage: stage.stage, address: commandAddress(stage.command), code, reply: this.session.error ?? `${code} ${text}` });
     }
   }
 
@@ -113,12 +114,12 @@ class PromptConnection extends Base {
   }
 
   override handler_MAIL(command: Buffer, callback: () => void): void {
-    this.stage = { stage: 'MAIL', address: commandAddress(command) };
+    this.stage = { stage: 'MAIL', command };
     super.handler_MAIL(command, callback);
   }
 
   override handler_RCPT(command: Buffer, callback: () => void): void {
-    this.stage = { stage: 'RCPT', address: commandAddress(command) };
+    this.stage = { stage: 'RCPT', command };
     super.handler_RCPT(command, callback);
   }
 

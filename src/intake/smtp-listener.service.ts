@@ -53,7 +53,7 @@ export class SmtpListenerService implements OnApplicationShutdown {
         await this.mailLog.append(lines);
         return lines.map(() => null);
       },
-      { maxBatch: 500, maxConcurrent: 1, lingerMs: 20 },
+      { maxBatch: 500, maxConcurrent: 1 },
     );
   }
 
@@ -124,7 +124,6 @@ export class SmtpListenerService implements OnApplicationShutdown {
     const address = unmapped(session.remoteAddress);
     const family = address.includes(':') ? 'ipv6' : 'ipv4';
     if (!this.allowed.check(address, family)) {
-      this.log.warn({ client: address }, 'connection refused: not in the allowed networks');
       return cb(smtpError(554, `5.7.1 ${address} is not allowed to use this server`));
     }
     const n = (this.perClient.get(address) ?? 0) + 1;
@@ -228,7 +227,8 @@ export class SmtpListenerService implements OnApplicationShutdown {
 
   /**
    * A refusal at intake goes to the mail log (reports count it): the stage, and the reply as
-   * sent. Best effort and off the reply's path; the mail log's own batch writes a burst at once.
+   * sent. Best effort and off the reply's path: written at once, and the lines of a burst that
+   * come while a write is running go together in the next one.
    */
   private reject(session: SMTPServerSession, stage: Refusal['stage'] | 'DATA', sender: string, recipients: string[], client: string, reply: string): void {
     this.rejections

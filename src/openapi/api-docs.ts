@@ -15,7 +15,8 @@ import { componentSchemas, ref } from './zod-openapi.js';
 export const BEARER = 'bearer';
 const METHODS = ['get', 'put', 'post', 'delete', 'patch', 'options', 'head'] as const;
 /** Served without a token, besides the JSON API (metrics are text for Prometheus, not an API call). */
-const PUBLIC_PATHS = new Set(['/healthz', '/readyz']);
+/** The paths of the operations that need no token (OPERATIONS marks them). */
+const PUBLIC_PATHS = new Set(Object.entries(OPERATIONS).flatMap(([key, spec]) => (spec.public ? [key.split(' ')[1]!] : [])));
 
 const DESCRIPTION = [
   'The JSON API of Postroom, the mail subsystem of the appliance.',

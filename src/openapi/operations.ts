@@ -3,8 +3,8 @@ import { MAIL_LOG_EVENTS } from '../mail-log/mail-log.service.js';
 import { DEFAULT_LIMIT, MAX_LIMIT } from '../common/pagination.js';
 import { DEFAULT_TOP, MAX_TOP } from '../reports/reports.service.js';
 import { EXAMPLES } from './examples.js';
-import { EVENT_LEVELS } from './views-logs.js';
-import { QUEUE_STATES } from './views-queue.js';
+import { EVENT_LEVELS } from '../events/event.entity.js';
+import { MESSAGE_STATES } from '../queue/message.entity.js';
 import { ref } from './zod-openapi.js';
 
 /** One answer of an operation: its schema (a component's name) or text, and an example. */
@@ -111,7 +111,7 @@ export const OPERATIONS: Record<string, OperationSpec> = {
   },
   'GET /api/v1/queue': {
     operationId: 'listQueue',
-    parameters: [query('state', { type: 'string', enum: [...QUEUE_STATES] }, 'Only messages in this state'), query('address', text('Part of an address', FILTER), 'Only messages from or to a matching address'), query('q', text('Text to search for', FILTER), 'Only messages with this text in the subject, an address, the queue id or the Message-ID'), ...LIST],
+    parameters: [query('state', { type: 'string', enum: [...MESSAGE_STATES] }, 'Only messages in this state'), query('address', text('Part of an address', FILTER), 'Only messages from or to a matching address'), query('q', text('Text to search for', FILTER), 'Only messages with this text in the subject, an address, the queue id or the Message-ID'), ...LIST],
     ok: { 200: { description: 'A page of the queue, newest first', schema: 'QueuePage', example: { items: [EXAMPLES.queueEntry], nextCursor: null } } },
     errors: { 400: 'A bad filter, cursor or limit (named in fields)' },
   },

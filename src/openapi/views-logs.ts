@@ -1,9 +1,8 @@
 import { z } from 'zod';
+import { EVENT_LEVELS, EVENT_SOURCES } from '../events/event.entity.js';
 import { MAIL_LOG_EVENTS } from '../mail-log/mail-log.service.js';
 import { dateTime, page, whole } from './views-common.js';
 
-export const EVENT_LEVELS = ['info', 'warning', 'error'] as const;
-export const EVENT_SOURCES = ['listener', 'maildrop', 'delivery', 'settings', 'queue', 'system', 'api'] as const;
 
 /** The mail log's and the event log's answers (mail-log.service.ts, event-log.service.ts). */
 export function logViews() {

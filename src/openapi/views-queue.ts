@@ -1,11 +1,11 @@
 import { z } from 'zod';
+import { MESSAGE_STATES } from '../queue/message.entity.js';
 import { countSchema, dateTime, page, whole } from './views-common.js';
 
-export const QUEUE_STATES = ['queued', 'deferred', 'hold', 'sending'] as const;
 
 /** The queue's answers (queue/queue.view.ts, queue.service.ts). */
 export function queueViews() {
-  const state = z.enum(QUEUE_STATES).describe('queued: due; deferred: waits for its next attempt; hold: held until released; sending: being delivered');
+  const state = z.enum(MESSAGE_STATES).describe('queued: due; deferred: waits for its next attempt; hold: held until released; sending: being delivered');
   const QueueEntry = z
     .strictObject({
       id: z.string().describe('The queue id'),

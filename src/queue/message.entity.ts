@@ -1,7 +1,8 @@
 import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
 
 /** Stored states; "sending" is a claimed message under a lease. */
-export type MessageState = 'queued' | 'deferred' | 'hold' | 'sending';
+export const MESSAGE_STATES = ['queued', 'deferred', 'hold', 'sending'] as const;
+export type MessageState = (typeof MESSAGE_STATES)[number];
 
 /** A message in the queue with the recipients still pending. */
 @Entity({ name: 'message' })

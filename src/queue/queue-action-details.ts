@@ -3,9 +3,9 @@ import type { QueueAction } from './queue.repository.js';
 /**
  * The details of the event that an action on chosen messages writes: an operator's flush, hold,
  * release or delete (QueueService), or Postroom's own release of mail for local names
- * (LocalMailService). A contract with the readers of the event log: the daily report counts the
- * messages put on hold from `action` and `count`. (A whole-queue flush or delete writes its own
- * details: the actor and the count, no action.)
+ * (LocalMailService), typed so that every writer gives the same shape to whoever reads the
+ * event log (the API, the Logs page). (A whole-queue flush or delete writes its own details:
+ * the actor and the count, no action.)
  */
 export interface QueueActionDetails {
   action: QueueAction;

@@ -4,9 +4,9 @@ import { ApiTokenGuard } from '../auth/api-token.guard.js';
 import { InvalidInput } from '../common/domain-errors.js';
 import { decodeCursor, parseEnum, parseLimit, parseText } from '../common/pagination.js';
 import { isQueueId } from './queue-id.js';
+import { MESSAGE_STATES } from './message.entity.js';
 import { QueueService } from './queue.service.js';
 
-const STATES = ['queued', 'deferred', 'hold', 'sending'] as const;
 
 function queueId(id: string): string {
   if (!isQueueId(id)) throw new InvalidInput('Invalid queue id', { id: 'is not a queue id' });
@@ -24,7 +24,7 @@ export class QueueController {
   @Get()
   list(@Query() q: Record<string, unknown>) {
     return this.queue.list({
-      state: parseEnum(q.state, 'state', STATES),
+      state: parseEnum(q.state, 'state', MESSAGE_STATES),
       address: parseText(q.address, 'address'),
       text: parseText(q.q, 'q'),
       cursor: decodeCursor(q.cursor, isQueueId),

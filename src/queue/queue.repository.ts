@@ -390,7 +390,6 @@ export class QueueRepository {
     return { flushed: rows.filter((r) => !r.sending).map((r) => r.id), sending: rows.filter((r) => r.sending).length };
   }
 
-  /** Removes queued, deferred and held messages (all, or the given ones); messages being sent are left alone. */
   /**
    * Deletes every queued, deferred and held message (their bodies and storm holds with them) in
    * one statement, which also writes their fate lines (`logFates`: an INSERT from the part named
@@ -408,6 +407,7 @@ export class QueueRepository {
     return rows[0]!.n;
   }
 
+  /** Removes the given messages that are queued, deferred or held (bodies and storm holds with them); messages being sent are left alone. */
   async delete(tx: Conn, ids: string[]): Promise<MessageFacts[]> {
     return this.sql.rows<MessageFacts>(
       `WITH deleted AS (DELETE FROM message WHERE state IN ('queued', 'deferred', 'hold') AND id = ANY($1::text[]) RETURNING ${FACTS}),

@@ -159,6 +159,33 @@ export class RelaysService {
     return this.get(String(result.saved.id));
   }
 
+  /**
+   * New priorities for several backups at once (the dashboard's move up / down): in one
+   * transaction with one event, so the order is never half changed; NotFound when one of them
+   * is gone, and then nothing changes.
+   */
+  async reprioritise(priorities: ReadonlyMap<string, number>, actor: string): Promise<void> {
+    if (priorities.size === 0) return;
+    const wanted = [...priorities].map(([id, priority]) => ({ id: this.backupId(id, 'change'), key: id, priority }));
+    for (const w of wanted) {
+      const parsed = relayUpdateSchema.safeParse({ priority: w.priority });
+      if (!parsed.success) throw invalid(relayFieldErrors(parsed.error));
+    }
+    await sqlOf(this.db).transaction(async (tx) => {
+      const repo = tx.getRepository(RelayEntity);
+      const changes: Record<string, { from: number; to: number }> = {};
+      for (const w of wanted) {
+        const current = await repo.findOne({ where: { id: w.id }, lock: { mode: 'pessimistic_write' } });
+        if (!current || current.priority === 0) throw notFound(w.key);
+        if (current.priority === w.priority) continue;
+        await repo.update({ id: w.id }, { priority: w.priority });
+        changes[relayAddress(current.host, current.port, current.security)] = { from: current.priority, to: w.priority };
+      }
+      if (Object.keys(changes).length === 0) return;
+      await this.record(tx, `Relay order changed by ${actor}: ${Object.entries(changes).map(([relay, c]) => `${relay} ${c.from} → ${c.to}`).join(', ')}`, { actor, priorities: changes });
+    });
+  }
+
   /** Removes a backup relay (and its health). */
   async remove(id: string, actor: string): Promise<{ deleted: string }> {
     const numeric = this.backupId(id, 'remove');

@@ -33,7 +33,7 @@ function destinationOf(field: SecretField, r: Destination): string {
 }
 
 /** The reason on a secret's field when it has to be typed again. */
-export const REENTER: Record<SecretField, string> = {
+const REENTER: Record<SecretField, string> = {
   password: 'was saved for another host: enter the password again for the new host',
   oauthClientSecret: `was saved for another token endpoint: enter the ${SECRET_NAMES.oauthClientSecret} again for the new token endpoint`,
   oauthRefreshToken: `was saved for another token endpoint: enter the ${SECRET_NAMES.oauthRefreshToken} again for the new token endpoint`,

@@ -277,7 +277,7 @@ export const SETTINGS_FIELDS = [
     max: 320,
     checks: [blankOr(HOST_NAME)],
     placeholder: 'mail.example.com',
-    help: "The name Postroom gives in EHLO. Leave blank for the machine's name.",
+    help: "The name Postroom gives in EHLO and Message-IDs. Leave blank for the machine's fully qualified name, or its address in brackets when it has none.",
   },
   {
     name: 'fromName',
@@ -374,7 +374,7 @@ export const SETTINGS_FIELDS = [
     max: 10000,
     unit: 'messages',
     zero: 'off',
-    help: 'Messages with the same sender, recipients and subject beyond this many are accepted and held, then summarised in one digest at the end of the window.',
+    help: 'Messages with the same sender, recipients and subject beyond this many are accepted and held, then sent together in a digest (the held messages attached) at the end of the window.',
   },
   {
     name: 'senderRateLimitPerMinute',
@@ -385,7 +385,7 @@ export const SETTINGS_FIELDS = [
     max: 100000,
     unit: 'messages a minute',
     zero: 'no limit',
-    help: "A sender's messages beyond this many a minute are accepted and held, then summarised in a digest.",
+    help: "A sender's messages beyond this many a minute are accepted and held, then sent together in a digest (the held messages attached).",
   },
 ] as const satisfies readonly SettingsFieldSpec[];
 
@@ -422,7 +422,7 @@ export type SettingsValues = { [F in Exclude<ValueField, { kind: 'secret' }> as 
 export type ValueSpec = Exclude<SettingsFieldSpec, PresetField>;
 
 export const VALUE_FIELDS: readonly ValueSpec[] = SETTINGS_FIELDS.filter((f): f is ValueField => f.kind !== 'preset');
-export const SECRET_SPECS: readonly SecretSpec[] = VALUE_FIELDS.filter((f): f is SecretSpec => f.kind === 'secret');
+const SECRET_SPECS: readonly SecretSpec[] = VALUE_FIELDS.filter((f): f is SecretSpec => f.kind === 'secret');
 
 const BY_NAME = new Map<string, SettingsFieldSpec>(SETTINGS_FIELDS.map((f) => [f.name, f]));
 

@@ -19,7 +19,6 @@ import { SettingsView, toSettingsView } from './settings.view.js';
 
 const SETTINGS_CHANNEL = 'postroom_settings';
 
-/** The machine's name, asked once (a system call that intake would otherwise make per message). */
 /** The EHLO name: the hostname setting, or the machine's fully qualified name or address literal (config/mail-name.ts). */
 export function heloNameOf(s: Pick<SettingsEntity, 'hostname'>): string {
   return s.hostname || defaultMailName();

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { MessageParts } from '../common/message-data.js';
+import { MessageParts, hasEightBit } from '../common/message-data.js';
 
 /**
  * A storm digest as MIME (RFC 2046 §5.1.5): `multipart/digest`, a text/plain summary first, then
@@ -64,11 +64,6 @@ export function planDigests<T extends { size: number }>(messages: T[], room: num
   return { runs, tooLarge };
 }
 
-function has8bit(b: Buffer): boolean {
-  for (let i = 0; i < b.length; i++) if (b[i]! > 0x7f) return true;
-  return false;
-}
-
 /** Header fields of a header block, each with its folded lines. */
 function fields(head: string): string[] {
   const out: string[] = [];
@@ -91,7 +86,7 @@ export function composeDigest(summary: Buffer, messages: Buffer[]): MessageParts
   const body = split < 0 ? '' : text.slice(split + 4);
   let b = boundary();
   while (messages.some((m) => m.includes(`--${b}`))) b = boundary();
-  const eightBit = messages.map(has8bit);
+  const eightBit = messages.map(hasEightBit);
   const outer = head.filter((f) => !/^content-/i.test(f));
   const inner = head.filter((f) => /^content-/i.test(f));
   outer.push(`Content-Type: multipart/digest; boundary="${b}"`);

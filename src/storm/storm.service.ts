@@ -198,7 +198,7 @@ function stormStarted(m: NewMessage, v: Held, tz: string): NewEvent {
   return {
     level: 'warning',
     source: 'listener',
-    message: `Alert storm: messages from ${m.sender || '<>'} to ${m.recipients.join(', ')}${v.reason === 'duplicate' ? ` with subject '${m.subject}'` : ''} held back (${reasonText(v)}); one digest at ${clockAt(v.dueAt, tz)}`,
+    message: `Alert storm: messages from ${m.sender || '<>'} to ${m.recipients.join(', ')}${v.reason === 'duplicate' ? ` with subject '${m.subject}'` : ''} held back (${reasonText(v)}); sent in a digest at ${clockAt(v.dueAt, tz)}`,
     details: { reason: v.reason, sender: m.sender, recipients: m.recipients, subject: m.subject, limit: v.limit, windowMinutes: v.windowMinutes, digestDueAt: v.dueAt.toISOString(), firstHeldQueueId: m.id },
   };
 }

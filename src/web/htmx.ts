@@ -15,16 +15,6 @@ export function renderView(req: Request, res: Response, page: string, fragment: 
   else res.render(page, { ...data, layout: 'layouts/main' });
 }
 
-/** After a state change: htmx follows HX-Location, a plain form follows the 303. */
-export function redirectAfterPost(req: Request, res: Response, to: string): void {
-  if (req.headers['hx-request'] === 'true') {
-    res.setHeader('HX-Location', to);
-    res.status(204).end();
-  } else {
-    res.redirect(303, to);
-  }
-}
-
 /** A query-string value as a trimmed string, or undefined. */
 export function q(req: Request, name: string): string | undefined {
   const v = req.query[name];

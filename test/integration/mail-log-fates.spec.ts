@@ -97,7 +97,7 @@ describe('mail log: holds, releases, deletions, digests, notices, and the report
     expect((await story(digest!))[0]).toMatchObject({ event: 'received', notice: 'digest' });
 
     // Postroom's own mail: a delivery status notice (as BounceNotifier submits it) and the daily report.
-    const dsn = await intake.submit({ envelopeFrom: '', recipients: ['zfs@nas.example.com'], raw: raw('Undelivered Mail Returned to Sender'), client: { address: null, protocol: 'local' } });
+    const dsn = await intake.submit({ envelopeFrom: '', recipients: ['zfs@nas.example.com'], raw: raw('Undelivered Mail Returned to Sender'), client: { address: null, protocol: 'local' }, notice: 'dsn' });
     const report = await intake.submit({ envelopeFrom: 'nas@example.com', recipients: ['admin@example.com'], raw: raw('Postroom report'), client: { address: null, protocol: 'local' }, notice: 'report' });
     expect((await story(dsn))[0]!.notice).toBe('dsn');
     expect((await story(report))[0]!.notice).toBe('report');

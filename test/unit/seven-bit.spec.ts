@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { MessageParts } from '../../src/common/message-data.js';
-import { hasEightBit, quotedPrintable, toSevenBit } from '../../src/delivery/seven-bit.js';
+import { MessageParts, hasEightBit } from '../../src/common/message-data.js';
+import { quotedPrintable, toSevenBit } from '../../src/delivery/seven-bit.js';
 
 const crlf = (lines: string[]) => Buffer.from(lines.join('\r\n'), 'utf8');
 const isSevenBit = (b: Buffer) => b.every((x) => x < 0x80);

@@ -3,12 +3,10 @@ import type { Request, Response } from 'express';
 import { appTimeZone } from '../../common/timezone.js';
 import { q, renderView } from '../../web/htmx.js';
 import { errorList, pageSizeOptions, pagerLinks, pushCanonicalUrl, readLogQuery } from '../../web/log-paging.js';
-import { EventLevel, EventSource } from '../../events/event.entity.js';
+import { EVENT_LEVELS, EVENT_SOURCES, EventLevel, EventSource } from '../../events/event.entity.js';
 import { EventLogService, EventView } from '../../events/event-log.service.js';
 
-const LEVELS: readonly EventLevel[] = ['info', 'warning', 'error'];
 const LEVEL_LABELS: Record<EventLevel, string> = { info: 'Info', warning: 'Warning', error: 'Error' };
-const SOURCES: readonly EventSource[] = ['listener', 'maildrop', 'delivery', 'queue', 'settings', 'system', 'api'];
 const SOURCE_LABELS: Record<EventSource, string> = {
   listener: 'SMTP listener',
   maildrop: 'Maildrop (sendmail)',
@@ -35,15 +33,15 @@ export class EventsPageController {
     let level: EventLevel | undefined;
     if (rawLevel !== undefined) {
       values.level = rawLevel;
-      if ((LEVELS as readonly string[]).includes(rawLevel)) level = rawLevel as EventLevel;
-      else errors.level = `must be one of ${LEVELS.join(', ')}`;
+      if ((EVENT_LEVELS as readonly string[]).includes(rawLevel)) level = rawLevel as EventLevel;
+      else errors.level = `must be one of ${EVENT_LEVELS.join(', ')}`;
     }
     const rawSource = q(req, 'source');
     let source: EventSource | undefined;
     if (rawSource !== undefined) {
       values.source = rawSource;
-      if ((SOURCES as readonly string[]).includes(rawSource)) source = rawSource as EventSource;
-      else errors.source = `must be one of ${SOURCES.join(', ')}`;
+      if ((EVENT_SOURCES as readonly string[]).includes(rawSource)) source = rawSource as EventSource;
+      else errors.source = `must be one of ${EVENT_SOURCES.join(', ')}`;
     }
 
     const filters = { level: values.level, source: values.source, since: values.since, until: values.until, limit: values.limit };
@@ -61,8 +59,8 @@ export class EventsPageController {
       values,
       errors,
       errorList: errorList(errors, FIELD_LABELS),
-      levels: LEVELS.map((value) => ({ value, label: LEVEL_LABELS[value], selected: value === values.level })),
-      sources: SOURCES.map((value) => ({ value, label: SOURCE_LABELS[value], selected: value === values.source })),
+      levels: EVENT_LEVELS.map((value) => ({ value, label: LEVEL_LABELS[value], selected: value === values.level })),
+      sources: EVENT_SOURCES.map((value) => ({ value, label: SOURCE_LABELS[value], selected: value === values.source })),
       pageSizes: pageSizeOptions(query.limit),
       items: page.items.map(eventRow),
       filtered: Boolean(level || source || query.since || query.until),

@@ -5,7 +5,7 @@ import { APP_CONFIG } from '../../config/config.module.js';
 import { AppConfig } from '../../config/config.schema.js';
 import { OAuthTokenService } from '../../delivery/oauth/oauth-token.service.js';
 import { RelayAlarms } from '../../delivery/relay-alarms.js';
-import { heloNameOf } from '../../delivery/transport-options.js';
+import { heloNameOf } from '../../settings/settings.service.js';
 import { mailNameWarning } from '../../config/mail-name.js';
 import { EventLogService } from '../../events/event-log.service.js';
 import { LocalMailService } from '../../intake/local-mail.service.js';
@@ -15,9 +15,8 @@ import { RelaysService } from '../../relays/relays.service.js';
 import { SettingsService } from '../../settings/settings.service.js';
 import { renderView } from '../../web/htmx.js';
 import { localDay } from '../../web/local-time.js';
+import { HEALTH_BADGES, SECURITY_LABELS } from './relay-labels.js';
 
-const SECURITY_LABELS = { none: 'no TLS', starttls: 'STARTTLS', tls: 'implicit TLS' } as const;
-const HEALTH_BADGES = { healthy: 'info', failing: 'error', unknown: 'unknown' } as const;
 
 /** The SMTP Dashboard home: status, counters, and the latest queue, mail log and events. */
 @Controller()

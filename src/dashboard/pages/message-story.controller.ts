@@ -7,6 +7,7 @@ import { MailLogService, MailLogView } from '../../mail-log/mail-log.service.js'
 import { isQueueId } from '../../queue/queue-id.js';
 import { QueueService } from '../../queue/queue.service.js';
 import { QueueEntryView } from '../../queue/queue.view.js';
+import { takeFlash } from '../../web/flash.js';
 import { renderView, wantsFragment } from '../../web/htmx.js';
 import { PREVIEW_BYTES, previewMessage } from '../message-preview.js';
 
@@ -87,11 +88,7 @@ export class MessageStoryController {
   @Get(':id')
   async story(@Param('id') id: string, @Req() req: Request, @Res() res: Response): Promise<void> {
     const back = backLink(req);
-    let flash: string | undefined;
-    if (!wantsFragment(req) && req.session.queueFlash) {
-      flash = req.session.queueFlash;
-      delete req.session.queueFlash;
-    }
+    const flash = takeFlash(req);
     const base = { title: `Message ${id}`, id, timeZone: appTimeZone(), back, flash, confirmDelete: req.query.confirm === 'delete' };
     if (!isQueueId(id)) {
       res.status(400);

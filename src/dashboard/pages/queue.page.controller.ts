@@ -4,21 +4,15 @@ import { stripControlCharacters } from '../../common/control-characters.js';
 import { Conflict, NotFound } from '../../common/domain-errors.js';
 import { decodeCursor, DEFAULT_LIMIT, MAX_LIMIT } from '../../common/pagination.js';
 import { appTimeZone } from '../../common/timezone.js';
-import { renderView, wantsFragment } from '../../web/htmx.js';
+import { flashRedirect, takeFlash } from '../../web/flash.js';
+import { renderView } from '../../web/htmx.js';
 import { stateLabel } from '../../web/view-helpers.js';
-import { MessageState } from '../../queue/message.entity.js';
+import { MESSAGE_STATES, MessageState } from '../../queue/message.entity.js';
 import { isQueueId } from '../../queue/queue-id.js';
 import { QueueAction } from '../../queue/queue.repository.js';
 import { QueuePage, QueueService } from '../../queue/queue.service.js';
 
-declare module 'express-session' {
-  interface SessionData {
-    /** One message for the next queue or message page after a plain (no-JS) form post. */
-    queueFlash?: string;
-  }
-}
 
-const STATES: readonly MessageState[] = ['queued', 'deferred', 'hold', 'sending'];
 const ACTIONS: readonly QueueAction[] = ['flush', 'hold', 'release', 'delete'];
 const DONE: Record<QueueAction, string> = { flush: 'flushed', hold: 'put on hold', release: 'released', delete: 'deleted' };
 const MAX_ADDRESS = 320;
@@ -54,7 +48,7 @@ function readListQuery(get: (name: string) => unknown): ListQuery {
   const limit = Number(str('limit') ?? DEFAULT_LIMIT);
   const before = cursorOf('before');
   return {
-    state: STATES.includes(state as MessageState) ? (state as MessageState) : undefined,
+    state: MESSAGE_STATES.includes(state as MessageState) ? (state as MessageState) : undefined,
     address: str('address')?.slice(0, MAX_ADDRESS),
     text: str('q')?.slice(0, MAX_ADDRESS),
     before,
@@ -93,12 +87,7 @@ export class QueuePageController {
   @Get()
   async list(@Req() req: Request, @Res() res: Response): Promise<void> {
     const query = readListQuery((name) => req.query[name]);
-    let flash: string | undefined;
-    if (!wantsFragment(req) && req.session.queueFlash) {
-      flash = req.session.queueFlash;
-      delete req.session.queueFlash;
-    }
-    await this.render(req, res, query, { flash });
+    await this.render(req, res, query, { flash: takeFlash(req) });
   }
 
   @Get('flush')
@@ -179,10 +168,7 @@ export class QueuePageController {
     // From the message's own page (a plain form): back to that page, which shows the result.
     const story: unknown = (req.body as Record<string, unknown> | undefined)?.story;
     if (typeof story === 'string' && isQueueId(id) && req.headers['hx-request'] !== 'true') {
-      req.session.queueFlash = message;
-      // Saved before the redirect: the browser's next request must find the message.
-      req.session.save(() => res.redirect(303, `/messages/${id}${story ? `?back=${encodeURIComponent(story)}` : ''}`));
-      return;
+      return flashRedirect(req, res, message, `/messages/${id}${story ? `?back=${encodeURIComponent(story)}` : ''}`);
     }
     await this.afterPost(req, res, message);
   }
@@ -210,9 +196,7 @@ export class QueuePageController {
       await this.render(req, res, query, { notice: message });
       return;
     }
-    req.session.queueFlash = message;
-    // Saved before the redirect: the browser's next request must find the message.
-    req.session.save(() => res.redirect(303, listUrl(query, { cursor: query.cursor ? encode(query.cursor) : null, before: query.before ? encode(query.before) : null })));
+    await flashRedirect(req, res, message, listUrl(query, { cursor: query.cursor ? encode(query.cursor) : null, before: query.before ? encode(query.before) : null }));
   }
 
   private async render(req: Request, res: Response, query: ListQuery, extra: { flash?: string; notice?: string }): Promise<void> {
@@ -244,7 +228,7 @@ export class QueuePageController {
         canDelete: m.state !== 'sending',
       })),
       filter: { state: query.state ?? '', address: query.address ?? '', q: query.text ?? '', limit: query.limit === DEFAULT_LIMIT ? '' : String(query.limit) },
-      states: STATES.map((s) => ({ value: s, label: s === 'hold' ? 'held' : s, count: counts[s], selected: s === query.state })),
+      states: MESSAGE_STATES.map((s) => ({ value: s, label: s === 'hold' ? 'held' : s, count: counts[s], selected: s === query.state })),
       total: counts.queued + counts.deferred + counts.hold + counts.sending,
       filtered: Boolean(query.state || query.address || query.text),
       here,

@@ -9,16 +9,11 @@ import type { Security } from '../../relays/relay.entity.js';
 import type { RelayView } from '../../relays/relay.view.js';
 import { RelaysService } from '../../relays/relays.service.js';
 import { SettingsService } from '../../settings/settings.service.js';
-import { renderView, wantsFragment } from '../../web/htmx.js';
+import { flashRedirect, takeFlash } from '../../web/flash.js';
+import { renderView } from '../../web/htmx.js';
+import { HEALTH_BADGES, SECURITY_LABELS } from './relay-labels.js';
 import { reorder } from './relay-order.js';
 import { testResultView } from './test-result-view.js';
-
-declare module 'express-session' {
-  interface SessionData {
-    /** One message for the next Relays page after a plain (no-JS) form post. */
-    relaysFlash?: string;
-  }
-}
 
 const PAGE = 'pages/relays/index';
 const FRAGMENT = 'fragments/relays/index';
@@ -29,8 +24,6 @@ const SECURITY: { value: Security; label: string }[] = [
   { value: 'tls', label: `Implicit TLS (port ${DEFAULT_PORTS.tls})` },
   { value: 'none', label: `None: plain text (port ${DEFAULT_PORTS.none})` },
 ];
-const SECURITY_LABELS: Record<Security, string> = { none: 'no TLS', starttls: 'STARTTLS', tls: 'implicit TLS' };
-const HEALTH_BADGES = { healthy: 'info', failing: 'error', unknown: 'unknown' } as const;
 const FIELD_LABELS: Record<string, string> = {
   host: 'Host',
   port: 'Port',
@@ -159,11 +152,7 @@ export class RelaysPageController {
 
   @Get()
   async page(@Req() req: Request, @Res() res: Response): Promise<void> {
-    let notice: string | undefined;
-    if (!wantsFragment(req) && req.session.relaysFlash) {
-      notice = req.session.relaysFlash;
-      delete req.session.relaysFlash;
-    }
+    let notice = takeFlash(req);
     const id = (name: string) => (typeof req.query[name] === 'string' ? (req.query[name] as string) : undefined);
     const list = await this.relays.list();
     const find = (key: string | undefined) => (key === undefined ? undefined : list.find((r) => r.id === key));
@@ -223,9 +212,9 @@ export class RelaysPageController {
     const to = direction === 'up' ? from - 1 : from + 1;
     if (to < 0 || to >= backups.length) return this.done(req, res, `Relay ${relay.relay} is already the ${direction === 'up' ? 'first' : 'last'} backup.`);
     try {
-      for (const [key, priority] of reorder(backups, from, to)) await this.relays.update(key, { priority }, ACTOR);
+      await this.relays.reprioritise(reorder(backups, from, to), ACTOR);
     } catch (err) {
-      if (isNotFound(err)) return this.done(req, res, 'A relay was removed meanwhile: check the order and move again.');
+      if (isNotFound(err)) return this.done(req, res, 'A relay was removed meanwhile: nothing was moved.');
       throw err;
     }
     await this.done(req, res, `Relay ${relay.relay} moved ${direction}: now tried ${ordinal(to + 2)}.`);
@@ -272,13 +261,8 @@ export class RelaysPageController {
   /** After a change: a plain form follows a 303 to the list, the message in the session; htmx gets the list with it, at the top. */
   private async done(req: Request, res: Response, message: string): Promise<void> {
     if (req.headers['hx-request'] !== 'true') {
-      req.session.relaysFlash = message;
-      // Saved before the 303 goes out: express-session would send the headers first and save
-      // after, and a browser that follows the Location at once could read the session without it.
-      await new Promise<void>((resolve, reject) => req.session.save((err) => (err ? reject(err instanceof Error ? err : new Error(String(err))) : resolve())));
       // With a fragment of its own: the form's (#relay-add) would be kept, away from the message.
-      res.redirect(303, '/relays#relays');
-      return;
+      return flashRedirect(req, res, message, '/relays#relays');
     }
     res.setHeader('HX-Replace-Url', '/relays');
     res.setHeader('HX-Reswap', 'outerHTML show:top');

@@ -104,7 +104,7 @@ export function changedFields(before: SettingsView, after: SettingsView, input: 
  * starting with # are skipped). A line without a colon becomes a name without addresses, so
  * that validation names it.
  */
-export function aliasesFromText(text: string): Record<string, string[]> {
+function aliasesFromText(text: string): Record<string, string[]> {
   const out: Record<string, string[]> = {};
   for (const raw of text.split(/\r?\n/)) {
     const line = raw.trim();
@@ -118,7 +118,7 @@ export function aliasesFromText(text: string): Record<string, string[]> {
 }
 
 /** The aliases as the textarea shows them. */
-export function aliasesToText(aliases: Record<string, string[]>): string {
+function aliasesToText(aliases: Record<string, string[]>): string {
   return Object.entries(aliases)
     .map(([name, targets]) => `${name}: ${targets.join(', ')}`)
     .join('\n');

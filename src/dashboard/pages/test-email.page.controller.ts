@@ -2,6 +2,7 @@ import { Controller, Get, Post, Req, Res } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { InvalidInput } from '../../common/domain-errors.js';
 import { renderView } from '../../web/htmx.js';
+import { SECURITY_LABELS } from './relay-labels.js';
 import { testResultView } from './test-result-view.js';
 import { SettingsService } from '../../settings/settings.service.js';
 import { SettingsView } from '../../settings/settings.view.js';
@@ -9,8 +10,6 @@ import { TestEmailResult, TestEmailService } from '../../delivery/test-email.ser
 
 const PAGE = 'pages/test-email/index';
 const FRAGMENT = 'fragments/test-email/form';
-/** The security mode as the page says it ("(none)" read as if nothing were there). */
-const SECURITY: Record<string, string> = { none: 'no encryption', starttls: 'STARTTLS', tls: 'TLS' };
 
 /** "Send Test Email": sends a test message on the saved settings and shows the diagnosis. */
 @Controller('test-email')
@@ -50,7 +49,7 @@ export class TestEmailPageController {
       nav: 'test',
       to,
       error,
-      route: view.relayHost ? `the relay ${view.relayHost}:${view.effectivePort} (${SECURITY[view.security] ?? view.security})` : 'direct delivery to the MX hosts of the recipient’s domain',
+      route: view.relayHost ? `the relay ${view.relayHost}:${view.effectivePort} (${SECURITY_LABELS[view.security]})` : 'direct delivery to the MX hosts of the recipient’s domain',
       result: result && testResultView(result),
     };
   }

@@ -10,7 +10,7 @@ const FLOORS = [
   ['events', 'mail-log'], // the two logs
   ['relays'], // the relay table (the primary is priority 0), sealed secrets, relay health
   ['settings'], // the settings row, and the settings API over it and the primary relay
-  ['queue'],
+  ['queue', 'channels'], // the queue; notification channels and the routing rules
   ['storm'],
   ['intake'],
   ['delivery', 'reports'],

@@ -3,6 +3,7 @@ import { APP_FILTER } from '@nestjs/core';
 import { ScheduleModule } from '@nestjs/schedule';
 import type { Logger } from 'pino';
 import { AuthModule } from './auth/auth.module.js';
+import { ChannelsModule } from './channels/channels.module.js';
 import { DomainErrorFilter } from './web/domain-error.filter.js';
 import { UnstorableTextFilter } from './web/unstorable-text.filter.js';
 import { ConfigModule } from './config/config.module.js';
@@ -42,6 +43,7 @@ export class AppModule {
         SettingsModule,
         RelaysModule,
         QueueModule,
+        ChannelsModule,
         IntakeModule,
         DeliveryModule,
         HealthModule,

@@ -7,7 +7,7 @@ import { DataSource } from 'typeorm';
 import { ROOT_LOGGER } from '../logging/logging.module.js';
 import { Conn, Sql, sqlOf } from './sql.js';
 
-export const CHANNELS = ['postroom_wakeup', 'postroom_settings', 'postroom_relays'] as const;
+export const CHANNELS = ['postroom_wakeup', 'postroom_settings', 'postroom_relays', 'postroom_routing'] as const;
 export type Channel = (typeof CHANNELS)[number];
 
 /**

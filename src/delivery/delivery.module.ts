@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { AuthModule } from '../auth/auth.module.js';
+import { ChannelsModule } from '../channels/channels.module.js';
 import { EventsModule } from '../events/events.module.js';
 import { IntakeModule } from '../intake/intake.module.js';
 import { MailLogModule } from '../mail-log/mail-log.module.js';
@@ -7,6 +8,7 @@ import { QueueModule } from '../queue/queue.module.js';
 import { RelaysModule } from '../relays/relays.module.js';
 import { SettingsModule } from '../settings/settings.module.js';
 import { BounceNotifier } from './bounce-notifier.js';
+import { ChannelDelivery } from './channel-delivery.js';
 import { DeliveryWorker } from './delivery.worker.js';
 import { OAuthModule } from './oauth/oauth.module.js';
 import { OutcomeRecorder } from './outcome.recorder.js';
@@ -18,11 +20,12 @@ import { SmtpThreadHost } from './smtp-thread.js';
 import { MX_RESOLVER, TransportFactory } from './transport.factory.js';
 
 @Module({
-  imports: [AuthModule, EventsModule, IntakeModule, MailLogModule, OAuthModule, QueueModule, RelaysModule, SettingsModule],
+  imports: [AuthModule, ChannelsModule, EventsModule, IntakeModule, MailLogModule, OAuthModule, QueueModule, RelaysModule, SettingsModule],
   // The system's DNS for direct delivery and the test email (tests give a stub resolver instead);
   // the owner of the delivery thread (started at the first relay send, ended when idle).
   providers: [
     DeliveryWorker,
+    ChannelDelivery,
     OutcomeRecorder,
     BounceNotifier,
     TransportFactory,

@@ -12,7 +12,9 @@ import { HOLD_PRESENCE } from '../queue/presence.js';
 import { ClaimedMessage, QueueRepository } from '../queue/queue.repository.js';
 import { STREAMED_BODY_BYTES } from '../common/message-data.js';
 import { QueueWriter } from '../queue/queue-writer.js';
-import { SettingsService } from '../settings/settings.service.js';
+import { SettingsService, heloNameOf } from '../settings/settings.service.js';
+import { isChannelRecipient } from '../common/channel-recipient.js';
+import { ChannelDelivery } from './channel-delivery.js';
 import { AttemptOutcome, alignRecipients, outcomeOfError, outcomeOfResult } from './outcome.js';
 import { OutcomeRecorder } from './outcome.recorder.js';
 import { RelayAlarms } from './relay-alarms.js';
@@ -56,6 +58,7 @@ export class DeliveryWorker implements Dispatcher, BeforeApplicationShutdown {
   private poolSize = 1;
   private lifetimeHours = 120;
   private timeoutMs = 30_000;
+  private hostname = '';
   private readonly inFlight = new Set<Promise<void>>();
   private readonly lastFailureEvent = new Map<string, { at: number; suppressed: number }>();
 
@@ -70,6 +73,7 @@ export class DeliveryWorker implements Dispatcher, BeforeApplicationShutdown {
     private readonly events: EventLogService,
     notifier: PgNotifier,
     private readonly alarms: RelayAlarms,
+    private readonly channels: ChannelDelivery,
   ) {
     this.owner = `${config.instanceName}:${randomBytes(3).toString('hex')}`;
     this.leaseSeconds = config.leaseSeconds;
@@ -134,6 +138,7 @@ export class DeliveryWorker implements Dispatcher, BeforeApplicationShutdown {
         this.poolSize = s.poolSize;
         this.lifetimeHours = s.lifetimeHours;
         this.timeoutMs = s.timeoutSeconds * 1000;
+        this.hostname = heloNameOf(s);
         if (this.dueInQueue && this.wantsMore()) {
           this.dueInQueue = false; // a poke while claiming sets it again
           const room = this.room();
@@ -220,21 +225,33 @@ export class DeliveryWorker implements Dispatcher, BeforeApplicationShutdown {
     }
   }
 
+  /** Mail recipients through the transport, channel recipients to their channels, side by side; one outcome for both. */
   private async attempt(message: ClaimedMessage, data: MessageData): Promise<AttemptOutcome> {
+    const channels = message.recipients.filter(isChannelRecipient);
+    const mail = channels.length ? message.recipients.filter((r) => !isChannelRecipient(r)) : message.recipients;
+    const [outcome, posted] = await Promise.all([
+      mail.length ? this.attemptMail(message, mail, data) : Promise.resolve<AttemptOutcome>({ recipients: [], relay: null }),
+      channels.length ? this.channels.send(message, data, channels, this.hostname, this.timeoutMs) : [],
+    ]);
+    outcome.recipients.push(...posted);
+    for (const r of outcome.recipients) {
+      this.log.info({ queueId: message.id, rcpt: r.recipient, status: r.status, relay: r.relay ?? outcome.relay, reply: r.reply }, `delivery ${r.status}`);
+    }
+    return outcome;
+  }
+
+  private async attemptMail(message: ClaimedMessage, recipients: string[], data: MessageData): Promise<AttemptOutcome> {
     let outcome: AttemptOutcome;
     try {
       const transport = await this.transports.get();
-      const result = await transport.send({ from: message.sender, to: message.recipients }, data);
-      outcome = alignRecipients(outcomeOfResult(result), message.recipients);
+      const result = await transport.send({ from: message.sender, to: recipients }, data);
+      outcome = alignRecipients(outcomeOfResult(result), recipients);
     } catch (err) {
-      outcome = outcomeOfError(err as TransportError, message.recipients);
+      outcome = outcomeOfError(err as TransportError, recipients);
       if (outcome.failure && !(err as TransportError).announced) await this.raiseFailure(outcome, message.id);
     }
     // Deferred rather than bounced: without the alarm nobody would hear of it before the lifetime ends.
     if (outcome.policy) await this.alarms.policyRefused(outcome.relay, outcome.policy.reply, message.id);
-    for (const r of outcome.recipients) {
-      this.log.info({ queueId: message.id, rcpt: r.recipient, status: r.status, relay: outcome.relay, reply: r.reply }, `delivery ${r.status}`);
-    }
     return outcome;
   }
 

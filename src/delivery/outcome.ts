@@ -9,6 +9,10 @@ export interface RecipientOutcome {
   status: 'sent' | 'deferred' | 'bounced';
   reply: string;
   code: number | null;
+  /** Where this recipient went when not the attempt's relay: a notification channel's name. */
+  relay?: string;
+  /** A channel's Retry-After, in milliseconds: it is tried again then rather than after the backoff. */
+  retryAfterMs?: number;
 }
 
 export interface AttemptOutcome {

@@ -1,3 +1,4 @@
+import { ChannelsModule } from '../channels/channels.module.js';
 import { Module } from '@nestjs/common';
 import { AuthModule } from '../auth/auth.module.js';
 import { EventsModule } from '../events/events.module.js';
@@ -12,7 +13,7 @@ import { MessagesController } from './messages.controller.js';
 import { SmtpListenerService } from './smtp-listener.service.js';
 
 @Module({
-  imports: [AuthModule, EventsModule, MailLogModule, QueueModule, SettingsModule, StormModule],
+  imports: [AuthModule, ChannelsModule, EventsModule, MailLogModule, QueueModule, SettingsModule, StormModule],
   providers: [IntakeService, LocalMailService, SmtpListenerService, MaildropPickup],
   controllers: [MessagesController],
   exports: [SmtpListenerService, IntakeService, LocalMailService, MaildropPickup],

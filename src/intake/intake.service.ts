@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Logger } from 'pino';
+import { RulesService } from '../channels/rules.service.js';
 import { ROOT_LOGGER } from '../logging/logging.module.js';
 import type { NoticeKind } from '../mail-log/mail-log.entity.js';
 import { newQueueId } from '../queue/queue-id.js';
@@ -33,6 +34,7 @@ export class IntakeService {
     private readonly settings: SettingsService,
     private readonly localMail: LocalMailService,
     private readonly storm: StormService,
+    private readonly rules: RulesService,
     @Inject(ROOT_LOGGER) private readonly log: Logger,
   ) {}
 
@@ -66,10 +68,15 @@ export class IntakeService {
     });
     if (Array.isArray(s.raw)) s.raw.length = 0; // a big message is held once, not twice, from here on
     if (normalized.problem) throw new MessageRefused(normalized.problem);
+    // Postroom's own mail (notices, reports) is not an alert: only the rest is routed.
+    const routing = s.notice
+      ? undefined
+      : await this.rules.route({ sender: normalized.sender, recipients: resolved.recipients, subject: normalized.subject, severity: normalized.severity, clientAddress: s.client.address });
     const message = {
       id: queueId,
       sender: normalized.sender,
-      recipients: resolved.recipients,
+      recipients: routing?.recipients.length ? [...resolved.recipients, ...routing.recipients] : resolved.recipients,
+      escalation: routing?.escalation,
       subject: normalized.subject,
       messageId: normalized.messageId,
       clientAddress: s.client.address,

@@ -1,4 +1,5 @@
 import Headers from '@zone-eu/mailsplit/lib/headers.js';
+import { type Severity, severityOf } from '../common/severity.js';
 import libmime from 'libmime';
 import { randomUUID } from 'node:crypto';
 import { formatMailbox, singleMailbox } from '../common/address.js';
@@ -31,6 +32,8 @@ export interface NormalizedMessage {
   sender: string;
   messageId: string;
   subject: string;
+  /** From X-Postroom-Severity, X-Priority, Importance or Priority (severity.ts). */
+  severity: Severity;
   /** Set when intake must refuse the message (message-hygiene.ts): nothing of it is stored then. */
   problem?: Refusal;
 }
@@ -110,11 +113,22 @@ export function normalizeMessage(i: NormalizeInput): NormalizedMessage {
   if (i.rewriteFrom && i.fromAddress && sender !== '') sender = i.fromAddress;
 
   const subject = safeDecode(headers.getFirst('subject'));
+  const severity = severityOf({
+    postroomSeverity: fieldValue(headers, 'x-postroom-severity'),
+    xPriority: fieldValue(headers, 'x-priority'),
+    importance: fieldValue(headers, 'importance'),
+    priority: fieldValue(headers, 'priority'),
+  });
   // The one copy of the message: the new header block and the body bytes as they came, joined
   // only when small; a big one stays in its parts (the DATA chunks), so it is held once.
   const parts = new MessageParts([headers.build(), ...body]);
   const data: MessageData = parts.length > STREAMED_BODY_BYTES ? parts : Buffer.concat(parts.parts, parts.length);
-  return { data, sender, messageId: messageId.slice(0, 998), subject: subject.slice(0, 998), ...(problem ? { problem } : {}) };
+  return { data, sender, messageId: messageId.slice(0, 998), subject: subject.slice(0, 998), severity, ...(problem ? { problem } : {}) };
+}
+
+/** A field's value when the block has it, for severityOf. */
+function fieldValue(headers: Headers, key: string): string | undefined {
+  return hasField(headers, key) ? headers.getFirst(key).trim() : undefined;
 }
 
 function safeDecode(value: string): string {

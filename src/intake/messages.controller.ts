@@ -23,7 +23,7 @@ export class MessagesController {
   ) {}
 
   /** Builds the MIME message, queues it, and answers 202 with its queue id once committed. */
-  @ApiOperation({ summary: 'Submit a message (from, to, cc, bcc, subject, text, html); 202 with its queue id once committed' })
+  @ApiOperation({ summary: 'Submit a message (from, to, cc, bcc, subject, text, html, severity); 202 with its queue id once committed' })
   @Post()
   @HttpCode(202)
   async submit(@Body() body: unknown): Promise<{ id: string }> {
@@ -42,6 +42,7 @@ export class MessagesController {
       subject: m.subject,
       text: m.text,
       html: m.html,
+      ...(m.severity ? { headers: { 'X-Postroom-Severity': m.severity } } : {}),
     })
       .compile()
       .build();

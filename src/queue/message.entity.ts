@@ -1,4 +1,5 @@
 import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
+import type { EscalationStep } from '../common/escalation.js';
 
 /** Stored states; "sending" is a claimed message under a lease. */
 export const MESSAGE_STATES = ['queued', 'deferred', 'hold', 'sending'] as const;
@@ -59,6 +60,10 @@ export class MessageEntity {
   /** Why a held message waits: 'local' = mail for a local name with no admin address to go to. */
   @Column({ name: 'hold_reason', type: 'text', nullable: true })
   holdReason!: string | null;
+
+  /** What `undelivered` routing rules add to its recipients once mail cannot deliver it (EscalationStep[]). */
+  @Column({ type: 'jsonb', nullable: true })
+  escalation!: EscalationStep[] | null;
 
   /** A flush came while it was being sent: if that attempt ends deferred, it is due at once. */
   @Column({ name: 'flushed_in_flight', type: 'boolean', default: false })

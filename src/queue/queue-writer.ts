@@ -10,11 +10,11 @@ import type { Dispatcher } from './dispatcher.js';
 import { ClaimedMessage, Finish, Handoff, NewMessage, QueueRepository } from './queue.repository.js';
 import { heldEntry, receivedEntry } from './received-entry.js';
 
-/** The end of a delivery attempt as the queue stores it: the row's fate, a mail-log line per recipient, a bounce event. */
+/** The end of a delivery attempt as the queue stores it: the row's fate, a mail-log line per recipient, its events (a bounce, an escalation). */
 export interface FinishedAttempt {
   finish: Finish;
   lines: NewMailLogEntry[];
-  event?: NewEvent & { queueId: string };
+  events?: (NewEvent & { queueId: string })[];
 }
 
 /** A new message, and the event that goes with it (an alert storm's start), if any. */
@@ -34,9 +34,9 @@ interface Statement {
   /** The new messages' 'received' lines (and 'held' lines of those stored on hold) and events (an alert storm's start). */
   received: NewMailLogEntry[];
   events: NewEvent[];
-  /** The attempts' mail-log lines and bounce events: stored only for the attempts that were still ours. */
+  /** The attempts' mail-log lines and events: stored only for the attempts that were still ours. */
   lines: NewMailLogEntry[];
-  bounces: (NewEvent & { queueId: string })[];
+  attemptEvents: (NewEvent & { queueId: string })[];
 }
 
 /** How long a finished attempt may wait for a new message's commit to ride along with. */
@@ -186,7 +186,7 @@ export class QueueWriter {
     });
     const events = writes.flatMap((w) => (w.event ? [w.event] : []));
     const lines = attempts.flatMap((a) => a.lines);
-    const bounces = attempts.flatMap((a) => (a.event ? [a.event] : []));
+    const attemptEvents = attempts.flatMap((a) => a.events ?? []);
     const selects: string[] = [];
     if (messages.length) {
       this.repo.insertInto(st, messages, now, handoff, { bodies });
@@ -196,19 +196,19 @@ export class QueueWriter {
     if (attempts.length) {
       const mine = this.repo.finishInto(st, attempts.map((a) => a.finish));
       this.mailLog.insertInto(st, 'lines', lines, mine);
-      if (bounces.length) this.events.insertInto(st, 'bounces', bounces, mine);
+      if (attemptEvents.length) this.events.insertInto(st, 'attempt_events', attemptEvents, mine);
       selects.push(`SELECT id FROM ${mine}`);
       // An attempt flushed while in flight that ended deferred is due again now: the workers are told.
       selects.push(`SELECT NULL FROM ${notifyCall('postroom_wakeup')} WHERE ${this.repo.dueAgain}`);
     }
     if (messages.length) selects.push(`SELECT NULL FROM ${notifyCall('postroom_wakeup')} WHERE ${st.p(wake, 'boolean')}`);
-    return { text: st.text(selects.join(' UNION ALL ')), params: st.params, received, lines, events, bounces };
+    return { text: st.text(selects.join(' UNION ALL ')), params: st.params, received, lines, events, attemptEvents };
   }
 
   /** After the commit: the metrics and log lines of what was stored, and this instance's workers woken when mail was left queued. */
   private committed(st: Statement, ours: Set<string>, queued: boolean): void {
     this.mailLog.counted([...st.received, ...st.lines.filter((l) => ours.has(l.queueId!))]);
-    this.events.written([...st.events, ...st.bounces.filter((e) => ours.has(e.queueId))]);
+    this.events.written([...st.events, ...st.attemptEvents.filter((e) => ours.has(e.queueId))]);
     if (queued) this.notifier.notifyLocal('postroom_wakeup', 'local');
   }
 }
@@ -230,6 +230,7 @@ function claimedNow(m: NewMessage, now: Date): ClaimedMessage {
     last_error: null,
     original_recipients: m.originalRecipients ?? null,
     hold_reason: null,
+    escalation: m.escalation?.length ? m.escalation : null,
     data: m.data,
   };
 }

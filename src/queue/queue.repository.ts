@@ -5,6 +5,7 @@ import { CompositeStatement } from '../database/composite-statement.js';
 import { KeysetPosition, KeysetQuery } from '../database/keyset-query.js';
 import { Conn, Sql } from '../database/sql.js';
 import { dependentsDeleted, dependentsDeletedSql } from './message-dependents.js';
+import type { EscalationStep } from '../common/escalation.js';
 import type { NoticeKind } from '../mail-log/mail-log.entity.js';
 import { MessageState } from './message.entity.js';
 import { presenceHeld } from './presence.js';
@@ -24,6 +25,8 @@ export interface NewMessage {
   originalRecipients?: Record<string, string> | null;
   /** Postroom's own mail (a notice, a digest, the daily report): its 'received' line says so. */
   notice?: NoticeKind;
+  /** What `undelivered` routing rules add to its recipients if mail cannot deliver it. */
+  escalation?: EscalationStep[];
   /** Stored on hold rather than queued. */
   held?: {
     /** What the queue shows as its last error: why it waits. */
@@ -78,6 +81,7 @@ export interface QueueRow {
   last_error: string | null;
   original_recipients: Record<string, string> | null;
   hold_reason: string | null;
+  escalation: EscalationStep[] | null;
 }
 
 export interface ClaimedMessage extends QueueRow {
@@ -114,7 +118,7 @@ export interface MessageFacts {
 /** MessageFacts' columns, for a RETURNING. */
 const FACTS = `id, sender, recipients, message_id AS "messageId", size, subject, client_address AS "clientAddress"`;
 
-const ROW = `id, state, sender, recipients, subject, message_id, size, client_address, created_at, next_attempt_at, attempts, last_error, original_recipients, hold_reason`;
+const ROW = `id, state, sender, recipients, subject, message_id, size, client_address, created_at, next_attempt_at, attempts, last_error, original_recipients, hold_reason, escalation`;
 
 /** Messages that go in already claimed: handed straight to the worker that holds this lease. */
 export interface Handoff {
@@ -132,6 +136,8 @@ export interface Finish {
   pending: string[];
   nextAttemptAt: Date | null;
   lastError: string | null;
+  /** The escalation steps still to take (unchanged when absent). */
+  escalation?: EscalationStep[];
 }
 
 /**
@@ -166,6 +172,7 @@ export class QueueRepository {
         // Rare: left out of the JSON when absent (they read as NULL), so the hot path's rows stay small.
         ...(m.receivedAt ? { created_at: m.receivedAt } : {}),
         ...(m.originalRecipients ? { original_recipients: m.originalRecipients } : {}),
+        ...(m.escalation?.length ? { escalation: m.escalation } : {}),
         ...(m.held ? { held: true, hold_reason: m.held.reason ?? null, last_error: m.held.lastError } : {}),
         ...(m.held?.storm ? { next_attempt_at: m.held.storm.dueAt, storm_reason: m.held.storm.reason, storm_group: m.held.storm.group } : {}),
       })),
@@ -173,17 +180,17 @@ export class QueueRepository {
     st.with(
       'new_message',
       `SELECT * FROM jsonb_to_recordset(${rows}) AS r(i int, id text, sender text, recipients text[], subject text, message_id text, size int, client_address text, leased boolean,
-                                                     created_at timestamptz, original_recipients jsonb, held boolean, hold_reason text, last_error text,
+                                                     created_at timestamptz, original_recipients jsonb, escalation jsonb, held boolean, hold_reason text, last_error text,
                                                      next_attempt_at timestamptz, storm_reason text, storm_group text)`,
     );
     st.with(
       'messages',
       `INSERT INTO message (id, sender, recipients, subject, message_id, size, client_address, created_at, next_attempt_at, state, lease_owner, lease_until,
-                            original_recipients, hold_reason, last_error)
+                            original_recipients, escalation, hold_reason, last_error)
        SELECT id, sender, recipients, subject, message_id, size, client_address, coalesce(created_at, ${at}), coalesce(next_attempt_at, ${at}),
               CASE WHEN held THEN 'hold' WHEN leased THEN 'sending' ELSE 'queued' END,
               CASE WHEN leased THEN ${owner} END, CASE WHEN leased THEN now() + make_interval(secs => ${lease}) END,
-              original_recipients, hold_reason, last_error
+              original_recipients, escalation, hold_reason, last_error
          FROM new_message`,
     );
     if (messages.some((m) => m.held?.storm)) {
@@ -236,8 +243,10 @@ export class QueueRepository {
    * and events of the same statement to follow.
    */
   finishInto(st: CompositeStatement, finishes: Finish[]): string {
-    const rows = st.json(finishes.map((f) => ({ id: f.id, owner: f.owner, pending: f.pending, next_at: f.nextAttemptAt, last_error: f.lastError })));
-    st.with('outcome', `SELECT * FROM jsonb_to_recordset(${rows}) AS o(id text, owner text, pending text[], next_at timestamptz, last_error text)`);
+    const rows = st.json(
+      finishes.map((f) => ({ id: f.id, owner: f.owner, pending: f.pending, next_at: f.nextAttemptAt, last_error: f.lastError, ...(f.escalation ? { escalated: true, escalation: f.escalation.length ? f.escalation : null } : {}) })),
+    );
+    st.with('outcome', `SELECT * FROM jsonb_to_recordset(${rows}) AS o(id text, owner text, pending text[], next_at timestamptz, last_error text, escalated boolean, escalation jsonb)`);
     st.with(
       'finished',
       `DELETE FROM message m USING outcome o WHERE m.id = o.id AND m.lease_owner = o.owner AND m.state = 'sending' AND o.next_at IS NULL RETURNING m.id`,
@@ -247,7 +256,8 @@ export class QueueRepository {
       'postponed',
       `UPDATE message m SET state = 'deferred', recipients = o.pending, attempts = m.attempts + 1,
               next_attempt_at = CASE WHEN m.flushed_in_flight THEN now() ELSE o.next_at END, flushed_in_flight = false,
-              last_error = o.last_error, lease_owner = NULL, lease_until = NULL
+              last_error = o.last_error, lease_owner = NULL, lease_until = NULL,
+              escalation = CASE WHEN o.escalated THEN o.escalation ELSE m.escalation END
          FROM outcome o WHERE m.id = o.id AND m.lease_owner = o.owner AND m.state = 'sending' AND o.next_at IS NOT NULL
        RETURNING m.id, m.next_attempt_at <= now() AS due`,
     );

@@ -36,7 +36,7 @@ describe('IntakeService and LocalMailService: local names (real PostgreSQL)', ()
     const fakeSettings = { get: async () => settings as SettingsEntity, heloName: async () => 'nas.example.com' } as unknown as SettingsService;
     localMail = new LocalMailService(services.sql, silentLogger, fakeSettings, services.repo, services.events, services.notifier, services.mailLog);
     const storm = new StormService(silentLogger, services.sql, services.repo, services.writer, fakeSettings);
-    intake = new IntakeService(services.queue, fakeSettings, localMail, storm, silentLogger);
+    intake = new IntakeService(services.queue, fakeSettings, localMail, storm, services.rules, silentLogger);
   });
   afterAll(async () => close?.());
 

@@ -55,7 +55,7 @@ describe('mail log: holds, releases, deletions, digests, notices, and the report
     const fakeSettings = { get: async () => settings as SettingsEntity, heloName: async () => 'nas.example.com' } as unknown as SettingsService;
     localMail = new LocalMailService(services.sql, silentLogger, fakeSettings, services.repo, services.events, services.notifier, services.mailLog);
     storm = new StormService(silentLogger, services.sql, services.repo, services.writer, fakeSettings);
-    intake = new IntakeService(services.queue, fakeSettings, localMail, storm, silentLogger);
+    intake = new IntakeService(services.queue, fakeSettings, localMail, storm, services.rules, silentLogger);
     reports = new ReportsService(new ReportsRepository(services.sql));
   });
 

@@ -1,4 +1,8 @@
+import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import { ChannelsService } from '../../src/channels/channels.service.js';
+import { RulesService } from '../../src/channels/rules.service.js';
+import { SecretBox } from '../../src/relays/secret-box.js';
 import type { DataSource } from 'typeorm';
 import { silentLogger } from '../helpers/db.js';
 import { PgNotifier } from '../../src/database/pg-notifier.js';
@@ -22,7 +26,8 @@ export function queueServices(ds: DataSource) {
   const notifier = new PgNotifier(ds, silentLogger);
   const writer = new QueueWriter(sql, repo, mailLog, events, notifier);
   const queue = new QueueService(sql, repo, writer, events, notifier, mailLog);
-  return { sql, repo, mailLog, events, notifier, writer, queue };
+  const rules = new RulesService(sql, new ChannelsService(sql, new SecretBox(randomBytes(32)), events, notifier), events, notifier);
+  return { sql, repo, mailLog, events, notifier, writer, queue, rules };
 }
 
 /** A small message; ids made from distinct milliseconds sort in the order they were made. */

@@ -21,6 +21,7 @@ function claimed(over: Partial<ClaimedMessage> = {}): ClaimedMessage {
     last_error: null,
     original_recipients: null,
     hold_reason: null,
+    escalation: null,
     data: null,
     ...over,
   };
@@ -42,7 +43,7 @@ describe(attemptRecord.name, () => {
       ['a@example.net', 'sent', 1, 60_000, 'relay.example.org:587'],
       ['b@example.net', 'sent', 1, 60_000, 'relay.example.org:587'],
     ]);
-    expect(r.event).toBeUndefined();
+    expect(r.events).toEqual([]);
     expect([r.bounced, r.deferred, r.expired]).toEqual([[], [], false]);
   });
 
@@ -57,7 +58,8 @@ describe(attemptRecord.name, () => {
     const r = attemptRecord(claimed(), 'w1', outcome('bounced', 'sent'), 120, NOW);
     expect(r.finish.nextAttemptAt).toBeNull();
     expect(r.bounced).toEqual(['a@example.net']);
-    expect(r.event).toMatchObject({ level: 'warning', source: 'delivery', queueId: '0BCDFGHJK12345678', message: 'Bounced: message 0BCDFGHJK12345678 to a@example.net' });
+    expect(r.events).toHaveLength(1);
+    expect(r.events![0]).toMatchObject({ level: 'warning', source: 'delivery', queueId: '0BCDFGHJK12345678', message: 'Bounced: message 0BCDFGHJK12345678 to a@example.net' });
   });
 
   it('bounces whoever is still deferred at the end of the lifetime, with the last error in the reply', () => {
@@ -69,6 +71,41 @@ describe(attemptRecord.name, () => {
       ['bounced', 'message expired after 1 h in the queue; last error: 451 4.7.1 later'],
       ['bounced', 'message expired after 1 h in the queue; last error: 451 4.7.1 later'],
     ]);
-    expect(r.event?.message).toBe('Expired: message 0BCDFGHJK12345678 to a@example.net, b@example.net');
+    expect(r.events![0]!.message).toBe('Expired: message 0BCDFGHJK12345678 to a@example.net, b@example.net');
+  });
+
+  describe('channels', () => {
+    const step = (afterMinutes: number, channels = [3]) => ({ channels, afterMinutes, rule: 'Pool alerts' });
+
+    it('adds the channels of an undelivered rule at the first failed attempt (afterMinutes 0), due at once, and says so', () => {
+      const r = attemptRecord(claimed({ recipients: ['a@example.net'], escalation: [step(0)] }), 'w1', { relay: 'relay:25', recipients: [{ recipient: 'a@example.net', status: 'deferred', reply: '421 down', code: 421 }] }, 120, NOW);
+      expect(r.finish).toMatchObject({ pending: ['a@example.net', 'channel:3'], nextAttemptAt: NOW, escalation: [] });
+      expect(r.events!.map((e) => e.message)).toEqual(['Mail did not deliver message 0BCDFGHJK12345678: sent to channel:3 by rule Pool alerts']);
+    });
+
+    it('waits for afterMinutes while mail only defers, coming back no later than then', () => {
+      const steps = [step(3)];
+      const r = attemptRecord(claimed({ recipients: ['a@example.net'], escalation: steps }), 'w1', { relay: 'relay:25', recipients: [{ recipient: 'a@example.net', status: 'deferred', reply: '421 down', code: 421 }] }, 120, NOW);
+      // Arrived a minute ago: the step is due in 2 minutes, before the 5-minute backoff.
+      expect(r.finish).toMatchObject({ pending: ['a@example.net'], nextAttemptAt: new Date(NOW.getTime() + 120_000), escalation: steps });
+      expect(r.events).toEqual([]);
+    });
+
+    it('escalates at once when mail bounced, whatever afterMinutes says, and keeps the message for the channel', () => {
+      const r = attemptRecord(claimed({ recipients: ['a@example.net'], escalation: [step(60, [3, 4])] }), 'w1', { relay: 'relay:25', recipients: [{ recipient: 'a@example.net', status: 'bounced', reply: '550 no', code: 550 }] }, 120, NOW);
+      expect(r.finish).toMatchObject({ pending: ['channel:3', 'channel:4'], nextAttemptAt: NOW, escalation: [] });
+      expect(r.bounced).toEqual(['a@example.net']);
+    });
+
+    it('does not escalate when mail was delivered', () => {
+      const r = attemptRecord(claimed({ recipients: ['a@example.net'], escalation: [step(0)] }), 'w1', { relay: 'relay:25', recipients: [{ recipient: 'a@example.net', status: 'sent', reply: '250 ok', code: 250 }] }, 120, NOW);
+      expect(r.finish).toEqual({ id: '0BCDFGHJK12345678', owner: 'w1', pending: [], nextAttemptAt: null, lastError: null });
+    });
+
+    it('names the channel as the relay of its line, and tries it again when its Retry-After says', () => {
+      const r = attemptRecord(claimed({ recipients: ['channel:3'] }), 'w1', { relay: null, recipients: [{ recipient: 'channel:3', status: 'deferred', reply: 'HTTP 429', code: 429, relay: 'Phone', retryAfterMs: 2_000 }] }, 120, NOW);
+      expect(r.lines[0]).toMatchObject({ recipient: 'channel:3', relay: 'Phone', event: 'deferred' });
+      expect(r.finish.nextAttemptAt).toEqual(new Date(NOW.getTime() + 2_000));
+    });
   });
 });

@@ -9,7 +9,7 @@ import { QueueService } from '../../queue/queue.service.js';
 import { QueueEntryView } from '../../queue/queue.view.js';
 import { takeFlash } from '../../web/flash.js';
 import { renderView, wantsFragment } from '../../web/htmx.js';
-import { PREVIEW_BYTES, previewMessage } from '../message-preview.js';
+import { PREVIEW_BYTES, previewMessage } from '../../common/message-preview.js';
 
 const VERBS: Record<MailLogEvent, string> = {
   received: 'received for',

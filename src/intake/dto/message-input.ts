@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { hasLineBreak, isMailbox } from '../../common/address.js';
+import { SEVERITIES } from '../../common/severity.js';
 import { CONTROL_CHARACTERS_REASON, NUL_REASON, hasControlCharacter, hasNul } from '../../common/control-characters.js';
 
 const address = z.string({ error: 'must be an email address' }).trim().refine(isMailbox, 'must be an email address such as ops@example.com');
@@ -21,6 +22,8 @@ export const messageInputSchema = z
     subject: headerText(998).default(''),
     text: bodyText.optional(),
     html: bodyText.optional(),
+    /** For routing rules and channels (as the header X-Postroom-Severity). */
+    severity: z.enum(SEVERITIES, { error: `must be one of ${SEVERITIES.join(', ')}` }).optional(),
   })
   .strict()
   .refine((m) => m.text !== undefined || m.html !== undefined, { message: 'a message needs text or html', path: ['text'] })

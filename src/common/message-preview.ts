@@ -11,6 +11,8 @@ export interface MessagePreview {
   /** Whether the text shown is not the whole body (the message is larger than what was read, or the text was cut). */
   cut: boolean;
   attachments: { filename: string; contentType: string; size: number }[];
+  /** The addresses of its To header. */
+  to: string[];
 }
 
 /**
@@ -33,5 +35,6 @@ export async function previewMessage(head: Buffer, size: number): Promise<Messag
     text: text.length > TEXT_CHARS ? text.slice(0, TEXT_CHARS) : text,
     cut: size > head.length || text.length > TEXT_CHARS,
     attachments: parsed.attachments.map((a) => ({ filename: a.filename ?? '(no name)', contentType: a.contentType, size: a.size })),
+    to: (Array.isArray(parsed.to) ? parsed.to : parsed.to ? [parsed.to] : []).flatMap((a) => a.value.flatMap((v) => (v.address ? [v.address] : []))),
   };
 }

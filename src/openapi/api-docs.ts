@@ -8,6 +8,7 @@ import { errorSchema } from './views-common.js';
 import { logViews } from './views-logs.js';
 import { queueViews } from './views-queue.js';
 import { relayViews } from './views-relays.js';
+import { channelViews } from './views-channels.js';
 import { healthViews, reportViews } from './views-reports.js';
 import { settingsViews } from './views-settings.js';
 import { componentSchemas, ref } from './zod-openapi.js';
@@ -28,7 +29,7 @@ const DESCRIPTION = [
 
 /** The schemas of every request body, answer and error, as components. */
 function components(): Record<string, SchemaObject> {
-  const views = { Error: errorSchema(), ...settingsViews(), ...relayViews(), ...queueViews(), ...logViews(), ...reportViews(), ...healthViews() };
+  const views = { Error: errorSchema(), ...settingsViews(), ...relayViews(), ...channelViews(), ...queueViews(), ...logViews(), ...reportViews(), ...healthViews() };
   return { ...componentSchemas(views, 'output'), ...requestSchemas() };
 }
 

@@ -49,6 +49,8 @@ const FILTER = { maxLength: 1000 };
 const QUEUE_ID = path('id', { type: 'string', pattern: '^[0-9BCDFGHJKLMNPQRSTVWXYZ]{17}$', example: EXAMPLES.queueEntry.id }, 'A queue id (400 when it is not one, 404 when no such message is in the queue)');
 const RELAY_ID = path('id', { type: 'string', pattern: '^(primary|[0-9]{1,19})$', example: 'primary' }, "'primary' (the relay of the settings) or a backup's id");
 
+const ROW_ID = (what: string) => path('id', { type: 'string', pattern: '^[0-9]{1,10}$', example: '1' }, `The ${what}'s id (404 when there is no such ${what})`);
+
 const queueAction = (operationId: string, done: string): OperationSpec => ({
   operationId,
   parameters: [QUEUE_ID],
@@ -100,6 +102,49 @@ export const OPERATIONS: Record<string, OperationSpec> = {
     ok: { 200: { description: 'The diagnosis, whether the test succeeded or not', schema: 'TestEmailResult', example: EXAMPLES.testEmailResult } },
     errors: { 400: 'Invalid request (to): nothing was sent', 404: 'No such relay' },
   },
+  'GET /api/v1/channels': { operationId: 'listChannels', ok: { 200: { description: 'Every channel', schema: 'ChannelList', example: { items: [EXAMPLES.channel], nextCursor: null } } } },
+  'POST /api/v1/channels': {
+    operationId: 'createChannel',
+    body: { schema: 'ChannelCreate', example: EXAMPLES.channelCreate, required: true },
+    ok: { 201: { description: 'Added: the channel', schema: 'Channel', example: EXAMPLES.channel } },
+    errors: { 400: 'Invalid channel, one reason per field in fields: nothing was saved' },
+  },
+  'GET /api/v1/channels/{id}': { operationId: 'getChannel', parameters: [ROW_ID('channel')], ok: { 200: { description: 'The channel', schema: 'Channel', example: EXAMPLES.channel } }, errors: { 404: 'No such channel' } },
+  'PUT /api/v1/channels/{id}': {
+    operationId: 'updateChannel',
+    parameters: [ROW_ID('channel')],
+    body: { schema: 'ChannelUpdate', example: EXAMPLES.channelUpdate, required: true },
+    ok: { 200: { description: 'Saved: the channel now', schema: 'Channel', example: EXAMPLES.channel } },
+    errors: { 400: 'Invalid channel, one reason per field in fields (a token or header values kept while the URL moves to another origin must be given again): nothing was saved', 404: 'No such channel' },
+  },
+  'DELETE /api/v1/channels/{id}': {
+    operationId: 'deleteChannel',
+    parameters: [ROW_ID('channel')],
+    ok: { 200: { description: 'Removed', schema: 'ChannelDeleted', example: EXAMPLES.channelDeleted } },
+    errors: { 404: 'No such channel', 409: 'A rule sends to it: the message names the rules' },
+  },
+  'POST /api/v1/channels/{id}/test': {
+    operationId: 'testChannel',
+    parameters: [ROW_ID('channel')],
+    ok: { 200: { description: 'The diagnosis, whether the test succeeded or not', schema: 'ChannelTestResult', example: EXAMPLES.channelTestResult } },
+    errors: { 400: 'Its stored secrets cannot be decrypted with this SECRET_KEY', 404: 'No such channel' },
+  },
+  'GET /api/v1/rules': { operationId: 'listRules', ok: { 200: { description: 'Every rule, in the order they are evaluated', schema: 'RuleList', example: { items: [EXAMPLES.rule], nextCursor: null } } } },
+  'POST /api/v1/rules': {
+    operationId: 'createRule',
+    body: { schema: 'RuleCreate', example: EXAMPLES.ruleCreate, required: true },
+    ok: { 201: { description: 'Added: the rule', schema: 'Rule', example: EXAMPLES.rule } },
+    errors: { 400: 'Invalid rule, one reason per field in fields (match.subject for a condition): nothing was saved' },
+  },
+  'GET /api/v1/rules/{id}': { operationId: 'getRule', parameters: [ROW_ID('rule')], ok: { 200: { description: 'The rule', schema: 'Rule', example: EXAMPLES.rule } }, errors: { 404: 'No such rule' } },
+  'PUT /api/v1/rules/{id}': {
+    operationId: 'updateRule',
+    parameters: [ROW_ID('rule')],
+    body: { schema: 'RuleUpdate', example: EXAMPLES.ruleUpdate, required: true },
+    ok: { 200: { description: 'Saved: the rule now', schema: 'Rule', example: EXAMPLES.rule } },
+    errors: { 400: 'Invalid rule, one reason per field in fields: nothing was saved', 404: 'No such rule' },
+  },
+  'DELETE /api/v1/rules/{id}': { operationId: 'deleteRule', parameters: [ROW_ID('rule')], ok: { 200: { description: 'Removed', schema: 'RuleDeleted', example: EXAMPLES.ruleDeleted } }, errors: { 404: 'No such rule' } },
   'POST /api/v1/messages': {
     operationId: 'submitMessage',
     body: { schema: 'MessageSubmission', example: EXAMPLES.message, required: true },

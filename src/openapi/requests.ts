@@ -1,5 +1,7 @@
 import type { SchemaObject } from '@nestjs/swagger';
 import { z } from 'zod';
+import { channelCreateSchema, channelUpdateSchema } from '../channels/channel-input.js';
+import { ruleCreateSchema, ruleUpdateSchema } from '../channels/rule-input.js';
 import { messageInputSchema } from '../intake/dto/message-input.js';
 import { relayCreateSchema, relayUpdateSchema } from '../relays/relay-input.js';
 import { settingsInputSchema } from '../settings/dto/settings-input.js';
@@ -17,6 +19,7 @@ const MESSAGE_FIELDS: Record<string, string> = {
   subject: 'One line',
   text: 'The plain-text body (text or html is required)',
   html: 'The HTML body (text or html is required)',
+  severity: 'For routing rules and channels: info, warning or critical (sent as the header X-Postroom-Severity)',
 };
 
 const RELAY_FIELDS: Record<string, string> = {
@@ -24,6 +27,23 @@ const RELAY_FIELDS: Record<string, string> = {
   port: 'null: the default port of the security mode (25, 587 or 465)',
   password: 'Write-only: "" keeps the stored one, null clears it',
   priority: 'Lower is tried first: 1-1000 (0 is the primary relay of the settings)',
+};
+
+const CHANNEL_FIELDS: Record<string, string> = {
+  type: 'What the channel posts to, in that service\'s documented format',
+  url: 'Write-only (only its origin is shown): the webhook URL; for ntfy and gotify the server\'s base URL',
+  token: 'Write-only, ntfy (Bearer token) and gotify (application token; required): null clears it',
+  topic: 'Write-only, ntfy only (required): null clears it',
+  headers: 'webhook only: extra request headers; their values are write-only',
+  template: 'webhook only: a Handlebars template that renders JSON, with subject, from, to, text, severity, host, queueId, date and a json helper ({{json subject}}); empty: the default',
+};
+
+const RULE_FIELDS: Record<string, string> = {
+  match: 'Conditions that must all hold (none: every message): sender, recipient, subject (case-insensitive regular expressions), severity (the least that matches), client (a network)',
+  channels: 'Channel ids, at least one',
+  when: 'always: a copy to the channels beside the mail; undelivered: to the channels once mail has not delivered it afterMinutes after it arrived, or bounced it',
+  afterMinutes: 'With when: undelivered: 0 = at the first failed attempt',
+  position: 'Where it goes in the order (1 = first); the others close up',
 };
 
 /** Adds a description to each property named in `descriptions`. */
@@ -52,6 +72,10 @@ export function requestSchemas(): Record<string, SchemaObject> {
       RelayCreate: relayCreateSchema,
       RelayUpdate: relayUpdateSchema,
       MessageSubmission: messageInputSchema,
+      ChannelCreate: channelCreateSchema,
+      ChannelUpdate: channelUpdateSchema,
+      RuleCreate: ruleCreateSchema,
+      RuleUpdate: ruleUpdateSchema,
     },
     'input',
   );
@@ -72,6 +96,10 @@ export function requestSchemas(): Record<string, SchemaObject> {
   };
   describe(schemas.MessageSubmission, MESSAGE_FIELDS);
   schemas.MessageSubmission!.description = 'A message as JSON: at least one recipient (in to, cc or bcc), and text or html';
+  for (const name of ['ChannelCreate', 'ChannelUpdate']) describe(schemas[name], CHANNEL_FIELDS);
+  schemas.ChannelUpdate!.description = 'Any subset of the fields of a channel: what is absent keeps its value';
+  for (const name of ['RuleCreate', 'RuleUpdate']) describe(schemas[name], RULE_FIELDS);
+  schemas.RuleUpdate!.description = 'Any subset of the fields of a rule: what is absent keeps its value';
   describe(schemas.RelayCreate, RELAY_FIELDS);
   describe(schemas.RelayUpdate, RELAY_FIELDS);
   schemas.RelayUpdate!.description = 'Any subset of the fields of a relay: what is absent keeps its value';

@@ -9,6 +9,7 @@ import { errorSchema } from '../../src/openapi/views-common.js';
 import { logViews } from '../../src/openapi/views-logs.js';
 import { queueViews } from '../../src/openapi/views-queue.js';
 import { relayViews } from '../../src/openapi/views-relays.js';
+import { channelViews } from '../../src/openapi/views-channels.js';
 import { healthViews, reportViews } from '../../src/openapi/views-reports.js';
 import { settingsViews } from '../../src/openapi/views-settings.js';
 import { createTestDatabase } from '../helpers/db.js';
@@ -22,9 +23,9 @@ type Doc = {
   components: { schemas: Record<string, unknown>; securitySchemes: Record<string, { type: string; scheme: string; bearerFormat?: string; description?: string }> };
 };
 
-const WITH_BODY = ['PUT /api/v1/settings', 'POST /api/v1/settings/test', 'POST /api/v1/relays', 'PUT /api/v1/relays/{id}', 'POST /api/v1/relays/{id}/test', 'POST /api/v1/messages'];
+const WITH_BODY = ['PUT /api/v1/settings', 'POST /api/v1/settings/test', 'POST /api/v1/relays', 'PUT /api/v1/relays/{id}', 'POST /api/v1/relays/{id}/test', 'POST /api/v1/channels', 'PUT /api/v1/channels/{id}', 'POST /api/v1/rules', 'PUT /api/v1/rules/{id}', 'POST /api/v1/messages'];
 
-const VIEWS = { Error: errorSchema(), ...settingsViews(), ...relayViews(), ...queueViews(), ...logViews(), ...reportViews(), ...healthViews() };
+const VIEWS = { Error: errorSchema(), ...settingsViews(), ...relayViews(), ...channelViews(), ...queueViews(), ...logViews(), ...reportViews(), ...healthViews() };
 
 /** The program a vendor writes against the types generated from the document. */
 const CLIENT = `import createClient from 'openapi-fetch';
@@ -175,6 +176,16 @@ describe('The OpenAPI document: valid, complete, and enough for a generated clie
     const relay = (await check(VIEWS.Relay, 'POST', '/api/v1/relays', { host: '127.0.0.1', port: 9, security: 'none', enabled: false }, 201)) as { id: string };
     await check(VIEWS.Relay, 'PUT', `/api/v1/relays/${relay.id}`, { priority: 20 });
     await check(VIEWS.RelayDeleted, 'DELETE', `/api/v1/relays/${relay.id}`);
+    const channel = (await check(VIEWS.Channel, 'POST', '/api/v1/channels', { type: 'gotify', name: 'Gotify', url: 'http://127.0.0.1:9', token: 'app-token' }, 201)) as { id: string };
+    await check(VIEWS.ChannelList, 'GET', '/api/v1/channels');
+    await check(VIEWS.Channel, 'PUT', `/api/v1/channels/${channel.id}`, { enabled: false });
+    await check(VIEWS.ChannelTestResult, 'POST', `/api/v1/channels/${channel.id}/test`);
+    const rule = (await check(VIEWS.Rule, 'POST', '/api/v1/rules', { name: 'Everything', channels: [channel.id], when: 'undelivered', afterMinutes: 5 }, 201)) as { id: string };
+    await check(VIEWS.RuleList, 'GET', '/api/v1/rules');
+    await check(VIEWS.Rule, 'PUT', `/api/v1/rules/${rule.id}`, { match: { severity: 'critical' } });
+    await check(VIEWS.Error, 'DELETE', `/api/v1/channels/${channel.id}`, undefined, 409);
+    await check(VIEWS.RuleDeleted, 'DELETE', `/api/v1/rules/${rule.id}`);
+    await check(VIEWS.ChannelDeleted, 'DELETE', `/api/v1/channels/${channel.id}`);
     await check(VIEWS.QueuePage, 'GET', '/api/v1/queue?limit=5');
     await check(VIEWS.QueueCounts, 'GET', '/api/v1/queue/counts');
     // Held once its first attempt (to a closed port) is over: 409 while it is being sent.

@@ -21,11 +21,17 @@ import { errorSchema } from '../../src/openapi/views-common.js';
 import { logViews } from '../../src/openapi/views-logs.js';
 import { queueViews } from '../../src/openapi/views-queue.js';
 import { relayViews } from '../../src/openapi/views-relays.js';
+import { channelViews } from '../../src/openapi/views-channels.js';
+import type { ChannelView } from '../../src/channels/channel.view.js';
+import type { RuleView } from '../../src/channels/rule.view.js';
+import type { ChannelTestResult } from '../../src/channels/channel-test.service.js';
+import { channelCreateSchema, channelUpdateSchema } from '../../src/channels/channel-input.js';
+import { ruleCreateSchema, ruleUpdateSchema } from '../../src/channels/rule-input.js';
 import { healthViews, reportViews } from '../../src/openapi/views-reports.js';
 import { settingsViews } from '../../src/openapi/views-settings.js';
 import { componentSchemas } from '../../src/openapi/zod-openapi.js';
 
-const VIEWS = { Error: errorSchema(), ...settingsViews(), ...relayViews(), ...queueViews(), ...logViews(), ...reportViews(), ...healthViews() };
+const VIEWS = { Error: errorSchema(), ...settingsViews(), ...relayViews(), ...channelViews(), ...queueViews(), ...logViews(), ...reportViews(), ...healthViews() };
 type Views = typeof VIEWS;
 type Out<K extends keyof Views> = z.output<Views[K]>;
 
@@ -36,6 +42,9 @@ describe('the OpenAPI schemas of the answers', () => {
     expectTypeOf<Out<'Event'>>().toEqualTypeOf<EventView>();
     expectTypeOf<Out<'DailyReport'>>().toEqualTypeOf<DailyReport>();
     expectTypeOf<Out<'Relay'>>().toEqualTypeOf<RelayView>();
+    expectTypeOf<Out<'Channel'>>().toEqualTypeOf<ChannelView>();
+    expectTypeOf<Out<'Rule'>>().toEqualTypeOf<RuleView>();
+    expectTypeOf<Out<'ChannelTestResult'>>().toEqualTypeOf<ChannelTestResult>();
     expectTypeOf<Out<'ProviderPreset'>>().toEqualTypeOf<ProviderPreset>();
     // The settings' schema is built from the field table, as the view is: the same keys.
     const view = toSettingsView({ updatedAt: new Date() } as unknown as SettingsEntity, { updatedAt: new Date(), port: null, security: 'none' } as unknown as RelayEntity, []);
@@ -64,6 +73,10 @@ describe('the OpenAPI schemas of the answers', () => {
     expect(relayCreateSchema.safeParse(EXAMPLES.relayCreate).success).toBe(true);
     expect(relayUpdateSchema.safeParse(EXAMPLES.relayUpdate).success).toBe(true);
     expect(messageInputSchema.safeParse(EXAMPLES.message).success).toBe(true);
+    expect(channelCreateSchema.safeParse(EXAMPLES.channelCreate).success).toBe(true);
+    expect(channelUpdateSchema.safeParse(EXAMPLES.channelUpdate).success).toBe(true);
+    expect(ruleCreateSchema.safeParse(EXAMPLES.ruleCreate).success).toBe(true);
+    expect(ruleUpdateSchema.safeParse(EXAMPLES.ruleUpdate).success).toBe(true);
     const bodies = Object.values(OPERATIONS).flatMap((op) => (op.body ? [op.body.schema] : []));
     expect(Object.keys(requestSchemas())).toEqual(expect.arrayContaining(bodies));
   });

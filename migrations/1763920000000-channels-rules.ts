@@ -2,7 +2,7 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
 
 /**
  * Notification channels (HTTP targets delivered from the same queue as mail, their secrets
- * sealed), routing rules evaluated at intake in `position` order, and on each message the
+ * sealed; the outcome of its latest deliveries), routing rules evaluated at intake in `position` order, and on each message the
  * escalation an `undelivered` rule asks for (the channels to add once mail cannot deliver it).
  */
 export class ChannelsRules1763920000000 implements MigrationInterface {
@@ -18,6 +18,9 @@ export class ChannelsRules1763920000000 implements MigrationInterface {
         url_hint text NOT NULL,
         secrets_sealed text NOT NULL,
         options jsonb NOT NULL DEFAULT '{}',
+        last_success_at timestamptz,
+        last_failure_at timestamptz,
+        last_failure_reason text,
         created_at timestamptz NOT NULL DEFAULT now(),
         updated_at timestamptz NOT NULL DEFAULT now()
       )`);

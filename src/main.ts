@@ -18,6 +18,8 @@ import { EmbeddedPostgres } from './database/embedded-postgres.js';
 import { runMigrations } from './database/migrate.js';
 import { PgNotifier } from './database/pg-notifier.js';
 import { DeliveryWorker } from './delivery/delivery.worker.js';
+import { QueueAgeAlarm } from './delivery/queue-age-alarm.js';
+import { RelayProbe } from './delivery/relay-probe.js';
 import { EventLogService } from './events/event-log.service.js';
 import { LocalMailService } from './intake/local-mail.service.js';
 import { MaildropDirectory } from './intake/maildrop/maildrop-directory.js';
@@ -133,6 +135,8 @@ async function main(): Promise<void> {
     await app.get(PgNotifier).start();
     await app.get(SmtpListenerService).start();
     app.get(DeliveryWorker).start();
+    app.get(QueueAgeAlarm).start();
+    app.get(RelayProbe).start();
     await app.get(MaildropPickup).start();
     await app.get(LocalMailService).releaseResolvable();
     await app.listen(config.http.port, config.http.host);

@@ -37,6 +37,16 @@ export class ChannelEntity {
   @Column({ type: 'jsonb', default: {} })
   options!: ChannelOptions;
 
+  /** Its latest delivery that the service took, and the latest it refused or did not answer (the dashboard's health). */
+  @Column({ name: 'last_success_at', type: 'timestamptz', nullable: true })
+  lastSuccessAt!: Date | null;
+
+  @Column({ name: 'last_failure_at', type: 'timestamptz', nullable: true })
+  lastFailureAt!: Date | null;
+
+  @Column({ name: 'last_failure_reason', type: 'text', nullable: true })
+  lastFailureReason!: string | null;
+
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt!: Date;
 

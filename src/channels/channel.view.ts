@@ -16,5 +16,14 @@ export interface ChannelView {
   template: string | null;
   /** The stored secrets were sealed under another SECRET_KEY: enter the URL (and token) again. */
   secretsUnreadable: boolean;
+  health: ChannelHealth;
   updatedAt: string;
+}
+
+/** How its latest deliveries went: failing when the latest refusal or silence came after the latest success. */
+export interface ChannelHealth {
+  status: 'healthy' | 'failing' | 'unknown';
+  lastSuccessAt: string | null;
+  lastFailureAt: string | null;
+  lastFailureReason: string | null;
 }

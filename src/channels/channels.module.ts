@@ -23,6 +23,6 @@ export const CHANNELS_ENTITIES = [ChannelEntity, RuleEntity];
   imports: [TypeOrmModule.forFeature(CHANNELS_ENTITIES), AuthModule, EventsModule, RelaysModule, SettingsModule],
   providers: [ChannelsService, RulesService, ChannelTestService],
   controllers: [ChannelsController, RulesController],
-  exports: [ChannelsService, RulesService],
+  exports: [ChannelsService, RulesService, ChannelTestService],
 })
 export class ChannelsModule {}

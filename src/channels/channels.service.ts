@@ -9,7 +9,7 @@ import { type ChannelInput, channelCreateSchema, channelFieldErrors, channelUpda
 import type { ChannelTarget } from './channel-request.js';
 import { type ChannelSecrets, channelTarget, openChannelSecrets, sameDestination, sealChannelSecrets, urlHint } from './channel-secrets.js';
 import { ChannelEntity } from './channel.entity.js';
-import type { ChannelView } from './channel.view.js';
+import type { ChannelHealth, ChannelView } from './channel.view.js';
 
 /** A channel as delivery uses it: undefined `target` when it is disabled or its secrets do not open. */
 export interface DeliveryChannel {
@@ -140,6 +140,16 @@ export class ChannelsService {
     return { deleted: String(numeric) };
   }
 
+  /** What a delivery to a channel came to (ChannelDelivery), for its health; an update of at most one row, after the post. */
+  async delivered(id: number, ok: boolean, reason: string): Promise<void> {
+    await this.sql.rows(
+      ok
+        ? `UPDATE channel SET last_success_at = now() WHERE id = $1`
+        : `UPDATE channel SET last_failure_at = now(), last_failure_reason = left($2, 1000) WHERE id = $1`,
+      ok ? [id] : [id, reason],
+    );
+  }
+
   /** The ids of `ids` that are not channels, for a rule's validation. */
   async unknownIds(ids: number[], tx?: Conn): Promise<number[]> {
     const rows = await this.sql.rows<{ id: number }>(`SELECT id FROM channel WHERE id = ANY($1::int[])`, [ids], tx);
@@ -178,6 +188,7 @@ export class ChannelsService {
       headers: Object.keys(secrets?.headers ?? {}),
       template: r.options.template ?? null,
       secretsUnreadable: secrets === undefined,
+      health: healthOf(r),
       updatedAt: new Date(r.updatedAt).toISOString(),
     };
   }
@@ -190,6 +201,17 @@ export class ChannelsService {
     await this.events.record({ level: 'info', source: 'settings', message, details }, tx);
     await this.notifier.notify('postroom_routing', tx);
   }
+}
+
+function healthOf(r: ChannelEntity): ChannelHealth {
+  const ok = r.lastSuccessAt ? new Date(r.lastSuccessAt).getTime() : 0;
+  const failed = r.lastFailureAt ? new Date(r.lastFailureAt).getTime() : 0;
+  return {
+    status: !ok && !failed ? 'unknown' : failed > ok ? 'failing' : 'healthy',
+    lastSuccessAt: r.lastSuccessAt ? new Date(r.lastSuccessAt).toISOString() : null,
+    lastFailureAt: r.lastFailureAt ? new Date(r.lastFailureAt).toISOString() : null,
+    lastFailureReason: r.lastFailureReason,
+  };
 }
 
 const UNREADABLE = 'the stored URL and secrets cannot be decrypted with this SECRET_KEY: enter the URL (and token) again';

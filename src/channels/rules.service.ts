@@ -51,10 +51,7 @@ export class RulesService {
    * now, `undelivered` rules' as escalation steps. A message no rule matches is routed as mail only.
    */
   async route(facts: MatchFacts): Promise<Routing> {
-    const rules = await (this.live ??= this.load().catch((err: unknown) => {
-      this.live = undefined;
-      throw err;
-    }));
+    const rules = await this.rules();
     if (!rules.length) return NO_ROUTING;
     const now = new Set<number>();
     const escalation: EscalationStep[] = [];
@@ -64,6 +61,12 @@ export class RulesService {
       else escalation.push({ channels: r.channels, afterMinutes: r.afterMinutes, rule: r.name });
     }
     return { recipients: [...now].map(channelRecipient), escalation };
+  }
+
+  /** The channels of the enabled `undelivered` rules (enabled channels only): where the queue-age alarm goes. */
+  async undeliveredChannels(): Promise<string[]> {
+    const rules = await this.rules();
+    return [...new Set(rules.filter((r) => r.when === 'undelivered').flatMap((r) => r.channels))].map(channelRecipient);
   }
 
   async list(): Promise<RuleView[]> {
@@ -134,6 +137,14 @@ export class RulesService {
       await this.record(tx, `Rule ${gone.name} removed by ${actor}`, { actor, ruleId: id });
     });
     return { deleted: id };
+  }
+
+  /** The compiled rules, loaded once until postroom_routing says they changed. */
+  private rules(): Promise<LiveRule[]> {
+    return (this.live ??= this.load().catch((err: unknown) => {
+      this.live = undefined;
+      throw err;
+    }));
   }
 
   private async load(): Promise<LiveRule[]> {

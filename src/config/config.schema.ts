@@ -74,6 +74,7 @@ export const configSchema = z.object({
   INSTANCE_NAME: z.string().trim().min(1).default(`${os.hostname()}-${process.pid}`),
   DELIVERY_LEASE_SECONDS: z.coerce.number().int().min(10, 'must be at least 10').default(600),
   RELAY_RETRY_SECONDS: z.preprocess(unsetIfEmpty, z.coerce.number().min(0, 'must be 0 or more').max(3600, 'must be at most 3600').default(30)),
+  SELF_CHECK_SECONDS: z.preprocess(unsetIfEmpty, z.coerce.number().int('must be a whole number of seconds').min(1, 'must be at least 1').max(600, 'must be at most 600').default(15)),
   // Dashboard sessions end this long after login, however busy; TRUST_PROXY names the reverse
   // proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (none by default).
   SESSION_LIFETIME_HOURS: z.coerce.number().int('must be a whole number of hours').min(1, 'must be at least 1').max(720, 'must be at most 720').default(12),
@@ -114,6 +115,8 @@ export interface AppConfig {
   leaseSeconds: number;
   /** How long a relay that just failed is tried after the others. */
   relayRetrySeconds: number;
+  /** How often the queue-age alarm and the relay probe look whether they are due. */
+  selfCheckSeconds: number;
   /** Hours a dashboard session lasts after login, used or not. */
   sessionLifetimeHours: number;
   /** express's "trust proxy": the proxies whose X-Forwarded-* headers are believed; empty = none. */
@@ -169,6 +172,7 @@ export function loadConfig(processEnv: NodeJS.ProcessEnv = process.env): AppConf
     instanceName: e.INSTANCE_NAME,
     leaseSeconds: e.DELIVERY_LEASE_SECONDS,
     relayRetrySeconds: e.RELAY_RETRY_SECONDS,
+    selfCheckSeconds: e.SELF_CHECK_SECONDS,
     sessionLifetimeHours: e.SESSION_LIFETIME_HOURS,
     trustProxy: e.TRUST_PROXY,
     logLevel: e.LOG_LEVEL,

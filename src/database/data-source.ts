@@ -15,8 +15,9 @@ import { PrimaryRelay1763890000000 } from '../../migrations/1763890000000-primar
 import { RecipientRefusals1763900000000 } from '../../migrations/1763900000000-recipient-refusals.js';
 import { MailLogFates1763910000000 } from '../../migrations/1763910000000-mail-log-fates.js';
 import { ChannelsRules1763920000000 } from '../../migrations/1763920000000-channels-rules.js';
+import { SelfCheck1763930000000 } from '../../migrations/1763930000000-self-check.js';
 
-export const MIGRATIONS = [Initial1763780000000, Dashboard1763790000000, Reports1763800000000, DeliveryNotices1763810000000, Relays1763820000000, Retention1763830000000, OAuth1763840000000, FlushInFlight1763850000000, MessageDependents1763860000000, LocalMail1763870000000, OAuthClientAuth1763880000000, PrimaryRelay1763890000000, RecipientRefusals1763900000000, MailLogFates1763910000000, ChannelsRules1763920000000];
+export const MIGRATIONS = [Initial1763780000000, Dashboard1763790000000, Reports1763800000000, DeliveryNotices1763810000000, Relays1763820000000, Retention1763830000000, OAuth1763840000000, FlushInFlight1763850000000, MessageDependents1763860000000, LocalMail1763870000000, OAuthClientAuth1763880000000, PrimaryRelay1763890000000, RecipientRefusals1763900000000, MailLogFates1763910000000, ChannelsRules1763920000000, SelfCheck1763930000000];
 
 /**
  * One explicit data source definition, shared by the app, the tests and the benchmarks. It

@@ -32,6 +32,7 @@ export class ChannelDelivery {
           return { recipient, status: 'deferred', code: null, reply: 'the channel’s URL and secrets cannot be decrypted with this SECRET_KEY: enter them again', relay: channel.name };
         }
         const reply = await postToChannel(channelRequest(channel.target, alert), timeoutMs);
+        await this.channels.delivered(id, reply.status === 'sent', reply.reply).catch(() => undefined); // health only: the outcome is what counts
         return { recipient, status: reply.status, code: reply.code, reply: reply.reply, relay: channel.name, ...(reply.retryAfterMs !== undefined ? { retryAfterMs: reply.retryAfterMs } : {}) };
       }),
     );

@@ -12,7 +12,10 @@ import { ChannelDelivery } from './channel-delivery.js';
 import { DeliveryWorker } from './delivery.worker.js';
 import { OAuthModule } from './oauth/oauth.module.js';
 import { OutcomeRecorder } from './outcome.recorder.js';
+import { DeadMansSwitch } from './dead-mans-switch.js';
+import { QueueAgeAlarm } from './queue-age-alarm.js';
 import { RelayAlarms } from './relay-alarms.js';
+import { RelayProbe } from './relay-probe.js';
 import { TestEmailController } from './test-email.controller.js';
 import { TestEmailService } from './test-email.service.js';
 import { systemResolver } from './direct-transport.js';
@@ -31,10 +34,13 @@ import { MX_RESOLVER, TransportFactory } from './transport.factory.js';
     TransportFactory,
     TestEmailService,
     RelayAlarms,
+    RelayProbe,
+    DeadMansSwitch,
+    QueueAgeAlarm,
     { provide: MX_RESOLVER, useValue: systemResolver },
     { provide: SmtpThreadHost, useFactory: () => new SmtpThreadHost() },
   ],
   controllers: [TestEmailController],
-  exports: [DeliveryWorker, TransportFactory, TestEmailService, RelayAlarms],
+  exports: [DeliveryWorker, TransportFactory, TestEmailService, RelayAlarms, RelayProbe, QueueAgeAlarm],
 })
 export class DeliveryModule {}

@@ -15,6 +15,7 @@ import { QueueWriter } from '../queue/queue-writer.js';
 import { SettingsService, heloNameOf } from '../settings/settings.service.js';
 import { isChannelRecipient } from '../common/channel-recipient.js';
 import { ChannelDelivery } from './channel-delivery.js';
+import { DeadMansSwitch } from './dead-mans-switch.js';
 import { AttemptOutcome, alignRecipients, outcomeOfError, outcomeOfResult } from './outcome.js';
 import { OutcomeRecorder } from './outcome.recorder.js';
 import { RelayAlarms } from './relay-alarms.js';
@@ -74,6 +75,7 @@ export class DeliveryWorker implements Dispatcher, BeforeApplicationShutdown {
     notifier: PgNotifier,
     private readonly alarms: RelayAlarms,
     private readonly channels: ChannelDelivery,
+    private readonly heartbeat: DeadMansSwitch,
   ) {
     this.owner = `${config.instanceName}:${randomBytes(3).toString('hex')}`;
     this.leaseSeconds = config.leaseSeconds;
@@ -234,6 +236,7 @@ export class DeliveryWorker implements Dispatcher, BeforeApplicationShutdown {
       channels.length ? this.channels.send(message, data, channels, this.hostname, this.timeoutMs) : [],
     ]);
     outcome.recipients.push(...posted);
+    if (outcome.recipients.some((r) => r.status === 'sent')) this.heartbeat.worked();
     for (const r of outcome.recipients) {
       this.log.info({ queueId: message.id, rcpt: r.recipient, status: r.status, relay: r.relay ?? outcome.relay, reply: r.reply }, `delivery ${r.status}`);
     }

@@ -174,3 +174,23 @@ export function sendOnce(o: OnceOptions, envelope: { from: string; to: string[] 
     });
   });
 }
+
+/**
+ * A login without a message (the relay probe): connect (greeting, EHLO, STARTTLS as configured),
+ * log in as delivery would, then QUIT. Resolves once logged in; rejects with the failure.
+ */
+export function loginOnce(o: OnceOptions): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const conn = new SMTPConnection(o.connection);
+    let settled = false;
+    const finish = (err?: unknown) => {
+      if (settled) return;
+      settled = true;
+      quit(conn);
+      if (err) reject(err);
+      else resolve();
+    };
+    conn.on('error', (err) => finish(err));
+    conn.connect((err) => (err ? finish(err) : logIn(conn, o.auth, (loginErr) => finish(loginErr))));
+  });
+}

@@ -7,8 +7,9 @@ import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
  */
 export type MailLogEvent = 'received' | 'sent' | 'deferred' | 'bounced' | 'rejected' | 'held' | 'released' | 'deleted' | 'digested' | 'test';
 
-/** Postroom's own mail: a delivery status notice (bounce or delay warning), a storm digest, the daily report. */
-export type NoticeKind = 'dsn' | 'digest' | 'report';
+/** Postroom's own mail: a delivery status notice (bounce or delay warning), a storm digest, the daily report or heartbeat, an alarm to the channels. */
+export const NOTICE_KINDS = ['dsn', 'digest', 'report', 'alarm'] as const;
+export type NoticeKind = (typeof NOTICE_KINDS)[number];
 
 /** One line of the mail log: a reception, one recipient's outcome, or another fate of a message. */
 @Entity({ name: 'mail_log' })

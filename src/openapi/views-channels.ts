@@ -18,6 +18,14 @@ export function channelViews() {
       headers: z.array(z.string()).describe("webhook: the names of its extra headers (their values are write-only)"),
       template: z.string().nullable().describe('webhook: its Handlebars body template; null = the default'),
       secretsUnreadable: z.boolean().describe('The stored URL and secrets were sealed under another SECRET_KEY: enter them again'),
+      health: z
+        .strictObject({
+          status: z.enum(['healthy', 'failing', 'unknown']).describe('failing: its latest refusal or silence came after its latest success; unknown: never used'),
+          lastSuccessAt: dateTime().nullable(),
+          lastFailureAt: dateTime().nullable(),
+          lastFailureReason: z.string().nullable(),
+        })
+        .describe('How its latest deliveries went (tests not counted)'),
       updatedAt: dateTime(),
     })
     .describe('A notification channel, never a secret: only whether one is set');

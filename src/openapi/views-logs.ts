@@ -1,3 +1,4 @@
+import { NOTICE_KINDS } from '../mail-log/mail-log.entity.js';
 import { z } from 'zod';
 import { EVENT_LEVELS, EVENT_SOURCES } from '../events/event.entity.js';
 import { MAIL_LOG_EVENTS } from '../mail-log/mail-log.service.js';
@@ -24,7 +25,7 @@ export function logViews() {
       clientAddress: z.string().nullable(),
       subject: z.string().nullable(),
       detail: z.string().nullable().describe("A refusal's stage, a hold's reason, the operator of a release or delete"),
-      notice: z.enum(['dsn', 'digest', 'report']).nullable().describe("Postroom's own mail (on its received line)"),
+      notice: z.enum(NOTICE_KINDS).nullable().describe("Postroom's own mail (on its received line)"),
     })
     .describe('A mail-log entry');
   const Event = z

@@ -317,6 +317,14 @@ export class QueueRepository {
     return Math.max(0, rows[0]?.s ?? 0);
   }
 
+  /** The deferred message that has waited longest, and for how long (seconds): the queue-age alarm's question. */
+  async oldestDeferred(): Promise<{ id: string; subject: string; last_error: string | null; age: number } | undefined> {
+    const [row] = await this.sql.rows<{ id: string; subject: string; last_error: string | null; age: number }>(
+      `SELECT id, subject, last_error, EXTRACT(EPOCH FROM (now() - created_at))::float8 AS age FROM message WHERE state = 'deferred' ORDER BY created_at LIMIT 1`,
+    );
+    return row;
+  }
+
   /** Gives claimed messages back without counting an attempt (graceful shutdown). */
   async releaseLeases(owner: string): Promise<number> {
     const rows = await this.sql.rows(

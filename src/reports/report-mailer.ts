@@ -41,10 +41,10 @@ export class ReportMailer {
     await this.sendIfDue().catch((err: unknown) => this.log.error({ err }, 'daily report: could not send'));
   }
 
-  /** Sends yesterday's report when it is due; resolves with its date, or null when nothing was due. */
+  /** Sends yesterday's report and/or heartbeat when due; resolves with its date, or null when nothing was due. */
   async sendIfDue(now = new Date(), timeZone = appTimeZone()): Promise<string | null> {
     const s = await this.settings.get();
-    if (!s.reportEnabled) return null;
+    if (!s.reportEnabled && !s.heartbeatEnabled) return null;
     const rows = await this.sql.rows<{ last: string | null }>(`SELECT last_report_date::text AS last FROM report_delivery WHERE id = 1`);
     const date = dueReportDate(s.reportTime, rows[0]?.last ?? null, timeZone, now);
     if (!date) return null;
@@ -56,22 +56,32 @@ export class ReportMailer {
         tx,
       );
       if (claimed.length === 0) return null;
+      const what = [s.reportEnabled ? 'report' : '', s.heartbeatEnabled ? 'heartbeat' : ''].filter(Boolean).join(' and ');
       if (!s.adminAddress) {
-        await this.events.record({ level: 'warning', source: 'system', message: `Daily report for ${date} not mailed: no admin address is set`, details: { date } }, tx);
+        await this.events.record({ level: 'warning', source: 'system', message: `Daily ${what} for ${date} not mailed: no admin address is set`, details: { date } }, tx);
         return null;
       }
       const report = await this.reports.report(date, timeZone);
-      const envelopeFrom = s.fromAddress || `postroom@${await this.settings.heloName()}`;
-      const raw = await new MailComposer({
-        from: formatMailbox(s.fromName, envelopeFrom),
-        to: s.adminAddress,
-        subject: `Postroom report for ${date}: ${report.totals.received} received, ${report.totals.delivered} delivered, ${report.totals.bounced} bounced`,
-        text: formatReportText(report),
-      })
-        .compile()
-        .build();
-      const queueId = await this.intake.submit({ envelopeFrom, recipients: [s.adminAddress], raw, client: { address: null, protocol: 'local' }, notice: 'report' });
-      await this.events.record({ level: 'info', source: 'system', message: `Daily report for ${date} mailed to ${s.adminAddress} (${queueId})`, details: { date, to: s.adminAddress, queueId } }, tx);
+      const host = await this.settings.heloName();
+      const envelopeFrom = s.fromAddress || `postroom@${host}`;
+      const t = report.totals;
+      const mails = [
+        ...(s.reportEnabled ? [{ subject: `Postroom report for ${date}: ${t.received} received, ${t.delivered} delivered, ${t.bounced} bounced`, text: formatReportText(report) }] : []),
+        ...(s.heartbeatEnabled
+          ? [
+              {
+                subject: `Postroom heartbeat from ${host}: the mail path works`,
+                text: `This message went through Postroom's queue and relay: the mail path of ${host} works.\n\nYesterday (${date}): ${t.received} received, ${t.delivered} delivered, ${t.bounced} bounced.\n\nIt comes every day at ${s.reportTime}; when it stops, look at the appliance.\n`,
+              },
+            ]
+          : []),
+      ];
+      const queueIds: string[] = [];
+      for (const mail of mails) {
+        const raw = await new MailComposer({ from: formatMailbox(s.fromName, envelopeFrom), to: s.adminAddress, ...mail }).compile().build();
+        queueIds.push(await this.intake.submit({ envelopeFrom, recipients: [s.adminAddress], raw, client: { address: null, protocol: 'local' }, notice: 'report' }));
+      }
+      await this.events.record({ level: 'info', source: 'system', message: `Daily ${what} for ${date} mailed to ${s.adminAddress} (${queueIds.join(', ')})`, details: { date, to: s.adminAddress, queueIds } }, tx);
       return date;
     });
   }

@@ -15,7 +15,7 @@ export function formatReportText(r: DailyReport): string {
   heading('Grand Totals');
   out.push('messages', '');
   out.push(`${n(t.received)}   received`);
-  out.push(`${n(t.notices)}   notices  (Postroom's own: bounces, delay warnings, digests, reports)`);
+  out.push(`${n(t.notices)}   notices  (Postroom's own: bounces, delay warnings, digests, reports, alarms)`);
   out.push(`${n(t.delivered)}   delivered`);
   out.push(`${n(t.deferred)}   deferred  (${t.deferrals} deferrals)`);
   out.push(`${n(t.bounced)}   bounced`);

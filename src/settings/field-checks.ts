@@ -35,6 +35,19 @@ export function isTokenUrl(value: string): boolean {
   return url.protocol === 'http:' && ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname);
 }
 
+/** An http:// or https:// URL without line breaks (a ping URL). */
+export const HTTP_URL: Check = {
+  test: (v) => {
+    try {
+      const u = new URL(v);
+      return (u.protocol === 'http:' || u.protocol === 'https:') && !/\s/.test(v);
+    } catch {
+      return false;
+    }
+  },
+  message: 'must be an http:// or https:// URL',
+};
+
 export const TOKEN_URL: Check = { test: isTokenUrl, message: 'must be an https:// URL (http:// only for 127.0.0.1 or localhost)' };
 
 /** A Google service account's JSON key: an object with client_email and a PEM private_key. */

@@ -1,7 +1,7 @@
 import { DEFAULT_PORTS } from '../relays/relay-address.js';
 import type { SecretField } from '../relays/relay-secrets.js';
 import type { RelayEntity } from '../relays/relay.entity.js';
-import { type Check, MAILBOX, NO_CONTROL, ONE_LINE, RELAY_HOST, HOST_NAME, SERVICE_ACCOUNT_KEY, TENANT_ID, TIME_OF_DAY, TOKEN_URL, blankOr } from './field-checks.js';
+import { type Check, HTTP_URL, MAILBOX, NO_CONTROL, ONE_LINE, RELAY_HOST, HOST_NAME, SERVICE_ACCOUNT_KEY, TENANT_ID, TIME_OF_DAY, TOKEN_URL, blankOr } from './field-checks.js';
 
 /**
  * The one description of the settings fields: each field's name, label, kind, limits, whether
@@ -20,6 +20,7 @@ export const SETTINGS_FIELDSETS = [
   { id: 'identity', legend: 'Identity' },
   { id: 'delivery', legend: 'Delivery' },
   { id: 'report', legend: 'Daily report' },
+  { id: 'selfcheck', legend: 'Self-check' },
   { id: 'retention', legend: 'Retention and alert storms' },
 ] as const;
 
@@ -353,6 +354,48 @@ export const SETTINGS_FIELDS = [
   },
   { name: 'reportEnabled', kind: 'flag', label: "Mail yesterday's report to the admin address every day", fieldset: 'report', help: "Sent through Postroom's own queue, as text, once a day." },
   { name: 'reportTime', kind: 'text', label: 'Send at', labelNote: 'HH:MM', fieldset: 'report', checks: [TIME_OF_DAY], notText: 'must be a time such as 07:00', placeholder: '07:00', help: "In the appliance's time zone." },
+  {
+    name: 'heartbeatEnabled',
+    kind: 'flag',
+    label: 'Mail a heartbeat to the admin address every day',
+    fieldset: 'report',
+    help: 'A short “the mail path works” message with yesterday’s counts, at the time above: when it stops coming, something is wrong.',
+  },
+  {
+    name: 'probeMinutes',
+    kind: 'number',
+    label: 'Probe the relays every',
+    labelNote: 'minutes',
+    fieldset: 'selfcheck',
+    min: 0,
+    max: 1440,
+    unit: 'minutes',
+    zero: 'off',
+    help: 'Connects to each relay and logs in (EHLO, STARTTLS, AUTH or XOAUTH2 with a fresh token), then QUIT, sending nothing: a wrong password or an expired OAuth grant shows in relay health and the event log before an alert needs the relay.',
+  },
+  {
+    name: 'queueAgeAlarmMinutes',
+    kind: 'number',
+    label: 'Alarm when mail has waited',
+    labelNote: 'minutes',
+    fieldset: 'selfcheck',
+    min: 0,
+    max: 10080,
+    unit: 'minutes',
+    zero: 'off',
+    help: 'When the oldest deferred message has waited this long: a warning event, a banner on the dashboard and one notice to the channels of the “if undelivered” rules.',
+  },
+  {
+    name: 'heartbeatUrl',
+    kind: 'text',
+    label: 'Dead man’s switch URL',
+    fieldset: 'selfcheck',
+    max: 2048,
+    checks: [blankOr(HTTP_URL)],
+    placeholder: 'https://hc-ping.com/…',
+    autocompleteOff: true,
+    help: 'Gets a GET after each successful delivery or probe, at most once a minute (healthchecks.io style): the service tells you when the pings stop. Blank: off.',
+  },
   {
     name: 'retentionDays',
     kind: 'number',

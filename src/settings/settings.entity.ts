@@ -46,6 +46,22 @@ export class SettingsEntity {
   @Column({ name: 'report_time', type: 'text', default: '07:00' })
   reportTime!: string;
 
+  /** Every this many minutes each relay is connected to and logged in to, no message sent (0 = off). */
+  @Column({ name: 'probe_minutes', type: 'integer', default: 0 })
+  probeMinutes!: number;
+
+  /** The oldest deferred message waiting longer than this raises the queue-age alarm (0 = off). */
+  @Column({ name: 'queue_age_alarm_minutes', type: 'integer', default: 60 })
+  queueAgeAlarmMinutes!: number;
+
+  /** Mail a short heartbeat to the admin address every day at reportTime. */
+  @Column({ name: 'heartbeat_enabled', type: 'boolean', default: false })
+  heartbeatEnabled!: boolean;
+
+  /** A dead man's switch: this URL gets a GET after a successful delivery or probe, at most once a minute ('' = off). */
+  @Column({ name: 'heartbeat_url', type: 'text', default: '' })
+  heartbeatUrl!: string;
+
   /** Mail-log entries and events older than this many days are purged once a day. */
   @Column({ name: 'retention_days', type: 'integer', default: 90 })
   retentionDays!: number;

@@ -68,4 +68,16 @@ describe('ReportMailer (real PostgreSQL)', () => {
     const events: { level: string; message: string }[] = await ds.query(`SELECT level, message FROM event ORDER BY id DESC LIMIT 1`);
     expect(events[0]).toEqual({ level: 'warning', message: 'Daily report for 2026-11-23 not mailed: no admin address is set' });
   });
+
+  it('mails the heartbeat alone when only it is on: "the mail path works" with yesterday\'s counts', async () => {
+    settings = { ...settings, reportEnabled: false, heartbeatEnabled: true, adminAddress: 'admin@example.com' };
+    expect(await mailer().sendIfDue(new Date('2026-11-25T07:01:00Z'), 'UTC')).toBe('2026-11-24');
+    expect(submitted).toHaveLength(3);
+    const raw = submitted[2]!.raw.toString().replace(/=\r\n/g, ''); // quoted-printable soft line breaks
+    expect(raw).toMatch(/^Subject: Postroom heartbeat from appliance.local: the mail path works$/m);
+    expect(raw).toContain('Yesterday (2026-11-24): 0 received, 0 delivered, 0 bounced.');
+    expect(submitted[2]!.notice).toBe('report');
+    const [last]: { message: string }[] = await ds.query(`SELECT message FROM event ORDER BY id DESC LIMIT 1`);
+    expect(last!.message).toBe('Daily heartbeat for 2026-11-24 mailed to admin@example.com (Q3)');
+  });
 });

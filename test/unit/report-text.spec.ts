@@ -54,7 +54,7 @@ describe('formatReportText', () => {
       '       3   rejected',
       '       4   held',
       '       2   deleted',
-      "       5   notices  (Postroom's own: bounces, delay warnings, digests, reports)",
+      "       5   notices  (Postroom's own: bounces, delay warnings, digests, reports, alarms)",
       '       1   test emails',
       '    7500   bytes received',
       '   12499   bytes delivered',

@@ -54,6 +54,10 @@ const view: SettingsView = {
   delayWarningHours: 0,
   reportEnabled: false,
   reportTime: '07:00',
+  heartbeatEnabled: false,
+  probeMinutes: 0,
+  queueAgeAlarmMinutes: 60,
+  heartbeatUrl: '',
   retentionDays: 90,
   stormWindowMinutes: 10,
   stormMaxDuplicates: 3,
@@ -84,6 +88,7 @@ describe('formToSettingsInput', () => {
       lifetimeHours: 120,
       reportEnabled: true,
       reportTime: '06:30',
+      heartbeatEnabled: false,
     });
     expect(settingsInputSchema.safeParse(input).success).toBe(true);
   });
@@ -124,7 +129,7 @@ describe('formToSettingsInput', () => {
 
   it('leaves out text fields the form did not send', () => {
     const input = formToSettingsInput({});
-    expect(Object.keys(input).sort()).toEqual(['authEnabled', 'reportEnabled', 'rewriteFrom', 'tlsVerify']);
+    expect(Object.keys(input).sort()).toEqual(['authEnabled', 'heartbeatEnabled', 'reportEnabled', 'rewriteFrom', 'tlsVerify']);
   });
 });
 

@@ -4,6 +4,8 @@ import { appTimeZone } from '../../common/timezone.js';
 import { APP_CONFIG } from '../../config/config.module.js';
 import { AppConfig } from '../../config/config.schema.js';
 import { OAuthTokenService } from '../../delivery/oauth/oauth-token.service.js';
+import { ChannelsService } from '../../channels/channels.service.js';
+import { QueueAgeAlarm } from '../../delivery/queue-age-alarm.js';
 import { RelayAlarms } from '../../delivery/relay-alarms.js';
 import { heloNameOf } from '../../settings/settings.service.js';
 import { mailNameWarning } from '../../config/mail-name.js';
@@ -31,16 +33,19 @@ export class HomeController {
     private readonly oauth: OAuthTokenService,
     private readonly localMail: LocalMailService,
     private readonly alarms: RelayAlarms,
+    private readonly queueAge: QueueAgeAlarm,
+    private readonly channels: ChannelsService,
   ) {}
 
   @Get()
   async home(@Req() req: Request, @Res() res: Response): Promise<void> {
-    const [status, latestQueue, latestLog, latestEvents, policyRefusals, settings] = await Promise.all([
+    const [status, latestQueue, latestLog, latestEvents, policyRefusals, queueAge, settings] = await Promise.all([
       this.status(),
       this.queue.list({ limit: 5 }),
       this.mailLog.list({ limit: 5 }),
       this.events.list({ limit: 5 }),
       this.alarms.recent().catch(() => []),
+      this.queueAge.state().catch(() => ({ raised: false })),
       this.settings.get(),
     ]);
     renderView(req, res, 'pages/home', 'fragments/home/status', {
@@ -50,6 +55,8 @@ export class HomeController {
       ...status,
       // A relay refusing on policy grounds (5.7.x, 530, the EHLO name): Postroom's configuration, mail deferred.
       policyRefusals,
+      // The oldest deferred message has waited past the queue-age alarm (any instance raised it).
+      queueAge: queueAge.raised ? queueAge : undefined,
       mailNameWarning: mailNameWarning(heloNameOf(settings), settings.hostname !== ''),
       queue: latestQueue.items,
       mailLog: latestLog.items,
@@ -66,7 +73,7 @@ export class HomeController {
 
   private async status() {
     const tz = appTimeZone();
-    const [s, counts, sentToday, failedToday, last, relays, waiting] = await Promise.all([
+    const [s, counts, sentToday, failedToday, last, relays, waiting, channels] = await Promise.all([
       this.settings.view(),
       this.queue.counts(),
       this.mailLog.countToday('sent', tz),
@@ -74,12 +81,14 @@ export class HomeController {
       this.mailLog.lastOutcome(),
       this.relays.list(),
       this.localMail.waiting(),
+      this.channels.list(),
     ]);
     const today = localDay(tz, 0);
     return {
       today: { since: today.since, until: today.until },
       relay: s.relayHost ? `${s.relayHost}:${s.effectivePort} (${SECURITY_LABELS[s.security]})` : null,
       relays: relays.map((r) => ({ ...r, badge: HEALTH_BADGES[r.health.status] })),
+      channels: channels.map((c) => ({ ...c, badge: HEALTH_BADGES[c.health.status] })),
       backupRelaysOnly: !s.relayHost && relays.some((r) => r.enabled),
       // Until the next successful token: the primary relay's OAuth2 login is failing.
       oauthWarning: s.authEnabled && s.authMethod === 'oauth2' ? this.oauth.status() : undefined,

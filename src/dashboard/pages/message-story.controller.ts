@@ -38,7 +38,7 @@ interface RecipientStatus {
   at: string | null;
 }
 
-const NOTICE_LABELS: Record<NoticeKind, string> = { dsn: 'a delivery status notice (a bounce or a delay warning)', digest: 'an alert-storm digest', report: 'the daily report' };
+const NOTICE_LABELS: Record<NoticeKind, string> = { dsn: 'a delivery status notice (a bounce or a delay warning)', digest: 'an alert-storm digest', report: 'the daily report or heartbeat', alarm: 'an alarm to the notification channels' };
 
 /** How the story tells a message's fate (a hold, a release, a deletion, a digest): a sentence, the digest to link to, a note. */
 function fateOf(s: MailLogView): { fate?: string; digest?: string; note?: string } {

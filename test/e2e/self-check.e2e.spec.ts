@@ -1,3 +1,4 @@
+import nodemailer from 'nodemailer';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase } from '../helpers/db.js';
@@ -66,12 +67,33 @@ describe('self-check: relay probe, dead man’s switch, queue-age alarm', () => 
     expect(http.received).toHaveLength(0); // nothing worked yet: no heartbeat ping
   });
 
+  it('gets a pool alert to the phone within a minute while the relay refuses the password, and says why mail failed', async () => {
+    const phone = await postroom.api<{ id: string }>('POST', '/api/v1/channels', { type: 'ntfy', name: 'Ops phone', url: `${http.url}/phone`, topic: 'nas-7' });
+    expect(phone.status, JSON.stringify(phone.body)).toBe(201);
+    const rule = await postroom.api('POST', '/api/v1/rules', { name: 'Pool alerts when mail fails', match: { subject: '^pool', severity: 'warning' }, channels: [phone.body.id], when: 'undelivered', afterMinutes: 0 });
+    expect(rule.status, JSON.stringify(rule.body)).toBe(201);
+    const client = nodemailer.createTransport({ host: '127.0.0.1', port: postroom.smtpPort, secure: false, ignoreTLS: true });
+    const started = Date.now();
+    const info = await client.sendMail({ from: 'zed@nas.example.com', to: 'ops@example.com', subject: 'pool tank DEGRADED', text: 'sdb faulted', headers: { 'X-Priority': '1 (Highest)' } });
+    client.close();
+    const id = /queued as ([0-9A-Z]{17})/.exec(info.response)![1]!;
+    const posted = await postroom.until(async () => http.received.find((r) => r.path === '/phone/'), 'the alert on the phone', 60_000);
+    expect(posted.at - started).toBeLessThan(60_000);
+    expect(JSON.parse(posted.body)).toMatchObject({ topic: 'nas-7', title: 'pool tank DEGRADED', priority: 5 });
+    const story = await postroom.until(async () => {
+      const lines = await mailLog(postroom, `queueId=${id}`);
+      return lines.some((l) => l.event === 'sent' && l.relay === 'Ops phone') ? lines : undefined;
+    }, 'the channel delivery in the story');
+    expect(story.find((l) => l.event === 'deferred' && l.to === 'ops@example.com')?.reply).toMatch(/535/);
+    expect(sink.messages).toHaveLength(0);
+  });
+
   it('probes again at once when the password is typed again, and pings the dead man’s switch once it works', async () => {
     expect((await postroom.api('PUT', '/api/v1/settings', { password: 'right-password' })).status).toBe(200);
     await postroom.until(async () => (await primaryHealth()).status === 'healthy', 'the probe to log in');
     expect(sink.messages).toHaveLength(0);
-    await http.until(1);
-    expect(http.received[0]).toMatchObject({ method: 'GET', path: '/ping/check-uuid' });
+    const ping = await postroom.until(async () => http.received.find((r) => r.path === '/ping/check-uuid'), 'the heartbeat ping');
+    expect(ping.method).toBe('GET');
     expect((await events(postroom, 'level=info')).some((e) => /^Relay 127\.0\.0\.1:\d+ is working again/.test(e.message))).toBe(true);
   });
 
@@ -94,7 +116,10 @@ describe('self-check: relay probe, dead man’s switch, queue-age alarm', () => 
     }
     const raised = await postroom.until(async () => (await events(postroom, 'level=warning')).find((e) => e.details.kind === 'queue-age'), 'the alarm');
     expect(raised.message).toMatch(new RegExp(`^Mail is not getting through: message ${id} \\(pool tank DEGRADED\\) has waited 1[12]\\d min`));
-    const toPhone = await http.until(2).then(() => http.received.filter((r) => r.path === '/ntfy/'));
+    const toPhone = await postroom.until(async () => {
+      const posts = http.received.filter((r) => r.path === '/ntfy/');
+      return posts.length ? posts : undefined;
+    }, 'the alarm notice');
     expect(toPhone).toHaveLength(1);
     expect(JSON.parse(toPhone[0]!.body)).toMatchObject({ topic: 'oncall', title: expect.stringContaining('mail is not getting through'), priority: 5 });
 

@@ -246,7 +246,7 @@ function changedFields(current: ChannelEntity, before: ChannelSecrets, next: Cha
   if (input.enabled !== undefined && input.enabled !== current.enabled) changed.push('enabled');
   if (next.url !== before.url) changed.push('url');
   for (const key of SECRET_KEYS) if (JSON.stringify(next[key]) !== JSON.stringify(before[key])) changed.push(key);
-  if (input.template !== undefined && (input.template.trim() || undefined) !== current.options.template) changed.push('template');
+  if (input.template !== undefined && (input.template.trim() ? input.template : undefined) !== current.options.template) changed.push('template');
   return changed;
 }
 

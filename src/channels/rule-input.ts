@@ -49,12 +49,12 @@ export type RuleInput = z.infer<typeof ruleUpdateSchema>;
 
 /** One reason per field; a reason about one condition of `match` is named `match.<field>`. */
 export function ruleFieldErrors(error: z.ZodError): Record<string, string> {
-  const out = fieldErrors(error, { unknown: 'is not a rule field', root: 'must be a JSON object' });
-  for (const issue of error.issues) {
-    if (issue.path[0] !== 'match') continue;
-    delete out.match;
-    const key = issue.code === 'unrecognized_keys' ? issue.keys.map((k) => `match.${k}`) : [issue.path.length > 1 ? `match.${String(issue.path[1])}` : 'match'];
-    for (const k of key) out[k] ??= issue.code === 'unrecognized_keys' ? 'is not a condition (sender, recipient, subject, severity, client)' : issue.message;
+  const inMatch = error.issues.filter((i) => i.path[0] === 'match');
+  const out = fieldErrors(new z.ZodError(error.issues.filter((i) => i.path[0] !== 'match')), { unknown: 'is not a rule field', root: 'must be a JSON object' });
+  for (const issue of inMatch) {
+    const unknown = issue.code === 'unrecognized_keys';
+    const keys = unknown ? issue.keys.map((k) => `match.${k}`) : [issue.path.length > 1 ? `match.${String(issue.path[1])}` : 'match'];
+    for (const k of keys) out[k] ??= unknown ? 'is not a condition (sender, recipient, subject, severity, client)' : issue.message;
   }
   return out;
 }

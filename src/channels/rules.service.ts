@@ -26,6 +26,9 @@ interface LiveRule {
   afterMinutes: number;
 }
 
+/** A rule's fields besides its position, as stored. */
+const RULE_FIELDS = ['name', 'enabled', 'match', 'channels', 'when', 'afterMinutes'] as const;
+
 const NO_ROUTING: Routing = { recipients: [], escalation: [] };
 
 /**
@@ -116,14 +119,14 @@ export class RulesService {
       await tx.query(`LOCK TABLE rule IN SHARE ROW EXCLUSIVE MODE`);
       const current = await repo.findOne({ where: { id: numericId(id) } });
       if (!current) throw notFound(id);
-      const next: RuleEntity = { ...current, ...definedOf(input, ['name', 'enabled', 'match', 'channels', 'when', 'afterMinutes']) };
+      const next: RuleEntity = { ...current, ...definedOf(input, RULE_FIELDS) };
       if (input.when === 'always' && input.afterMinutes === undefined) next.afterMinutes = 0;
       checkWhen(next.when, next.afterMinutes);
       if (input.channels) await this.checkChannels(tx, input.channels);
-      const changed = (['name', 'enabled', 'match', 'channels', 'when', 'afterMinutes'] as const).filter((k) => JSON.stringify(next[k]) !== JSON.stringify(current[k]));
+      const changed: (keyof RuleInput)[] = RULE_FIELDS.filter((k) => JSON.stringify(next[k]) !== JSON.stringify(current[k]));
       if (changed.length) await repo.save(next);
-      if (input.position !== undefined && (await this.move(tx, current.id, input.position))) changed.push('position' as never);
-      if (changed.length) await this.record(tx, `Rule ${next.name} changed by ${actor}: ${changed.join(', ')}`, { actor, ruleId: id, changed: Object.fromEntries(changed.map((k) => [k, input[k as keyof RuleInput]])) });
+      if (input.position !== undefined && (await this.move(tx, current.id, input.position))) changed.push('position');
+      if (changed.length) await this.record(tx, `Rule ${next.name} changed by ${actor}: ${changed.join(', ')}`, { actor, ruleId: id, changed: Object.fromEntries(changed.map((k) => [k, input[k]])) });
     });
     return this.get(id);
   }

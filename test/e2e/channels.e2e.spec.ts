@@ -94,6 +94,17 @@ describe('notification channels and routing rules', () => {
     expect(failed.body).toMatchObject({ ok: false, step: 'response', code: 404, reply: expect.stringContaining('no such hook') });
   });
 
+  it('refuses a bad rule with one reason per field, a catastrophic pattern included', async () => {
+    const bad = await api<Invalid>('POST', '/api/v1/rules', { name: 'Bad', match: { subject: '(a+)+$', sender: '([', client: '10.0.0.0/33', colour: 'red' }, channels: ['999'], when: 'always' });
+    expect(bad.status).toBe(400);
+    expect(Object.keys(bad.body.fields).sort()).toEqual(['match.client', 'match.colour', 'match.sender', 'match.subject']);
+    const noChannel = await api<Invalid>('POST', '/api/v1/rules', { name: 'Nowhere', channels: ['999'], when: 'always' });
+    expect(noChannel.body.fields).toEqual({ channels: 'no such channel: 999' });
+    const mixed = await api<Invalid>('POST', '/api/v1/rules', { name: 'Mixed', channels: [webhook.id], when: 'always', afterMinutes: 5 });
+    expect(mixed.body.fields).toEqual({ afterMinutes: 'is only for when: undelivered' });
+    expect((await api<Page<unknown>>('GET', '/api/v1/rules')).body.items).toEqual([]);
+  });
+
   it('copies an alert a rule matches to its channels beside the mail, and leaves the others alone', async () => {
     const rule = await api<{ id: string; position: number }>('POST', '/api/v1/rules', { name: 'Disk alerts', match: { subject: '^disk ' }, channels: [webhook.id], when: 'always' });
     expect(rule.status, JSON.stringify(rule.body)).toBe(201);

@@ -76,3 +76,29 @@ document.addEventListener('htmx:after:swap', function () {
   result.focus({ preventScroll: true });
   result.scrollIntoView({ block: 'start' });
 });
+
+// Fields that only some choices of a select use (a channel's type, a rule's "if undelivered"):
+// an element with data-shown-by="NAME" data-shown-for="a b" is shown only while the select NAME
+// of its form has one of those values, and its fields are disabled (not sent) while hidden.
+// Without JavaScript every field shows, its hint saying which choices use it. Delegated, and
+// applied again after each htmx swap.
+(function () {
+  function apply(form) {
+    form.querySelectorAll('[data-shown-by]').forEach(function (el) {
+      var select = form.elements.namedItem(el.getAttribute('data-shown-by'));
+      if (!select || select.tagName !== 'SELECT') return;
+      var shown = (el.getAttribute('data-shown-for') || '').split(' ').indexOf(select.value) >= 0;
+      el.hidden = !shown;
+      el.querySelectorAll('input, select, textarea').forEach(function (field) { field.disabled = !shown; });
+    });
+  }
+  function applyAll() {
+    document.querySelectorAll('form').forEach(function (form) { if (form.querySelector('[data-shown-by]')) apply(form); });
+  }
+  document.addEventListener('change', function (e) {
+    var select = e.target;
+    if (select && select.tagName === 'SELECT' && select.form) apply(select.form);
+  });
+  document.addEventListener('htmx:after:swap', applyAll);
+  applyAll();
+})();

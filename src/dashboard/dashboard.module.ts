@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { ChannelsModule } from '../channels/channels.module.js';
 import { DeliveryModule } from '../delivery/delivery.module.js';
 import { OAuthModule } from '../delivery/oauth/oauth.module.js';
 import { EventsModule } from '../events/events.module.js';
@@ -14,6 +15,7 @@ import { LoginEvents } from './login-events.js';
 import { LoginThrottle } from './login-throttle.js';
 import { AccountPageController } from './pages/account.page.controller.js';
 import { AuthController } from './pages/auth.controller.js';
+import { ChannelsPageController } from './pages/channels.page.controller.js';
 import { EventsPageController } from './pages/events.page.controller.js';
 import { FaviconController } from './pages/favicon.controller.js';
 import { HomeController } from './pages/home.controller.js';
@@ -22,12 +24,13 @@ import { MessageStoryController } from './pages/message-story.controller.js';
 import { QueuePageController } from './pages/queue.page.controller.js';
 import { RelaysPageController } from './pages/relays.page.controller.js';
 import { ReportsPageController } from './pages/reports.page.controller.js';
+import { RulesPageController } from './pages/rules.page.controller.js';
 import { SettingsPageController } from './pages/settings.page.controller.js';
 import { TestEmailPageController } from './pages/test-email.page.controller.js';
 
 /** The top floor: every page of the dashboard, over the domain modules' services. */
 @Module({
-  imports: [DeliveryModule, EventsModule, IntakeModule, MailLogModule, OAuthModule, QueueModule, RelaysModule, ReportsModule, SettingsModule, WebModule],
+  imports: [ChannelsModule, DeliveryModule, EventsModule, IntakeModule, MailLogModule, OAuthModule, QueueModule, RelaysModule, ReportsModule, SettingsModule, WebModule],
   // One throttle for the login and the account page's current-password check.
   providers: [AdminPasswordService, LoginEvents, { provide: LoginThrottle, useValue: new LoginThrottle() }],
   controllers: [
@@ -38,6 +41,8 @@ import { TestEmailPageController } from './pages/test-email.page.controller.js';
     SettingsPageController,
     TestEmailPageController,
     RelaysPageController,
+    ChannelsPageController,
+    RulesPageController,
     QueuePageController,
     MailLogPageController,
     EventsPageController,

@@ -53,6 +53,19 @@ export interface WebResources {
 }
 
 /**
+ * Handlebars indents every line of a partial called on an indented line of its own, which
+ * changes what a <pre> or <textarea> inside it holds (a transcript, a webhook template, the
+ * aliases): templates are compiled with preventIndent.
+ */
+function preventPartialIndent(): void {
+  const h = hbs.handlebars as typeof hbs.handlebars & { postroomPreventIndent?: true };
+  if (h.postroomPreventIndent) return;
+  const compile = h.compile.bind(h);
+  h.compile = ((input: Parameters<typeof compile>[0], options?: Parameters<typeof compile>[1]) => compile(input, { preventIndent: true, ...options })) as typeof compile;
+  h.postroomPreventIndent = true;
+}
+
+/**
  * Everything the dashboard needs from Express, before Nest registers its routes: views,
  * static assets (htmx from our own origin), security headers, sessions in PostgreSQL (stored
  * only once logged in, ended SESSION_LIFETIME_HOURS after login), a login wall around every
@@ -65,6 +78,7 @@ export async function configureWeb(app: NestExpressApplication, options: WebOpti
   const views = path.join(root, 'views');
   app.setBaseViewsDir(views);
   app.setViewEngine('hbs');
+  preventPartialIndent();
   registerHelpers(hbs);
   await new Promise<void>((resolve) => hbs.registerPartials(views, { rename: (n: string) => n }, () => resolve()));
 

@@ -124,6 +124,19 @@ describe('Every dashboard page runs without a CSP violation', () => {
     await page.getByRole('button', { name: 'Add relay' }).click();
     await page.getByText('Nothing was saved.').waitFor();
 
+    await open('/channels');
+    const channel = page.locator('#channel-add');
+    await channel.getByLabel('Type').selectOption('ntfy');
+    await channel.getByLabel('Name').fill('Phone');
+    await channel.getByLabel('URL').fill('https://ntfy.example.com');
+    await page.getByRole('button', { name: 'Add channel' }).click();
+    await page.getByText('Nothing was saved.').waitFor();
+    await open('/rules');
+    await page.locator('#rule-add').getByLabel('Name').fill('Disks');
+    await page.locator('#rule-add').getByLabel('When').selectOption('undelivered');
+    await page.getByRole('button', { name: 'Add rule' }).click();
+    await page.getByText('Nothing was saved.').waitFor();
+
     expect([...seen.csp, ...found.csp]).toEqual([]);
     expect([...seen.errors, ...found.errors]).toEqual([]);
     await page.context().close();

@@ -1,6 +1,6 @@
 import { Controller, Get, HttpCode, Param, Post, Req, Res } from '@nestjs/common';
 import type { Request, Response } from 'express';
-import { InvalidInput, NotFound } from '../../common/domain-errors.js';
+import { NotFound } from '../../common/domain-errors.js';
 import type { FieldErrors } from '../../common/field-errors.js';
 import { appTimeZone } from '../../common/timezone.js';
 import { TestEmailResult, TestEmailService } from '../../delivery/test-email.service.js';
@@ -9,8 +9,10 @@ import type { Security } from '../../relays/relay.entity.js';
 import type { RelayView } from '../../relays/relay.view.js';
 import { RelaysService } from '../../relays/relays.service.js';
 import { SettingsService } from '../../settings/settings.service.js';
-import { flashRedirect, takeFlash } from '../../web/flash.js';
+import { takeFlash } from '../../web/flash.js';
 import { renderView } from '../../web/htmx.js';
+import { afterChange } from './after-change.js';
+import { errorSummary, fieldsOf, formChecked, formText, formWhole } from './form-body.js';
 import { HEALTH_BADGES, SECURITY_LABELS } from './relay-labels.js';
 import { reorder } from './relay-order.js';
 import { testResultView } from './test-result-view.js';
@@ -36,7 +38,8 @@ const FIELD_LABELS: Record<string, string> = {
   enabled: 'Enabled',
   to: 'Recipient',
 };
-const FORM_FIELDS = ['host', 'port', 'security', 'tlsVerify', 'authEnabled', 'username', 'password', 'priority', 'enabled'];
+const FORM_FIELDS = ['host', 'port', 'security', 'tlsVerify', 'authEnabled', 'username', 'password', 'priority', 'enabled', 'to'];
+const PAGE_PART = { path: '/relays', part: 'relays' };
 
 /** What a relay form shows: the values as typed (never a password) and whether one is stored. */
 interface RelayForm {
@@ -61,58 +64,40 @@ type Panel =
 
 const EMPTY_FORM: RelayForm = { host: '', port: '', security: 'starttls', tlsVerify: true, authEnabled: false, username: '', priority: '', enabled: true };
 
-/** The reasons per field of a refusal, or undefined for any other error. */
-export function fieldsOf(err: unknown): FieldErrors | undefined {
-  return err instanceof InvalidInput ? err.fields : undefined;
-}
-
 const isNotFound = (err: unknown) => err instanceof NotFound;
 
-/** A form's text field, trimmed ('' when absent). */
-function text(body: Record<string, unknown>, name: string): string {
-  const v = body[name];
-  return typeof v === 'string' ? v.trim() : '';
-}
-
-/** A number field: '' is `empty`, digits a number, anything else goes as typed for the service to refuse in its words. */
-function whole(body: Record<string, unknown>, name: string, empty: null | undefined): number | string | null | undefined {
-  const v = text(body, name);
-  if (v === '') return empty;
-  return /^\d{1,9}$/.test(v) ? Number(v) : v;
-}
-
-/** The relay API's input from the form. Checkboxes: absent is off (the form always shows them). */
+/** The relay API's input from the form. */
 function relayInput(body: Record<string, unknown>, mode: 'create' | 'update'): Record<string, unknown> {
   const password = typeof body.password === 'string' ? body.password : '';
   const input: Record<string, unknown> = {
-    host: text(body, 'host'),
-    port: whole(body, 'port', null),
-    security: text(body, 'security') || 'starttls',
-    tlsVerify: body.tlsVerify === 'on',
-    authEnabled: body.authEnabled === 'on',
-    username: text(body, 'username'),
-    enabled: body.enabled === 'on',
+    host: formText(body, 'host'),
+    port: formWhole(body, 'port', null),
+    security: formText(body, 'security') || 'starttls',
+    tlsVerify: formChecked(body, 'tlsVerify'),
+    authEnabled: formChecked(body, 'authEnabled'),
+    username: formText(body, 'username'),
+    enabled: formChecked(body, 'enabled'),
   };
-  const priority = whole(body, 'priority', undefined);
+  const priority = formWhole(body, 'priority', undefined);
   if (priority !== undefined) input.priority = priority;
   // Update: '' keeps the stored password, null clears it.
-  if (mode === 'update') input.password = body.clearPassword === 'on' ? null : password;
+  if (mode === 'update') input.password = formChecked(body, 'clearPassword') ? null : password;
   else if (password) input.password = password;
   return input;
 }
 
 function formFromBody(body: Record<string, unknown>, passwordSet?: boolean): RelayForm {
   return {
-    host: text(body, 'host'),
-    port: text(body, 'port'),
-    security: text(body, 'security') || 'starttls',
-    tlsVerify: body.tlsVerify === 'on',
-    authEnabled: body.authEnabled === 'on',
-    username: text(body, 'username'),
-    priority: text(body, 'priority'),
-    enabled: body.enabled === 'on',
+    host: formText(body, 'host'),
+    port: formText(body, 'port'),
+    security: formText(body, 'security') || 'starttls',
+    tlsVerify: formChecked(body, 'tlsVerify'),
+    authEnabled: formChecked(body, 'authEnabled'),
+    username: formText(body, 'username'),
+    priority: formText(body, 'priority'),
+    enabled: formChecked(body, 'enabled'),
     passwordSet,
-    clearPassword: body.clearPassword === 'on',
+    clearPassword: formChecked(body, 'clearPassword'),
   };
 }
 
@@ -239,7 +224,7 @@ export class RelaysPageController {
   @Post(':id/test')
   async test(@Param('id') id: string, @Req() req: Request, @Res() res: Response): Promise<void> {
     const body = (req.body ?? {}) as Record<string, unknown>;
-    const to = text(body, 'to');
+    const to = formText(body, 'to');
     const relay = (await this.relays.list()).find((r) => r.id === id);
     if (!relay) return this.done(req, res, `No relay ${id}: it may have been removed.`);
     try {
@@ -258,25 +243,16 @@ export class RelaysPageController {
     return (await this.relays.list()).find((r) => r.id === id && !r.primary);
   }
 
-  /** After a change: a plain form follows a 303 to the list, the message in the session; htmx gets the list with it, at the top. */
-  private async done(req: Request, res: Response, message: string): Promise<void> {
-    if (req.headers['hx-request'] !== 'true') {
-      // With a fragment of its own: the form's (#relay-add) would be kept, away from the message.
-      return flashRedirect(req, res, message, '/relays#relays');
-    }
-    res.setHeader('HX-Replace-Url', '/relays');
-    res.setHeader('HX-Reswap', 'outerHTML show:top');
-    await this.render(req, res, { kind: 'add', form: EMPTY_FORM, errors: {} }, { notice: message });
+  /** After a change: the list with the message (see afterChange). */
+  private done(req: Request, res: Response, message: string): Promise<void> {
+    return afterChange(req, res, PAGE_PART, message, (notice) => this.render(req, res, { kind: 'add', form: EMPTY_FORM, errors: {} }, { notice }));
   }
 
   private async render(req: Request, res: Response, panel: Panel, extra: { notice?: string; list?: RelayView[] } = {}): Promise<void> {
     const [list, settings] = await Promise.all([extra.list ?? this.relays.list(), this.settings.view()]);
     const backups = list.filter((r) => !r.primary);
     const errors = 'errors' in panel ? panel.errors : {};
-    const summary = Object.entries(errors).map(([name, message]) => ({
-      name: FORM_FIELDS.includes(name) || name === 'to' ? name : undefined,
-      message: `${FIELD_LABELS[name] ?? (name === '_' ? 'The form' : name)} ${message}`,
-    }));
+    const summary = errorSummary(errors, FIELD_LABELS, FORM_FIELDS);
     const form = 'form' in panel ? panel.form : undefined;
     renderView(req, res, PAGE, FRAGMENT, {
       title: 'Relays',

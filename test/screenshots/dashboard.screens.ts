@@ -1,9 +1,11 @@
 import path from 'node:path';
+import pg from 'pg';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import { launchBrowser, loggedInPage } from '../helpers/browser.js';
 import { createTestDatabase } from '../helpers/db.js';
 import { PostroomProcess, ROOT } from '../helpers/postroom-process.js';
+import { HttpSink } from '../helpers/http-sink.js';
 import { SmtpSink } from '../helpers/smtp-sink.js';
 import { WEB_PASSWORD } from '../helpers/web-session.js';
 
@@ -15,23 +17,33 @@ describe('dashboard screenshots', () => {
   let postroom: PostroomProcess;
   let browser: Browser;
   let page: Page;
+  const phone = new HttpSink();
   const sink = new SmtpSink({ starttls: false, rcptReply: (a) => (a.startsWith('nobody@') ? { code: 550, message: '5.1.1 <' + a + '>: Recipient address rejected: User unknown' } : undefined) });
 
   beforeAll(async () => {
     db = await createTestDatabase();
     await sink.start();
-    postroom = await new PostroomProcess({ databaseUrl: db.url, env: { ADMIN_PASSWORD: WEB_PASSWORD } }).start();
+    await phone.start();
+    postroom = await new PostroomProcess({ databaseUrl: db.url, env: { ADMIN_PASSWORD: WEB_PASSWORD, SELF_CHECK_SECONDS: '1' } }).start();
     await postroom.api('PUT', '/api/v1/settings', { relayHost: '127.0.0.1', relayPort: sink.port, security: 'none', fromAddress: 'nas01@example.com', fromName: 'NAS01', adminAddress: 'admin@example.com', hostname: 'nas01.example.com' });
     const subjects = ['Nightly backup completed', 'SMART: /dev/sda reallocated sectors', 'Pool tank scrub finished', 'UPS on battery', 'Certificate renewed', 'Replication task succeeded'];
     for (let i = 0; i < 18; i++) {
       await postroom.api('POST', '/api/v1/messages', { to: i % 7 === 3 ? ['ops@example.com', 'nobody@example.com'] : 'ops@example.com', subject: subjects[i % subjects.length], text: 'details' });
     }
     await sink.waitFor(18);
+    // The on-call phone gets pool and disk alerts when mail cannot deliver them.
+    const channel = await postroom.api<{ id: string }>('POST', '/api/v1/channels', { type: 'ntfy', name: 'On-call phone', url: phone.url, topic: 'nas01-alerts' });
+    await postroom.api('POST', '/api/v1/rules', { name: 'Pool and disk alerts when mail fails', match: { subject: '^(pool|disk)' }, channels: [channel.body.id], when: 'undelivered', afterMinutes: 0 });
     await sink.stop();
     for (const s of ['Pool tank DEGRADED', 'Disk /dev/sdc FAULTED', 'Backup job 7 failed']) await postroom.api('POST', '/api/v1/messages', { to: 'ops@example.com', cc: 'storage-team@example.org', subject: s, text: 'x' });
     await postroom.until(async () => (await postroom.api<{ deferred: number }>('GET', '/api/v1/queue/counts')).body.deferred >= 3, 'deferrals');
     const q = await postroom.api<{ items: { id: string }[] }>('GET', '/api/v1/queue');
     await postroom.api('POST', `/api/v1/queue/${q.body.items[0]!.id}/hold`);
+    // One of them has waited 75 minutes, as if the relay had been down that long: the queue-age alarm.
+    const client = new pg.Client({ connectionString: db.url });
+    await client.connect();
+    await client.query(`UPDATE message SET created_at = now() - interval '75 minutes' WHERE id = $1`, [q.body.items[1]!.id]).finally(() => client.end());
+    await postroom.until(async () => (await postroom.api<{ items: { details: { kind?: string } }[] }>('GET', '/api/v1/events?level=warning')).body.items.some((e) => e.details.kind === 'queue-age'), 'the alarm');
     browser = await launchBrowser();
     page = await loggedInPage(browser, postroom);
     await page.setViewportSize({ width: 1366, height: 900 }); // an operator's laptop
@@ -41,6 +53,7 @@ describe('dashboard screenshots', () => {
     await browser?.close();
     await postroom?.dispose();
     await sink.stop();
+    await phone.stop();
     await db?.drop();
   });
 

@@ -27,7 +27,7 @@ describe('Dashboard in a real browser', () => {
     const page = await loggedInPage(browser, postroom);
     expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe('SMTP Dashboard');
     const menu = await page.getByRole('navigation', { name: 'SMTP' }).getByRole('link').allTextContents();
-    expect(menu).toEqual(['SMTP Dashboard', 'Edit Settings', 'Send Test Email', 'Relays', 'Mail Queue', 'Delete Queue', 'Flush Queue', 'Mail Log', 'Logs', "Today's Report", "Yesterday's Report"]);
+    expect(menu).toEqual(['SMTP Dashboard', 'Edit Settings', 'Send Test Email', 'Relays', 'Channels', 'Rules', 'Mail Queue', 'Delete Queue', 'Flush Queue', 'Mail Log', 'Logs', "Today's Report", "Yesterday's Report"]);
     await page.context().close();
   });
 

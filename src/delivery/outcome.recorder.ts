@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
-import { channelRecipient, isChannelRecipient } from '../common/channel-recipient.js';
+import { channelIdOf, channelRecipient, isChannelRecipient } from '../common/channel-recipient.js';
 import type { EscalationStep } from '../common/escalation.js';
 import type { MessageData } from '../common/message-data.js';
+import { ChannelsService } from '../channels/channels.service.js';
 import { NewMailLogEntry } from '../mail-log/mail-log.service.js';
 import { FinishedAttempt, QueueWriter } from '../queue/queue-writer.js';
 import { ClaimedMessage } from '../queue/queue.repository.js';
@@ -17,7 +18,7 @@ export interface AttemptRecord extends FinishedAttempt {
 }
 
 /** Works out what an attempt commits (pure): retry time, expiry at the end of the lifetime, escalation to channels, the lines. */
-export function attemptRecord(message: ClaimedMessage, owner: string, outcome: AttemptOutcome, lifetimeHours: number, now: Date): AttemptRecord {
+export function attemptRecord(message: ClaimedMessage, owner: string, outcome: AttemptOutcome, lifetimeHours: number, now: Date, channelNames?: ReadonlyMap<number, string>): AttemptRecord {
   const attempt = message.attempts + 1;
   const createdAt = new Date(message.created_at);
   const waiting = outcome.recipients.filter((r) => r.status === 'deferred');
@@ -59,7 +60,7 @@ export function attemptRecord(message: ClaimedMessage, owner: string, outcome: A
     events.push({
       level: 'warning',
       source: 'delivery',
-      message: `Mail did not deliver message ${message.id}: sent to ${escalation.added.join(', ')} by rule ${escalation.rules.join(', ')}`,
+      message: `Mail did not deliver message ${message.id}: sent to ${escalation.added.map((r) => channelNames?.get(channelIdOf(r)!) ?? r).join(', ')} by rule ${escalation.rules.join(', ')}`,
       details: { queueId: message.id, channels: escalation.added, rules: escalation.rules },
       queueId: message.id,
     });
@@ -129,12 +130,15 @@ export class OutcomeRecorder {
   constructor(
     private readonly writer: QueueWriter,
     private readonly notices: BounceNotifier,
+    private readonly channels: ChannelsService,
   ) {}
 
   /** Resolves once the outcome is committed (false: the lease was no longer ours, nothing recorded) and any notice is queued. */
   async record(message: ClaimedMessage & { data: MessageData }, owner: string, outcome: AttemptOutcome, lifetimeHours: number): Promise<boolean> {
     const now = new Date();
-    const rec = attemptRecord(message, owner, outcome, lifetimeHours, now);
+    // The channels' names for an escalation's event: read only for a message that has steps.
+    const names = message.escalation?.length ? await this.channels.names().catch(() => undefined) : undefined;
+    const rec = attemptRecord(message, owner, outcome, lifetimeHours, now, names);
     const committed = await this.writer.finish(rec);
     // After COMMIT: delivery status notices (bounce, optional delay warning) for mail recipients; never throws.
     const bounced = rec.bounced.filter((r) => !isChannelRecipient(r));

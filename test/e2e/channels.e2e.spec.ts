@@ -187,7 +187,7 @@ describe('notification channels and routing rules', () => {
       }, 'the channel delivery');
       expect(lines.find((l) => l.to === 'ops@example.com' && l.event === 'deferred')).toBeDefined();
       const escalated = await events(app.postroom, 'level=warning');
-      expect(escalated.some((e) => e.message.includes(failing) && e.message.includes('Pool alerts if mail fails'))).toBe(true);
+      expect(escalated.some((e) => e.message === `Mail did not deliver message ${failing}: sent to Phone (ntfy) by rule Pool alerts if mail fails`)).toBe(true);
     } finally {
       await app.sink.start();
     }

@@ -56,7 +56,7 @@ describe('group-committed statements on a real PostgreSQL', () => {
     workers = await livePresence(ds, 'taker:1', 'w1', 'w2', 'other');
     // Notices are BounceNotifier's business (bounce-notices.spec); here they only must not fail.
     const notices = { afterAttempt: async () => undefined } as unknown as BounceNotifier;
-    recorder = new OutcomeRecorder(services.writer, notices);
+    recorder = new OutcomeRecorder(services.writer, notices, services.channels);
   });
   afterAll(async () => {
     await workers?.end();

@@ -36,7 +36,7 @@ describe('BounceNotifier: RFC 3464 notices after an attempt (real PostgreSQL)', 
     const storm = new StormService(silentLogger, services.sql, services.repo, services.writer, fakeSettings);
     const intake = new IntakeService(services.queue, fakeSettings, localMail, storm, services.rules, silentLogger);
     const notifier = new BounceNotifier(services.sql, services.repo, fakeSettings, intake, services.events, silentLogger);
-    recorder = new OutcomeRecorder(services.writer, notifier);
+    recorder = new OutcomeRecorder(services.writer, notifier, services.channels);
   });
   afterAll(async () => close?.());
 

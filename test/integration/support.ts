@@ -26,8 +26,9 @@ export function queueServices(ds: DataSource) {
   const notifier = new PgNotifier(ds, silentLogger);
   const writer = new QueueWriter(sql, repo, mailLog, events, notifier);
   const queue = new QueueService(sql, repo, writer, events, notifier, mailLog);
-  const rules = new RulesService(sql, new ChannelsService(sql, new SecretBox(randomBytes(32)), events, notifier), events, notifier);
-  return { sql, repo, mailLog, events, notifier, writer, queue, rules };
+  const channels = new ChannelsService(sql, new SecretBox(randomBytes(32)), events, notifier);
+  const rules = new RulesService(sql, channels, events, notifier);
+  return { sql, repo, mailLog, events, notifier, writer, queue, channels, rules };
 }
 
 /** A small message; ids made from distinct milliseconds sort in the order they were made. */

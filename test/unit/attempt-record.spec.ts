@@ -78,9 +78,9 @@ describe(attemptRecord.name, () => {
     const step = (afterMinutes: number, channels = [3]) => ({ channels, afterMinutes, rule: 'Pool alerts' });
 
     it('adds the channels of an undelivered rule at the first failed attempt (afterMinutes 0), due at once, and says so', () => {
-      const r = attemptRecord(claimed({ recipients: ['a@example.net'], escalation: [step(0)] }), 'w1', { relay: 'relay:25', recipients: [{ recipient: 'a@example.net', status: 'deferred', reply: '421 down', code: 421 }] }, 120, NOW);
+      const r = attemptRecord(claimed({ recipients: ['a@example.net'], escalation: [step(0)] }), 'w1', { relay: 'relay:25', recipients: [{ recipient: 'a@example.net', status: 'deferred', reply: '421 down', code: 421 }] }, 120, NOW, new Map([[3, 'Ops phone']]));
       expect(r.finish).toMatchObject({ pending: ['a@example.net', 'channel:3'], nextAttemptAt: NOW, escalation: [] });
-      expect(r.events!.map((e) => e.message)).toEqual(['Mail did not deliver message 0BCDFGHJK12345678: sent to channel:3 by rule Pool alerts']);
+      expect(r.events!.map((e) => e.message)).toEqual(['Mail did not deliver message 0BCDFGHJK12345678: sent to Ops phone by rule Pool alerts']);
     });
 
     it('waits for afterMinutes while mail only defers, coming back no later than then', () => {

@@ -1,4 +1,6 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
+import type { Logger } from 'pino';
+import { ROOT_LOGGER } from '../logging/logging.module.js';
 import { channelRecipient } from '../common/channel-recipient.js';
 import { InvalidInput, NotFound } from '../common/domain-errors.js';
 import type { EscalationStep } from '../common/escalation.js';
@@ -39,13 +41,16 @@ const NO_ROUTING: Routing = { recipients: [], escalation: [] };
 @Injectable()
 export class RulesService {
   private live?: Promise<LiveRule[]>;
+  private readonly log: Logger;
 
   constructor(
     private readonly sql: Sql,
     private readonly channels: ChannelsService,
     private readonly events: EventLogService,
     private readonly notifier: PgNotifier,
+    @Inject(ROOT_LOGGER) root: Logger,
   ) {
+    this.log = root.child({ module: 'rules' });
     notifier.on('postroom_routing', () => (this.live = undefined));
   }
 
@@ -156,7 +161,16 @@ export class RulesService {
               ARRAY(SELECT c.id FROM channel c WHERE c.id = ANY(r.channels) AND c.enabled ORDER BY c.id) AS channels
          FROM rule r WHERE r.enabled ORDER BY r.position, r.id`,
     );
-    return rows.filter((r) => r.channels.length).map((r) => ({ name: r.name, match: compileMatch(r.match), channels: r.channels, when: r.when, afterMinutes: r.after_minutes }));
+    return rows.flatMap((r) => {
+      if (!r.channels.length) return [];
+      try {
+        return [{ name: r.name, match: compileMatch(r.match), channels: r.channels, when: r.when, afterMinutes: r.after_minutes }];
+      } catch (err) {
+        // Saved through validation, so only a row changed behind the API's back: that rule is left out, not all routing.
+        this.log.error({ err, rule: r.name }, 'routing rule left out: its match does not compile');
+        return [];
+      }
+    });
   }
 
   /** Puts a rule at `position` (past the end: last) and numbers the rest 1, 2, …; true when it moved. */

@@ -1,11 +1,10 @@
 import Handlebars from 'handlebars';
+import type { Severity } from '../common/severity.js';
 
 /** The kinds of notification channel Postroom can deliver an alert to. */
 export const CHANNEL_TYPES = ['webhook', 'ntfy', 'gotify', 'slack', 'mattermost', 'discord', 'teams'] as const;
 /** One of CHANNEL_TYPES. */
 export type ChannelType = (typeof CHANNEL_TYPES)[number];
-/** How urgent an alert is. */
-export type Severity = 'info' | 'warning' | 'critical';
 
 /** The fields of an alert a channel shows (and a webhook template may use). */
 export interface Alert {

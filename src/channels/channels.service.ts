@@ -1,4 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, In } from 'typeorm';
 import { Conflict, InvalidInput, NotFound } from '../common/domain-errors.js';
 import { bodyFields, rowId } from './api-input.js';
 import { PgNotifier } from '../database/pg-notifier.js';
@@ -29,6 +31,7 @@ const SECRET_KEYS = ['token', 'topic', 'headers'] as const;
 @Injectable()
 export class ChannelsService {
   constructor(
+    @InjectDataSource() private readonly db: DataSource,
     private readonly sql: Sql,
     @Inject(SECRET_BOX) private readonly box: SecretBox,
     private readonly events: EventLogService,
@@ -36,7 +39,7 @@ export class ChannelsService {
   ) {}
 
   async list(): Promise<ChannelView[]> {
-    const rows = await this.sql.transaction((tx) => tx.getRepository(ChannelEntity).find({ order: { id: 'ASC' } }));
+    const rows = await this.repo().find({ order: { id: 'ASC' } });
     return rows.map((r) => this.describe(r));
   }
 
@@ -46,7 +49,7 @@ export class ChannelsService {
 
   /** Channels by id as delivery needs them (missing ids are absent from the map). */
   async forDelivery(ids: number[]): Promise<Map<number, DeliveryChannel>> {
-    const rows = ids.length ? await this.sql.transaction((tx) => tx.getRepository(ChannelEntity).createQueryBuilder('c').where('c.id = ANY(:ids)', { ids }).getMany()) : [];
+    const rows = ids.length ? await this.repo().findBy({ id: In(ids) }) : [];
     return new Map(
       rows.map((r) => {
         const secrets = r.enabled ? openChannelSecrets(this.box, r) : undefined;
@@ -163,8 +166,12 @@ export class ChannelsService {
     return new Map(rows.map((r) => [r.id, r.name]));
   }
 
+  private repo() {
+    return this.db.getRepository(ChannelEntity);
+  }
+
   private async row(id: string): Promise<ChannelEntity> {
-    const row = await this.sql.transaction((tx) => tx.getRepository(ChannelEntity).findOne({ where: { id: numericId(id) } }));
+    const row = await this.repo().findOneBy({ id: numericId(id) });
     if (!row) throw notFound(id);
     return row;
   }

@@ -1,4 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
 import type { Logger } from 'pino';
 import { ROOT_LOGGER } from '../logging/logging.module.js';
 import { channelRecipient } from '../common/channel-recipient.js';
@@ -44,6 +46,7 @@ export class RulesService {
   private readonly log: Logger;
 
   constructor(
+    @InjectDataSource() private readonly db: DataSource,
     private readonly sql: Sql,
     private readonly channels: ChannelsService,
     private readonly events: EventLogService,
@@ -78,7 +81,7 @@ export class RulesService {
   }
 
   async list(): Promise<RuleView[]> {
-    const rows = await this.sql.transaction((tx) => tx.getRepository(RuleEntity).find({ order: { position: 'ASC', id: 'ASC' } }));
+    const rows = await this.db.getRepository(RuleEntity).find({ order: { position: 'ASC', id: 'ASC' } });
     const names = await this.channels.names();
     return rows.map((r) => describe(r, names));
   }

@@ -26,8 +26,8 @@ export function queueServices(ds: DataSource) {
   const notifier = new PgNotifier(ds, silentLogger);
   const writer = new QueueWriter(sql, repo, mailLog, events, notifier);
   const queue = new QueueService(sql, repo, writer, events, notifier, mailLog);
-  const channels = new ChannelsService(sql, new SecretBox(randomBytes(32)), events, notifier);
-  const rules = new RulesService(sql, channels, events, notifier, silentLogger);
+  const channels = new ChannelsService(ds, sql, new SecretBox(randomBytes(32)), events, notifier);
+  const rules = new RulesService(ds, sql, channels, events, notifier, silentLogger);
   return { sql, repo, mailLog, events, notifier, writer, queue, channels, rules };
 }
 

@@ -65,7 +65,8 @@ export const SAMPLE_ALERT: Alert = Object.freeze({
 });
 
 const ELLIPSIS = '…';
-const graphemes = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
+/** Made at the first cut, not at start: its ICU data costs about 2 MiB. */
+let graphemes: Intl.Segmenter | undefined;
 const sizes = {
   utf16: (s: string) => s.length,
   utf8: (s: string) => Buffer.byteLength(s, 'utf8'),
@@ -87,7 +88,7 @@ export function truncate(text: string, max: number, { measure = 'utf16', escape 
   const budget = max - size(ELLIPSIS);
   let out = '';
   let used = 0;
-  for (const { segment } of graphemes.segment(text)) {
+  for (const { segment } of (graphemes ??= new Intl.Segmenter(undefined, { granularity: 'grapheme' })).segment(text)) {
     const piece = escape(segment);
     used += size(piece);
     if (used > budget) break;

@@ -22,7 +22,7 @@
  */
 import { BlockList, isIP } from 'node:net';
 import vm from 'node:vm';
-import safeRegex from 'safe-regex2';
+import { createRequire } from 'node:module';
 import { isSeverity, severityRank, type Severity } from '../common/severity.js';
 
 /** What a rule asks of a message; every field given must hold, an empty match matches all. */
@@ -61,6 +61,9 @@ type PatternField = 'sender' | 'recipient' | 'subject';
 
 const PATTERN_FIELDS: Record<PatternField, number> = { sender: MAX_ADDRESS, recipient: MAX_ADDRESS, subject: MAX_SUBJECT };
 const PROBE_UNITS = ['a', '0', ' ', '.', '-', '_', '@'];
+/** safe-regex2 (and its regexp parser, ~2 MiB) is loaded by the first rule saved, not at start. */
+let safeRegex: ((source: string) => boolean) | undefined;
+const isSafe = (source: string): boolean => (safeRegex ??= createRequire(import.meta.url)('safe-regex2') as (source: string) => boolean)(source);
 const PROBE_SCRIPT = new vm.Script('for (const text of texts) re.test(text);');
 let probeContext: vm.Context | undefined;
 
@@ -111,7 +114,7 @@ function patternProblem(source: string, maxText: number): string | undefined {
   } catch (error) {
     return `is not a valid regular expression: ${syntaxReason(error, source)}`;
   }
-  if (!safeRegex(source)) {
+  if (!isSafe(source)) {
     return 'may backtrack catastrophically: nested repetition like (a+)+, more than 25 repetitions and lookbehind are refused';
   }
   if (isSlow(re, source, maxText)) {

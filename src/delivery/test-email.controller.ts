@@ -1,5 +1,4 @@
 import { Body, Controller, HttpCode, Param, Post, UseGuards } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ApiTokenGuard } from '../auth/api-token.guard.js';
 import { TestEmailService } from './test-email.service.js';
 
@@ -11,23 +10,16 @@ const body = (raw: unknown): Record<string, unknown> => (raw && typeof raw === '
  * saved relay). Both answer the diagnosis (200 whether the test succeeded or not; 400 for an
  * invalid request). It lives in DeliveryModule: the settings and relays modules sit below it.
  */
-@ApiBearerAuth()
 @Controller('api/v1')
 @UseGuards(ApiTokenGuard)
 export class TestEmailController {
   constructor(private readonly tests: TestEmailService) {}
-
-  @ApiTags('Settings')
-  @ApiOperation({ summary: 'Send a test email through the real delivery path; answers the diagnosis' })
   @Post('settings/test')
   @HttpCode(200)
   test(@Body() raw: unknown) {
     const b = body(raw);
     return this.tests.run({ to: b.to, settings: b.settings, saveIfOk: b.saveIfOk }, 'api');
   }
-
-  @ApiTags('Relays')
-  @ApiOperation({ summary: 'Send a test email through one relay (primary or backup, enabled or not); answers the diagnosis' })
   @Post('relays/:id/test')
   @HttpCode(200)
   testRelay(@Param('id') id: string, @Body() raw: unknown) {

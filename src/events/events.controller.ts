@@ -1,17 +1,11 @@
 import { Controller, Get, Query, UseGuards } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ApiTokenGuard } from '../auth/api-token.guard.js';
 import { decodeCursor, parseEnum, parseLimit, parseText, parseTime } from '../common/pagination.js';
 import { EventLogService, isEventCursor } from './event-log.service.js';
-
-@ApiTags('Events')
-@ApiBearerAuth()
 @Controller('api/v1/events')
 @UseGuards(ApiTokenGuard)
 export class EventsController {
   constructor(private readonly events: EventLogService) {}
-
-  @ApiOperation({ summary: 'The system event log, newest first (filters: level, source, since, until; cursor, limit)' })
   @Get()
   list(@Query() q: Record<string, unknown>) {
     return this.events.list({

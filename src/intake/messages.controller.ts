@@ -1,5 +1,4 @@
 import { Body, Controller, HttpCode, Post, ServiceUnavailableException, UseGuards } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import MailComposer from 'nodemailer/lib/mail-composer/index.js';
 import { ApiTokenGuard } from '../auth/api-token.guard.js';
 import { formatMailbox } from '../common/address.js';
@@ -10,9 +9,6 @@ import { SettingsService } from '../settings/settings.service.js';
 import { messageInputSchema } from './dto/message-input.js';
 import { IntakeService } from './intake.service.js';
 import { MessageRefused } from './message-hygiene.js';
-
-@ApiTags('Messages')
-@ApiBearerAuth()
 @Controller('api/v1/messages')
 @UseGuards(ApiTokenGuard)
 export class MessagesController {
@@ -23,7 +19,6 @@ export class MessagesController {
   ) {}
 
   /** Builds the MIME message, queues it, and answers 202 with its queue id once committed. */
-  @ApiOperation({ summary: 'Submit a message (from, to, cc, bcc, subject, text, html, severity); 202 with its queue id once committed' })
   @Post()
   @HttpCode(202)
   async submit(@Body() body: unknown): Promise<{ id: string }> {

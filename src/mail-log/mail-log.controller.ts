@@ -1,17 +1,12 @@
 import { Controller, Get, Query, UseGuards } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ApiTokenGuard } from '../auth/api-token.guard.js';
 import { decodeCursor, parseEnum, parseLimit, parseText, parseTime } from '../common/pagination.js';
 import { MAIL_LOG_EVENTS, MailLogService, isMailLogCursor } from './mail-log.service.js';
-
-@ApiTags('Mail log')
-@ApiBearerAuth()
 @Controller('api/v1/mail-log')
 @UseGuards(ApiTokenGuard)
 export class MailLogController {
   constructor(private readonly mailLog: MailLogService) {}
 
-  @ApiOperation({ summary: 'The mail log, newest first (filters: event, address, q (text in subject, addresses, queue id, Message-ID), queueId, since, until; cursor, limit)' })
   @Get()
   list(@Query() q: Record<string, unknown>) {
     return this.mailLog.list({

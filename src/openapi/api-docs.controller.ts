@@ -1,6 +1,6 @@
 import { Controller, Get, Header, Param, Res } from '@nestjs/common';
 import type { INestApplication } from '@nestjs/common';
-import { ApiExcludeController, OpenAPIObject } from '@nestjs/swagger';
+import type { OpenAPIObject } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -15,7 +15,7 @@ import { buildApiDocument, operationList } from './api-docs.js';
 export class ApiDocsHolder {
   private app?: INestApplication;
   private version = '';
-  private document?: OpenAPIObject;
+  private document?: Promise<OpenAPIObject>;
 
   /** The application the document describes (its routes), and the API's version. */
   describe(app: INestApplication, version: string): void {
@@ -24,7 +24,7 @@ export class ApiDocsHolder {
   }
 
   /** The document, made once; undefined until describe() was called. */
-  get(): OpenAPIObject | undefined {
+  get(): Promise<OpenAPIObject> | undefined {
     if (!this.document && this.app) this.document = buildApiDocument(this.app, this.version);
     return this.document;
   }
@@ -48,28 +48,27 @@ const escape = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)}
  * own origin, no CDN, no inline script; a plain list of the calls without JavaScript). Public,
  * like the rest of /api: the document holds no secret, and every call it lists needs a token.
  */
-@ApiExcludeController()
 @Controller('api')
 export class ApiDocsController {
   private readonly uiDir = path.dirname(createRequire(import.meta.url).resolve('swagger-ui-dist/package.json'));
 
   constructor(private readonly holder: ApiDocsHolder) {}
 
-  private get doc(): OpenAPIObject {
+  private async doc(): Promise<OpenAPIObject> {
     const doc = this.holder.get();
     if (!doc) throw new NotFound('The API document is not ready yet');
     return doc;
   }
 
   @Get('docs.json')
-  json(): OpenAPIObject {
-    return this.doc;
+  json(): Promise<OpenAPIObject> {
+    return this.doc();
   }
 
   @Get('docs')
   @Header('Content-Type', 'text/html; charset=utf-8')
-  page(): string {
-    const rows = operationList(this.doc)
+  async page(): Promise<string> {
+    const rows = operationList(await this.doc())
       .map((o) => `<li><code>${o.method} ${escape(o.path)}</code> ${escape(o.summary)}</li>`)
       .join('\n');
     return `<!doctype html>

@@ -1,6 +1,5 @@
 import type { INestApplication } from '@nestjs/common';
-import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
-import type { OperationObject, ResponseObject, SchemaObject } from '@nestjs/swagger';
+import type { OpenAPIObject, OperationObject, ResponseObject, SchemaObject } from '@nestjs/swagger';
 import { ERROR_EXAMPLES } from './examples.js';
 import { type AnswerSpec, OPERATIONS } from './operations.js';
 import { requestSchemas } from './requests.js';
@@ -66,10 +65,14 @@ function describeOperation(key: string, op: OperationObject, isPublic: boolean):
  * The OpenAPI document of the JSON API: every route under /api/v1, and /healthz and /readyz (the
  * dashboard's pages and the metrics are left out). Each operation gets its parameters, request
  * body and answers from OPERATIONS, the schemas from the zod schemas that validate the requests
- * and describe the answers; a route not in OPERATIONS still gets the bearer requirement, a tag
+ * and describe the answers, each operation's summary and tag too (the controllers carry no
+ * documentation decorators); a route not in OPERATIONS still gets the bearer requirement, a tag
  * and its 401.
  */
-export function buildApiDocument(app: INestApplication, version: string): OpenAPIObject {
+export async function buildApiDocument(app: INestApplication, version: string): Promise<OpenAPIObject> {
+  // Loaded here, at the first request for the document: @nestjs/swagger (with es-toolkit and
+  // js-yaml) is about 20 MiB that a serving process otherwise never needs.
+  const { DocumentBuilder, SwaggerModule } = await import('@nestjs/swagger');
   const config = new DocumentBuilder()
     .setTitle('Postroom API')
     .setDescription(DESCRIPTION)

@@ -1,5 +1,4 @@
 import { Controller, Get, Param, Query, Res, UseGuards } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { ApiTokenGuard } from '../auth/api-token.guard.js';
 import { appTimeZone } from '../common/timezone.js';
@@ -8,14 +7,10 @@ import { formatReportText } from './report-text.js';
 import { ReportsService } from './reports.service.js';
 
 /** GET /api/v1/reports/{today,yesterday,YYYY-MM-DD}: JSON, or ?format=text. */
-@ApiTags('Reports')
-@ApiBearerAuth()
 @Controller('api/v1/reports')
 @UseGuards(ApiTokenGuard)
 export class ReportsController {
   constructor(private readonly reports: ReportsService) {}
-
-  @ApiOperation({ summary: 'The report of one day: today, yesterday or YYYY-MM-DD (JSON; ?format=text for text)' })
   @Get(':day')
   async report(@Param('day') day: string, @Query() q: Record<string, unknown>, @Res() res: Response): Promise<void> {
     const timeZone = appTimeZone();

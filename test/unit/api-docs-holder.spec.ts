@@ -8,18 +8,18 @@ const DOCUMENT: OpenAPIObject = { openapi: '3.0.0', info: { title: 'Postroom API
 
 vi.mock('../../src/openapi/api-docs.js', async (importOriginal) => ({
   ...(await importOriginal<typeof import('../../src/openapi/api-docs.js')>()),
-  buildApiDocument: vi.fn(() => DOCUMENT),
+  buildApiDocument: vi.fn(async () => DOCUMENT),
 }));
 
 describe('ApiDocsHolder', () => {
-  it('makes the document on the first request only, not when the application is handed over', () => {
+  it('makes the document on the first request only, not when the application is handed over', async () => {
     const holder = new ApiDocsHolder();
     expect(holder.get()).toBeUndefined();
     const app = {} as INestApplication;
     holder.describe(app, '1.2.3');
     expect(buildApiDocument).not.toHaveBeenCalled();
-    expect(holder.get()).toBe(DOCUMENT);
-    expect(holder.get()).toBe(DOCUMENT);
+    expect(await holder.get()).toBe(DOCUMENT);
+    expect(await holder.get()).toBe(DOCUMENT);
     expect(buildApiDocument).toHaveBeenCalledTimes(1);
     expect(buildApiDocument).toHaveBeenCalledWith(app, '1.2.3');
   });

@@ -251,9 +251,12 @@ function slackRequest(target: ChannelTarget, alert: Alert): ChannelRequest {
 }
 
 // Mattermost docs, "Incoming webhooks".
+/** Mattermost notifies a whole channel for @channel, @all and @here in a post: an alert's text must not (a zero-width space after the @). */
+const quietMentions = (s: string): string => s.replace(/@(channel|all|here)\b/gi, '@\u200b$1');
+
 function mattermostRequest(target: ChannelTarget, alert: Alert): ChannelRequest {
   const text = alert.text.trim() ? `\n${alert.text.trimEnd()}` : '';
-  return jsonRequest(target.url, { text: truncate(`#### ${subjectOf(alert)}${text}`, LIMITS.mattermost.text) });
+  return jsonRequest(target.url, { text: truncate(quietMentions(`#### ${subjectOf(alert)}${text}`), LIMITS.mattermost.text) });
 }
 
 function isoDate(date: string): string | undefined {

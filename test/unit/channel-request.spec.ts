@@ -289,6 +289,12 @@ describe('mattermost', () => {
     expect(text).toHaveLength(16_383);
     expect(text.endsWith('x…')).toBe(true);
   });
+
+  it('does not let an alert notify the whole channel (@channel, @all, @here)', () => {
+    expect(bodyOf(target, { ...alert, subject: '@all disks', text: 'ping @channel and @Here, not @channelled' })).toEqual({
+      text: '#### @\u200ball disks\nping @\u200bchannel and @\u200bHere, not @channelled',
+    });
+  });
 });
 
 describe('discord', () => {

@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, In } from 'typeorm';
 import { Conflict, InvalidInput, NotFound } from '../common/domain-errors.js';
-import { bodyFields, rowId } from './api-input.js';
+import { bodyFields, rowId } from '../common/api-input.js';
 import { PgNotifier } from '../database/pg-notifier.js';
 import { Conn, Sql } from '../database/sql.js';
 import { EventLogService } from '../events/event-log.service.js';

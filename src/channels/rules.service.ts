@@ -6,7 +6,7 @@ import { ROOT_LOGGER } from '../logging/logging.module.js';
 import { channelRecipient } from '../common/channel-recipient.js';
 import { InvalidInput, NotFound } from '../common/domain-errors.js';
 import type { EscalationStep } from '../common/escalation.js';
-import { bodyFields, rowId } from './api-input.js';
+import { bodyFields, rowId } from '../common/api-input.js';
 import { PgNotifier } from '../database/pg-notifier.js';
 import { Conn, Sql } from '../database/sql.js';
 import { EventLogService } from '../events/event-log.service.js';

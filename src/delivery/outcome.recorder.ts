@@ -66,7 +66,10 @@ export function attemptRecord(message: ClaimedMessage, owner: string, outcome: A
     });
   }
   const pending = [...deferred, ...(escalation?.added ?? [])];
-  const nextAt = escalation?.added.length ? now : escalation?.dueAt && next ? new Date(Math.min(next.getTime(), escalation.dueAt.getTime())) : expired ? null : next;
+  // Channels just added go at once; otherwise no later than the next escalation step.
+  let nextAt = expired ? null : next;
+  if (escalation?.added.length) nextAt = now;
+  else if (nextAt && escalation?.dueAt && escalation.dueAt < nextAt) nextAt = escalation.dueAt;
   return {
     finish: {
       id: message.id,

@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
+import { bodyFields, rowId } from '../common/api-input.js';
 import { Conflict, InvalidInput, NotFound } from '../common/domain-errors.js';
 import { PgNotifier } from '../database/pg-notifier.js';
 import { queryRows, sqlOf } from '../database/sql.js';
@@ -79,7 +80,7 @@ export class RelaysService {
 
   /** Adds a backup relay; 400 with one reason per field, and nothing saved, on any error. */
   async create(raw: unknown, actor: string): Promise<RelayView> {
-    const body = objectOrEmpty(raw);
+    const body = bodyFields(raw);
     const parsed = relayCreateSchema.safeParse(body);
     if (!parsed.success) {
       const fields = relayFieldErrors(parsed.error);
@@ -121,7 +122,7 @@ export class RelaysService {
   /** Changes a backup relay (absent fields keep their value; an empty password keeps the stored one). */
   async update(id: string, raw: unknown, actor: string): Promise<RelayView> {
     const numeric = this.backupId(id, 'change');
-    const parsed = relayUpdateSchema.safeParse(objectOrEmpty(raw));
+    const parsed = relayUpdateSchema.safeParse(bodyFields(raw));
     if (!parsed.success) throw invalid(relayFieldErrors(parsed.error));
     const input: RelayInput = parsed.data;
     const result = await sqlOf(this.db).transaction(async (tx) => {
@@ -257,8 +258,9 @@ export class RelaysService {
         `The primary relay is the one of the settings: ${what} it with PUT /api/v1/settings (relayHost, relayPort, security, tlsVerify, authEnabled, username, password)`,
       );
     }
-    if (!/^[1-9]\d{0,9}$/.test(id) || Number(id) > 2_147_483_647) throw notFound(id);
-    return Number(id);
+    const n = rowId(id);
+    if (n === undefined) throw notFound(id);
+    return n;
   }
 
   private async record(tx: EntityManager, message: string, details: Record<string, unknown>): Promise<void> {
@@ -274,9 +276,6 @@ function checkLogin(r: RelayEntity): void {
   if (Object.keys(problems).length) throw invalid(problems);
 }
 
-function objectOrEmpty(raw: unknown): Record<string, unknown> {
-  return raw && typeof raw === 'object' && !Array.isArray(raw) ? (raw as Record<string, unknown>) : {};
-}
 
 function invalid(fields: Record<string, string>): InvalidInput {
   return new InvalidInput('Invalid relay: nothing was saved', fields);

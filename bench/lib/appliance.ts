@@ -6,9 +6,10 @@
  * /usr/bin/time: wall time and CPU (user + system, every child included) divided by N, and the
  * peak RSS of the largest process of the loop. Rounds alternate between the systems.
  */
-import { readFile, writeFile } from 'node:fs/promises';
+import { ChildProcess, spawn } from 'node:child_process';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { descendants, median, run } from './util.js';
+import { descendants, median, run, until } from './util.js';
 
 export interface CallCost {
   wallMs: number;
@@ -95,4 +96,33 @@ export async function postmasterOf(dataDir: string): Promise<number> {
 /** The message every sendmail call of the bench sends (cron's kind: -t, a few headers, a line). */
 export async function writeCronMessage(file: string, to: string): Promise<void> {
   await writeFile(file, `To: ${to}\nSubject: Cron <root@nas> /usr/local/bin/backup\n\nbackup finished: 42 files, 0 errors\n`);
+}
+
+/**
+ * The npm modules the compiled server imports statically (every module under dist/src but the
+ * CLI's), by the specifiers its import statements name: what the node process loads whatever it
+ * does. Dynamic import() (the modules loaded at first use) is left out.
+ */
+export async function serverImports(distSrc: string): Promise<string[]> {
+  const specifiers = new Set<string>();
+  const files = (await readdir(distSrc, { recursive: true })).filter((f) => f.endsWith('.js') && !f.startsWith('cli' + path.sep));
+  for (const f of files) {
+    const text = await readFile(path.join(distSrc, f), 'utf8');
+    for (const m of text.matchAll(/^(?:import|export)\s(?:[^'";]*?\sfrom\s)?'([^'.][^']*)';/gm)) if (!m[1]!.startsWith('node:')) specifiers.add(m[1]!);
+  }
+  return [...specifiers].sort();
+}
+
+/**
+ * The floor under the server's idle memory: a node process (same options as Postroom's) that
+ * imports `specifiers` and then does nothing. Resolves once everything is imported.
+ */
+export async function startImporter(specifiers: string[], cwd: string): Promise<ChildProcess> {
+  const script = `for (const m of ${JSON.stringify(specifiers)}) await import(m); process.stdout.write('imported\\n'); setInterval(() => {}, 60_000);`;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script], { cwd, env: { ...process.env, MALLOC_ARENA_MAX: '2' }, stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  await until(() => out.includes('imported') || child.exitCode !== null, 'the importer to load the modules', 60_000);
+  if (child.exitCode !== null) throw new Error(`the importer exited with ${child.exitCode}`);
+  return child;
 }

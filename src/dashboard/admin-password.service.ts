@@ -1,6 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { hash, verify } from '@node-rs/argon2';
 import { randomBytes } from 'node:crypto';
 import { rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -22,6 +21,9 @@ export interface InitialPassword {
 export function initialPasswordNotice({ password, file }: InitialPassword): string {
   return `\n  Postroom dashboard: log in as admin with the password  ${password}\n  (kept in ${file}; set ADMIN_PASSWORD to choose your own)\n\n`;
 }
+
+/** argon2, loaded when a password is first hashed or checked: a restart with a stored hash does without it. */
+const argon2 = () => import('@node-rs/argon2');
 
 /** Longer passwords are refused at login (argon2 would hash them, slowly, for nothing). */
 export const MAX_PASSWORD_LENGTH = 1024;
@@ -58,12 +60,12 @@ export class AdminPasswordService {
   async ensure(): Promise<InitialPassword | undefined> {
     const stored = await this.storedHash();
     if (this.config.adminPassword) {
-      if (!stored || !(await verify(stored, this.config.adminPassword))) await this.change(this.config.adminPassword, 'ADMIN_PASSWORD');
+      if (!stored || !(await (await argon2()).verify(stored, this.config.adminPassword))) await this.change(this.config.adminPassword, 'ADMIN_PASSWORD');
       return undefined;
     }
     if (stored) return undefined;
     const password = randomBytes(12).toString('base64url');
-    const passwordHash = await hash(password);
+    const passwordHash = await (await argon2()).hash(password);
     const file = this.initialPasswordFile;
     const created = await this.db.transaction(async (tx) => {
       const inserted: unknown = await tx.query(
@@ -88,7 +90,7 @@ export class AdminPasswordService {
    */
   async change(password: string, by: string): Promise<number> {
     if (!password || password.length > MAX_PASSWORD_LENGTH) throw new Error(`the admin password must be 1 to ${MAX_PASSWORD_LENGTH} characters`);
-    const passwordHash = await hash(password);
+    const passwordHash = await (await argon2()).hash(password);
     const ended = await this.db.transaction(async (tx) => {
       await tx.query('INSERT INTO admin_account (id, password_hash) VALUES (1, $1) ON CONFLICT (id) DO UPDATE SET password_hash = EXCLUDED.password_hash', [passwordHash]);
       const count = await this.sessions.endAll(tx);
@@ -103,7 +105,7 @@ export class AdminPasswordService {
   async check(password: string): Promise<boolean> {
     if (!password || password.length > MAX_PASSWORD_LENGTH) return false;
     const stored = await this.storedHash();
-    return stored ? verify(stored, password) : false;
+    return stored ? (await argon2()).verify(stored, password) : false;
   }
 
   private async storedHash(): Promise<string | undefined> {

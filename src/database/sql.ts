@@ -1,7 +1,6 @@
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type pg from 'pg';
-import { from as copyFrom } from 'pg-copy-streams';
 import type { DataSource, EntityManager } from 'typeorm';
 import { PgDriver } from './pg-driver.js';
 
@@ -85,6 +84,8 @@ export class Sql {
   /** Streams `chunks` into a `COPY … FROM STDIN` on a held connection: memory stays at one chunk. */
   async copyIn(on: Conn, text: string, chunks: Iterable<Buffer>): Promise<void> {
     const client = (await this.client(on)) as pg.PoolClient;
+    // pg-copy-streams is loaded with the first body big enough to be copied in.
+    const { from: copyFrom } = await import('pg-copy-streams');
     await pipeline(Readable.from(chunks, { objectMode: false }), client.query(copyFrom(text)));
   }
 

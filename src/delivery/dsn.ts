@@ -1,4 +1,3 @@
-import MimeNode from 'nodemailer/lib/mime-node/index.js';
 import { randomUUID } from 'node:crypto';
 import { MessageData, headerSource } from '../common/message-data.js';
 import { rfc5322Date, splitHeaders } from '../common/rfc5322.js';
@@ -117,6 +116,7 @@ function deliveryStatus(i: DsnInput): string {
  * (text/rfc822-headers). Built with nodemailer's MimeNode.
  */
 export async function buildDsn(i: DsnInput): Promise<Buffer> {
+  const { default: MimeNode } = await import('nodemailer/lib/mime-node/index.js');
   const root = new MimeNode('multipart/report; report-type=delivery-status');
   const subject = i.action === 'failed' ? 'Undelivered Mail Returned to Sender' : 'Delayed Mail (still being retried)';
   root.setHeader({

@@ -1,9 +1,9 @@
 import { Inject, Injectable, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import MailComposer from 'nodemailer/lib/mail-composer/index.js';
 import type { Logger } from 'pino';
 import { RulesService } from '../channels/rules.service.js';
 import { formatMailbox } from '../common/address.js';
+import { composeMail } from '../common/compose-mail.js';
 import { Sql } from '../database/sql.js';
 import { EventLogService } from '../events/event-log.service.js';
 import { every } from '../common/every.js';
@@ -108,15 +108,13 @@ export class QueueAgeAlarm implements OnModuleInit, OnApplicationShutdown {
     const sender = s.fromAddress || `postroom@${host}`;
     const subject = `Postroom on ${host}: mail is not getting through`;
     const messageId = `<${randomUUID()}@${host}>`;
-    const data = await new MailComposer({
+    const data = await composeMail({
       from: formatMailbox(s.fromName, sender),
       subject,
       text: `${text}.\n\nThe relays, the queue and the event log are on the dashboard. This alarm is sent once; it ends when no deferred message is that old any more.\n`,
       messageId,
       headers: { 'X-Postroom-Severity': 'critical', 'X-Postroom-Alarm': `queue-age ${queueId}` },
-    })
-      .compile()
-      .build();
+    });
     return { id: newQueueId(), sender, recipients, subject, messageId, clientAddress: null, data, notice: 'alarm' as const };
   }
 }

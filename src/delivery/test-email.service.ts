@@ -1,10 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { isIP } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
-import MailComposer from 'nodemailer/lib/mail-composer/index.js';
 import type Mail from 'nodemailer/lib/mailer/index.js';
 import type { SMTPConnectionAuth, SMTPConnectionOptions } from 'nodemailer/lib/smtp-connection/index.js';
 import { domainOf, isMailbox } from '../common/address.js';
+import { composeMail } from '../common/compose-mail.js';
 import { InvalidInput } from '../common/domain-errors.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import { isFullyQualified, mailNameWarning } from '../config/mail-name.js';
@@ -262,7 +262,7 @@ export class TestEmailService {
     security: Security,
     probe?: { host: string; port: number; afterMs: number },
   ): Promise<Outcome> {
-    const raw = await new MailComposer(message).compile().build();
+    const raw = await composeMail(message);
     const envelope = message.envelope as { from: string; to: string[] };
     const abort = new AbortController();
     const unwatch = probe ? watchGreeting(probe, transcript, abort) : undefined;

@@ -1,7 +1,7 @@
 import { Body, Controller, HttpCode, Post, ServiceUnavailableException, UseGuards } from '@nestjs/common';
-import MailComposer from 'nodemailer/lib/mail-composer/index.js';
 import { ApiTokenGuard } from '../auth/api-token.guard.js';
 import { formatMailbox } from '../common/address.js';
+import { composeMail } from '../common/compose-mail.js';
 import { InvalidInput } from '../common/domain-errors.js';
 import { MailLogService } from '../mail-log/mail-log.service.js';
 import { fieldErrors } from '../common/field-errors.js';
@@ -28,7 +28,7 @@ export class MessagesController {
     const s = await this.settings.get();
     const fromAddress = m.from ?? s.fromAddress;
     if (!fromAddress) throw new InvalidInput('Invalid message: nothing was queued', { from: 'is required while no From address is configured in the settings' });
-    const raw = await new MailComposer({
+    const raw = await composeMail({
       from: formatMailbox(m.fromName ?? (m.from ? '' : s.fromName), fromAddress),
       to: m.to,
       cc: m.cc,
@@ -38,9 +38,7 @@ export class MessagesController {
       text: m.text,
       html: m.html,
       ...(m.severity ? { headers: { 'X-Postroom-Severity': m.severity } } : {}),
-    })
-      .compile()
-      .build();
+    });
     // MailComposer keeps Bcc out of the headers; the envelope still carries them.
     const recipients = [...new Set([...m.to, ...(m.cc ?? []), ...(m.bcc ?? [])])];
     try {

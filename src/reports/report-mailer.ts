@@ -1,8 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Cron, CronExpression } from '@nestjs/schedule';
-import MailComposer from 'nodemailer/lib/mail-composer/index.js';
 import type { Logger } from 'pino';
 import { formatMailbox } from '../common/address.js';
+import { composeMail } from '../common/compose-mail.js';
 import { appTimeZone } from '../common/timezone.js';
 import { Sql } from '../database/sql.js';
 import { EventLogService } from '../events/event-log.service.js';
@@ -78,7 +78,7 @@ export class ReportMailer {
       ];
       const queueIds: string[] = [];
       for (const mail of mails) {
-        const raw = await new MailComposer({ from: formatMailbox(s.fromName, envelopeFrom), to: s.adminAddress, ...mail }).compile().build();
+        const raw = await composeMail({ from: formatMailbox(s.fromName, envelopeFrom), to: s.adminAddress, ...mail });
         queueIds.push(await this.intake.submit({ envelopeFrom, recipients: [s.adminAddress], raw, client: { address: null, protocol: 'local' }, notice: 'report' }));
       }
       await this.events.record({ level: 'info', source: 'system', message: `Daily ${what} for ${date} mailed to ${s.adminAddress} (${queueIds.join(', ')})`, details: { date, to: s.adminAddress, queueIds } }, tx);

@@ -1,9 +1,9 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { Interval } from '@nestjs/schedule';
 import { randomUUID } from 'node:crypto';
-import MailComposer from 'nodemailer/lib/mail-composer/index.js';
 import type { Logger } from 'pino';
 import { formatMailbox } from '../common/address.js';
+import { composeMail } from '../common/compose-mail.js';
 import { appTimeZone } from '../common/timezone.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/config.schema.js';
@@ -129,7 +129,7 @@ export class StormService {
     const hostname = await this.settings.heloName();
     const from = s.fromAddress ? formatMailbox(s.fromName, s.fromAddress) : first.sender || undefined;
     const summary = (subject: string, text: string, count: number, messageId = '<digest@localhost>') =>
-      new MailComposer({
+      composeMail({
         from,
         to: recipients,
         subject,
@@ -137,9 +137,7 @@ export class StormService {
         messageId,
         date: now,
         headers: { 'Auto-Submitted': 'auto-generated', 'X-Postroom-Digest': String(count) },
-      })
-        .compile()
-        .build();
+      });
 
     const maxBytes = this.config?.smtp.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
     // A message too large to ride in a digest goes out alone, as it was accepted (it is within

@@ -16,8 +16,9 @@ import { RecipientRefusals1763900000000 } from '../../migrations/1763900000000-r
 import { MailLogFates1763910000000 } from '../../migrations/1763910000000-mail-log-fates.js';
 import { ChannelsRules1763920000000 } from '../../migrations/1763920000000-channels-rules.js';
 import { SelfCheck1763930000000 } from '../../migrations/1763930000000-self-check.js';
+import { ChannelLines1763940000000 } from '../../migrations/1763940000000-channel-lines.js';
 
-export const MIGRATIONS = [Initial1763780000000, Dashboard1763790000000, Reports1763800000000, DeliveryNotices1763810000000, Relays1763820000000, Retention1763830000000, OAuth1763840000000, FlushInFlight1763850000000, MessageDependents1763860000000, LocalMail1763870000000, OAuthClientAuth1763880000000, PrimaryRelay1763890000000, RecipientRefusals1763900000000, MailLogFates1763910000000, ChannelsRules1763920000000, SelfCheck1763930000000];
+export const MIGRATIONS = [Initial1763780000000, Dashboard1763790000000, Reports1763800000000, DeliveryNotices1763810000000, Relays1763820000000, Retention1763830000000, OAuth1763840000000, FlushInFlight1763850000000, MessageDependents1763860000000, LocalMail1763870000000, OAuthClientAuth1763880000000, PrimaryRelay1763890000000, RecipientRefusals1763900000000, MailLogFates1763910000000, ChannelsRules1763920000000, SelfCheck1763930000000, ChannelLines1763940000000];
 
 /**
  * One explicit data source definition, shared by the app, the tests and the benchmarks. It

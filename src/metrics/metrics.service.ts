@@ -1,11 +1,14 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Logger } from 'pino';
+import { isChannelRecipient } from '../common/channel-recipient.js';
 import { ROOT_LOGGER } from '../logging/logging.module.js';
 /** What the metrics need from a mail-log entry (the mail log, a floor above, passes its own). */
 export interface CountedEntry {
   /** received, sent, deferred, bounced, rejected … */
   event: string;
+  /** A notification channel's (channel:<id>) outcomes are counted apart from mail's. */
+  recipient?: string;
   delayMs?: number | null;
   reply?: string | null;
 }
@@ -60,6 +63,7 @@ export class MetricsService {
   private readonly rejected: Counter<'reason'>;
   private readonly heldBack: Counter<'reason'>;
   private readonly digests: Counter;
+  private readonly channelPosts: Counter<'outcome'>;
   private readonly latency: Histogram;
   /** Set by the database monitor; null until its first ping. */
   private databaseUp: boolean | null = null;
@@ -75,6 +79,7 @@ export class MetricsService {
     this.rejected = new Counter({ name: 'postroom_messages_rejected_total', help: 'Messages refused at intake, by reason, this instance', labelNames: ['reason'], registers });
     this.heldBack = new Counter({ name: 'postroom_messages_held_back_total', help: 'Messages accepted but held back by alert-storm protection, by reason (duplicate, rate), this instance', labelNames: ['reason'], registers });
     this.digests = new Counter({ name: 'postroom_storm_digests_total', help: 'Alert-storm digest messages queued, this instance', registers });
+    this.channelPosts = new Counter({ name: 'postroom_channel_posts_total', help: 'Notification channel deliveries by outcome (sent, deferred, bounced): in no recipient counter, this instance', labelNames: ['outcome'], registers });
     this.latency = new Histogram({ name: 'postroom_delivery_latency_seconds', help: 'Time from submission to delivery, per delivered recipient', buckets: LATENCY_BUCKETS, registers });
 
     const self = this;
@@ -133,6 +138,10 @@ export class MetricsService {
   /** Called by the mail log for the entries it has committed. */
   countMailLog(entries: CountedEntry[]): void {
     for (const e of entries) {
+      if (e.recipient !== undefined && (e.event === 'sent' || e.event === 'deferred' || e.event === 'bounced') && isChannelRecipient(e.recipient)) {
+        this.channelPosts.inc({ outcome: e.event });
+        continue;
+      }
       switch (e.event) {
         case 'received':
           this.received.inc();

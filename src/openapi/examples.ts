@@ -172,6 +172,7 @@ export const EXAMPLES = {
     totals: {
       received: 42,
       delivered: 41,
+      posted: 3,
       deferred: 1,
       deferrals: 2,
       bounced: 1,
@@ -194,6 +195,7 @@ export const EXAMPLES = {
     topSendersBySize: [{ address: 'alerts@nas.example.com', count: 40, bytes: 79000 }],
     topRecipientsBySize: [{ address: 'ops@example.com', count: 41, bytes: 80112 }],
     problems: { deferred: [{ reason: '451 4.3.0 Try again later', count: 2 }], bounced: [{ reason: '550 5.1.1 No such user', count: 1 }], rejected: [] },
+    channels: [{ id: 1, name: 'On-call phone', posted: 3, deferrals: 1, failed: 0, problem: 'HTTP 503 Service Unavailable' }],
     warnings: [],
     errors: [],
   },

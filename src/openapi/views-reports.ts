@@ -6,7 +6,8 @@ export function reportViews() {
   const n = whole;
   const ReportTotals = z.strictObject({
     received: n().describe("Messages accepted at intake, Postroom's own notices left out"),
-    delivered: n().describe('Recipients delivered'),
+    delivered: n().describe('Mail recipients delivered (a notification channel\'s post is counted in posted)'),
+    posted: n().describe('Messages posted to notification channels by routing rules (in no other total)'),
     deferred: n().describe('Messages deferred at least once that day'),
     deferrals: n().describe('Deferral outcomes (one per recipient per attempt)'),
     bounced: n().describe('Recipients bounced'),
@@ -34,6 +35,14 @@ export function reportViews() {
   const AddressRow = z.strictObject({ address: z.string().describe("Lower-cased; '' is the null sender (<>)"), count: n(), bytes: n() });
   const ReasonRow = z.strictObject({ reason: z.string(), count: n() });
   const EventRow = z.strictObject({ id: z.string(), at: dateTime(), source: z.string(), message: z.string() });
+  const ChannelRow = z.strictObject({
+    id: n().describe('The channel (its queue recipient is channel:<id>)'),
+    name: z.string().describe('Its name at its last attempt of the day'),
+    posted: n(),
+    deferrals: n().describe('Attempts that will be tried again'),
+    failed: n().describe('Messages refused for good or out of lifetime'),
+    problem: z.string().nullable().describe('The most frequent reason of its deferrals and failures'),
+  });
   const DailyReport = z
     .strictObject({
       date: z.string().describe('The calendar day, YYYY-MM-DD, in timezone'),
@@ -45,12 +54,13 @@ export function reportViews() {
       topRecipients: z.array(AddressRow),
       topSendersBySize: z.array(AddressRow),
       topRecipientsBySize: z.array(AddressRow),
-      problems: z.strictObject({ deferred: z.array(ReasonRow), bounced: z.array(ReasonRow), rejected: z.array(ReasonRow) }),
+      problems: z.strictObject({ deferred: z.array(ReasonRow), bounced: z.array(ReasonRow), rejected: z.array(ReasonRow) }).describe('Of mail; a channel\'s are in channels'),
+      channels: z.array(ChannelRow).describe('Notification channels that routing rules sent messages to that day'),
       warnings: z.array(EventRow),
       errors: z.array(EventRow),
     })
     .describe('The report of one day');
-  return { DailyReport, ReportTotals, ReportHourRow: HourRow, ReportDomainRow: DomainRow, ReportAddressRow: AddressRow, ReportReasonRow: ReasonRow, ReportEventRow: EventRow };
+  return { DailyReport, ReportTotals, ReportHourRow: HourRow, ReportDomainRow: DomainRow, ReportAddressRow: AddressRow, ReportReasonRow: ReasonRow, ReportEventRow: EventRow, ReportChannelRow: ChannelRow };
 }
 
 /** /healthz and /readyz (health/health.controller.ts). */

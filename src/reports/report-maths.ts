@@ -1,4 +1,4 @@
-import type { AddressRow, DailyReport, DomainRow, EventRow, HourRow, ReasonRow, ReportTotals } from './report.types.js';
+import type { AddressRow, ChannelRow, DailyReport, DomainRow, EventRow, HourRow, ReasonRow, ReportTotals } from './report.types.js';
 
 /** What the repository reads for one day; the report is assembled from it by pure functions. */
 export interface ReportData {
@@ -11,8 +11,9 @@ export interface ReportData {
   recipients: { total: number; domains: number; byCount: AddressRow[]; bySize: AddressRow[] };
   /** Per recipient domain; avgDelayMs may be fractional here. */
   domains: DomainRow[];
-  /** Grouped refusals and failures: event is deferred, bounced or rejected. */
+  /** Grouped refusals and failures of mail: event is deferred, bounced or rejected. */
   problems: { event: string; reason: string; count: number }[];
+  channels: ChannelRow[];
   warnings: EventRow[];
   errors: EventRow[];
 }
@@ -44,6 +45,7 @@ export function totals(data: ReportData, hourly: HourRow[]): ReportTotals {
   return {
     received: sum('received'),
     delivered: sum('delivered'),
+    posted: count('channel-sent'),
     deferred: data.deferredMessages,
     deferrals: sum('deferred'),
     bounced: sum('bounced'),
@@ -90,6 +92,7 @@ export function assembleReport(date: string, timezone: string, data: ReportData)
     topSendersBySize: data.senders.bySize,
     topRecipientsBySize: data.recipients.bySize,
     problems: problemGroups(data.problems),
+    channels: data.channels,
     warnings: data.warnings,
     errors: data.errors,
   };

@@ -17,6 +17,7 @@ export function formatReportText(r: DailyReport): string {
   out.push(`${n(t.received)}   received`);
   out.push(`${n(t.notices)}   notices  (Postroom's own: bounces, delay warnings, digests, reports, alarms)`);
   out.push(`${n(t.delivered)}   delivered`);
+  out.push(`${n(t.posted)}   posted to notification channels  (in no other total)`);
   out.push(`${n(t.deferred)}   deferred  (${t.deferrals} deferrals)`);
   out.push(`${n(t.bounced)}   bounced`);
   out.push(`${n(t.rejected)}   rejected`);
@@ -54,6 +55,14 @@ export function formatReportText(r: DailyReport): string {
   addressSection(out, heading, 'Recipients by message count', r.topRecipients, 'count');
   addressSection(out, heading, 'Senders by message size', r.topSendersBySize, 'bytes');
   addressSection(out, heading, 'Recipients by message size', r.topRecipientsBySize, 'bytes');
+
+  heading('Notification Channels');
+  if (r.channels.length === 0) out.push('none');
+  else {
+    out.push(` ${'posted'.padStart(7)} ${'defers'.padStart(7)} ${'failed'.padStart(7)}  channel`);
+    out.push(' ' + '-'.repeat(7) + ' ' + '-'.repeat(7) + ' ' + '-'.repeat(7) + '  ' + '-'.repeat(7));
+    for (const c of r.channels) out.push(` ${n(c.posted, 7)} ${n(c.deferrals, 7)} ${n(c.failed, 7)}  ${oneLine(c.name)}${c.problem ? `  (${oneLine(c.problem)})` : ''}`);
+  }
 
   reasonSection(out, heading, 'message deferral detail', r.problems.deferred);
   reasonSection(out, heading, 'message bounce detail', r.problems.bounced);

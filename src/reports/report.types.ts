@@ -12,6 +12,8 @@ export interface DailyReport {
   topSendersBySize: AddressRow[];
   topRecipientsBySize: AddressRow[];
   problems: { deferred: ReasonRow[]; bounced: ReasonRow[]; rejected: ReasonRow[] };
+  /** Notification channels that routing rules sent messages to that day: in no other total or list. */
+  channels: ChannelRow[];
   warnings: EventRow[];
   errors: EventRow[];
 }
@@ -19,8 +21,10 @@ export interface DailyReport {
 export interface ReportTotals {
   /** Messages accepted at intake, Postroom's own notices left out (see notices). */
   received: number;
-  /** Recipients delivered. */
+  /** Mail recipients delivered (a notification channel's post is counted in `posted`). */
   delivered: number;
+  /** Messages posted to notification channels (routing rules' copies and escalations): in no other total. */
+  posted: number;
   /** Messages deferred at least once that day. */
   deferred: number;
   /** Deferral outcomes (one per recipient per attempt). */
@@ -68,6 +72,21 @@ export interface DomainRow {
   /** Of the deliveries; null when nothing was delivered to the domain. */
   avgDelayMs: number | null;
   maxDelayMs: number | null;
+}
+
+/** One notification channel's deliveries of the day. */
+export interface ChannelRow {
+  /** The channel's id (its queue recipient is channel:<id>). */
+  id: number;
+  /** Its name at its last attempt of the day. */
+  name: string;
+  posted: number;
+  /** Attempts that will be tried again (a network error, 408, 429, 5xx). */
+  deferrals: number;
+  /** Messages the channel refused for good or that ran out of lifetime. */
+  failed: number;
+  /** The most frequent reason of its deferrals and failures, null when it had none. */
+  problem: string | null;
 }
 
 export interface AddressRow {

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Sql } from '../database/sql.js';
 import type { ReportData } from './report-maths.js';
-import type { AddressRow, DomainRow, EventRow } from './report.types.js';
+import type { AddressRow, ChannelRow, DomainRow, EventRow } from './report.types.js';
 
 /** How many domains, problem groups, warnings and errors a report lists at most. */
 export const LIST_LIMIT = 100;
@@ -30,10 +30,19 @@ function localHour(timeZone: string): (at: Date) => number {
 const TEST_LINE = `(event = 'test' OR (queue_id IS NULL AND event IN ('sent', 'deferred') AND subject = 'Postroom test email'))`;
 
 /**
- * The kind a line counts as: traffic by its event, Postroom's own mail received apart
- * ('notice'), test emails apart ('test').
+ * A line of a notification channel's delivery, and of mail's: a channel's recipient is
+ * channel:<id> (common/channel-recipient.ts), which no mail address can be (a colon in a local
+ * part is quoted), and only routing rules add one.
  */
-const KIND = `CASE WHEN ${TEST_LINE} THEN 'test' WHEN event = 'received' AND notice IS NOT NULL THEN 'notice' ELSE event END`;
+const CHANNEL_LINE = `recipient LIKE 'channel:%'`;
+const MAIL_LINE = `NOT (${CHANNEL_LINE})`;
+
+/**
+ * The kind a line counts as: traffic by its event, Postroom's own mail received apart
+ * ('notice'), test emails apart ('test'), a channel's outcomes apart ('channel-sent', …).
+ */
+const KIND = `CASE WHEN ${TEST_LINE} THEN 'test' WHEN event = 'received' AND notice IS NOT NULL THEN 'notice'
+  WHEN event IN ('sent', 'deferred', 'bounced') AND ${CHANNEL_LINE} THEN 'channel-' || event ELSE event END`;
 
 const REASON = `left(coalesce(nullif(btrim(reply), ''), '(no reason given)'), 500)`;
 
@@ -57,16 +66,17 @@ export class ReportsRepository {
 
   async read(date: string, timeZone: string, top: number): Promise<ReportData> {
     const { start, end } = await this.dayBounds(date, timeZone);
-    const [byHour, deferredMessages, intake, delivery, problems, warnings, errors] = await Promise.all([
+    const [byHour, deferredMessages, intake, delivery, problems, channels, warnings, errors] = await Promise.all([
       this.byHour(start, end, timeZone),
       this.deferredMessages(start, end),
       this.senders(start, end, top),
       this.recipients(start, end, top),
       this.problems(start, end),
+      this.channels(start, end),
       this.events('warning', start, end),
       this.events('error', start, end),
     ]);
-    return { byHour, deferredMessages, sendingHosts: intake.hosts, senders: intake.senders, recipients: delivery.recipients, domains: delivery.domains, problems, warnings, errors };
+    return { byHour, deferredMessages, sendingHosts: intake.hosts, senders: intake.senders, recipients: delivery.recipients, domains: delivery.domains, problems, channels, warnings, errors };
   }
 
   /**
@@ -96,7 +106,7 @@ export class ReportsRepository {
 
   private async deferredMessages(start: Date, end: Date): Promise<number> {
     const rows = await this.sql.rows<{ n: number }>(
-      `SELECT count(DISTINCT coalesce(queue_id, 'row:' || id))::int AS n FROM mail_log WHERE event = 'deferred' AND at >= $1 AND at < $2 AND NOT ${TEST_LINE}`,
+      `SELECT count(DISTINCT coalesce(queue_id, 'row:' || id))::int AS n FROM mail_log WHERE event = 'deferred' AND at >= $1 AND at < $2 AND NOT ${TEST_LINE} AND ${MAIL_LINE}`,
       [start, end],
     );
     return rows[0]?.n ?? 0;
@@ -138,7 +148,7 @@ export class ReportsRepository {
                 sum(delay_ms) FILTER (WHERE event = 'sent')::bigint AS delay_sum,
                 count(delay_ms) FILTER (WHERE event = 'sent')::int AS delay_n,
                 max(delay_ms) FILTER (WHERE event = 'sent') AS delay_max
-           FROM mail_log WHERE event IN ('sent', 'deferred') AND at >= $1 AND at < $2 AND NOT ${TEST_LINE} GROUP BY 1),
+           FROM mail_log WHERE event IN ('sent', 'deferred') AND at >= $1 AND at < $2 AND NOT ${TEST_LINE} AND ${MAIL_LINE} GROUP BY 1),
        d AS (
          SELECT split_part(address, '@', -1) AS domain, sum(count)::int AS sent, sum(bytes)::bigint AS bytes, sum(deferrals)::int AS deferrals,
                 sum(delay_sum)::float8 / nullif(sum(delay_n), 0) AS avg, max(delay_max) AS max
@@ -163,9 +173,28 @@ export class ReportsRepository {
       `SELECT event, reason, count FROM (
          SELECT event, ${REASON} AS reason, count(*)::int AS count,
                 row_number() OVER (PARTITION BY event ORDER BY count(*) DESC, ${REASON}) AS rank
-           FROM mail_log WHERE event IN ('deferred', 'bounced', 'rejected') AND at >= $1 AND at < $2 AND NOT ${TEST_LINE}
+           FROM mail_log WHERE event IN ('deferred', 'bounced', 'rejected') AND at >= $1 AND at < $2 AND NOT ${TEST_LINE} AND (event = 'rejected' OR ${MAIL_LINE})
           GROUP BY 1, 2) p
         WHERE rank <= ${LIST_LIMIT}`,
+      [start, end],
+    );
+  }
+
+  /**
+   * Per notification channel: posts, deferrals, failures and the most frequent reason of the
+   * latter two; its name as of its last line. Read through the channel lines' own index
+   * (mail_log_channel_at), not the day's mail deliveries.
+   */
+  private async channels(start: Date, end: Date): Promise<ChannelRow[]> {
+    return this.sql.rows<ChannelRow>(
+      `SELECT CASE WHEN substr(recipient, 9) ~ '^[0-9]{1,15}$' THEN substr(recipient, 9)::float8 ELSE 0 END AS id,
+              coalesce((array_agg(relay ORDER BY at DESC, id DESC) FILTER (WHERE relay IS NOT NULL))[1], recipient) AS name,
+              count(*) FILTER (WHERE event = 'sent')::int AS posted,
+              count(*) FILTER (WHERE event = 'deferred')::int AS deferrals,
+              count(*) FILTER (WHERE event = 'bounced')::int AS failed,
+              mode() WITHIN GROUP (ORDER BY ${REASON}) FILTER (WHERE event <> 'sent') AS problem
+         FROM mail_log WHERE event IN ('sent', 'deferred', 'bounced') AND at >= $1 AND at < $2 AND ${CHANNEL_LINE} AND NOT ${TEST_LINE}
+        GROUP BY recipient ORDER BY posted DESC, failed DESC, deferrals DESC, id LIMIT ${LIST_LIMIT}`,
       [start, end],
     );
   }

@@ -149,6 +149,15 @@ describe('notification channels and routing rules', () => {
     await new Promise((r) => setTimeout(r, 500));
     // The mail went out; no bounce notice about the channel went to the sender.
     expect(app.sink.messages.slice(sinkBefore).map((m) => m.to)).toEqual([['ops@example.com']]);
+
+    // Metrics count the channel's outcomes apart: the recipient counters are mail's alone.
+    const sent = await mailLog(app.postroom, 'event=sent');
+    const metrics = await (await fetch(`${app.postroom.baseUrl}/metrics`)).text();
+    const value = (series: string) => Number(new RegExp(`^${series.replace(/[{}]/g, '\\$&')} (\\d+)$`, 'm').exec(metrics)?.[1]);
+    expect(value('postroom_channel_posts_total{outcome="sent"}')).toBe(sent.filter((l) => l.to.startsWith('channel:')).length);
+    expect(value('postroom_channel_posts_total{outcome="deferred"}')).toBe(1);
+    expect(value('postroom_channel_posts_total{outcome="bounced"}')).toBe(1);
+    expect(value('postroom_recipients_delivered_total')).toBe(sent.filter((l) => !l.to.startsWith('channel:')).length);
   });
 
   it('gives ntfy the priority of the alert’s severity', async () => {

@@ -28,6 +28,8 @@ function rows(): NewMailLogEntry[] {
     { ...base, at: at(1), queueId: 'E1', event: 'sent', sender: 'alice@a.example', recipient: 'bob@b.example', size: 1200, delayMs: 60000, attempt: 1, reply: '250 2.0.0 Ok' },
     { ...base, at: at(1), queueId: 'E1', event: 'deferred', sender: 'alice@a.example', recipient: 'carol@c.example', size: 1200, delayMs: 60000, attempt: 1, reply: '451 4.7.1 Greylisted' },
     { ...base, at: at(90), queueId: 'E1', event: 'sent', sender: 'alice@a.example', recipient: 'carol@c.example', size: 1200, delayMs: 5_400_000, attempt: 2, reply: '250 2.0.0 Ok' },
+    // a routing rule's copy posted to a notification channel (relay: its name, which is escaped on the page)
+    { ...base, at: at(2), queueId: 'E1', event: 'sent', sender: 'alice@a.example', recipient: 'channel:4', relay: '<b>phone</b>', size: 1200, delayMs: 120000, attempt: 1, reply: 'HTTP 200' },
     { ...base, at: at(120), queueId: 'E2', event: 'received', sender: 'eve@e.example', recipient: 'dave@b.example', size: 800, clientAddress: '10.0.0.2' },
     { ...base, at: at(121), queueId: 'E2', event: 'bounced', sender: 'eve@e.example', recipient: 'dave@b.example', size: 800, delayMs: 60000, attempt: 1, reply: '550 5.1.1 No such user <dave@b.example>' },
     { ...base, at: at(130), queueId: null, event: 'rejected', sender: 'spam@s.example', recipient: 'x@b.example', size: 0, reply: 'message size exceeds the limit', clientAddress: '10.0.0.9' },
@@ -74,7 +76,7 @@ describe('Reports through the real app [GET /api/v1/reports/:day, /reports/:day,
     expect(body.date).toBe(DAY);
     expect(body.timezone).toBe(ZONE_NAME);
     expect(body.totals).toEqual({
-      received: 2, delivered: 2, deferred: 1, deferrals: 1, bounced: 1, rejected: 1, held: 0, deleted: 0, notices: 0, tests: 0,
+      received: 2, delivered: 2, posted: 1, deferred: 1, deferrals: 1, bounced: 1, rejected: 1, held: 0, deleted: 0, notices: 0, tests: 0,
       bytesReceived: 2000, bytesDelivered: 2400, senders: 2, sendingHosts: 2, recipients: 2, recipientDomains: 2,
     });
     expect(body.hourly).toHaveLength(24);
@@ -120,6 +122,10 @@ describe('Reports through the real app [GET /api/v1/reports/:day, /reports/:day,
     expect(links).toContain('/mail-log?event=received&since=2026-10-15T10%3A00&until=2026-10-15T11%3A00');
     expect(links).toContain('/mail-log?event=received&address=alice%40a.example&since=2026-10-15T00%3A00&until=2026-10-16T00%3A00');
     expect(page.text).toContain('550 5.1.1 No such user &lt;dave@b.example&gt;');
+    // The channel's post: apart from delivered mail, its name escaped, linked to its mail-log rows.
+    expect(total('Posted to channels')).toBe('1');
+    expect(page.text).toContain('<tr><td>&lt;b&gt;phone&lt;/b&gt;</td>');
+    expect(links).toContain('/mail-log?event=sent&address=channel%3A4&since=2026-10-15T00%3A00&until=2026-10-16T00%3A00');
     expect(page.text).toContain('<form class="filters report-picker" method="get" action="/reports"');
 
     const picked = await web.get(`/reports?date=${DAY}`);

@@ -62,6 +62,12 @@ const fate = (at: Date, event: 'held' | 'released', queueId: string, detail: str
   detail,
 });
 
+/** A notification channel's line: a routing rule's copy of the message, delivered to channel:<id> (relay: the channel's name). */
+const channelLine = (at: Date, event: 'sent' | 'deferred' | 'bounced', queueId: string, channelId: number, name: string, reply: string): NewMailLogEntry => ({
+  ...outcome(at, event, queueId, 'alice@a.example', `channel:${channelId}`, 1000, 1000, 1, reply),
+  relay: name,
+});
+
 const zeroHour = (hour: number): HourRow => ({ hour, received: 0, delivered: 0, deferred: 0, bounced: 0, rejected: 0 });
 
 describe('ReportsService (real PostgreSQL, rows written through MailLogService and EventLogService)', () => {
@@ -105,6 +111,14 @@ describe('ReportsService (real PostgreSQL, rows written through MailLogService a
       ...['a', 'b', 'c'].map((id) => fate(local(DAY, '13:00:00'), 'held', id, 'operator')),
       fate(local(DAY, '14:00:00'), 'released', 'M9', 'admin'),
       fate(local(next, '08:00:00'), 'held', 'M5', 'operator'),
+      // copies to notification channels: in no mail total, list or problem, in posted and channels only
+      channelLine(local(DAY, '00:00:07'), 'sent', 'M1', 7, 'ntfy phone', '200 OK'),
+      channelLine(local(DAY, '09:16:00'), 'deferred', 'M2', 7, 'ntfy phone', 'HTTP 503 Service Unavailable'),
+      channelLine(local(DAY, '09:17:00'), 'deferred', 'M2', 7, 'ntfy phone', 'HTTP 503 Service Unavailable'),
+      channelLine(local(DAY, '09:18:00'), 'deferred', 'M2', 7, 'ntfy phone', 'connection refused'),
+      channelLine(local(DAY, '09:30:00'), 'sent', 'M2', 7, 'phone (renamed)', '200 OK'),
+      channelLine(local(DAY, '10:00:00'), 'bounced', 'M2', 9, 'old webhook', 'HTTP 404 Not Found'),
+      channelLine(local(next, '00:00:11'), 'sent', 'M4', 7, 'phone (renamed)', '200 OK'),
     ]);
 
     const at = async (when: Date, e: NewEvent) => {
@@ -146,7 +160,19 @@ describe('ReportsService (real PostgreSQL, rows written through MailLogService a
       sendingHosts: 2, // 10.0.0.1, 10.0.0.2 (M4 came through the API: no client address)
       recipients: 3, // bob (either case), carol, x
       recipientDomains: 2, // b.example, c.example
+      posted: 2, // the channel copies of M1 and M2
     });
+  });
+
+  it('lists the notification channels apart: posts, deferrals, failures, the most frequent problem, the latest name', async () => {
+    const r = await reports.report(DAY, TZ);
+    expect(r.channels).toEqual([
+      { id: 7, name: 'phone (renamed)', posted: 2, deferrals: 3, failed: 0, problem: 'HTTP 503 Service Unavailable' },
+      { id: 9, name: 'old webhook', posted: 0, deferrals: 0, failed: 1, problem: 'HTTP 404 Not Found' },
+    ]);
+    const text = formatReportText(r).split('\n');
+    expect(text).toContain('       2   posted to notification channels  (in no other total)');
+    expect(text).toContain('       2       3       0  phone (renamed)  (HTTP 503 Service Unavailable)');
   });
 
   it('splits the day into 24 local hours, midnight to midnight', async () => {
@@ -252,7 +278,7 @@ describe('ReportsService (real PostgreSQL, rows written through MailLogService a
     expect(r).toEqual({
       date: '2026-11-15',
       timezone: TZ,
-      totals: { received: 0, delivered: 0, deferred: 0, deferrals: 0, bounced: 0, rejected: 0, held: 0, deleted: 0, notices: 0, tests: 0, bytesReceived: 0, bytesDelivered: 0, senders: 0, sendingHosts: 0, recipients: 0, recipientDomains: 0 },
+      totals: { received: 0, delivered: 0, posted: 0, deferred: 0, deferrals: 0, bounced: 0, rejected: 0, held: 0, deleted: 0, notices: 0, tests: 0, bytesReceived: 0, bytesDelivered: 0, senders: 0, sendingHosts: 0, recipients: 0, recipientDomains: 0 },
       hourly: Array.from({ length: 24 }, (_, h) => zeroHour(h)),
       domains: [],
       topSenders: [],
@@ -260,6 +286,7 @@ describe('ReportsService (real PostgreSQL, rows written through MailLogService a
       topSendersBySize: [],
       topRecipientsBySize: [],
       problems: { deferred: [], bounced: [], rejected: [] },
+      channels: [],
       warnings: [],
       errors: [],
     });

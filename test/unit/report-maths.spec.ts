@@ -9,6 +9,7 @@ const data = (over: Partial<ReportData> = {}): ReportData => ({
   recipients: { total: 0, domains: 0, byCount: [], bySize: [] },
   domains: [],
   problems: [],
+  channels: [],
   warnings: [],
   errors: [],
   ...over,
@@ -32,7 +33,7 @@ describe('report maths', () => {
     expect(rows[5]).toEqual({ hour: 5, received: 0, delivered: 0, deferred: 0, bounced: 0, rejected: 0 });
   });
 
-  it('sums the hours into totals; bytes delivered count a message once per recipient delivered', () => {
+  it('sums the hours into totals; bytes delivered count a message once per recipient delivered; channel posts only in posted', () => {
     const d = data({
       byHour: [
         { hour: 1, event: 'received', count: 2, bytes: 3000 },
@@ -43,6 +44,10 @@ describe('report maths', () => {
         { hour: 4, event: 'deleted', count: 2, bytes: 20 },
         { hour: 4, event: 'notice', count: 5, bytes: 5000 },
         { hour: 5, event: 'test', count: 1, bytes: 0 },
+        // a channel's outcomes: posted, and in no mail total
+        { hour: 2, event: 'channel-sent', count: 6, bytes: 6000 },
+        { hour: 3, event: 'channel-deferred', count: 2, bytes: 2000 },
+        { hour: 3, event: 'channel-bounced', count: 1, bytes: 1000 },
       ],
       deferredMessages: 2,
       sendingHosts: 1,
@@ -50,7 +55,7 @@ describe('report maths', () => {
       recipients: { total: 3, domains: 2, byCount: [], bySize: [] },
     });
     expect(totals(d, hourlyRows(d.byHour))).toEqual({
-      received: 3, delivered: 3, deferred: 2, deferrals: 4, bounced: 0, rejected: 0, held: 7, deleted: 2, notices: 5, tests: 1,
+      received: 3, delivered: 3, posted: 6, deferred: 2, deferrals: 4, bounced: 0, rejected: 0, held: 7, deleted: 2, notices: 5, tests: 1,
       bytesReceived: 3500, bytesDelivered: 4500, senders: 2, sendingHosts: 1, recipients: 3, recipientDomains: 2,
     });
   });
@@ -74,6 +79,6 @@ describe('report maths', () => {
       ],
     }));
     expect(r.domains.map((d) => d.avgDelayMs)).toEqual([22333, null]);
-    expect(Object.keys(r)).toEqual(['date', 'timezone', 'totals', 'hourly', 'domains', 'topSenders', 'topRecipients', 'topSendersBySize', 'topRecipientsBySize', 'problems', 'warnings', 'errors']);
+    expect(Object.keys(r)).toEqual(['date', 'timezone', 'totals', 'hourly', 'domains', 'topSenders', 'topRecipients', 'topSendersBySize', 'topRecipientsBySize', 'problems', 'channels', 'warnings', 'errors']);
   });
 });

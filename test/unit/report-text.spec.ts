@@ -9,7 +9,7 @@ function sampleReport(): DailyReport {
   return {
     date: '2026-11-22',
     timezone: 'Asia/Kolkata',
-    totals: { received: 4, delivered: 4, deferred: 2, deferrals: 3, bounced: 1, rejected: 3, held: 4, deleted: 2, notices: 5, tests: 1, bytesReceived: 7500, bytesDelivered: 12499, senders: 3, sendingHosts: 2, recipients: 3, recipientDomains: 2 },
+    totals: { received: 4, delivered: 4, posted: 6, deferred: 2, deferrals: 3, bounced: 1, rejected: 3, held: 4, deleted: 2, notices: 5, tests: 1, bytesReceived: 7500, bytesDelivered: 12499, senders: 3, sendingHosts: 2, recipients: 3, recipientDomains: 2 },
     hourly,
     domains: [
       { domain: 'b.example', sent: 3, bytes: 11499, deferrals: 1, avgDelayMs: 22333, maxDelayMs: 60000 },
@@ -24,6 +24,10 @@ function sampleReport(): DailyReport {
       bounced: [{ reason: '550 5.1.1 No such user\r\nmore', count: 1 }],
       rejected: [],
     },
+    channels: [
+      { id: 3, name: 'ntfy phone', posted: 5, deferrals: 2, failed: 0, problem: 'HTTP 503\nService Unavailable' },
+      { id: 12, name: 'team chat', posted: 1, deferrals: 0, failed: 0, problem: null },
+    ],
     warnings: [{ id: '7', at: '2026-11-22T07:00:00.000Z', source: 'delivery', message: 'Relay unreachable' }],
     errors: [],
   };
@@ -34,7 +38,7 @@ describe('formatReportText', () => {
   const lines = text.split('\n');
 
   it('has the pflogsumm headings, in order, each underlined', () => {
-    const headings = ['Grand Totals', 'Per-Hour Traffic Summary', 'Host/Domain Summary: Message Delivery', 'Senders by message count', 'Recipients by message count', 'Senders by message size', 'Recipients by message size', 'message deferral detail', 'message bounce detail', 'message reject detail', 'Warnings', 'Errors'];
+    const headings = ['Grand Totals', 'Per-Hour Traffic Summary', 'Host/Domain Summary: Message Delivery', 'Senders by message count', 'Recipients by message count', 'Senders by message size', 'Recipients by message size', 'Notification Channels', 'message deferral detail', 'message bounce detail', 'message reject detail', 'Warnings', 'Errors'];
     let last = -1;
     for (const h of headings) {
       const i = lines.indexOf(h);
@@ -49,6 +53,7 @@ describe('formatReportText', () => {
     for (const line of [
       '       4   received',
       '       4   delivered',
+      '       6   posted to notification channels  (in no other total)',
       '       2   deferred  (3 deferrals)',
       '       1   bounced',
       '       3   rejected',
@@ -80,6 +85,8 @@ describe('formatReportText', () => {
     expect(lines).toContain('       1   <>');
     expect(lines).toContain('        4000   eve@e.example');
     expect(lines).toContain('        9999   x@b.example');
+    expect(lines).toContain('       5       2       0  ntfy phone  (HTTP 503 Service Unavailable)');
+    expect(lines).toContain('       1       0       0  team chat');
     expect(lines).toContain('       2   451 4.7.1 Greylisted');
     expect(lines).toContain('       1   550 5.1.1 No such user more');
     expect(lines).toContain('  2026-11-22T07:00:00.000Z  delivery: Relay unreachable');

@@ -45,6 +45,7 @@ export function reportPageModel(r: DailyReport, today: string) {
       { label: 'Received', ...cell(t.received, mailLog('received')) },
       { label: 'Notices', ...cell(t.notices, mailLog('received')), note: "Postroom's own" },
       { label: 'Delivered', ...cell(t.delivered, mailLog('sent')) },
+      ...(t.posted > 0 ? [{ label: 'Posted to channels', ...cell(t.posted, mailLog('sent', { address: 'channel:' })) }] : []),
       { label: 'Deferred', ...cell(t.deferred, mailLog('deferred')), note: `${t.deferrals} deferral${t.deferrals === 1 ? '' : 's'}` },
       { label: 'Bounced', ...cell(t.bounced, mailLog('bounced')), bad: t.bounced > 0 },
       { label: 'Rejected', ...cell(t.rejected, mailLog('rejected')), bad: t.rejected > 0 },
@@ -87,6 +88,16 @@ export function reportPageModel(r: DailyReport, today: string) {
       href: mailLog(kind),
       rows: r.problems[kind],
     })),
+    channels: r.channels.map((c) => {
+      const address = `channel:${c.id}`;
+      return {
+        name: c.name,
+        posted: cell(c.posted, mailLog('sent', { address })),
+        deferrals: cell(c.deferrals, mailLog('deferred', { address })),
+        failed: cell(c.failed, mailLog('bounced', { address })),
+        problem: c.problem,
+      };
+    }),
     warnings: { rows: r.warnings, href: logs({ level: 'warning' }) },
     errors: { rows: r.errors, href: logs({ level: 'error' }) },
   };

@@ -15,3 +15,10 @@ export function channelIdOf(recipient: string): number | null {
 }
 
 export const isChannelRecipient = (recipient: string): boolean => channelIdOf(recipient) !== null;
+
+/**
+ * The test in SQL, for a column that holds one recipient (a mail-log delivery line): no mail
+ * address starts so (a colon in a local part is quoted). The partial index mail_log_channel_at
+ * is on exactly `recipient LIKE 'channel:%'`.
+ */
+export const channelRecipientSql = (column: string): string => `${column} LIKE '${PREFIX}%'`;

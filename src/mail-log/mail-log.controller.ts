@@ -1,7 +1,7 @@
 import { Controller, Get, Query, UseGuards } from '@nestjs/common';
 import { ApiTokenGuard } from '../auth/api-token.guard.js';
 import { decodeCursor, parseEnum, parseLimit, parseText, parseTime } from '../common/pagination.js';
-import { MAIL_LOG_EVENTS, MailLogService, isMailLogCursor } from './mail-log.service.js';
+import { LINE_KINDS, MAIL_LOG_EVENTS, MailLogService, isMailLogCursor } from './mail-log.service.js';
 @Controller('api/v1/mail-log')
 @UseGuards(ApiTokenGuard)
 export class MailLogController {
@@ -11,6 +11,7 @@ export class MailLogController {
   list(@Query() q: Record<string, unknown>) {
     return this.mailLog.list({
       event: parseEnum(q.event ?? q.status, 'event', MAIL_LOG_EVENTS),
+      kind: parseEnum(q.kind, 'kind', LINE_KINDS),
       address: parseText(q.address, 'address'),
       text: parseText(q.q, 'q'),
       queueId: parseText(q.queueId, 'queueId'),

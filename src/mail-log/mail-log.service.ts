@@ -8,6 +8,7 @@ import { KeysetQuery } from '../database/keyset-query.js';
 import { Conn, Sql } from '../database/sql.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { MailLogEvent, NoticeKind } from './mail-log.entity.js';
+import { channelRecipientSql } from '../common/channel-recipient.js';
 
 export interface NewMailLogEntry {
   at?: Date;
@@ -30,8 +31,13 @@ export interface NewMailLogEntry {
   notice?: NoticeKind | null;
 }
 
+/** A mail-log line is mail's, or a notification channel's (its recipient is channel:<id>). */
+export const LINE_KINDS = ['mail', 'channel'] as const;
+export type LineKind = (typeof LINE_KINDS)[number];
+
 export interface MailLogFilter {
   event?: MailLogEvent;
+  kind?: LineKind;
   address?: string;
   /** Text anywhere in the subject, the addresses, the queue id or the Message-ID. */
   text?: string;
@@ -70,6 +76,8 @@ export interface MailLogView {
 }
 
 export const MAIL_LOG_EVENTS = ['received', 'sent', 'deferred', 'bounced', 'rejected', 'held', 'released', 'deleted', 'digested', 'test'] as const satisfies readonly MailLogEvent[];
+const CHANNEL_LINE = channelRecipientSql('recipient');
+
 const COLUMNS = 'at, queue_id, message_id, event, sender, recipient, original_recipient, relay, size, delay_ms, attempt, reply, client_address, subject, detail, notice';
 const TYPED_COLUMNS =
   'at timestamptz, queue_id text, message_id text, event text, sender text, recipient text, original_recipient text, relay text, size int, delay_ms int, attempt int, reply text, client_address text, subject text, detail text, notice text';
@@ -151,6 +159,7 @@ export class MailLogService {
   async list(filter: MailLogFilter): Promise<LogPage<MailLogView>> {
     const q = new KeysetQuery();
     if (filter.event) q.where(`event = ${q.p(filter.event)}`);
+    if (filter.kind) q.where(filter.kind === 'channel' ? CHANNEL_LINE : `NOT ${CHANNEL_LINE}`);
     if (filter.address) {
       const pattern = q.p(likePattern(filter.address));
       q.where(`(sender ILIKE ${pattern} OR recipient ILIKE ${pattern})`);
@@ -166,18 +175,18 @@ export class MailLogService {
     return keysetPage(rows, filter, toView);
   }
 
-  /** Entries of one kind since the start of today in the given time zone. */
+  /** Mail's entries of one event (a notification channel's aside) since the start of today in the given time zone. */
   async countToday(event: MailLogEvent, timeZone: string): Promise<number> {
     const rows = await this.sql.rows<{ n: number }>(
-      `SELECT count(*)::int AS n FROM mail_log WHERE event = $1 AND at >= (date_trunc('day', now() AT TIME ZONE $2) AT TIME ZONE $2)`,
+      `SELECT count(*)::int AS n FROM mail_log WHERE event = $1 AND at >= (date_trunc('day', now() AT TIME ZONE $2) AT TIME ZONE $2) AND NOT ${CHANNEL_LINE}`,
       [event, timeZone],
     );
     return rows[0]?.n ?? 0;
   }
 
-  /** The latest delivery outcome (sent, deferred or bounced), for the dashboard's status. */
+  /** The latest outcome of a mail delivery (sent, deferred or bounced; a channel's aside), for the dashboard's status. */
   async lastOutcome(): Promise<MailLogView | undefined> {
-    const rows = await this.sql.rows<RawRow>(`SELECT id::text AS id, ${COLUMNS} FROM mail_log WHERE event IN ('sent', 'deferred', 'bounced') ORDER BY mail_log.id DESC LIMIT 1`);
+    const rows = await this.sql.rows<RawRow>(`SELECT id::text AS id, ${COLUMNS} FROM mail_log WHERE event IN ('sent', 'deferred', 'bounced') AND NOT ${CHANNEL_LINE} ORDER BY mail_log.id DESC LIMIT 1`);
     return rows[0] ? toView(rows[0]) : undefined;
   }
 

@@ -1,5 +1,5 @@
 import type { ParameterObject, ReferenceObject, SchemaObject } from '@nestjs/swagger';
-import { MAIL_LOG_EVENTS } from '../mail-log/mail-log.service.js';
+import { LINE_KINDS, MAIL_LOG_EVENTS } from '../mail-log/mail-log.service.js';
 import { DEFAULT_LIMIT, MAX_LIMIT } from '../common/pagination.js';
 import { DEFAULT_TOP, MAX_TOP } from '../reports/reports.service.js';
 import { EXAMPLES } from './examples.js';
@@ -178,9 +178,10 @@ export const OPERATIONS: Record<string, OperationSpec> = {
   'POST /api/v1/queue/{id}/hold': queueAction('holdQueueEntry', 'Put one message on hold', 'Held: the message'),
   'POST /api/v1/queue/{id}/release': queueAction('releaseQueueEntry', 'Release one message from hold', 'Released: the message'),
   'GET /api/v1/mail-log': {
-    operationId: 'listMailLog', summary: 'The mail log, newest first (filters: event, address, q (text in subject, addresses, queue id, Message-ID), queueId, since, until; cursor, limit)', tag: 'Mail log',
+    operationId: 'listMailLog', summary: 'The mail log, newest first (filters: event, kind, address, q (text in subject, addresses, queue id, Message-ID), queueId, since, until; cursor, limit)', tag: 'Mail log',
     parameters: [
       query('event', { type: 'string', enum: [...MAIL_LOG_EVENTS] }, 'Only entries of this event'),
+      query('kind', { type: 'string', enum: [...LINE_KINDS] }, "Only mail's entries, or only notification channels' (recipient channel:<id>)"),
       query('address', text('Part of an address', FILTER), 'Only entries from or to a matching address'),
       query('q', text('Text to search for', FILTER), 'Only entries with this text in the subject, an address, the queue id or the Message-ID'),
       query('queueId', text('A queue id', FILTER), "Only one message's entries"),

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { channelRecipientSql } from '../common/channel-recipient.js';
 import { Sql } from '../database/sql.js';
 import type { ReportData } from './report-maths.js';
 import type { AddressRow, ChannelRow, DomainRow, EventRow } from './report.types.js';
@@ -29,12 +30,8 @@ function localHour(timeZone: string): (at: Date) => number {
  */
 const TEST_LINE = `(event = 'test' OR (queue_id IS NULL AND event IN ('sent', 'deferred') AND subject = 'Postroom test email'))`;
 
-/**
- * A line of a notification channel's delivery, and of mail's: a channel's recipient is
- * channel:<id> (common/channel-recipient.ts), which no mail address can be (a colon in a local
- * part is quoted), and only routing rules add one.
- */
-const CHANNEL_LINE = `recipient LIKE 'channel:%'`;
+/** A line of a notification channel's delivery (only routing rules add channel recipients), and of mail's. */
+const CHANNEL_LINE = channelRecipientSql('recipient');
 const MAIL_LINE = `NOT (${CHANNEL_LINE})`;
 
 /**

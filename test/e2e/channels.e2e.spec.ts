@@ -158,6 +158,17 @@ describe('notification channels and routing rules', () => {
     expect(value('postroom_channel_posts_total{outcome="deferred"}')).toBe(1);
     expect(value('postroom_channel_posts_total{outcome="bounced"}')).toBe(1);
     expect(value('postroom_recipients_delivered_total')).toBe(sent.filter((l) => !l.to.startsWith('channel:')).length);
+
+    // The mail log tells the two kinds of line apart, for the API as for the dashboard's links.
+    const channelLines = await mailLog(app.postroom, 'event=sent&kind=channel');
+    const mailLines = await mailLog(app.postroom, 'event=sent&kind=mail');
+    expect(channelLines.length).toBeGreaterThan(0);
+    expect(channelLines.every((l) => l.to.startsWith('channel:'))).toBe(true);
+    expect(mailLines.some((l) => l.to.startsWith('channel:'))).toBe(false);
+    expect(channelLines.length + mailLines.length).toBe(sent.length);
+    const bad = await api<Invalid>('GET', '/api/v1/mail-log?kind=phone');
+    expect(bad.status).toBe(400);
+    expect(Object.keys(bad.body.fields)).toEqual(['kind']);
   });
 
   it('gives ntfy the priority of the alert’s severity', async () => {

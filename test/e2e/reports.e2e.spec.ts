@@ -118,14 +118,21 @@ describe('Reports through the real app [GET /api/v1/reports/:day, /reports/:day,
     expect(page.text).toMatch(/data-volume="Bytes delivered"><a [^>]*>2400<\/a>/);
     expect(page.text).toContain('<svg xmlns="http://www.w3.org/2000/svg" class="report-chart"');
     const links = [...page.text.matchAll(/href="([^"]*)"/g)].map((m) => m[1]!.replace(/&#x3D;/g, '=').replace(/&amp;/g, '&'));
-    expect(links).toContain('/mail-log?event=sent&since=2026-10-15T00%3A00&until=2026-10-16T00%3A00');
+    expect(links).toContain('/mail-log?event=sent&kind=mail&since=2026-10-15T00%3A00&until=2026-10-16T00%3A00');
     expect(links).toContain('/mail-log?event=received&since=2026-10-15T10%3A00&until=2026-10-15T11%3A00');
     expect(links).toContain('/mail-log?event=received&address=alice%40a.example&since=2026-10-15T00%3A00&until=2026-10-16T00%3A00');
     expect(page.text).toContain('550 5.1.1 No such user &lt;dave@b.example&gt;');
     // The channel's post: apart from delivered mail, its name escaped, linked to its mail-log rows.
     expect(total('Posted to channels')).toBe('1');
     expect(page.text).toContain('<tr><td>&lt;b&gt;phone&lt;/b&gt;</td>');
-    expect(links).toContain('/mail-log?event=sent&address=channel%3A4&since=2026-10-15T00%3A00&until=2026-10-16T00%3A00');
+    expect(links).toContain('/mail-log?event=sent&kind=channel&address=channel%3A4&since=2026-10-15T00%3A00&until=2026-10-16T00%3A00');
+    // The Delivered link lists mail's lines, as many as the number says; the channel's apart.
+    const delivered = await web.get('/mail-log?event=sent&kind=mail&since=2026-10-15T00%3A00&until=2026-10-16T00%3A00');
+    expect(delivered.text).not.toContain('channel:4');
+    expect(delivered.text.match(/<span class="badge sent">/g)).toHaveLength(2);
+    const posted = await web.get('/mail-log?event=sent&kind=channel&since=2026-10-15T00%3A00&until=2026-10-16T00%3A00');
+    expect(posted.text).toContain('channel:4');
+    expect(posted.text.match(/<span class="badge sent">/g)).toHaveLength(1);
     expect(page.text).toContain('<form class="filters report-picker" method="get" action="/reports"');
 
     const picked = await web.get(`/reports?date=${DAY}`);

@@ -5,7 +5,7 @@ import { q, renderView } from '../../web/htmx.js';
 import { csvRecord } from '../../web/csv.js';
 import { errorList, pageSizeOptions, pageUrl, pagerLinks, pushCanonicalUrl, readLogQuery, readTextFilter } from '../../web/log-paging.js';
 import { MailLogEvent } from '../../mail-log/mail-log.entity.js';
-import { MAIL_LOG_EVENTS, MailLogService, MailLogView } from '../../mail-log/mail-log.service.js';
+import { LINE_KINDS, LineKind, MAIL_LOG_EVENTS, MailLogService, MailLogView } from '../../mail-log/mail-log.service.js';
 
 const EVENT_LABELS: Record<MailLogEvent, string> = {
   received: 'Received',
@@ -20,7 +20,9 @@ const EVENT_LABELS: Record<MailLogEvent, string> = {
   test: 'Test email',
 };
 
-const FIELD_LABELS: Record<string, string> = { event: 'Status', address: 'Address', q: 'Search' };
+const KIND_LABELS: Record<LineKind, string> = { mail: 'Mail', channel: 'Notification channels' };
+
+const FIELD_LABELS: Record<string, string> = { event: 'Status', kind: 'Lines', address: 'Address', q: 'Search' };
 
 /** The Mail Log page: every reception and delivery outcome, newest first, filtered and paged. */
 @Controller('mail-log')
@@ -42,6 +44,7 @@ export class MailLogPageController {
       errors,
       errorList: errorList(errors, FIELD_LABELS),
       events: MAIL_LOG_EVENTS.map((value) => ({ value, label: EVENT_LABELS[value], selected: value === values.event })),
+      kinds: LINE_KINDS.map((value) => ({ value, label: KIND_LABELS[value], selected: value === values.kind })),
       pageSizes: pageSizeOptions(query.limit),
       items: page.items,
       filtered,
@@ -85,15 +88,22 @@ export class MailLogPageController {
       if ((MAIL_LOG_EVENTS as readonly string[]).includes(rawEvent)) event = rawEvent as MailLogEvent;
       else errors.event = `must be one of ${MAIL_LOG_EVENTS.join(', ')}`;
     }
+    const rawKind = q(req, 'kind');
+    let kind: LineKind | undefined;
+    if (rawKind !== undefined) {
+      values.kind = rawKind;
+      if ((LINE_KINDS as readonly string[]).includes(rawKind)) kind = rawKind as LineKind;
+      else errors.kind = `must be one of ${LINE_KINDS.join(', ')}`;
+    }
     const address = readTextFilter(req, 'address', query);
     const text = readTextFilter(req, 'q', query);
     return {
       timeZone,
       query,
-      filter: { event, address, text, since: query.since, until: query.until, cursor: query.cursor, before: query.before, limit: query.limit },
-      filters: { event: values.event, q: values.q, address: values.address, since: values.since, until: values.until, limit: values.limit },
+      filter: { event, kind, address, text, since: query.since, until: query.until, cursor: query.cursor, before: query.before, limit: query.limit },
+      filters: { event: values.event, kind: values.kind, q: values.q, address: values.address, since: values.since, until: values.until, limit: values.limit },
       invalid: Object.keys(errors).length > 0,
-      filtered: Boolean(event || address || text || query.since || query.until),
+      filtered: Boolean(event || kind || address || text || query.since || query.until),
     };
   }
 }

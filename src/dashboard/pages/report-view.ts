@@ -27,6 +27,8 @@ const cell = (value: number, href: string): Cell => (value > 0 ? { value, href }
 export function reportPageModel(r: DailyReport, today: string) {
   const day = dayRange(r.date);
   const mailLog = (event: string, extra: Record<string, string | undefined> = {}) => link('/mail-log', { event, ...extra, since: extra.since ?? day.since, until: extra.until ?? day.until });
+  // A delivery outcome's rows: mail's, as the numbers are (a channel's are in the channels table).
+  const mail = (event: string, extra: Record<string, string | undefined> = {}) => mailLog(event, { kind: 'mail', ...extra });
   const logs = (extra: Record<string, string>) => link('/logs', { ...extra, since: day.since, until: day.until });
   const t = r.totals;
   const addressRows = (rows: AddressRow[], event: 'received' | 'sent') =>
@@ -44,10 +46,10 @@ export function reportPageModel(r: DailyReport, today: string) {
     totals: [
       { label: 'Received', ...cell(t.received, mailLog('received')) },
       { label: 'Notices', ...cell(t.notices, mailLog('received')), note: "Postroom's own" },
-      { label: 'Delivered', ...cell(t.delivered, mailLog('sent')) },
-      ...(t.posted > 0 ? [{ label: 'Posted to channels', ...cell(t.posted, mailLog('sent', { address: 'channel:' })) }] : []),
-      { label: 'Deferred', ...cell(t.deferred, mailLog('deferred')), note: `${t.deferrals} deferral${t.deferrals === 1 ? '' : 's'}` },
-      { label: 'Bounced', ...cell(t.bounced, mailLog('bounced')), bad: t.bounced > 0 },
+      { label: 'Delivered', ...cell(t.delivered, mail('sent')) },
+      ...(t.posted > 0 ? [{ label: 'Posted to channels', ...cell(t.posted, mailLog('sent', { kind: 'channel' })) }] : []),
+      { label: 'Deferred', ...cell(t.deferred, mail('deferred')), note: `${t.deferrals} deferral${t.deferrals === 1 ? '' : 's'}` },
+      { label: 'Bounced', ...cell(t.bounced, mail('bounced')), bad: t.bounced > 0 },
       { label: 'Rejected', ...cell(t.rejected, mailLog('rejected')), bad: t.rejected > 0 },
       { label: 'Held', ...cell(t.held, mailLog('held')) },
       { label: 'Deleted', ...cell(t.deleted, mailLog('deleted')) },
@@ -55,16 +57,16 @@ export function reportPageModel(r: DailyReport, today: string) {
     ],
     volume: [
       { label: 'Bytes received', value: t.bytesReceived, bytes: true, href: t.bytesReceived > 0 ? mailLog('received') : undefined },
-      { label: 'Bytes delivered', value: t.bytesDelivered, bytes: true, href: t.bytesDelivered > 0 ? mailLog('sent') : undefined },
+      { label: 'Bytes delivered', value: t.bytesDelivered, bytes: true, href: t.bytesDelivered > 0 ? mail('sent') : undefined },
       { label: 'Senders', ...cell(t.senders, mailLog('received')) },
       { label: 'Sending hosts', ...cell(t.sendingHosts, mailLog('received')) },
-      { label: 'Recipients', ...cell(t.recipients, mailLog('sent')) },
-      { label: 'Recipient domains', ...cell(t.recipientDomains, mailLog('sent')) },
+      { label: 'Recipients', ...cell(t.recipients, mail('sent')) },
+      { label: 'Recipient domains', ...cell(t.recipientDomains, mail('sent')) },
     ],
     chart: hourlyChartSvg(r.hourly, `Messages per hour on ${r.date} (${r.timezone})`),
     hourly: r.hourly.map((h) => {
       const range = hourRange(r.date, h.hour);
-      const at = (event: string, value: number) => cell(value, mailLog(event, range));
+      const at = (event: string, value: number) => cell(value, event === 'received' || event === 'rejected' ? mailLog(event, range) : mail(event, range));
       return {
         label: `${String(h.hour).padStart(2, '0')}:00–${String((h.hour + 1) % 24).padStart(2, '0')}:00`,
         cells: [at('received', h.received), at('sent', h.delivered), at('deferred', h.deferred), at('bounced', h.bounced), at('rejected', h.rejected)],
@@ -85,16 +87,16 @@ export function reportPageModel(r: DailyReport, today: string) {
     problems: (['deferred', 'bounced', 'rejected'] as const).map((kind) => ({
       kind,
       title: { deferred: 'Deferrals', bounced: 'Bounces', rejected: 'Rejections' }[kind],
-      href: mailLog(kind),
+      href: kind === 'rejected' ? mailLog(kind) : mail(kind),
       rows: r.problems[kind],
     })),
     channels: r.channels.map((c) => {
-      const address = `channel:${c.id}`;
+      const of = { kind: 'channel', address: `channel:${c.id}` };
       return {
         name: c.name,
-        posted: cell(c.posted, mailLog('sent', { address })),
-        deferrals: cell(c.deferrals, mailLog('deferred', { address })),
-        failed: cell(c.failed, mailLog('bounced', { address })),
+        posted: cell(c.posted, mailLog('sent', of)),
+        deferrals: cell(c.deferrals, mailLog('deferred', of)),
+        failed: cell(c.failed, mailLog('bounced', of)),
         problem: c.problem,
       };
     }),

@@ -1,7 +1,9 @@
 import { Controller, Get, Query, UseGuards } from '@nestjs/common';
 import { ApiTokenGuard } from '../auth/api-token.guard.js';
 import { decodeCursor, parseEnum, parseLimit, parseText, parseTime } from '../common/pagination.js';
-import { LINE_KINDS, MAIL_LOG_EVENTS, MailLogService, isMailLogCursor } from './mail-log.service.js';
+import { InvalidInput } from '../common/domain-errors.js';
+import { LINE_KIND_RULE, LineKind, MAIL_LOG_EVENTS, MailLogService, isMailLogCursor, parseLineKind } from './mail-log.service.js';
+
 @Controller('api/v1/mail-log')
 @UseGuards(ApiTokenGuard)
 export class MailLogController {
@@ -11,7 +13,7 @@ export class MailLogController {
   list(@Query() q: Record<string, unknown>) {
     return this.mailLog.list({
       event: parseEnum(q.event ?? q.status, 'event', MAIL_LOG_EVENTS),
-      kind: parseEnum(q.kind, 'kind', LINE_KINDS),
+      kind: kindOf(q.kind),
       address: parseText(q.address, 'address'),
       text: parseText(q.q, 'q'),
       queueId: parseText(q.queueId, 'queueId'),
@@ -21,4 +23,11 @@ export class MailLogController {
       limit: parseLimit(q.limit),
     });
   }
+}
+
+function kindOf(raw: unknown): LineKind | undefined {
+  if (raw === undefined || raw === '') return undefined;
+  const kind = typeof raw === 'string' ? parseLineKind(raw) : null;
+  if (!kind) throw new InvalidInput('Invalid query', { kind: LINE_KIND_RULE });
+  return kind;
 }

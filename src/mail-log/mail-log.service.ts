@@ -8,7 +8,7 @@ import { KeysetQuery } from '../database/keyset-query.js';
 import { Conn, Sql } from '../database/sql.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { MailLogEvent, NoticeKind } from './mail-log.entity.js';
-import { channelRecipientSql } from '../common/channel-recipient.js';
+import { channelIdOf, channelRecipient, channelRecipientSql } from '../common/channel-recipient.js';
 
 export interface NewMailLogEntry {
   at?: Date;
@@ -31,9 +31,21 @@ export interface NewMailLogEntry {
   notice?: NoticeKind | null;
 }
 
-/** A mail-log line is mail's, or a notification channel's (its recipient is channel:<id>). */
+/**
+ * A mail-log line is mail's, or a notification channel's (its recipient is channel:<id>); the
+ * filter takes either, or one channel's lines by that recipient, exactly (an address filter's
+ * contains-match for channel:1 would list channel:12's too).
+ */
 export const LINE_KINDS = ['mail', 'channel'] as const;
-export type LineKind = (typeof LINE_KINDS)[number];
+export type LineKind = (typeof LINE_KINDS)[number] | `channel:${number}`;
+export const LINE_KIND_RULE = 'must be mail, channel or channel:<id>';
+
+/** The filter's kind as given, or null when it is none of LINE_KIND_RULE's. */
+export function parseLineKind(raw: string): LineKind | null {
+  if ((LINE_KINDS as readonly string[]).includes(raw)) return raw as LineKind;
+  const id = channelIdOf(raw);
+  return id !== null && raw === channelRecipient(id) ? channelRecipient(id) as LineKind : null;
+}
 
 export interface MailLogFilter {
   event?: MailLogEvent;
@@ -159,7 +171,9 @@ export class MailLogService {
   async list(filter: MailLogFilter): Promise<LogPage<MailLogView>> {
     const q = new KeysetQuery();
     if (filter.event) q.where(`event = ${q.p(filter.event)}`);
-    if (filter.kind) q.where(filter.kind === 'channel' ? CHANNEL_LINE : `NOT ${CHANNEL_LINE}`);
+    if (filter.kind === 'mail') q.where(`NOT ${CHANNEL_LINE}`);
+    else if (filter.kind === 'channel') q.where(CHANNEL_LINE);
+    else if (filter.kind) q.where(`${CHANNEL_LINE} AND recipient = ${q.p(filter.kind)}`);
     if (filter.address) {
       const pattern = q.p(likePattern(filter.address));
       q.where(`(sender ILIKE ${pattern} OR recipient ILIKE ${pattern})`);

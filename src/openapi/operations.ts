@@ -181,7 +181,7 @@ export const OPERATIONS: Record<string, OperationSpec> = {
     operationId: 'listMailLog', summary: 'The mail log, newest first (filters: event, kind, address, q (text in subject, addresses, queue id, Message-ID), queueId, since, until; cursor, limit)', tag: 'Mail log',
     parameters: [
       query('event', { type: 'string', enum: [...MAIL_LOG_EVENTS] }, 'Only entries of this event'),
-      query('kind', { type: 'string', enum: [...LINE_KINDS] }, "Only mail's entries, or only notification channels' (recipient channel:<id>)"),
+      query('kind', { type: 'string', pattern: `^(${LINE_KINDS.join('|')}|channel:[1-9][0-9]*)$`, example: 'channel:3' }, "Only mail's entries (mail), only notification channels' (channel), or one channel's (channel:<id>, its recipient)"),
       query('address', text('Part of an address', FILTER), 'Only entries from or to a matching address'),
       query('q', text('Text to search for', FILTER), 'Only entries with this text in the subject, an address, the queue id or the Message-ID'),
       query('queueId', text('A queue id', FILTER), "Only one message's entries"),

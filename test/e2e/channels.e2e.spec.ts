@@ -166,9 +166,14 @@ describe('notification channels and routing rules', () => {
     expect(channelLines.every((l) => l.to.startsWith('channel:'))).toBe(true);
     expect(mailLines.some((l) => l.to.startsWith('channel:'))).toBe(false);
     expect(channelLines.length + mailLines.length).toBe(sent.length);
-    const bad = await api<Invalid>('GET', '/api/v1/mail-log?kind=phone');
-    expect(bad.status).toBe(400);
-    expect(Object.keys(bad.body.fields)).toEqual(['kind']);
+    const webhookLines = await mailLog(app.postroom, `event=sent&kind=channel:${webhook.id}`);
+    expect(webhookLines.length).toBeGreaterThan(0);
+    expect(webhookLines.every((l) => l.to === `channel:${webhook.id}`)).toBe(true);
+    for (const kind of ['phone', 'channel:0', 'channel:01']) {
+      const bad = await api<Invalid>('GET', `/api/v1/mail-log?kind=${kind}`);
+      expect(bad.status).toBe(400);
+      expect(bad.body.fields).toEqual({ kind: 'must be mail, channel or channel:<id>' });
+    }
   });
 
   it('gives ntfy the priority of the alert’s severity', async () => {

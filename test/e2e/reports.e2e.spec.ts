@@ -125,7 +125,7 @@ describe('Reports through the real app [GET /api/v1/reports/:day, /reports/:day,
     // The channel's post: apart from delivered mail, its name escaped, linked to its mail-log rows.
     expect(total('Posted to channels')).toBe('1');
     expect(page.text).toContain('<tr><td>&lt;b&gt;phone&lt;/b&gt;</td>');
-    expect(links).toContain('/mail-log?event=sent&kind=channel&address=channel%3A4&since=2026-10-15T00%3A00&until=2026-10-16T00%3A00');
+    expect(links).toContain('/mail-log?event=sent&kind=channel%3A4&since=2026-10-15T00%3A00&until=2026-10-16T00%3A00');
     // The Delivered link lists mail's lines, as many as the number says; the channel's apart.
     const delivered = await web.get('/mail-log?event=sent&kind=mail&since=2026-10-15T00%3A00&until=2026-10-16T00%3A00');
     expect(delivered.text).not.toContain('channel:4');
@@ -133,6 +133,10 @@ describe('Reports through the real app [GET /api/v1/reports/:day, /reports/:day,
     const posted = await web.get('/mail-log?event=sent&kind=channel&since=2026-10-15T00%3A00&until=2026-10-16T00%3A00');
     expect(posted.text).toContain('channel:4');
     expect(posted.text.match(/<span class="badge sent">/g)).toHaveLength(1);
+    // One channel's link: its lines exactly; the channel is gone (rows stored here), the choice names its id.
+    const one = await web.get('/mail-log?event=sent&kind=channel%3A4&since=2026-10-15T00%3A00&until=2026-10-16T00%3A00');
+    expect(one.text.match(/<span class="badge sent">/g)).toHaveLength(1);
+    expect(one.text).toMatch(/<option value="channel:4" selected>Channel: #4 \(deleted\)<\/option>/);
     expect(page.text).toContain('<form class="filters report-picker" method="get" action="/reports"');
 
     const picked = await web.get(`/reports?date=${DAY}`);

@@ -5,7 +5,7 @@ import { Page, decodeCursor } from '../../src/common/pagination.js';
 import type { Sql } from '../../src/database/sql.js';
 import { EventFilter, EventLogService, EventView, NewEvent, isEventCursor } from '../../src/events/event-log.service.js';
 import { MailLogEvent } from '../../src/mail-log/mail-log.entity.js';
-import { MailLogFilter, MailLogService, MailLogView, NewMailLogEntry, isMailLogCursor } from '../../src/mail-log/mail-log.service.js';
+import { MailLogFilter, MailLogService, MailLogView, NewMailLogEntry, isMailLogCursor, parseLineKind } from '../../src/mail-log/mail-log.service.js';
 import { MetricsService } from '../../src/metrics/metrics.service.js';
 
 const EVENTS: MailLogEvent[] = ['received', 'sent', 'deferred', 'bounced', 'rejected'];
@@ -22,6 +22,10 @@ function entry(i: number): NewMailLogEntry {
     42: { recipient: '100%@example.net' },
     43: { recipient: '1000@example.net' },
     44: { recipient: 'back\\slash@example.net' },
+    // notification channels' posts (a routing rule's copies)
+    51: { recipient: 'channel:1', relay: 'Phone' },
+    56: { recipient: 'channel:12', relay: 'Webhook' },
+    61: { recipient: 'channel:1', relay: 'Phone' },
   };
   return {
     at: minute(i),
@@ -151,6 +155,22 @@ describe('MailLogService (real PostgreSQL)', () => {
     expect(await ids('k\\s')).toEqual([44]);
     expect(await ids('\\')).toEqual([44]);
     expect(await ids('%@example.net')).toEqual([42]);
+  });
+
+  it("filters by kind: mail's lines, every channel's, or one channel's exactly", async () => {
+    const ids = async (kind: MailLogFilter['kind'], event?: MailLogEvent) => rowsOf((await allPages({ kind, event, limit: 50 })).flatMap((p) => p.items));
+    expect(await ids('channel')).toEqual([61, 56, 51]);
+    expect(await ids('channel:1')).toEqual([61, 51]);
+    expect(await ids('channel:12')).toEqual([56]);
+    expect(await ids('channel:2')).toEqual([]);
+    expect(await ids('mail', 'sent')).toEqual(range(0, 119).filter((i) => i % 5 === 1 && ![51, 56, 61].includes(i)));
+    // An address filter is a contains-match: channel:1 finds channel:12's line too.
+    expect(rowsOf((await mailLog.list({ address: 'channel:1', limit: 50 })).items)).toEqual([61, 56, 51]);
+  });
+
+  it('takes mail, channel or channel:<id> as a kind, and nothing else', () => {
+    expect(['mail', 'channel', 'channel:1', 'channel:12'].map(parseLineKind)).toEqual(['mail', 'channel', 'channel:1', 'channel:12']);
+    expect(['Mail', 'channel:', 'channel:0', 'channel:01', 'channel:1e3', 'channel:-1', 'channel:1 ', 'phone'].map(parseLineKind)).toEqual(Array(8).fill(null));
   });
 
   it('filters by queue id and combines filters', async () => {

@@ -5,7 +5,9 @@ import { q, renderView } from '../../web/htmx.js';
 import { csvRecord } from '../../web/csv.js';
 import { errorList, pageSizeOptions, pageUrl, pagerLinks, pushCanonicalUrl, readLogQuery, readTextFilter } from '../../web/log-paging.js';
 import { MailLogEvent } from '../../mail-log/mail-log.entity.js';
-import { LINE_KINDS, LineKind, MAIL_LOG_EVENTS, MailLogService, MailLogView } from '../../mail-log/mail-log.service.js';
+import { ChannelsService } from '../../channels/channels.service.js';
+import { channelIdOf, channelRecipient } from '../../common/channel-recipient.js';
+import { LINE_KINDS, LINE_KIND_RULE, LineKind, MAIL_LOG_EVENTS, MailLogService, MailLogView, parseLineKind } from '../../mail-log/mail-log.service.js';
 
 const EVENT_LABELS: Record<MailLogEvent, string> = {
   received: 'Received',
@@ -20,14 +22,17 @@ const EVENT_LABELS: Record<MailLogEvent, string> = {
   test: 'Test email',
 };
 
-const KIND_LABELS: Record<LineKind, string> = { mail: 'Mail', channel: 'Notification channels' };
+const KIND_LABELS: Record<(typeof LINE_KINDS)[number], string> = { mail: 'Mail', channel: 'Notification channels' };
 
 const FIELD_LABELS: Record<string, string> = { event: 'Status', kind: 'Lines', address: 'Address', q: 'Search' };
 
 /** The Mail Log page: every reception and delivery outcome, newest first, filtered and paged. */
 @Controller('mail-log')
 export class MailLogPageController {
-  constructor(private readonly mailLog: MailLogService) {}
+  constructor(
+    private readonly mailLog: MailLogService,
+    private readonly channels: ChannelsService,
+  ) {}
 
   @Get()
   async page(@Req() req: Request, @Res() res: Response): Promise<void> {
@@ -44,7 +49,7 @@ export class MailLogPageController {
       errors,
       errorList: errorList(errors, FIELD_LABELS),
       events: MAIL_LOG_EVENTS.map((value) => ({ value, label: EVENT_LABELS[value], selected: value === values.event })),
-      kinds: LINE_KINDS.map((value) => ({ value, label: KIND_LABELS[value], selected: value === values.kind })),
+      kinds: await this.kindOptions(values.kind),
       pageSizes: pageSizeOptions(query.limit),
       items: page.items,
       filtered,
@@ -75,6 +80,21 @@ export class MailLogPageController {
     res.end();
   }
 
+  /**
+   * The Lines choices: mail, every channel's, then each channel by name; a channel that is gone
+   * keeps its lines, so the one asked for is listed by its id.
+   */
+  private async kindOptions(chosen: string | undefined) {
+    const names = await this.channels.names();
+    const ids = [...names.keys()].sort((a, b) => a - b);
+    const asked = chosen === undefined ? null : channelIdOf(chosen);
+    if (asked !== null && !names.has(asked)) ids.push(asked);
+    return [
+      ...LINE_KINDS.map((value) => ({ value, label: KIND_LABELS[value] })),
+      ...ids.map((id) => ({ value: channelRecipient(id), label: `Channel: ${names.get(id) ?? `#${id} (deleted)`}` })),
+    ].map((o) => ({ ...o, selected: o.value === chosen }));
+  }
+
   /** The filters of the page and of its CSV, from the query string, with a reason per bad one. */
   private read(req: Request) {
     const timeZone = appTimeZone();
@@ -92,8 +112,8 @@ export class MailLogPageController {
     let kind: LineKind | undefined;
     if (rawKind !== undefined) {
       values.kind = rawKind;
-      if ((LINE_KINDS as readonly string[]).includes(rawKind)) kind = rawKind as LineKind;
-      else errors.kind = `must be one of ${LINE_KINDS.join(', ')}`;
+      kind = parseLineKind(rawKind) ?? undefined;
+      if (!kind) errors.kind = LINE_KIND_RULE;
     }
     const address = readTextFilter(req, 'address', query);
     const text = readTextFilter(req, 'q', query);

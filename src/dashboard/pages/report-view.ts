@@ -1,3 +1,4 @@
+import { channelRecipient } from '../../common/channel-recipient.js';
 import { hourlyChartSvg } from '../../reports/report-chart.js';
 import { addDays, dayRange, hourRange, longDate } from '../../reports/report-date.js';
 import { delay } from '../../reports/report-text.js';
@@ -91,7 +92,7 @@ export function reportPageModel(r: DailyReport, today: string) {
       rows: r.problems[kind],
     })),
     channels: r.channels.map((c) => {
-      const of = { kind: 'channel', address: `channel:${c.id}` };
+      const of = { kind: channelRecipient(c.id) };
       return {
         name: c.name,
         posted: cell(c.posted, mailLog('sent', of)),

@@ -5,7 +5,7 @@ COPY package.json package-lock.json ./
 # npm ci runs the "prepare" script; with no src/ yet it has nothing to build.
 COPY scripts ./scripts
 RUN npm ci --no-audit --no-fund
-COPY tsconfig.json tsconfig.build.json nest-cli.json ./
+COPY tsconfig.json tsconfig.build.json nest-cli.json rolldown.config.mjs ./
 COPY src ./src
 COPY migrations ./migrations
 COPY views ./views
@@ -27,7 +27,7 @@ COPY public ./public
 # The sendmail drop-in, which `postroom sendmail` runs.
 COPY bin ./bin
 RUN mkdir -p /var/lib/postroom && chown node:node /var/lib/postroom \
- && ln -s /app/dist/src/cli/main.js /usr/local/bin/postroom
+ && ln -s /app/dist/src/cli/postroom.cjs /usr/local/bin/postroom
 USER node
 VOLUME /var/lib/postroom
 EXPOSE 2525 8025

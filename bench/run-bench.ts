@@ -269,7 +269,7 @@ async function main(): Promise<void> {
     await drain('postfix');
     await drain('postroom');
     const cliEnv = { ...base, DATA_DIR: pr.dataDir, HTTP_PORT: String(pr.httpPort) };
-    const cliJs = path.join(ROOT, 'dist', 'src', 'cli', 'main.js');
+    const cliJs = path.join(ROOT, 'dist', 'src', 'cli', 'postroom.cjs');
     const cli = await compareCommands(
       [
         { name: 'node -e 0 (for scale)', shown: 'node -e 0', command: `${process.execPath} -e 0`, env: base },

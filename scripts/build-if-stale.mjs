@@ -14,7 +14,7 @@ import path from 'node:path';
 const root = path.resolve(import.meta.dirname, '..');
 const STAMP = path.join(root, 'dist', '.build-stamp');
 const INPUT_DIRS = ['src', 'migrations'];
-const INPUT_FILES = ['tsconfig.json', 'tsconfig.build.json'];
+const INPUT_FILES = ['tsconfig.json', 'tsconfig.build.json', 'rolldown.config.mjs'];
 
 /** The newest modification time among the compiler's inputs (tsconfig.build.json's "include"). */
 function newestInput() {

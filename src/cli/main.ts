@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Only what every command needs is imported here; the rest comes with the command that uses it
 // (report's formatter, sendmail): a queue command should start in about the time of node itself.
-// test/e2e/cli.e2e.spec.ts checks which modules each command loads.
+// The build bundles this entry into one CommonJS file (rolldown.config.mjs), what `postroom` runs;
+// test/e2e/cli.e2e.spec.ts checks which files each command loads.
 import { Command, CommanderError } from 'commander';
 import path from 'node:path';
 import { loadClientConfig } from '../config/client-config.js';
@@ -146,4 +147,5 @@ export async function run(argv: string[]): Promise<number> {
   }
 }
 
-process.exitCode = await run(process.argv);
+// No top-level await: the bundle is CommonJS.
+void run(process.argv).then((code) => (process.exitCode = code));

@@ -1,5 +1,4 @@
 import { spawnSync } from 'node:child_process';
-import path from 'node:path';
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dataSourceOptions } from '../../src/database/data-source.js';
@@ -9,11 +8,10 @@ import { MetricsService } from '../../src/metrics/metrics.service.js';
 import { dateIn } from '../../src/reports/report-date.js';
 import type { DailyReport } from '../../src/reports/report.types.js';
 import { createTestDatabase, silentLogger } from '../helpers/db.js';
-import { PostroomProcess, ROOT } from '../helpers/postroom-process.js';
+import { CLI, PostroomProcess } from '../helpers/postroom-process.js';
 import { WEB_PASSWORD, WebSession } from '../helpers/web-session.js';
 import { ENTITIES } from '../../src/entities.js';
 
-const CLI = path.join(ROOT, 'dist', 'src', 'cli', 'main.js');
 const TZ = 'Asia/Kolkata';
 const DAY = '2026-10-15';
 /** How this Node names TZ (ICU may canonicalise it, e.g. to Asia/Calcutta): the server says the same. */

@@ -5,13 +5,12 @@ import path from 'node:path';
 import { simpleParser } from 'mailparser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase } from '../helpers/db.js';
-import { PostroomProcess, ROOT } from '../helpers/postroom-process.js';
+import { CLI, PostroomProcess, ROOT } from '../helpers/postroom-process.js';
 import { SmtpSink, SunkMessage } from '../helpers/smtp-sink.js';
 import { WEB_PASSWORD, WebSession } from '../helpers/web-session.js';
 import { events, mailLog, queue } from './api.js';
 
 const DROP_IN = path.join(ROOT, 'bin', 'postroom-sendmail');
-const CLI = path.join(ROOT, 'dist', 'src', 'cli', 'main.js');
 const HOST = os.hostname();
 
 /** The drop-in (or another way to sendmail) with the environment cron gives: almost nothing but where Postroom keeps its data. */

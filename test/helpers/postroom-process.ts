@@ -7,6 +7,8 @@ import os from 'node:os';
 import path from 'node:path';
 
 export const ROOT = path.resolve(import.meta.dirname, '..', '..');
+/** The `postroom` command as the package's bin runs it: the CommonJS bundle of src/cli (rolldown.config.mjs). */
+export const CLI = path.join(ROOT, 'dist', 'src', 'cli', 'postroom.cjs');
 export const MAIN = path.join(ROOT, 'dist', 'src', 'main.js');
 
 export function freePort(): Promise<number> {

@@ -44,7 +44,7 @@ export const LINE_KIND_RULE = 'must be mail, channel or channel:<id>';
 export function parseLineKind(raw: string): LineKind | null {
   if ((LINE_KINDS as readonly string[]).includes(raw)) return raw as LineKind;
   const id = channelIdOf(raw);
-  return id !== null && raw === channelRecipient(id) ? channelRecipient(id) as LineKind : null;
+  return id !== null && raw === channelRecipient(id) ? (raw as LineKind) : null;
 }
 
 export interface MailLogFilter {

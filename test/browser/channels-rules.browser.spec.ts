@@ -214,6 +214,20 @@ describe('The Channels and Rules pages in a real browser', () => {
 
     const events = await app.postroom.api<{ items: { message: string }[] }>('GET', '/api/v1/events?limit=30');
     expect(events.body.items.map((e) => e.message)).toEqual(expect.arrayContaining(['Channel Ops webhook (webhook) added by admin', 'Rule Catch all added by admin']));
+
+    // The Catch all rule copies an alert to the hook; the Mail Log lists that channel's lines by its name.
+    const posted = hooks.received.length;
+    await app.postroom.api('POST', '/api/v1/messages', { to: 'ops@example.com', subject: 'UPS on battery', text: 'runtime 12 min' });
+    await hooks.until(posted + 1);
+    const id = (await channels())[0]!.id;
+    await app.postroom.until(async () => (await app.postroom.api<{ items: unknown[] }>('GET', `/api/v1/mail-log?event=sent&kind=channel:${id}`)).body.items.length > 0, 'the post in the mail log');
+    await page.getByRole('navigation', { name: 'SMTP' }).getByRole('link', { name: 'Mail Log' }).click();
+    await page.getByLabel('Lines').selectOption({ label: 'Channel: Ops hook' });
+    await page.getByRole('button', { name: 'Filter' }).click();
+    await page.waitForURL(new RegExp(`kind=channel(%3A|:)${id}\\b`));
+    const recipients = await page.locator('#log-results ul.rcpts li').allTextContents();
+    expect(recipients.length).toBeGreaterThan(0);
+    expect(new Set(recipients.map((t) => t.trim()))).toEqual(new Set([`channel:${id}`]));
     await page.context().close();
   }, 90_000);
 

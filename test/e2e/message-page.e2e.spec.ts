@@ -85,6 +85,8 @@ describe('dashboard: a message page shows the message and acts on it', () => {
 
     expect((await web.post(`/queue/${plain}/release`, { story: '' })).headers.get('location')).toBe(`/messages/${plain}`);
     expect((await app.postroom.api<Entry>('GET', `/api/v1/queue/${plain}`)).body.state).not.toBe('hold');
+    // Released is due now: the worker tries it at once. Delete after that attempt, not during it (409 while sending).
+    await app.postroom.until(async () => ((await app.postroom.api<Entry>('GET', `/api/v1/queue/${plain}`)).body.state === 'deferred' ? true : undefined), `${plain} deferred again`);
 
     const confirm = await web.get(`/messages/${plain}?confirm=delete`);
     expect(confirm.text).toContain(`Delete message ${plain}?`);

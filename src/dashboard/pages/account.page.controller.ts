@@ -5,6 +5,7 @@ import { renderView } from '../../web/htmx.js';
 import { AdminPasswordService } from '../admin-password.service.js';
 import { LoginThrottle, waitText } from '../login-throttle.js';
 import { MIN_PASSWORD_LENGTH, newPasswordErrors } from '../password-rule.js';
+import { formBodyOf } from './form-body.js';
 
 /** Where the login page says that the password changed (a fixed message: the URL carries no text). */
 export const PASSWORD_CHANGED_LOGIN = '/login?changed=1';
@@ -29,7 +30,7 @@ export class AccountPageController {
   @HttpCode(200)
   @Post('password')
   async change(@Req() req: Request, @Res() res: Response): Promise<void> {
-    const body = (req.body ?? {}) as Record<string, unknown>;
+    const body = formBodyOf(req);
     const text = (name: string) => (typeof body[name] === 'string' ? body[name] : '');
     const current = text('current');
     const password = text('password');

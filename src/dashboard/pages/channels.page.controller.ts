@@ -7,16 +7,14 @@ import { ChannelsService } from '../../channels/channels.service.js';
 import { RulesService } from '../../channels/rules.service.js';
 import { Conflict, NotFound } from '../../common/domain-errors.js';
 import type { FieldErrors } from '../../common/field-errors.js';
-import { takeFlash } from '../../web/flash.js';
-import { q, renderView } from '../../web/htmx.js';
-import { afterChange } from './after-change.js';
+import { renderView } from '../../web/htmx.js';
 import { TYPE_LABELS, secretLines, storedHeadersHint, typeFieldsView, urlHint } from './channel-fields.js';
 import { type ChannelForm, EMPTY_CHANNEL_FORM, channelFormFromBody, channelFormFromView, channelInput } from './channel-form.js';
-import { type FormBody, errorSummary, fieldsOf, formText } from './form-body.js';
+import { errorSummary, fieldsOf, formBodyOf, formText } from './form-body.js';
+import { ListPageController } from './list-page.js';
 
 const PAGE = 'pages/channels/index';
 const FRAGMENT = 'fragments/channels/index';
-const LIST = { path: '/channels', part: 'channels' };
 const ACTOR = 'admin';
 
 const FIELD_LABELS: Record<string, string> = {
@@ -38,9 +36,6 @@ type Panel =
   | { kind: 'test'; channel: ChannelView; result?: ChannelTestResult; refusal?: string }
   | { kind: 'remove'; channel: ChannelView; refusal?: string };
 
-const ADD: Panel = { kind: 'add', form: EMPTY_CHANNEL_FORM, errors: {} };
-const gone = (id: string) => `No channel ${id}: it may have been removed.`;
-const bodyOf = (req: Request): FormBody => (req.body ?? {}) as FormBody;
 
 /**
  * Channels: the notification channels that rules send alerts to, each with whether its secrets
@@ -49,31 +44,31 @@ const bodyOf = (req: Request): FormBody => (req.body ?? {}) as FormBody;
  * swaps the page's part in place, as on the Relays page.
  */
 @Controller('channels')
-export class ChannelsPageController {
+export class ChannelsPageController extends ListPageController<ChannelView, Panel> {
+  protected readonly noun = 'channel';
+  protected readonly listPage = { path: '/channels', part: 'channels' };
+  protected readonly addPanel: Panel = { kind: 'add', form: EMPTY_CHANNEL_FORM, errors: {} };
+
   constructor(
     private readonly channels: ChannelsService,
     private readonly rules: RulesService,
     private readonly tests: ChannelTestService,
-  ) {}
+  ) {
+    super();
+  }
 
   @Get()
-  async page(@Req() req: Request, @Res() res: Response): Promise<void> {
-    let notice = takeFlash(req);
-    const list = await this.channels.list();
-    const find = (id: string | undefined) => (id === undefined ? undefined : list.find((c) => c.id === id));
-    const edit = find(q(req, 'edit'));
-    const remove = find(q(req, 'remove'));
-    let panel = ADD;
-    if (edit) panel = { kind: 'edit', channel: edit, form: channelFormFromView(edit), errors: {} };
-    else if (remove) panel = { kind: 'remove', channel: remove };
-    else if (q(req, 'edit') ?? q(req, 'remove')) notice ??= gone((q(req, 'edit') ?? q(req, 'remove'))!);
-    await this.render(req, res, panel, { notice, list });
+  page(@Req() req: Request, @Res() res: Response): Promise<void> {
+    return this.show(req, res, {
+      edit: (channel) => ({ kind: 'edit', channel, form: channelFormFromView(channel), errors: {} }),
+      remove: (channel) => ({ kind: 'remove', channel }),
+    });
   }
 
   @HttpCode(200)
   @Post()
   async create(@Req() req: Request, @Res() res: Response): Promise<void> {
-    const body = bodyOf(req);
+    const body = formBodyOf(req);
     const refused = (errors: FieldErrors) => this.refuse(req, res, { kind: 'add', form: channelFormFromBody(body), errors });
     const read = channelInput(body, 'create');
     if ('errors' in read) return refused(read.errors);
@@ -90,9 +85,9 @@ export class ChannelsPageController {
   @HttpCode(200)
   @Post(':id')
   async update(@Param('id') id: string, @Req() req: Request, @Res() res: Response): Promise<void> {
-    const body = bodyOf(req);
+    const body = formBodyOf(req);
     const before = await this.find(id);
-    if (!before) return this.done(req, res, gone(id));
+    if (!before) return this.done(req, res, this.gone(id));
     const refused = (errors: FieldErrors) => this.refuse(req, res, { kind: 'edit', channel: before, form: channelFormFromBody(body, before.type), errors });
     const read = channelInput(body, 'update');
     if ('errors' in read) return refused(read.errors);
@@ -100,7 +95,7 @@ export class ChannelsPageController {
       const after = await this.channels.update(id, read.input, ACTOR);
       await this.done(req, res, `Channel ${after.name} saved.`);
     } catch (err) {
-      if (err instanceof NotFound) return this.done(req, res, gone(id));
+      if (err instanceof NotFound) return this.done(req, res, this.gone(id));
       const fields = fieldsOf(err);
       if (!fields) throw err;
       await refused(fields);
@@ -111,14 +106,14 @@ export class ChannelsPageController {
   @HttpCode(200)
   @Post(':id/enabled')
   async enable(@Param('id') id: string, @Req() req: Request, @Res() res: Response): Promise<void> {
-    const enabled = formText(bodyOf(req), 'enabled') === 'true';
+    const enabled = formText(formBodyOf(req), 'enabled') === 'true';
     const before = await this.find(id);
-    if (!before) return this.done(req, res, gone(id));
+    if (!before) return this.done(req, res, this.gone(id));
     try {
       const after = await this.channels.update(id, { enabled }, ACTOR);
       await this.done(req, res, `Channel ${after.name} ${enabled ? 'enabled' : 'disabled'}.`);
     } catch (err) {
-      if (err instanceof NotFound) return this.done(req, res, gone(id));
+      if (err instanceof NotFound) return this.done(req, res, this.gone(id));
       const fields = fieldsOf(err);
       if (!fields) throw err;
       await this.refuse(req, res, { kind: 'edit', channel: before, form: channelFormFromView(before), errors: fields });
@@ -130,12 +125,12 @@ export class ChannelsPageController {
   @Post(':id/test')
   async test(@Param('id') id: string, @Req() req: Request, @Res() res: Response): Promise<void> {
     const channel = await this.find(id);
-    if (!channel) return this.done(req, res, gone(id));
+    if (!channel) return this.done(req, res, this.gone(id));
     try {
       const result = await this.tests.test(id, ACTOR);
       await this.render(req, res, { kind: 'test', channel, result });
     } catch (err) {
-      if (err instanceof NotFound) return this.done(req, res, gone(id));
+      if (err instanceof NotFound) return this.done(req, res, this.gone(id));
       const fields = fieldsOf(err);
       if (!fields) throw err;
       res.status(400);
@@ -148,11 +143,11 @@ export class ChannelsPageController {
   @Post(':id/remove')
   async remove(@Param('id') id: string, @Req() req: Request, @Res() res: Response): Promise<void> {
     const channel = await this.find(id);
-    if (!channel) return this.done(req, res, gone(id));
+    if (!channel) return this.done(req, res, this.gone(id));
     try {
       await this.channels.remove(id, ACTOR);
     } catch (err) {
-      if (err instanceof NotFound) return this.done(req, res, gone(id));
+      if (err instanceof NotFound) return this.done(req, res, this.gone(id));
       if (!(err instanceof Conflict)) throw err;
       res.status(409);
       const users = (await this.rules.list()).filter((r) => r.channels.includes(id)).map((r) => r.name);
@@ -163,21 +158,11 @@ export class ChannelsPageController {
     await this.done(req, res, `Channel ${channel.name} removed.`);
   }
 
-  private async find(id: string): Promise<ChannelView | undefined> {
-    return (await this.channels.list()).find((c) => c.id === id);
+  protected rows(): Promise<ChannelView[]> {
+    return this.channels.list();
   }
 
-  private refuse(req: Request, res: Response, panel: Panel): Promise<void> {
-    res.status(400);
-    return this.render(req, res, panel);
-  }
-
-  /** After a change: the list with the message (see afterChange). */
-  private done(req: Request, res: Response, message: string): Promise<void> {
-    return afterChange(req, res, LIST, message, (notice) => this.render(req, res, ADD, { notice }));
-  }
-
-  private async render(req: Request, res: Response, panel: Panel, extra: { notice?: string; list?: ChannelView[] } = {}): Promise<void> {
+  protected async render(req: Request, res: Response, panel: Panel, extra: { notice?: string; list?: ChannelView[] } = {}): Promise<void> {
     const [list, rules] = await Promise.all([extra.list ?? this.channels.list(), this.rules.list()]);
     const errors = 'errors' in panel ? panel.errors : {};
     const summary = errorSummary(errors, FIELD_LABELS, FORM_FIELDS);

@@ -1,8 +1,12 @@
+import type { Request } from 'express';
 import { InvalidInput } from '../../common/domain-errors.js';
 import type { FieldErrors } from '../../common/field-errors.js';
 
 /** A dashboard form's body as parsed (urlencoded: a value is a string, a repeated name a list). */
 export type FormBody = Record<string, unknown>;
+
+/** The request's form body; an empty one when it has none. */
+export const formBodyOf = (req: Request): FormBody => (req.body ?? {}) as FormBody;
 
 /** A form's text field, trimmed ('' when absent). */
 export function formText(body: FormBody, name: string): string {

@@ -11,6 +11,7 @@ import { MESSAGE_STATES, MessageState } from '../../queue/message.entity.js';
 import { isQueueId } from '../../queue/queue-id.js';
 import { QueueAction } from '../../queue/queue.repository.js';
 import { QueuePage, QueueService } from '../../queue/queue.service.js';
+import { formBodyOf } from './form-body.js';
 
 
 const ACTIONS: readonly QueueAction[] = ['flush', 'hold', 'release', 'delete'];
@@ -130,7 +131,7 @@ export class QueuePageController {
   @HttpCode(200)
   @Post('bulk')
   async bulk(@Req() req: Request, @Res() res: Response): Promise<void> {
-    const body = (req.body ?? {}) as Record<string, unknown>;
+    const body = formBodyOf(req);
     const action = ACTIONS.find((a) => a === body.action);
     const raw = [body.ids, body['ids[]']].flat().filter((v): v is string => typeof v === 'string');
     const ids = [...new Set(raw.filter(isQueueId))].slice(0, MAX_LIMIT);

@@ -9,10 +9,9 @@ import type { Security } from '../../relays/relay.entity.js';
 import type { RelayView } from '../../relays/relay.view.js';
 import { RelaysService } from '../../relays/relays.service.js';
 import { SettingsService } from '../../settings/settings.service.js';
-import { takeFlash } from '../../web/flash.js';
 import { renderView } from '../../web/htmx.js';
-import { afterChange } from './after-change.js';
-import { errorSummary, fieldsOf, formChecked, formText, formWhole } from './form-body.js';
+import { errorSummary, fieldsOf, formBodyOf, formChecked, formText, formWhole } from './form-body.js';
+import { ListPageController } from './list-page.js';
 import { HEALTH_BADGES, SECURITY_LABELS } from './relay-labels.js';
 import { reorder } from './relay-order.js';
 import { testResultView } from './test-result-view.js';
@@ -39,7 +38,6 @@ const FIELD_LABELS: Record<string, string> = {
   to: 'Recipient',
 };
 const FORM_FIELDS = ['host', 'port', 'security', 'tlsVerify', 'authEnabled', 'username', 'password', 'priority', 'enabled', 'to'];
-const PAGE_PART = { path: '/relays', part: 'relays' };
 
 /** What a relay form shows: the values as typed (never a password) and whether one is stored. */
 interface RelayForm {
@@ -115,6 +113,9 @@ function formFromRelay(r: RelayView): RelayForm {
   };
 }
 
+/** A change that names a backup relay that is gone (or the primary, which Edit Settings changes). */
+const noBackup = (id: string) => `No backup relay ${id}: it may have been removed.`;
+
 function ordinal(n: number): string {
   const tens = n % 100;
   const suffix = tens >= 11 && tens <= 13 ? 'th' : ({ 1: 'st', 2: 'nd', 3: 'rd' } as Record<number, string>)[n % 10] ?? 'th';
@@ -128,60 +129,57 @@ function ordinal(n: number): string {
  * Edit Settings: it is listed and tested here, changed there.
  */
 @Controller('relays')
-export class RelaysPageController {
+export class RelaysPageController extends ListPageController<RelayView, Panel> {
+  protected readonly noun = 'relay';
+  protected readonly listPage = { path: '/relays', part: 'relays' };
+  protected readonly addPanel: Panel = { kind: 'add', form: EMPTY_FORM, errors: {} };
+
   constructor(
     private readonly relays: RelaysService,
     private readonly tests: TestEmailService,
     private readonly settings: SettingsService,
-  ) {}
+  ) {
+    super();
+  }
 
+  /** The primary relay is edited on Edit Settings: here it can only be tested. */
   @Get()
-  async page(@Req() req: Request, @Res() res: Response): Promise<void> {
-    let notice = takeFlash(req);
-    const id = (name: string) => (typeof req.query[name] === 'string' ? (req.query[name] as string) : undefined);
-    const list = await this.relays.list();
-    const find = (key: string | undefined) => (key === undefined ? undefined : list.find((r) => r.id === key));
-    let panel: Panel = { kind: 'add', form: EMPTY_FORM, errors: {} };
-    const edit = find(id('edit'));
-    const test = find(id('test'));
-    const remove = find(id('remove'));
-    if (edit && !edit.primary) panel = { kind: 'edit', relay: edit, form: formFromRelay(edit), errors: {} };
-    else if (test) panel = { kind: 'test', relay: test, to: (await this.settings.view()).adminAddress ?? '', errors: {} };
-    else if (remove && !remove.primary) panel = { kind: 'remove', relay: remove };
-    else if (id('edit') ?? id('test') ?? id('remove')) notice ??= `No relay ${id('edit') ?? id('test') ?? id('remove')}: it may have been removed.`;
-    await this.render(req, res, panel, { notice, list });
+  page(@Req() req: Request, @Res() res: Response): Promise<void> {
+    return this.show(req, res, {
+      edit: (relay) => (relay.primary ? undefined : { kind: 'edit', relay, form: formFromRelay(relay), errors: {} }),
+      test: async (relay) => ({ kind: 'test', relay, to: (await this.settings.view()).adminAddress ?? '', errors: {} }),
+      remove: (relay) => (relay.primary ? undefined : { kind: 'remove', relay }),
+    });
   }
 
   @HttpCode(200)
   @Post()
   async create(@Req() req: Request, @Res() res: Response): Promise<void> {
-    const body = (req.body ?? {}) as Record<string, unknown>;
+    const body = formBodyOf(req);
     try {
       const added = await this.relays.create(relayInput(body, 'create'), ACTOR);
       await this.done(req, res, `Backup relay ${added.relay} added (priority ${added.priority}).`);
     } catch (err) {
       const fields = fieldsOf(err);
       if (!fields) throw err;
-      res.status(400);
-      await this.render(req, res, { kind: 'add', form: formFromBody(body), errors: fields });
+      await this.refuse(req, res, { kind: 'add', form: formFromBody(body), errors: fields });
     }
   }
 
   @HttpCode(200)
   @Post(':id')
   async update(@Param('id') id: string, @Req() req: Request, @Res() res: Response): Promise<void> {
-    const body = (req.body ?? {}) as Record<string, unknown>;
+    const body = formBodyOf(req);
     const before = await this.backup(id);
-    if (!before) return this.done(req, res, `No backup relay ${id}: it may have been removed.`);
+    if (!before) return this.done(req, res, noBackup(id));
     try {
       const after = await this.relays.update(id, relayInput(body, 'update'), ACTOR);
       await this.done(req, res, `Relay ${after.relay} saved.`);
     } catch (err) {
-      if (isNotFound(err)) return this.done(req, res, `No backup relay ${id}: it may have been removed.`);
+      if (isNotFound(err)) return this.done(req, res, noBackup(id));
       const fields = fieldsOf(err);
       if (!fields) throw err;
-      res.status(400);
-      await this.render(req, res, { kind: 'edit', relay: before, form: formFromBody(body, before.passwordSet), errors: fields });
+      await this.refuse(req, res, { kind: 'edit', relay: before, form: formFromBody(body, before.passwordSet), errors: fields });
     }
   }
 
@@ -193,7 +191,7 @@ export class RelaysPageController {
     const backups = (await this.relays.list()).filter((r) => !r.primary);
     const from = backups.findIndex((r) => r.id === id);
     const relay = backups[from];
-    if (!relay || (direction !== 'up' && direction !== 'down')) return this.done(req, res, `No backup relay ${id}: it may have been removed.`);
+    if (!relay || (direction !== 'up' && direction !== 'down')) return this.done(req, res, noBackup(id));
     const to = direction === 'up' ? from - 1 : from + 1;
     if (to < 0 || to >= backups.length) return this.done(req, res, `Relay ${relay.relay} is already the ${direction === 'up' ? 'first' : 'last'} backup.`);
     try {
@@ -209,11 +207,11 @@ export class RelaysPageController {
   @Post(':id/remove')
   async remove(@Param('id') id: string, @Req() req: Request, @Res() res: Response): Promise<void> {
     const relay = await this.backup(id);
-    if (!relay) return this.done(req, res, `No backup relay ${id}: it may have been removed.`);
+    if (!relay) return this.done(req, res, noBackup(id));
     try {
       await this.relays.remove(id, ACTOR);
     } catch (err) {
-      if (isNotFound(err)) return this.done(req, res, `No backup relay ${id}: it may have been removed.`);
+      if (isNotFound(err)) return this.done(req, res, noBackup(id));
       throw err;
     }
     await this.done(req, res, `Backup relay ${relay.relay} removed.`);
@@ -223,19 +221,18 @@ export class RelaysPageController {
   @HttpCode(200)
   @Post(':id/test')
   async test(@Param('id') id: string, @Req() req: Request, @Res() res: Response): Promise<void> {
-    const body = (req.body ?? {}) as Record<string, unknown>;
+    const body = formBodyOf(req);
     const to = formText(body, 'to');
-    const relay = (await this.relays.list()).find((r) => r.id === id);
-    if (!relay) return this.done(req, res, `No relay ${id}: it may have been removed.`);
+    const relay = await this.find(id);
+    if (!relay) return this.done(req, res, this.gone(id));
     try {
       const result = await this.tests.runOnRelay(id, { to }, ACTOR);
       await this.render(req, res, { kind: 'test', relay, to, errors: {}, result });
     } catch (err) {
-      if (isNotFound(err)) return this.done(req, res, `No relay ${id}: it may have been removed.`);
+      if (isNotFound(err)) return this.done(req, res, this.gone(id));
       const fields = fieldsOf(err);
       if (!fields) throw err;
-      res.status(400);
-      await this.render(req, res, { kind: 'test', relay, to, errors: { to: fields.to ?? Object.values(fields)[0] ?? 'is not valid' } });
+      await this.refuse(req, res, { kind: 'test', relay, to, errors: { to: fields.to ?? Object.values(fields)[0] ?? 'is not valid' } });
     }
   }
 
@@ -243,12 +240,11 @@ export class RelaysPageController {
     return (await this.relays.list()).find((r) => r.id === id && !r.primary);
   }
 
-  /** After a change: the list with the message (see afterChange). */
-  private done(req: Request, res: Response, message: string): Promise<void> {
-    return afterChange(req, res, PAGE_PART, message, (notice) => this.render(req, res, { kind: 'add', form: EMPTY_FORM, errors: {} }, { notice }));
+  protected rows(): Promise<RelayView[]> {
+    return this.relays.list();
   }
 
-  private async render(req: Request, res: Response, panel: Panel, extra: { notice?: string; list?: RelayView[] } = {}): Promise<void> {
+  protected async render(req: Request, res: Response, panel: Panel, extra: { notice?: string; list?: RelayView[] } = {}): Promise<void> {
     const [list, settings] = await Promise.all([extra.list ?? this.relays.list(), this.settings.view()]);
     const backups = list.filter((r) => !r.primary);
     const errors = 'errors' in panel ? panel.errors : {};

@@ -6,16 +6,14 @@ import { RulesService } from '../../channels/rules.service.js';
 import { NotFound } from '../../common/domain-errors.js';
 import type { FieldErrors } from '../../common/field-errors.js';
 import { SEVERITIES } from '../../common/severity.js';
-import { takeFlash } from '../../web/flash.js';
-import { q, renderView } from '../../web/htmx.js';
-import { afterChange } from './after-change.js';
+import { renderView } from '../../web/htmx.js';
 import { TYPE_LABELS } from './channel-fields.js';
-import { type FormBody, errorSummary, fieldsOf, formText } from './form-body.js';
+import { errorSummary, fieldsOf, formBodyOf, formText } from './form-body.js';
+import { ListPageController } from './list-page.js';
 import { CONDITIONS, EMPTY_RULE_FORM, type RuleForm, conditionsInWords, ruleFormErrors, ruleFormFromBody, ruleFormFromView, ruleInput, whenInWords } from './rule-form.js';
 
 const PAGE = 'pages/rules/index';
 const FRAGMENT = 'fragments/rules/index';
-const LIST = { path: '/rules', part: 'rules' };
 const ACTOR = 'admin';
 
 const FIELD_LABELS: Record<string, string> = {
@@ -46,9 +44,6 @@ const WHEN_CHOICES = [
 /** Below the list: adding a rule (the default), or one rule being edited or removed. */
 type Panel = { kind: 'add'; form: RuleForm; errors: FieldErrors } | { kind: 'edit'; rule: RuleView; form: RuleForm; errors: FieldErrors } | { kind: 'remove'; rule: RuleView };
 
-const ADD: Panel = { kind: 'add', form: EMPTY_RULE_FORM, errors: {} };
-const gone = (id: string) => `No rule ${id}: it may have been removed.`;
-const bodyOf = (req: Request): FormBody => (req.body ?? {}) as FormBody;
 
 /**
  * Rules: which alerts go to which channels, in the order they are evaluated, with their
@@ -57,30 +52,30 @@ const bodyOf = (req: Request): FormBody => (req.body ?? {}) as FormBody;
  * the Relays page.
  */
 @Controller('rules')
-export class RulesPageController {
+export class RulesPageController extends ListPageController<RuleView, Panel> {
+  protected readonly noun = 'rule';
+  protected readonly listPage = { path: '/rules', part: 'rules' };
+  protected readonly addPanel: Panel = { kind: 'add', form: EMPTY_RULE_FORM, errors: {} };
+
   constructor(
     private readonly rules: RulesService,
     private readonly channels: ChannelsService,
-  ) {}
+  ) {
+    super();
+  }
 
   @Get()
-  async page(@Req() req: Request, @Res() res: Response): Promise<void> {
-    let notice = takeFlash(req);
-    const list = await this.rules.list();
-    const find = (id: string | undefined) => (id === undefined ? undefined : list.find((r) => r.id === id));
-    const edit = find(q(req, 'edit'));
-    const remove = find(q(req, 'remove'));
-    let panel = ADD;
-    if (edit) panel = { kind: 'edit', rule: edit, form: ruleFormFromView(edit), errors: {} };
-    else if (remove) panel = { kind: 'remove', rule: remove };
-    else if (q(req, 'edit') ?? q(req, 'remove')) notice ??= gone((q(req, 'edit') ?? q(req, 'remove'))!);
-    await this.render(req, res, panel, { notice, list });
+  page(@Req() req: Request, @Res() res: Response): Promise<void> {
+    return this.show(req, res, {
+      edit: (rule) => ({ kind: 'edit', rule, form: ruleFormFromView(rule), errors: {} }),
+      remove: (rule) => ({ kind: 'remove', rule }),
+    });
   }
 
   @HttpCode(200)
   @Post()
   async create(@Req() req: Request, @Res() res: Response): Promise<void> {
-    const body = bodyOf(req);
+    const body = formBodyOf(req);
     try {
       const added = await this.rules.create(ruleInput(body), ACTOR);
       await this.done(req, res, `Rule ${added.name} added (position ${added.position}).`);
@@ -94,14 +89,14 @@ export class RulesPageController {
   @HttpCode(200)
   @Post(':id')
   async update(@Param('id') id: string, @Req() req: Request, @Res() res: Response): Promise<void> {
-    const body = bodyOf(req);
+    const body = formBodyOf(req);
     const before = await this.find(id);
-    if (!before) return this.done(req, res, gone(id));
+    if (!before) return this.done(req, res, this.gone(id));
     try {
       const after = await this.rules.update(id, ruleInput(body), ACTOR);
       await this.done(req, res, `Rule ${after.name} saved.`);
     } catch (err) {
-      if (err instanceof NotFound) return this.done(req, res, gone(id));
+      if (err instanceof NotFound) return this.done(req, res, this.gone(id));
       const fields = fieldsOf(err);
       if (!fields) throw err;
       await this.refuse(req, res, { kind: 'edit', rule: before, form: ruleFormFromBody(body), errors: ruleFormErrors(fields) });
@@ -111,12 +106,12 @@ export class RulesPageController {
   @HttpCode(200)
   @Post(':id/enabled')
   async enable(@Param('id') id: string, @Req() req: Request, @Res() res: Response): Promise<void> {
-    const enabled = formText(bodyOf(req), 'enabled') === 'true';
+    const enabled = formText(formBodyOf(req), 'enabled') === 'true';
     try {
       const after = await this.rules.update(id, { enabled }, ACTOR);
       await this.done(req, res, `Rule ${after.name} ${enabled ? 'enabled' : 'disabled'}.`);
     } catch (err) {
-      if (err instanceof NotFound) return this.done(req, res, gone(id));
+      if (err instanceof NotFound) return this.done(req, res, this.gone(id));
       throw err;
     }
   }
@@ -125,18 +120,18 @@ export class RulesPageController {
   @HttpCode(200)
   @Post(':id/move')
   async move(@Param('id') id: string, @Req() req: Request, @Res() res: Response): Promise<void> {
-    const direction = formText(bodyOf(req), 'direction');
+    const direction = formText(formBodyOf(req), 'direction');
     const list = await this.rules.list();
     const from = list.findIndex((r) => r.id === id);
     const rule = list[from];
-    if (!rule || (direction !== 'up' && direction !== 'down')) return this.done(req, res, gone(id));
+    if (!rule || (direction !== 'up' && direction !== 'down')) return this.done(req, res, this.gone(id));
     const to = direction === 'up' ? from - 1 : from + 1;
     if (to < 0 || to >= list.length) return this.done(req, res, `Rule ${rule.name} is already the ${direction === 'up' ? 'first' : 'last'}.`);
     try {
       const moved = await this.rules.update(id, { position: to + 1 }, ACTOR);
       await this.done(req, res, `Rule ${moved.name} moved ${direction}: now evaluated at position ${moved.position}.`);
     } catch (err) {
-      if (err instanceof NotFound) return this.done(req, res, gone(id));
+      if (err instanceof NotFound) return this.done(req, res, this.gone(id));
       throw err;
     }
   }
@@ -145,31 +140,21 @@ export class RulesPageController {
   @Post(':id/remove')
   async remove(@Param('id') id: string, @Req() req: Request, @Res() res: Response): Promise<void> {
     const rule = await this.find(id);
-    if (!rule) return this.done(req, res, gone(id));
+    if (!rule) return this.done(req, res, this.gone(id));
     try {
       await this.rules.remove(id, ACTOR);
     } catch (err) {
-      if (err instanceof NotFound) return this.done(req, res, gone(id));
+      if (err instanceof NotFound) return this.done(req, res, this.gone(id));
       throw err;
     }
     await this.done(req, res, `Rule ${rule.name} removed.`);
   }
 
-  private async find(id: string): Promise<RuleView | undefined> {
-    return (await this.rules.list()).find((r) => r.id === id);
+  protected rows(): Promise<RuleView[]> {
+    return this.rules.list();
   }
 
-  private refuse(req: Request, res: Response, panel: Panel): Promise<void> {
-    res.status(400);
-    return this.render(req, res, panel);
-  }
-
-  /** After a change: the list with the message (see afterChange). */
-  private done(req: Request, res: Response, message: string): Promise<void> {
-    return afterChange(req, res, LIST, message, (notice) => this.render(req, res, ADD, { notice }));
-  }
-
-  private async render(req: Request, res: Response, panel: Panel, extra: { notice?: string; list?: RuleView[] } = {}): Promise<void> {
+  protected async render(req: Request, res: Response, panel: Panel, extra: { notice?: string; list?: RuleView[] } = {}): Promise<void> {
     const [list, channels] = await Promise.all([extra.list ?? this.rules.list(), this.channels.list()]);
     const byId = new Map(channels.map((c) => [c.id, c]));
     const errors = 'errors' in panel ? panel.errors : {};

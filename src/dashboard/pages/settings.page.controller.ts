@@ -11,6 +11,7 @@ import { renderView, wantsFragment } from '../../web/htmx.js';
 import { formFieldsets } from './settings-fieldsets.js';
 import { testResultView } from './test-result-view.js';
 import { FORM_FIELDS, SettingsFormValues, changedFields, formToSettingsInput, formValuesFromBody, formValuesFromView } from './settings-form.js';
+import { formBodyOf } from './form-body.js';
 
 const PAGE = 'pages/settings/index';
 const FRAGMENT = 'fragments/settings/form';
@@ -41,7 +42,7 @@ export class SettingsPageController {
 
   @Post()
   async save(@Req() req: Request, @Res() res: Response): Promise<void> {
-    const body = (req.body ?? {}) as Record<string, unknown>;
+    const body = formBodyOf(req);
     const input = formToSettingsInput(body);
     const before = await this.settings.view();
     const presetId = typeof body.preset === 'string' ? body.preset.trim() : '';

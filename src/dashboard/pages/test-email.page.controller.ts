@@ -7,6 +7,7 @@ import { testResultView } from './test-result-view.js';
 import { SettingsService } from '../../settings/settings.service.js';
 import { SettingsView } from '../../settings/settings.view.js';
 import { TestEmailResult, TestEmailService } from '../../delivery/test-email.service.js';
+import { formBodyOf } from './form-body.js';
 
 const PAGE = 'pages/test-email/index';
 const FRAGMENT = 'fragments/test-email/form';
@@ -27,7 +28,7 @@ export class TestEmailPageController {
 
   @Post()
   async send(@Req() req: Request, @Res() res: Response): Promise<void> {
-    const body = (req.body ?? {}) as Record<string, unknown>;
+    const body = formBodyOf(req);
     const to = typeof body.to === 'string' ? body.to.trim() : '';
     const view = await this.settings.view();
     let result: TestEmailResult;

@@ -29,6 +29,8 @@ export interface FootprintRow {
   processes: number;
   rssKiB: number;
   pssKiB: number;
+  /** Anonymous pages: the processes' own memory (heaps, stacks), without the file pages of their binaries and libraries. */
+  anonKiB: number;
 }
 
 export interface ApplianceResult {
@@ -68,10 +70,11 @@ export async function compareCommands(commands: { name: string; shown: string; c
   return out;
 }
 
-/** RSS and PSS of processes (kB, from /proc/PID/smaps_rollup). */
-export async function memoryOf(pids: number[]): Promise<{ processes: number; rssKiB: number; pssKiB: number }> {
+/** RSS, PSS and anonymous memory of processes (kB, from /proc/PID/smaps_rollup). */
+export async function memoryOf(pids: number[]): Promise<{ processes: number; rssKiB: number; pssKiB: number; anonKiB: number }> {
   let rssKiB = 0;
   let pssKiB = 0;
+  let anonKiB = 0;
   let processes = 0;
   for (const pid of pids) {
     const text = await readFile(`/proc/${pid}/smaps_rollup`, 'utf8').catch(() => '');
@@ -79,8 +82,9 @@ export async function memoryOf(pids: number[]): Promise<{ processes: number; rss
     processes++;
     rssKiB += Number(/^Rss:\s+(\d+)/m.exec(text)?.[1] ?? 0);
     pssKiB += Number(/^Pss:\s+(\d+)/m.exec(text)?.[1] ?? 0);
+    anonKiB += Number(/^Anonymous:\s+(\d+)/m.exec(text)?.[1] ?? 0);
   }
-  return { processes, rssKiB, pssKiB };
+  return { processes, rssKiB, pssKiB, anonKiB };
 }
 
 /** A process and its descendants. */

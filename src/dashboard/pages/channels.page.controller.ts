@@ -36,7 +36,6 @@ type Panel =
   | { kind: 'test'; channel: ChannelView; result?: ChannelTestResult; refusal?: string }
   | { kind: 'remove'; channel: ChannelView; refusal?: string };
 
-
 /**
  * Channels: the notification channels that rules send alerts to, each with whether its secrets
  * are set (never their values) and the rules that use it; added, changed, enabled or disabled,
@@ -163,7 +162,7 @@ export class ChannelsPageController extends ListPageController<ChannelView, Pane
   }
 
   protected async render(req: Request, res: Response, panel: Panel, extra: { notice?: string; list?: ChannelView[] } = {}): Promise<void> {
-    const [list, rules] = await Promise.all([extra.list ?? this.channels.list(), this.rules.list()]);
+    const [list, rules] = await Promise.all([extra.list ?? this.rows(), this.rules.list()]);
     const errors = 'errors' in panel ? panel.errors : {};
     const summary = errorSummary(errors, FIELD_LABELS, FORM_FIELDS);
     const form = 'form' in panel ? panel.form : undefined;

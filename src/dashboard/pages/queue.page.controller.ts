@@ -13,7 +13,6 @@ import { QueueAction } from '../../queue/queue.repository.js';
 import { QueuePage, QueueService } from '../../queue/queue.service.js';
 import { formBodyOf } from './form-body.js';
 
-
 const ACTIONS: readonly QueueAction[] = ['flush', 'hold', 'release', 'delete'];
 const DONE: Record<QueueAction, string> = { flush: 'flushed', hold: 'put on hold', release: 'released', delete: 'deleted' };
 const MAX_ADDRESS = 320;
@@ -167,7 +166,7 @@ export class QueuePageController {
       }
     }
     // From the message's own page (a plain form): back to that page, which shows the result.
-    const story: unknown = (req.body as Record<string, unknown> | undefined)?.story;
+    const story = formBodyOf(req).story;
     if (typeof story === 'string' && isQueueId(id) && req.headers['hx-request'] !== 'true') {
       return flashRedirect(req, res, message, `/messages/${id}${story ? `?back=${encodeURIComponent(story)}` : ''}`);
     }
@@ -190,7 +189,7 @@ export class QueuePageController {
 
   /** Plain form: 303 back to the list it came from, message in the session; htmx: the table with it. */
   private async afterPost(req: Request, res: Response, message: string): Promise<void> {
-    const back: unknown = (req.body as Record<string, unknown> | undefined)?.back;
+    const back = formBodyOf(req).back;
     const params = new URLSearchParams(typeof back === 'string' ? back.replace(/^\?/, '') : '');
     const query = readListQuery((name) => params.get(name) ?? undefined);
     if (req.headers['hx-request'] === 'true') {

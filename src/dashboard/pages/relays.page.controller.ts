@@ -187,7 +187,7 @@ export class RelaysPageController extends ListPageController<RelayView, Panel> {
   @HttpCode(200)
   @Post(':id/move')
   async move(@Param('id') id: string, @Req() req: Request, @Res() res: Response): Promise<void> {
-    const direction = (req.body as Record<string, unknown> | undefined)?.direction;
+    const direction = formBodyOf(req).direction;
     const backups = (await this.relays.list()).filter((r) => !r.primary);
     const from = backups.findIndex((r) => r.id === id);
     const relay = backups[from];
@@ -245,7 +245,7 @@ export class RelaysPageController extends ListPageController<RelayView, Panel> {
   }
 
   protected async render(req: Request, res: Response, panel: Panel, extra: { notice?: string; list?: RelayView[] } = {}): Promise<void> {
-    const [list, settings] = await Promise.all([extra.list ?? this.relays.list(), this.settings.view()]);
+    const [list, settings] = await Promise.all([extra.list ?? this.rows(), this.settings.view()]);
     const backups = list.filter((r) => !r.primary);
     const errors = 'errors' in panel ? panel.errors : {};
     const summary = errorSummary(errors, FIELD_LABELS, FORM_FIELDS);

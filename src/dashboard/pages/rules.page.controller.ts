@@ -44,7 +44,6 @@ const WHEN_CHOICES = [
 /** Below the list: adding a rule (the default), or one rule being edited or removed. */
 type Panel = { kind: 'add'; form: RuleForm; errors: FieldErrors } | { kind: 'edit'; rule: RuleView; form: RuleForm; errors: FieldErrors } | { kind: 'remove'; rule: RuleView };
 
-
 /**
  * Rules: which alerts go to which channels, in the order they are evaluated, with their
  * conditions in words; added, changed, enabled or disabled, moved and removed. Plain forms that
@@ -155,7 +154,7 @@ export class RulesPageController extends ListPageController<RuleView, Panel> {
   }
 
   protected async render(req: Request, res: Response, panel: Panel, extra: { notice?: string; list?: RuleView[] } = {}): Promise<void> {
-    const [list, channels] = await Promise.all([extra.list ?? this.rules.list(), this.channels.list()]);
+    const [list, channels] = await Promise.all([extra.list ?? this.rows(), this.channels.list()]);
     const byId = new Map(channels.map((c) => [c.id, c]));
     const errors = 'errors' in panel ? panel.errors : {};
     const summary = errorSummary(errors, FIELD_LABELS, FORM_FIELDS);

@@ -212,9 +212,10 @@ async function main(): Promise<void> {
     await sleep(300);
   };
 
-  // The idle services, just started (the appliance section).
-  const footprint = async (when: string): Promise<ApplianceResult['footprint']> => {
-    await sleep(10_000);
+  // The idle services, just started (the appliance section): 10 s after, and again 60 s after,
+  // once V8's memory reducer has given back the young generation grown during start-up.
+  const IDLE_SAMPLES = [10, 60];
+  const services = async (when: string): Promise<ApplianceResult['footprint']> => {
     const pr = postrooms.postroom!;
     return [
       { what: `Postfix (master and its children), ${when}`, ...(await memoryOf(await postfix.pids())) },
@@ -222,14 +223,27 @@ async function main(): Promise<void> {
       { what: `Postroom: its embedded PostgreSQL (postmaster and children), ${when}`, ...(await memoryOf(await tree(await postmasterOf(pr.dataDir)))) },
     ];
   };
+  /** The services (and extra processes) at each of IDLE_SAMPLES seconds after `since`. */
+  const footprint = async (since: string, extra: (when: string) => Promise<ApplianceResult['footprint']> = async () => []): Promise<ApplianceResult['footprint']> => {
+    const rows: ApplianceResult['footprint'] = [];
+    let waited = 0;
+    for (const s of IDLE_SAMPLES) {
+      await sleep((s - waited) * 1000);
+      waited = s;
+      const when = `${s} s after ${since}`;
+      rows.push(...(await services(when)), ...(await extra(when)));
+    }
+    return rows;
+  };
   // Beside the node process just started: a node process that only imports the npm modules the
   // server imports statically, measured as long after its imports. What no code of Postroom's can go below.
   const floor = async (): Promise<ApplianceResult['footprint']> => {
     const specifiers = await serverImports(path.join(ROOT, 'dist', 'src'));
     const importer = await startImporter(specifiers, ROOT);
     try {
-      const rows = await footprint('10 s after start');
-      return [...rows, { what: `node importing the ${specifiers.length} npm modules the server imports statically, nothing else, 10 s after its imports`, ...(await memoryOf([importer.pid!])) }];
+      return await footprint('start', async (when) => [
+        { what: `node importing the ${specifiers.length} npm modules the server imports statically, nothing else, ${when.replace('start', 'its imports')}`, ...(await memoryOf([importer.pid!])) },
+      ]);
     } finally {
       importer.kill();
     }
@@ -246,7 +260,7 @@ async function main(): Promise<void> {
   if (CONFIG.appliance && !interrupted) {
     log('appliance: idle memory, sendmail and CLI calls');
     const pr = postrooms.postroom!;
-    const warm = await footprint('10 s after the warm-up');
+    const warm = await footprint('the warm-up');
     const message = path.join(pr.dataDir, 'bench-cron-message.txt');
     await writeCronMessage(message, 'bench@example.com');
     const base = { PATH: process.env.PATH ?? '/usr/bin:/bin', POSTROOM_CONFIG: '/dev/null' };

@@ -68,7 +68,6 @@ const Base = SMTPConnection as unknown as new (server: unknown, socket: Socket, 
  */
 class PromptConnection extends Base {
   private deadline?: SessionDeadline;
-  /** The command being answered, while it is MAIL or RCPT (the stages whose refusals are logged here). */
   /** The MAIL or RCPT command awaiting its reply; its address is read only if it is refused. */
   private stage?: { stage: 'MAIL' | 'RCPT'; command: Buffer };
 

@@ -130,7 +130,10 @@ export async function operationsAtScale(pr: Postroom, opts: { deferred: number; 
     const flush: number[] = [];
     let flushed = 0;
     for (let i = 0; i < opts.runs; i++) {
-      if (i > 0) await db.query(`UPDATE message SET state = 'deferred', next_attempt_at = now() + interval '1 hour' WHERE state = 'queued'`);
+      if (i > 0) {
+        await db.query(`UPDATE message SET state = 'deferred', next_attempt_at = now() + interval '1 hour' WHERE state = 'queued'`);
+        await db.query('VACUUM ANALYZE message');
+      }
       const [t, res] = await time(() => pr.api<{ count: number }>('POST', '/api/v1/queue/flush'));
       if (res.status !== 200) throw new Error(`flush: ${res.status}`);
       flush.push(t);
@@ -146,7 +149,8 @@ export async function operationsAtScale(pr: Postroom, opts: { deferred: number; 
     for (let i = 0; i < opts.runs; i++) {
       if (i > 0) {
         await fillQueue(db, opts.deferred, 10_000_000 * i);
-        await db.query('ANALYZE message');
+        await db.query('VACUUM ANALYZE message');
+        await db.query('VACUUM ANALYZE message_body');
       }
       const [t, res] = await time(() => pr.api<{ count: number }>('DELETE', '/api/v1/queue'));
       if (res.status !== 200) throw new Error(`delete: ${res.status}`);

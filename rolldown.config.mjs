@@ -2,7 +2,7 @@
  * The `postroom` command as CommonJS files, bundled from tsc's output (dist/src/cli/main.js):
  * Node starts a CommonJS file with commander inside it 15-20 ms sooner than the same code as
  * ES modules (bench/RESULTS.md), and a queue command is little more than Node's own start-up.
- * What a command loads lazily (sendmail, report's formatter) stays a separate chunk, loaded by
+ * What a command loads lazily (sendmail) stays a separate chunk, loaded by
  * that command only. The bundle lives beside main.js, so that it finds the installation
  * directory as the service does (src/config/config-file.ts, INSTALL_DIR).
  */

@@ -16,8 +16,18 @@ export class ApiClient {
     private readonly token: string,
   ) {}
 
+  /** A call whose answer is JSON: the parsed body, or an ApiError with the server's reason. */
   async request<T>(method: string, urlPath: string, body?: unknown): Promise<T> {
-    const payload = body === undefined ? undefined : JSON.stringify(body);
+    const text = await this.call(method, urlPath, body === undefined ? undefined : JSON.stringify(body));
+    return (text ? JSON.parse(text) : undefined) as T;
+  }
+
+  /** A GET whose answer is text (such as a report's ?format=text), as the server wrote it. */
+  text(urlPath: string): Promise<string> {
+    return this.call('GET', urlPath);
+  }
+
+  private async call(method: string, urlPath: string, payload?: string): Promise<string> {
     let res: IncomingMessage;
     let text: string;
     try {
@@ -43,13 +53,13 @@ export class ApiClient {
       throw new UnreachableError(`cannot reach Postroom at ${this.baseUrl}: ${String(err)}`);
     }
     const status = res.statusCode ?? 0;
-    const data = text ? (JSON.parse(text) as T & { message?: string; fields?: Record<string, string> }) : (undefined as T);
     if (status < 200 || status > 299) {
-      const d = data as { message?: string; fields?: Record<string, string> } | undefined;
+      // Refusals are JSON whatever was asked for: a message, and a reason per field.
+      const d = (/json/.test(res.headers['content-type'] ?? '') && text ? JSON.parse(text) : undefined) as { message?: string; fields?: Record<string, string> } | undefined;
       const fields = d?.fields ? ' (' + Object.entries(d.fields).map(([k, v]) => `${k}: ${v}`).join('; ') + ')' : '';
       throw new ApiError(status, `${d?.message ?? res.statusMessage}${fields}`);
     }
-    return data;
+    return text;
   }
 }
 

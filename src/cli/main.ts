@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Only what every command needs is imported here; the rest comes with the command that uses it
-// (report's formatter, sendmail): a queue command should start in about the time of node itself.
+// (sendmail): a queue command should start in about the time of node itself.
 // The build bundles this entry into one CommonJS file (rolldown.config.mjs), what `postroom` runs;
 // test/e2e/cli.e2e.spec.ts checks which files each command loads.
 import { Command, CommanderError } from 'commander';
@@ -92,9 +92,10 @@ function program(): Command {
     .action(async (day: string, o: { json?: boolean; top?: string }) => {
       const qs = new URLSearchParams();
       if (o.top) qs.set('top', o.top);
-      const report: DailyReport = await client().request('GET', `/api/v1/reports/${encodeURIComponent(day)}${qs.size ? '?' + qs : ''}`);
-      // The same formatter as ?format=text, so the CLI prints exactly what the API's text export says.
-      out(o.json ? JSON.stringify(report, null, 2) : (await import('../reports/report-text.js')).formatReportText(report));
+      const at = `/api/v1/reports/${encodeURIComponent(day)}`;
+      // The text is the API's own ?format=text export, formatted by the server.
+      if (o.json) out(JSON.stringify(await client().request<DailyReport>('GET', `${at}${qs.size ? '?' + qs : ''}`), null, 2));
+      else out(await client().text(`${at}?${new URLSearchParams([...qs, ['format', 'text']])}`));
     });
 
   // Registered for the help; run() hands `sendmail` to runSendmail before commander parses,

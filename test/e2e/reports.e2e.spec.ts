@@ -193,8 +193,15 @@ describe('Reports through the real app [GET /api/v1/reports/:day, /reports/:day,
     const json = cli('report', DAY, '--json');
     expect(json.code).toBe(0);
     expect(JSON.parse(json.out)).toEqual((await postroom.api('GET', `/api/v1/reports/${DAY}`)).body);
+    const top = cli('report', DAY, '--top', '1');
+    expect(top.code).toBe(0);
+    expect(top.out).toBe((await text(`/api/v1/reports/${DAY}?top=1&format=text`)).body);
+    expect(top.out).not.toBe(r.out);
     const bad = cli('report', 'someday');
     expect(bad.code).toBe(64);
     expect(bad.err).toMatch(/Invalid report day/);
+    const badTop = cli('report', DAY, '--top', '0');
+    expect(badTop.code).toBe(64);
+    expect(badTop.err).toMatch(/top: must be a whole number from 1 to/);
   });
 });

@@ -92,10 +92,10 @@ function program(): Command {
     .action(async (day: string, o: { json?: boolean; top?: string }) => {
       const qs = new URLSearchParams();
       if (o.top) qs.set('top', o.top);
-      const at = `/api/v1/reports/${encodeURIComponent(day)}`;
       // The text is the API's own ?format=text export, formatted by the server.
-      if (o.json) out(JSON.stringify(await client().request<DailyReport>('GET', `${at}${qs.size ? '?' + qs : ''}`), null, 2));
-      else out(await client().text(`${at}?${new URLSearchParams([...qs, ['format', 'text']])}`));
+      if (!o.json) qs.set('format', 'text');
+      const url = `/api/v1/reports/${encodeURIComponent(day)}${qs.size ? '?' + qs : ''}`;
+      out(o.json ? JSON.stringify(await client().request<DailyReport>('GET', url), null, 2) : await client().text(url));
     });
 
   // Registered for the help; run() hands `sendmail` to runSendmail before commander parses,

@@ -8,7 +8,6 @@ import { createTestDatabase } from '../helpers/db.js';
 import { LIST_LOADED_MODULES, loadedModules } from '../helpers/loaded-modules.js';
 import { CLI, PostroomProcess, freePort } from '../helpers/postroom-process.js';
 
-
 describe('postroom CLI (mailq, hold, release, flush, delete)', () => {
   let db: Awaited<ReturnType<typeof createTestDatabase>>;
   let postroom: PostroomProcess;

@@ -188,7 +188,7 @@ export class RelaysPageController extends ListPageController<RelayView, Panel> {
   @Post(':id/move')
   async move(@Param('id') id: string, @Req() req: Request, @Res() res: Response): Promise<void> {
     const direction = formBodyOf(req).direction;
-    const backups = (await this.relays.list()).filter((r) => !r.primary);
+    const backups = (await this.rows()).filter((r) => !r.primary);
     const from = backups.findIndex((r) => r.id === id);
     const relay = backups[from];
     if (!relay || (direction !== 'up' && direction !== 'down')) return this.done(req, res, noBackup(id));
@@ -237,7 +237,8 @@ export class RelaysPageController extends ListPageController<RelayView, Panel> {
   }
 
   private async backup(id: string): Promise<RelayView | undefined> {
-    return (await this.relays.list()).find((r) => r.id === id && !r.primary);
+    const relay = await this.find(id);
+    return relay?.primary ? undefined : relay;
   }
 
   protected rows(): Promise<RelayView[]> {

@@ -120,7 +120,7 @@ export class RulesPageController extends ListPageController<RuleView, Panel> {
   @Post(':id/move')
   async move(@Param('id') id: string, @Req() req: Request, @Res() res: Response): Promise<void> {
     const direction = formText(formBodyOf(req), 'direction');
-    const list = await this.rules.list();
+    const list = await this.rows();
     const from = list.findIndex((r) => r.id === id);
     const rule = list[from];
     if (!rule || (direction !== 'up' && direction !== 'down')) return this.done(req, res, this.gone(id));

@@ -1,13 +1,14 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Logger } from 'pino';
 import { RulesService } from '../channels/rules.service.js';
+import { isLocalAddress } from '../common/local-domains.js';
 import { ROOT_LOGGER } from '../logging/logging.module.js';
 import type { NoticeKind } from '../mail-log/mail-log.entity.js';
 import { newQueueId } from '../queue/queue-id.js';
 import { QueueService } from '../queue/queue.service.js';
 import { SettingsService } from '../settings/settings.service.js';
 import { StormService } from '../storm/storm.service.js';
-import { LOCAL_HOLD, isLocalAddress, localHoldText, qualifySender, resolveRecipients } from './local-mail.js';
+import { LOCAL_HOLD, localHoldText, qualifySender, resolveRecipients } from './local-mail.js';
 import { LocalMailService } from './local-mail.service.js';
 import { MessageRefused } from './message-hygiene.js';
 import { normalizeMessage } from './message-normalizer.js';

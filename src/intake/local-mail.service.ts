@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
-import os from 'node:os';
 import type { Logger } from 'pino';
+import { isLocalAddress, localDomainsWith } from '../common/local-domains.js';
 import { PgNotifier } from '../database/pg-notifier.js';
 import { Sql } from '../database/sql.js';
 import { EventLogService } from '../events/event-log.service.js';
@@ -11,7 +11,7 @@ import { fateEntries } from '../queue/received-entry.js';
 import { QueueRepository } from '../queue/queue.repository.js';
 import { SettingsEntity } from '../settings/settings.entity.js';
 import { SettingsService } from '../settings/settings.service.js';
-import { LOCAL_HOLD, LocalMailPolicy, isLocalAddress, localDomainsOf, resolveRecipients } from './local-mail.js';
+import { LOCAL_HOLD, LocalMailPolicy, resolveRecipients } from './local-mail.js';
 
 /**
  * Mail for local names beyond intake: the policy intake applies, the messages that wait for an
@@ -51,7 +51,7 @@ export class LocalMailService {
   /** Kept per host name: intake asks for every message. */
   private domainsFor(hostname: string): Set<string> {
     const key = hostname.toLowerCase();
-    if (this.domains?.key !== key) this.domains = { key, set: localDomainsOf([hostname, machineName()]) };
+    if (this.domains?.key !== key) this.domains = { key, set: localDomainsWith(hostname) };
     return this.domains.set;
   }
 
@@ -102,6 +102,3 @@ export class LocalMailService {
     });
   }
 }
-
-let machine: string | undefined;
-const machineName = (): string => (machine ??= os.hostname());

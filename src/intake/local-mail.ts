@@ -1,3 +1,5 @@
+import { isLocalAddress } from '../common/local-domains.js';
+
 /**
  * Mail for local names, as an appliance's cron, smartd, mdadm and zed send it: `root`,
  * `postmaster`, a bare user name, `x@localhost`, `x@<this host>`. Such an address has no mailbox
@@ -17,29 +19,14 @@ export interface LocalMailPolicy {
 /** The hold reason of a message for a local name that has nowhere to go (no alias, no admin address). */
 export const LOCAL_HOLD = 'local';
 
-/** localhost and each machine name, with and without its domain. */
-export function localDomainsOf(names: readonly string[]): Set<string> {
-  const out = new Set(['localhost', 'localhost.localdomain']);
-  for (const name of names) {
-    const n = name.trim().toLowerCase().replace(/\.$/, '');
-    if (!n) continue;
-    out.add(n);
-    out.add(n.split('.')[0]!);
-  }
-  return out;
-}
-
-/** An address without a domain, or at localhost or this machine. */
-export function isLocalAddress(address: string, localDomains: ReadonlySet<string>): boolean {
+/** What comes before the last @ (the whole address when there is none). */
+const localPart = (address: string): string => {
   const at = address.lastIndexOf('@');
-  return at === -1 || localDomains.has(address.slice(at + 1).toLowerCase().replace(/\.$/, ''));
-}
+  return at === -1 ? address : address.slice(0, at);
+};
 
 /** The alias key of a local address: its local part, lower case. */
-export function localName(address: string): string {
-  const at = address.lastIndexOf('@');
-  return (at === -1 ? address : address.slice(0, at)).toLowerCase();
-}
+export const localName = (address: string): string => localPart(address).toLowerCase();
 
 export interface RecipientResolution {
   /** Where the message goes, each once (case-insensitively); unresolved local names stay as given. */
@@ -50,38 +37,41 @@ export interface RecipientResolution {
   unresolved: string[];
 }
 
-/** Rewrites local recipients: their alias, else the admin address. */
+/** The addresses an alias stands for (its own entries only: a name such as `constructor` is no alias unless set). */
+export function aliasTargets(aliases: LocalMailPolicy['aliases'], name: string): readonly string[] | undefined {
+  return Object.hasOwn(aliases, name) ? aliases[name] : undefined;
+}
+
+/**
+ * Rewrites local recipients: their alias, else the admin address. An address that is both
+ * addressed directly and an alias's target is sent once, and its originals name both.
+ */
 export function resolveRecipients(recipients: readonly string[], p: LocalMailPolicy): RecipientResolution {
-  const out: string[] = [];
-  const seen = new Set<string>();
-  const originals = new Map<string, string[]>();
+  const out = new Map<string, { address: string; originals: string[] }>();
   const unresolved: string[] = [];
-  const add = (address: string, original?: string) => {
+  const add = (address: string, original: string) => {
     const key = address.toLowerCase();
-    if (!seen.has(key)) {
-      seen.add(key);
-      out.push(address);
-    }
-    if (original === undefined) return;
-    const spelled = out.find((a) => a.toLowerCase() === key)!;
-    const list = originals.get(spelled) ?? [];
-    if (!list.includes(original)) list.push(original);
-    originals.set(spelled, list);
+    const entry = out.get(key) ?? { address, originals: [] };
+    if (!entry.originals.includes(original)) entry.originals.push(original);
+    out.set(key, entry);
   };
   for (const r of recipients) {
     if (!isLocalAddress(r, p.localDomains)) {
-      add(r);
+      add(r, r);
       continue;
     }
-    const targets = p.aliases[localName(r)] ?? (p.adminAddress ? [p.adminAddress] : []);
+    const targets = aliasTargets(p.aliases, localName(r)) ?? (p.adminAddress ? [p.adminAddress] : []);
     if (targets.length === 0) {
       unresolved.push(r);
-      add(r);
+      add(r, r);
     } else for (const t of targets) add(t, r);
   }
+  const entries = [...out.values()];
+  // An address only addressed as itself was not rewritten.
+  const rewritten = entries.filter((e) => e.originals.length > 1 || e.originals[0] !== e.address);
   return {
-    recipients: out,
-    originals: originals.size ? Object.fromEntries([...originals].map(([k, v]) => [k, v.join(', ')])) : null,
+    recipients: entries.map((e) => e.address),
+    originals: rewritten.length ? Object.fromEntries(rewritten.map((e) => [e.address, e.originals.join(', ')])) : null,
     unresolved,
   };
 }
@@ -94,8 +84,7 @@ export function resolveRecipients(recipients: readonly string[], p: LocalMailPol
 export function qualifySender(sender: string, p: LocalMailPolicy): string {
   if (sender === '' || !isLocalAddress(sender, p.localDomains)) return sender;
   if (p.fromAddress) return p.fromAddress;
-  if (sender.includes('@')) return sender;
-  return `${sender}@${p.hostname.includes('.') ? p.hostname.toLowerCase() : 'localhost'}`;
+  return `${localPart(sender)}@${p.hostname.includes('.') ? p.hostname.toLowerCase() : 'localhost'}`;
 }
 
 /** Why a message for local names waits, as the queue shows it. */

@@ -1,6 +1,6 @@
 import { Body, Controller, HttpCode, Post, ServiceUnavailableException, UseGuards } from '@nestjs/common';
 import { ApiTokenGuard } from '../auth/api-token.guard.js';
-import { formatMailbox } from '../common/address.js';
+import { formatMailbox, isAddressOrLocalName } from '../common/address.js';
 import { composeMail } from '../common/compose-mail.js';
 import { InvalidInput } from '../common/domain-errors.js';
 import { MailLogService } from '../mail-log/mail-log.service.js';
@@ -8,6 +8,7 @@ import { fieldErrors } from '../common/field-errors.js';
 import { SettingsService } from '../settings/settings.service.js';
 import { messageInputSchema } from './dto/message-input.js';
 import { IntakeService } from './intake.service.js';
+import { LocalMailService } from './local-mail.service.js';
 import { MessageRefused } from './message-hygiene.js';
 @Controller('api/v1/messages')
 @UseGuards(ApiTokenGuard)
@@ -16,6 +17,7 @@ export class MessagesController {
     private readonly intake: IntakeService,
     private readonly settings: SettingsService,
     private readonly mailLog: MailLogService,
+    private readonly localMail: LocalMailService,
   ) {}
 
   /** Builds the MIME message, queues it, and answers 202 with its queue id once committed. */
@@ -25,6 +27,14 @@ export class MessagesController {
     const parsed = messageInputSchema.safeParse(body ?? {});
     if (!parsed.success) throw new InvalidInput('Invalid message: nothing was queued', fieldErrors(parsed.error));
     const m = parsed.data;
+    const local = await this.localMail.localDomains();
+    const elsewhere = Object.fromEntries(
+      (['to', 'cc', 'bcc'] as const).flatMap((field) => {
+        const bad = m[field]?.find((a) => !isAddressOrLocalName(a, (d) => local.has(d)));
+        return bad === undefined ? [] : [[field, `${bad} is neither a full address (its host has no domain) nor this machine`]];
+      }),
+    );
+    if (Object.keys(elsewhere).length) throw new InvalidInput('Invalid message: nothing was queued', elsewhere);
     const s = await this.settings.get();
     const fromAddress = m.from ?? s.fromAddress;
     if (!fromAddress) throw new InvalidInput('Invalid message: nothing was queued', { from: 'is required while no From address is configured in the settings' });

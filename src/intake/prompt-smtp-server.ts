@@ -2,6 +2,7 @@ import type { Socket } from 'node:net';
 import { SMTPServer, SMTPServerOptions, SMTPServerSession } from 'smtp-server';
 import { SMTPConnection } from 'smtp-server/lib/smtp-connection.js';
 import { Expiry, SessionDeadline, SessionLimits } from './smtp-deadline.js';
+import { parseableAddressCommand } from './smtp-local-names.js';
 
 /** The parts of smtp-server's connection and server internals this file relies on (pinned 3.21.x). */
 interface ConnectionInternals {
@@ -114,12 +115,12 @@ class PromptConnection extends Base {
 
   override handler_MAIL(command: Buffer, callback: () => void): void {
     this.stage = { stage: 'MAIL', command };
-    super.handler_MAIL(command, callback);
+    super.handler_MAIL(parseableAddressCommand(command), callback);
   }
 
   override handler_RCPT(command: Buffer, callback: () => void): void {
     this.stage = { stage: 'RCPT', command };
-    super.handler_RCPT(command, callback);
+    super.handler_RCPT(parseableAddressCommand(command), callback);
   }
 
   override handler_DATA(command: Buffer, callback: () => void): void {

@@ -20,9 +20,12 @@ export function storedValue(rows: SettingsRows, name: string): unknown {
   return column ? rows.primary[column] : (rows.settings as unknown as Record<string, unknown>)[name];
 }
 
-/** Equal settings values: scalars, or the aliases object (compared by content). */
-function sameValue(a: unknown, b: unknown): boolean {
-  return typeof a === 'object' && a !== null && typeof b === 'object' && b !== null ? JSON.stringify(a) === JSON.stringify(b) : a === b;
+/** An object's JSON with its keys in order: stored as jsonb, the aliases come back reordered. */
+const sortedJson = (v: object): string => JSON.stringify(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+
+/** Equal settings values: scalars, or the aliases object (compared by content, in any key order). */
+export function sameValue(a: unknown, b: unknown): boolean {
+  return typeof a === 'object' && a !== null && typeof b === 'object' && b !== null ? sortedJson(a) === sortedJson(b) : a === b;
 }
 
 /**

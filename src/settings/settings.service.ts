@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { InvalidInput } from '../common/domain-errors.js';
+import { isLocalAddress, localDomainsWith } from '../common/local-domains.js';
 import { PgNotifier } from '../database/pg-notifier.js';
 import { sqlOf } from '../database/sql.js';
 import { defaultMailName } from '../config/mail-name.js';
@@ -87,7 +88,7 @@ export class SettingsService {
       const secrets = changeSecrets(this.box, current.primary, next.primary, input);
       changed.push(...secrets.changed);
 
-      const problems = { ...loginProblems(next.primary), ...secrets.reenter };
+      const problems = { ...loginProblems(next.primary), ...secrets.reenter, ...localTargetProblems(next.settings, changed) };
       if (Object.keys(problems).length) throw invalid(problems);
       if (changed.length === 0) return { rows: current, settingsChanged: false, primaryChanged: false };
 
@@ -123,6 +124,27 @@ export class SettingsService {
     if (result.primaryChanged) this.primary.committed(result.rows.primary);
     return toSettingsView(result.rows.settings, result.rows.primary, this.primary.unreadable(result.rows.primary));
   }
+}
+
+/**
+ * The admin address and the alias targets are where mail for local names goes: one at this
+ * machine (root@localhost, root@<the hostname setting>) would be sent to a relay as it is and
+ * refused there. Checked when one of them, or the hostname, changes.
+ */
+function localTargetProblems(next: SettingsEntity, changed: readonly string[]): Record<string, string> {
+  if (!changed.some((name) => name === 'adminAddress' || name === 'aliases' || name === 'hostname')) return {};
+  const local = localDomainsWith(heloNameOf(next));
+  const here = (address: string) => address.includes('@') && isLocalAddress(address, local);
+  const out: Record<string, string> = {};
+  if (here(next.adminAddress)) out.adminAddress = `${next.adminAddress} is this machine: mail for it would have nowhere to go; give an address a relay can deliver to`;
+  for (const [name, targets] of Object.entries(next.aliases)) {
+    const bad = targets.find(here);
+    if (bad !== undefined) {
+      out.aliases = `"${name}": "${bad}" is this machine: give an address a relay can deliver to, such as ops@example.com`;
+      break;
+    }
+  }
+  return out;
 }
 
 function invalid(fields: Record<string, string>): InvalidInput {

@@ -9,6 +9,7 @@ import { CLI, PostroomProcess, ROOT } from '../helpers/postroom-process.js';
 import { SmtpSink, SunkMessage } from '../helpers/smtp-sink.js';
 import { WEB_PASSWORD, WebSession } from '../helpers/web-session.js';
 import { events, mailLog, queue } from './api.js';
+import { RawSmtp } from './raw-smtp.js';
 
 const DROP_IN = path.join(ROOT, 'bin', 'postroom-sendmail');
 const HOST = os.hostname();
@@ -144,6 +145,60 @@ describe('sendmail drop-in → maildrop → Postroom → relay', () => {
     expect(empty.body.fields.aliases).toMatch(/"root" needs at least one address/);
     const now = await postroom.api<{ fromName: string; aliases: Record<string, string[]> }>('GET', '/api/v1/settings');
     expect(now.body).toMatchObject({ fromName: 'NAS', aliases: { backup: ['ops@example.com', 'oncall@example.com'] } });
+  });
+
+  it('takes a bare local name over SMTP (MAIL FROM:<root>, RCPT TO:<root>) and in the API (to: "root"); a name such as constructor is a local name like any other', async () => {
+    const s = await RawSmtp.connect(postroom.smtpPort);
+    try {
+      expect((await s.read()).code).toBe(220);
+      expect((await s.command('EHLO app')).code).toBe(250);
+      expect((await s.command('MAIL FROM:<root>')).code).toBe(250);
+      expect((await s.command('RCPT TO:<root>')).code).toBe(250);
+      expect((await s.command('RCPT TO:<constructor@localhost>')).code).toBe(250);
+      expect((await s.command(`RCPT TO:<smartd@${HOST}.>`)).code).toBe(250);
+      expect((await s.command('RCPT TO:<ops@nodot>')).code).toBe(553);
+      expect((await s.command('DATA')).code).toBe(354);
+      expect((await s.data('Subject: bare names over SMTP\r\n\r\nhello\r\n')).code).toBe(250);
+      await s.command('QUIT');
+    } finally {
+      s.close();
+    }
+    const api = await postroom.api('POST', '/api/v1/messages', { to: ['root', 'api@example.com'], subject: 'bare name over the API', text: 'hi' });
+    expect(api.status, JSON.stringify(api.body)).toBe(202);
+    const elsewhere = await postroom.api<{ fields: Record<string, string> }>('POST', '/api/v1/messages', { to: 'ops@nodot', subject: 'x', text: 'x' });
+    expect(elsewhere.status).toBe(400);
+    expect(elsewhere.body.fields.to).toMatch(/ops@nodot is neither a full address/);
+    expect(sendmail(postroom, ['constructor', '__proto__', 'toString'], 'Subject: object names\n\nx\n')).toEqual({ code: 0, err: '' });
+
+    const [smtp] = await delivered(postroom, sink, 'bare names over SMTP');
+    expect(smtp!.from).toBe('nas@example.com');
+    expect(smtp!.to).toEqual(['admin@example.com']);
+    expect((await delivered(postroom, sink, 'bare name over the API'))[0]!.to.sort()).toEqual(['admin@example.com', 'api@example.com']);
+    expect((await delivered(postroom, sink, 'object names'))[0]!.to).toEqual(['admin@example.com']);
+  });
+
+  it('refuses an admin address or an alias target at this machine (400 with the reason, nothing saved); the same aliases in another order are no change', async () => {
+    for (const [input, field] of [
+      [{ adminAddress: 'root@localhost' }, 'adminAddress'],
+      [{ adminAddress: 'root@[127.0.0.1]' }, 'adminAddress'],
+      [{ aliases: { backup: ['ops@localhost.localdomain'] } }, 'aliases'],
+      [{ aliases: JSON.parse('{"__proto__": ["ops@example.com"]}') as unknown }, 'aliases'],
+    ] as const) {
+      const r = await postroom.api<{ fields: Record<string, string> }>('PUT', '/api/v1/settings', input);
+      expect(r.status, JSON.stringify(input)).toBe(400);
+      expect(Object.keys(r.body.fields), JSON.stringify(input)).toEqual([field]);
+      expect(r.body.fields[field]).toMatch(/is this machine|not a full address outside this machine|is not a local name/);
+    }
+    const now = await postroom.api<{ adminAddress: string; aliases: Record<string, string[]> }>('GET', '/api/v1/settings');
+    expect(now.body).toMatchObject({ adminAddress: 'admin@example.com', aliases: { backup: ['ops@example.com', 'oncall@example.com'] } });
+
+    const two = { backup: ['ops@example.com', 'oncall@example.com'], zeta: ['z@example.com'] };
+    expect((await postroom.api('PUT', '/api/v1/settings', { aliases: two })).status).toBe(200);
+    const changes = async () => (await events(postroom, 'source=settings')).filter((e) => /Settings changed/.test(e.message)).length;
+    const before = await changes();
+    expect((await postroom.api('PUT', '/api/v1/settings', { aliases: { zeta: two.zeta, backup: two.backup } })).status).toBe(200);
+    expect(await changes()).toBe(before);
+    expect((await postroom.api('PUT', '/api/v1/settings', { aliases: { backup: two.backup } })).status).toBe(200);
   });
 
   it('a bounce yields an RFC 3464 notice; for the appliance\'s own sender it goes to the admin address', async () => {

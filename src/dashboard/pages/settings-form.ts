@@ -1,5 +1,6 @@
 import type { SecretField } from '../../relays/relay-secrets.js';
 import { type SettingsFieldName, VALUE_FIELDS } from '../../settings/settings-fields.js';
+import { sameValue } from '../../settings/settings-change.js';
 import type { SettingsView } from '../../settings/settings.view.js';
 
 /** The settings fields in the order of the form (and of its confirmation), from the description. */
@@ -95,7 +96,7 @@ export function changedFields(before: SettingsView, after: SettingsView, input: 
     if (!(f.name in input)) return false;
     if (f.kind === 'secret') return input[f.name] === null ? shown(before, `${f.name}Set`) === true : typeof input[f.name] === 'string' && input[f.name] !== '';
     const [a, b] = [shown(before, f.name), shown(after, f.name)];
-    return typeof a === 'object' && a !== null ? JSON.stringify(a) !== JSON.stringify(b) : a !== b;
+    return !sameValue(a, b);
   }).map((f) => f.name as SettingsFieldName);
 }
 
@@ -105,16 +106,17 @@ export function changedFields(before: SettingsView, after: SettingsView, input: 
  * that validation names it.
  */
 function aliasesFromText(text: string): Record<string, string[]> {
-  const out: Record<string, string[]> = {};
+  const out = new Map<string, string[]>();
   for (const raw of text.split(/\r?\n/)) {
     const line = raw.trim();
     if (line === '' || line.startsWith('#')) continue;
     const colon = line.indexOf(':');
     const name = (colon === -1 ? line : line.slice(0, colon)).trim().toLowerCase();
     const targets = colon === -1 ? [] : line.slice(colon + 1).split(/[,\s]+/).filter(Boolean);
-    out[name] = [...(out[name] ?? []), ...targets];
+    out.set(name, [...(out.get(name) ?? []), ...targets]);
   }
-  return out;
+  // Own properties whatever the name (a line "__proto__: …" or "constructor: …" included), for validation to judge.
+  return Object.fromEntries(out);
 }
 
 /** The aliases as the textarea shows them. */

@@ -1,10 +1,18 @@
 import { z } from 'zod';
-import { hasLineBreak, isMailbox } from '../../common/address.js';
+import { hasLineBreak, isAddressOrLocalName, isMailbox } from '../../common/address.js';
 import { SEVERITIES } from '../../common/severity.js';
 import { CONTROL_CHARACTERS_REASON, NUL_REASON, hasControlCharacter, hasNul } from '../../common/control-characters.js';
 
 const address = z.string({ error: 'must be an email address' }).trim().refine(isMailbox, 'must be an email address such as ops@example.com');
-const addresses = z.union([address, z.array(address).max(100, 'at most 100 addresses')]).transform((v) => (Array.isArray(v) ? v : [v]));
+/**
+ * A recipient: an address, or a local name intake rewrites (root, root@nas: see
+ * intake/local-mail.ts). Whether a dotless host is this machine is the controller's to check.
+ */
+const recipient = z
+  .string({ error: 'must be an email address' })
+  .trim()
+  .refine((v) => isAddressOrLocalName(v, () => true), 'must be an email address such as ops@example.com, or a local name such as root');
+const addresses = z.union([recipient, z.array(recipient).max(100, 'at most 100 addresses')]).transform((v) => (Array.isArray(v) ? v : [v]));
 const headerText = (max: number) =>
   z.string({ error: 'must be text' }).max(max, 'is too long').refine((v) => !hasLineBreak(v), 'must not contain line breaks').refine((v) => !hasControlCharacter(v), CONTROL_CHARACTERS_REASON);
 /** A body may hold tabs and line breaks; a NUL means nothing to a mail reader, and intake refuses it (message-hygiene.ts). */

@@ -20,6 +20,10 @@ const SCAN_MS = 10_000;
 const ABANDONED_MS = 60 * 60_000;
 /** Room for the envelope around the largest message the listener would take. */
 const ENVELOPE_BYTES = 256 * 1024;
+/** Failures in a row after which a pass stops: the database is away, not one file at fault. */
+const FAILURES_IN_A_ROW = 2;
+/** Passes in which a file failed while others were stored, after which it is moved aside. */
+const FAILED_ALONE = 3;
 
 /**
  * Postroom's pickup: takes the files the sendmail drop-in leaves in DATA_DIR/maildrop, oldest
@@ -27,7 +31,8 @@ const ENVELOPE_BYTES = 256 * 1024;
  * its arrival time). A file is removed only after its message is committed, so a crash at any
  * moment loses nothing; a crash between the commit and the removal queues that one file again.
  * A file that cannot become a message is moved aside with an event, never dropped silently and
- * never in the way of the others. While the database is away, files wait.
+ * never in the way of the others; so is one whose message fails to be stored again and again
+ * while others are. While the database is away, files wait.
  */
 @Injectable()
 export class MaildropPickup implements OnApplicationShutdown {
@@ -40,6 +45,8 @@ export class MaildropPickup implements OnApplicationShutdown {
   private stopped = false;
   /** Files already reported as unreadable: one warning each, not one per scan. */
   private readonly reported = new Set<string>();
+  /** Files whose message could not be stored while others were: how many passes so far, and why. */
+  private readonly failedAlone = new Map<string, { passes: number; error: string }>();
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -98,37 +105,65 @@ export class MaildropPickup implements OnApplicationShutdown {
     while (this.running) await this.running;
   }
 
+  /**
+   * Takes every complete file, oldest first but those that failed before last, so that one file
+   * whose message cannot be stored is never in the way of the others. Two failures in a row end
+   * the pass (the database is away: the next scan tries again). A file that fails in
+   * FAILED_ALONE passes while others are stored is moved aside with its error, as an event.
+   */
   private async pass(): Promise<void> {
-    for (const entry of await this.dir.list()) {
+    const entries = await this.dir.list();
+    const failedBefore = (e: DropEntry) => this.failedAlone.has(e.name);
+    const failed = new Map<DropEntry, string>();
+    let inARow = 0;
+    let stored = false;
+    for (const entry of [...entries.filter((e) => !failedBefore(e)), ...entries.filter(failedBefore)]) {
       if (this.stopped) return;
       if (!entry.complete) {
         if (Date.now() - entry.mtime.getTime() > ABANDONED_MS) await this.aside(entry, 'warning', 'was left half-written by a sendmail that did not finish (never acknowledged)');
         continue;
       }
-      if (!(await this.take(entry))) return; // the database is away: the next scan tries again
+      const taken = await this.take(entry);
+      if (typeof taken === 'string') {
+        inARow = 0;
+        stored ||= taken === 'stored'; // a refusal proves nothing of the database: its lines are best effort
+        this.failedAlone.delete(entry.name);
+        continue;
+      }
+      failed.set(entry, taken.error);
+      if (++inARow >= FAILURES_IN_A_ROW) break;
+    }
+    if (!stored) return;
+    for (const [entry, error] of failed) {
+      const passes = (this.failedAlone.get(entry.name)?.passes ?? 0) + 1;
+      if (passes < FAILED_ALONE) this.failedAlone.set(entry.name, { passes, error });
+      else {
+        this.failedAlone.delete(entry.name);
+        await this.aside(entry, 'error', `could not be queued in ${passes} passes while other messages were (${error})`);
+      }
     }
   }
 
-  /** Queues one file; false when it must wait (the message could not be stored now). */
-  private async take(entry: DropEntry): Promise<boolean> {
+  /** Queues one file ('stored'), or refuses it or leaves it for later ('handled'); the error when its message could not be stored now. */
+  private async take(entry: DropEntry): Promise<'stored' | 'handled' | { error: string }> {
     const read = await this.dir.read(entry, this.config.smtp.maxMessageBytes + ENVELOPE_BYTES);
     if ('problem' in read) {
       switch (read.problem) {
         case 'gone':
-          return true;
+          return 'handled';
         case 'unreadable':
           if (!this.reported.has(entry.name)) {
             this.reported.add(entry.name);
             await this.event('warning', `Maildrop file ${entry.name} (user ${userName(entry.uid)}) cannot be read: ${read.detail}; it stays until Postroom may read it`, entry);
           }
-          return true;
+          return 'handled';
         case 'not-a-file':
           await this.dir.remove(entry);
           await this.event('warning', `Maildrop entry ${entry.name} (user ${userName(entry.uid)}) removed: ${read.detail}, not a message`, entry);
-          return true;
+          return 'handled';
         case 'too-big':
           await this.refuse(entry, `message size exceeds the limit of ${this.config.smtp.maxMessageBytes} bytes (${read.detail})`);
-          return true;
+          return 'handled';
       }
     }
     let message;
@@ -138,11 +173,11 @@ export class MaildropPickup implements OnApplicationShutdown {
     } catch (err) {
       if (err instanceof MaildropFormatError) {
         await this.aside(entry, 'error', `is not a maildrop file Postroom can read: ${err.message}`);
-        return true;
+        return 'handled';
       }
       if (err instanceof DropRefused) {
         await this.refuse(entry, err.message);
-        return true;
+        return 'handled';
       }
       throw err;
     }
@@ -159,10 +194,10 @@ export class MaildropPickup implements OnApplicationShutdown {
     } catch (err) {
       if (err instanceof MessageRefused) {
         await this.refuse(entry, err.message);
-        return true;
+        return 'handled';
       }
       this.log.error({ err, file: entry.name }, 'maildrop message not stored: it stays for the next scan');
-      return false;
+      return { error: String(err) };
     }
     if (message.refused.length) {
       await this.mailLog
@@ -171,7 +206,7 @@ export class MaildropPickup implements OnApplicationShutdown {
     }
     await this.dir.remove(entry);
     this.reported.delete(entry.name);
-    return true;
+    return 'stored';
   }
 
   /** A file that is a submission but cannot be queued: in the mail log as rejected, and moved aside. */

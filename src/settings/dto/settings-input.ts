@@ -9,16 +9,21 @@ const ALIAS_NAME = /^[a-z0-9][a-z0-9._+-]{0,63}$/;
 const MAX_ALIASES = 200;
 const MAX_ALIAS_TARGETS = 20;
 
+const notAName = (name: string) => `"${name}" is not a local name (lower-case letters, digits and . _ + -, such as root or backup)`;
+
 /** Aliases: local name → the addresses its mail goes to (full addresses, not at localhost). */
 const aliasesSchema = z
-  .record(z.string(), z.array(z.string({ error: 'must list addresses as text' }).trim(), { error: 'must map each name to a list of addresses' }), {
+  .unknown()
+  // A record would drop this key silently (it names the object's prototype); refused like any other non-name.
+  .refine((v) => !(typeof v === 'object' && v !== null && Object.hasOwn(v, '__proto__')), notAName('__proto__'))
+  .pipe(z.record(z.string(), z.array(z.string({ error: 'must list addresses as text' }).trim(), { error: 'must map each name to a list of addresses' }), {
     error: 'must be an object of local names, each with a list of addresses',
-  })
+  }))
   .superRefine((aliases, ctx) => {
     const names = Object.keys(aliases);
     if (names.length > MAX_ALIASES) ctx.addIssue({ code: 'custom', message: `has ${names.length} aliases (at most ${MAX_ALIASES})` });
     for (const [name, targets] of Object.entries(aliases)) {
-      if (!ALIAS_NAME.test(name)) ctx.addIssue({ code: 'custom', message: `"${name}" is not a local name (lower-case letters, digits and . _ + -, such as root or backup)` });
+      if (!ALIAS_NAME.test(name)) ctx.addIssue({ code: 'custom', message: notAName(name) });
       else if (targets.length === 0) ctx.addIssue({ code: 'custom', message: `"${name}" needs at least one address` });
       else if (targets.length > MAX_ALIAS_TARGETS) ctx.addIssue({ code: 'custom', message: `"${name}" has ${targets.length} addresses (at most ${MAX_ALIAS_TARGETS})` });
       else {

@@ -10,6 +10,7 @@ import { DataSource } from 'typeorm';
 import { AppModule } from './app.module.js';
 import { ApiTokenService } from './auth/api-token.service.js';
 import { bearerFirst } from './auth/bearer-auth.js';
+import { DataDirInUse, lockDataDir } from './common/data-dir-lock.js';
 import { AppConfig, ConfigError, loadConfig } from './config/config.schema.js';
 import { AdminPasswordService, initialPasswordNotice } from './dashboard/admin-password.service.js';
 import { DashboardSessions } from './web/dashboard-sessions.js';
@@ -66,12 +67,27 @@ async function closeHttp(server: Server): Promise<void> {
   clearTimeout(cut);
 }
 
+/**
+ * DATA_DIR made, taken for this process (a second Postroom on it refuses to start), and its
+ * maildrop made first, so that the sendmail drop-in can keep mail while the rest still starts.
+ * A directory Postroom cannot use is a one-line reason and exit 2: starting again will not help.
+ */
+async function dataDirOrExit(dataDir: string): Promise<() => Promise<void>> {
+  try {
+    await mkdir(dataDir, { recursive: true });
+    const release = await lockDataDir(dataDir);
+    await new MaildropDirectory(dataDir).ensure();
+    return release;
+  } catch (err) {
+    process.stderr.write(`postroom: cannot use DATA_DIR ${dataDir}: ${err instanceof DataDirInUse ? err.message : String((err as Error).message ?? err)}\n`);
+    process.exit(2);
+  }
+}
+
 async function main(): Promise<void> {
   const config = configOrExit();
   const logger = createRootLogger(config.logLevel);
-  await mkdir(config.dataDir, { recursive: true });
-  // First, so that the sendmail drop-in can keep mail even while the rest is still starting.
-  await new MaildropDirectory(config.dataDir).ensure();
+  const releaseDataDir = await dataDirOrExit(config.dataDir);
 
   const embedded = config.databaseUrl
     ? undefined
@@ -81,7 +97,7 @@ async function main(): Promise<void> {
   const logs = logStreamOf(logger);
   const exit = (code: number) => {
     logs.once('close', () => process.exit(code));
-    logs.end();
+    void releaseDataDir().finally(() => logs.end());
   };
 
   /**
@@ -112,6 +128,8 @@ async function main(): Promise<void> {
     app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot({ ...config, databaseUrl }, logger), {
       logger: new PinoNestLogger(logger),
       bodyParser: false,
+      // A module that fails to start throws here, so that closeAll stops the embedded server (Nest's default exits at once).
+      abortOnError: false,
     });
     app.disable('x-powered-by');
     // Which proxies may tell the client's address and protocol (X-Forwarded-For, -Proto): none
@@ -151,15 +169,17 @@ async function main(): Promise<void> {
     if (initialPassword) logs.write(initialPasswordNotice(initialPassword));
   };
 
+  let failed = false;
   const starting = startUp().catch(async (err: unknown) => {
+    failed = true;
     logger.fatal({ err }, 'Postroom could not start');
     await closeAll();
     exit(1);
   });
 
   // SIGTERM from a service manager, SIGINT from Ctrl-C (the terminal signals the whole foreground
-  // group, and npm forwards its copy too: the second is ignored). Our children run in sessions
-  // of their own, so Node alone decides when the database stops.
+  // group, and npm forwards its copy too: the second is ignored), SIGHUP when the terminal goes.
+  // Our children run in sessions of their own, so Node alone decides when the database stops.
   let stopping = false;
   const shutdown = async (signal: NodeJS.Signals): Promise<void> => {
     if (stopping) return;
@@ -167,6 +187,7 @@ async function main(): Promise<void> {
     const since = Date.now();
     logger.info({ signal }, 'shutting down');
     await starting; // a start-up in progress finishes first (or fails and exits by itself)
+    if (failed) return;
     if (app) await app.get(EventLogService).recordSafely({ level: 'info', source: 'system', message: `Postroom stopping (${signal})`, details: { signal } });
     const clean = await closeAll();
     logger.info({ ms: Date.now() - since }, 'Postroom stopped');
@@ -174,6 +195,7 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', (signal) => void shutdown(signal));
   process.on('SIGTERM', (signal) => void shutdown(signal));
+  process.on('SIGHUP', (signal) => void shutdown(signal));
 }
 
 void main();

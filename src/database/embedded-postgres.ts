@@ -1,6 +1,6 @@
 import { spawn, SpawnOptions } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmod, chown, cp, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, chown, cp, mkdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import os from 'node:os';
@@ -230,9 +230,24 @@ export class EmbeddedPostgres {
     if (!exists) return;
     const status = await run(this.bins!.pg_ctl, ['status', '-D', this.pgdata], this.spawnOptions());
     if (status.code !== 0) return; // the file is stale and no server runs: postgres removes it itself
+    // pg_ctl only asks whether the file's pid is alive: after a reboot it may be anybody's now.
+    const pid = Number.parseInt(await readFile(pidFile, 'utf8').catch(() => ''), 10);
+    if (!(await this.isOurServer(pid))) {
+      this.options.logger.warn({ dataDir: this.pgdata, pid }, 'stale postmaster.pid names a process that is not this cluster\'s server: removing the file');
+      await unlink(pidFile).catch(() => undefined);
+      return;
+    }
     this.options.logger.warn({ dataDir: this.pgdata }, 'embedded PostgreSQL left running by an earlier process: stopping it');
     const stop = await run(this.bins!.pg_ctl, ['stop', '-w', '-m', 'fast', '-t', '60', '-D', this.pgdata], this.spawnOptions());
     if (stop.code !== 0) throw new Error(`cannot stop the stale embedded PostgreSQL server: ${stop.output}`);
+  }
+
+  /** Whether `pid` is a PostgreSQL server of this cluster (its command line names the data directory); unknown counts as yes. */
+  private async isOurServer(pid: number): Promise<boolean> {
+    if (!(pid > 0)) return false;
+    const args = await readFile(`/proc/${pid}/cmdline`, 'utf8').then((t) => t.split('\0'), () => undefined);
+    if (args === undefined) return !existsSync('/proc/self'); // gone meanwhile; without /proc, pg_ctl's word is taken
+    return args.some((a) => path.basename(a) === 'postgres') && args.includes(this.pgdata);
   }
 
   private async ensureDatabase(port: number, password: string): Promise<void> {

@@ -1,5 +1,5 @@
 import { ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { chownSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import os from 'node:os';
@@ -215,6 +215,43 @@ describe('start and stop like a service: npm start, signals, the embedded Postgr
     const loaded = readFileSync(modules, 'utf8');
     expect(loaded).toContain('/dist/src/main.js');
     for (const lazy of ['@node-rs/argon2', 'pg-copy-streams', 'nodemailer/dist/esm/mail-composer', 'nodemailer/dist/esm/mime-node', '@nestjs/swagger', 'mailparser']) expect(loaded, lazy).not.toContain(`/node_modules/${lazy}/`);
+  }, 90_000);
+
+  it('SIGHUP to node (the terminal it ran in went away): the same', async () => {
+    const r = await start();
+    await stopsCleanly(r, () => process.kill(r.nodePid(), 'SIGHUP'));
+    expect(r.output).toMatch(/"signal":"SIGHUP","msg":"shutting down"/);
+  }, 90_000);
+
+  it('a second Postroom on the same DATA_DIR refuses to start (exit 2, one line) and leaves the first one and its database alone', async () => {
+    const r = await start();
+    const second = spawnSync(process.execPath, [path.join(ROOT, 'dist', 'src', 'main.js')], {
+      env: { PATH: process.env.PATH ?? '', POSTROOM_CONFIG: '/dev/null', DATA_DIR: dataDir, HTTP_PORT: String(await freePort()), SMTP_LISTEN_PORT: String(await freePort()), EMBEDDED_PG_PORT: String(await freePort()) },
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    expect(second.status).toBe(2);
+    expect(second.stderr).toMatch(new RegExp(`^postroom: cannot use DATA_DIR ${dataDir}: in use by another Postroom \\(pid ${r.nodePid()}\\)\n$`));
+    expect(await fetch(`http://127.0.0.1:${r.httpPort}/readyz`).then((x) => x.json())).toMatchObject({ database: 'up' });
+    await stopsCleanly(r, () => process.kill(r.pid, 'SIGTERM'));
+    expect(existsSync(path.join(dataDir, 'postroom.pid'))).toBe(false);
+  }, 90_000);
+
+  it('a stale postmaster.pid whose pid now belongs to another process: that process is left alone, the file removed, the cluster started', async () => {
+    const other = spawn('sleep', ['60'], { ...asPostgres, stdio: 'ignore' });
+    try {
+      const pidFile = path.join(dataDir, 'pg', 'postmaster.pid');
+      writeFileSync(pidFile, `${other.pid}\n${path.join(dataDir, 'pg')}\n0\n5432\n/tmp\nlocalhost\n  0 0\nready   \n`);
+      if (asPostgres.uid !== undefined) chownSync(pidFile, asPostgres.uid, asPostgres.gid!);
+      const r = await start();
+      expect(alive(other.pid!)).toBe(true);
+      expect(r.output).toMatch(/stale postmaster\.pid names a process that is not this cluster's server: removing the file/);
+      expect(r.postgresPids().postmaster).not.toBe(other.pid);
+      await stopsCleanly(r, () => process.kill(r.pid, 'SIGTERM'));
+      expect(alive(other.pid!)).toBe(true);
+    } finally {
+      other.kill('SIGKILL');
+    }
   }, 90_000);
 
   it('Ctrl-C (SIGINT to the whole foreground process group): the same, the database untouched by the terminal', async () => {

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, readdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { simpleParser } from 'mailparser';
@@ -260,6 +260,21 @@ describe('maildrop while Postroom is stopped, crashes, or finds junk', () => {
     const ev = await postroom.until(async () => (await events(postroom, 'source=maildrop&level=error')).find((e) => e.message.includes('not-a-maildrop-file')), 'the maildrop event');
     expect(ev.message).toMatch(/is not a maildrop file Postroom can read: it does not start with "POSTROOM-MAILDROP 1"; moved to .*maildrop\.corrupt/);
     expect(readdirSync(path.join(postroom.dataDir, 'maildrop.corrupt'))).toContain('not-a-maildrop-file');
+  });
+
+  it('skips a directory a user made in the maildrop (one warning) and delivers the files beside it', async () => {
+    const dir = path.join(postroom.dataDir, 'maildrop', '0-a-directory');
+    mkdirSync(dir);
+    try {
+      for (const n of [1, 2]) expect(sendmail(postroom, ['ops@example.com'], `Subject: beside a directory ${n}\n\nfine\n`).code).toBe(0);
+      await delivered(postroom, sink, 'beside a directory 1');
+      await delivered(postroom, sink, 'beside a directory 2');
+      const warned = (await events(postroom, 'source=maildrop&level=warning')).filter((e) => e.message.includes('0-a-directory'));
+      expect(warned).toHaveLength(1);
+      expect(warned[0]!.message).toMatch(/not a regular file, not a message, and cannot be removed \(EISDIR\); it is skipped/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('refuses a message with a NUL byte or a header line over 998 characters (moved aside, an event, a rejected line), and a recipient no transport could send alone', async () => {

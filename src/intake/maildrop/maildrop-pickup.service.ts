@@ -123,7 +123,8 @@ export class MaildropPickup implements OnApplicationShutdown {
         if (Date.now() - entry.mtime.getTime() > ABANDONED_MS) await this.aside(entry, 'warning', 'was left half-written by a sendmail that did not finish (never acknowledged)');
         continue;
       }
-      const taken = await this.take(entry);
+      // An error of this entry's own (a file system refusal, a bug) is a failure like any other, not the end of the pass.
+      const taken = await this.take(entry).catch((err: unknown) => ({ error: String(err) }));
       if (typeof taken === 'string') {
         inARow = 0;
         stored ||= taken === 'stored'; // a refusal proves nothing of the database: its lines are best effort
@@ -139,7 +140,9 @@ export class MaildropPickup implements OnApplicationShutdown {
       if (passes < FAILED_ALONE) this.failedAlone.set(entry.name, { passes, error });
       else {
         this.failedAlone.delete(entry.name);
-        await this.aside(entry, 'error', `could not be queued in ${passes} passes while other messages were (${error})`);
+        await this.aside(entry, 'error', `could not be queued in ${passes} passes while other messages were (${error})`).catch((err: unknown) =>
+          this.log.error({ err, file: entry.name }, 'could not move a maildrop file aside'),
+        );
       }
     }
   }
@@ -158,7 +161,16 @@ export class MaildropPickup implements OnApplicationShutdown {
           }
           return 'handled';
         case 'not-a-file':
-          await this.dir.remove(entry);
+          try {
+            await this.dir.remove(entry);
+          } catch (err) {
+            // A directory (any user may make one here), or an entry Postroom may not remove: skipped, reported once.
+            if (!this.reported.has(entry.name)) {
+              this.reported.add(entry.name);
+              await this.event('warning', `Maildrop entry ${entry.name} (user ${userName(entry.uid)}) is ${read.detail}, not a message, and cannot be removed (${(err as NodeJS.ErrnoException).code ?? String(err)}); it is skipped`, entry);
+            }
+            return 'handled';
+          }
           await this.event('warning', `Maildrop entry ${entry.name} (user ${userName(entry.uid)}) removed: ${read.detail}, not a message`, entry);
           return 'handled';
         case 'too-big':

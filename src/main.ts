@@ -37,7 +37,10 @@ const HTTP_GRACE_MS = 3_000;
 
 function configOrExit(): AppConfig {
   try {
-    return loadConfig();
+    const config = loadConfig();
+    // TZ from the configuration file: Node follows process.env.TZ once it is set.
+    if (config.timeZone && process.env.TZ !== config.timeZone) process.env.TZ = config.timeZone;
+    return config;
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`postroom: ${err.message}\n`);

@@ -1,17 +1,31 @@
 /** Pieces of RFC 5322 (message format) shared by intake and delivery. Pure functions. */
 
-const HEADER_LINE = /^[\x21-\x39\x3b-\x7e]+:/;
+/** A header field's first line: a name (printable ASCII but the colon), blanks allowed before the colon. */
+const FIELD_LINE = /^[\x21-\x39\x3b-\x7e]+[ \t]*:/;
+/** The message's first line must be a field with no blank before the colon to start a header block. */
+const FIRST_FIELD_LINE = /^[\x21-\x39\x3b-\x7e]+:/;
 
-/** Splits a message at the blank line that ends the header block (CRLF or bare LF). */
-export function splitHeaders(raw: Buffer): { head: Buffer; body: Buffer } {
-  const firstLineEnd = raw.indexOf(0x0a);
-  const firstLine = raw.subarray(0, firstLineEnd === -1 ? raw.length : firstLineEnd).toString('latin1');
-  if (!HEADER_LINE.test(firstLine)) return { head: Buffer.alloc(0), body: raw };
-  const crlf = raw.indexOf('\r\n\r\n');
-  const lf = raw.indexOf('\n\n');
-  if (crlf === -1 && lf === -1) return { head: raw, body: Buffer.alloc(0) };
-  if (crlf !== -1 && (lf === -1 || crlf + 1 <= lf)) return { head: raw.subarray(0, crlf + 2), body: raw.subarray(crlf + 4) };
-  return { head: raw.subarray(0, lf + 1), body: raw.subarray(lf + 2) };
+/**
+ * Splits a message into its header block and its body (CRLF or bare LF). The header block ends
+ * at the blank line, which belongs to neither; or, as Postfix reads it, at the first line that
+ * is neither a field nor a field's continuation, which starts the body (`(echo "Subject: df";
+ * df -h) | sendmail root` has no blank line). A message whose first line is no field has no
+ * header block. With `whole` false (the first chunks of a message still arriving), a last line
+ * not yet ended decides nothing: the head is then all of it, and the caller reads on.
+ */
+export function splitHeaders(raw: Buffer, whole = true): { head: Buffer; body: Buffer } {
+  let pos = 0;
+  while (pos < raw.length) {
+    const lf = raw.indexOf(0x0a, pos);
+    if (lf === -1 && !whole) break;
+    const end = lf === -1 ? raw.length : lf + 1;
+    const line = raw.toString('latin1', pos, lf === -1 ? raw.length : lf).replace(/\r$/, '');
+    if (pos === 0 && !FIRST_FIELD_LINE.test(line)) return { head: Buffer.alloc(0), body: raw };
+    if (line === '') return { head: raw.subarray(0, pos), body: raw.subarray(end) };
+    if (!FIELD_LINE.test(line) && !/^[ \t]/.test(line)) return { head: raw.subarray(0, pos), body: raw.subarray(pos) };
+    pos = end;
+  }
+  return { head: raw, body: Buffer.alloc(0) };
 }
 
 /** RFC 5322 date-time, e.g. "Sun, 22 Nov 2026 03:15:19 +0000". */

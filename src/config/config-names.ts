@@ -32,6 +32,7 @@ export const CONFIG_NAMES = [
   'OAUTH_GOOGLE_AUTH_URL',
   'OAUTH_GOOGLE_TOKEN_URL',
   'LOG_LEVEL',
+  'TZ',
 ] as const;
 
 export type ConfigName = (typeof CONFIG_NAMES)[number];

@@ -84,6 +84,8 @@ export const configSchema = z.object({
   OAUTH_GOOGLE_AUTH_URL: z.preprocess(unsetIfEmpty, z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).default(GOOGLE_AUTH_URL)),
   OAUTH_GOOGLE_TOKEN_URL: z.preprocess(unsetIfEmpty, z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).default(GOOGLE_TOKEN_URL)),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  // As the C library and ICU read it: not checked here, only carried from the file to the process.
+  TZ: z.preprocess(unsetIfEmpty, z.string().optional()),
 } satisfies Record<ConfigName, z.ZodType>);
 
 export type Env = z.infer<typeof configSchema>;
@@ -122,6 +124,8 @@ export interface AppConfig {
   /** express's "trust proxy": the proxies whose X-Forwarded-* headers are believed; empty = none. */
   trustProxy: string[];
   logLevel: Env['LOG_LEVEL'];
+  /** TZ, from the environment or the configuration file: the time zone of report days. */
+  timeZone: string | undefined;
   /** OAuth2 provider endpoints (Google's overridable for tests only). */
   oauth: OAuthUrls;
 }
@@ -176,6 +180,7 @@ export function loadConfig(processEnv: NodeJS.ProcessEnv = process.env): AppConf
     sessionLifetimeHours: e.SESSION_LIFETIME_HOURS,
     trustProxy: e.TRUST_PROXY,
     logLevel: e.LOG_LEVEL,
+    timeZone: e.TZ,
     oauth: { microsoftLoginBase: MICROSOFT_LOGIN_BASE, googleAuthUrl: e.OAUTH_GOOGLE_AUTH_URL, googleTokenUrl: e.OAUTH_GOOGLE_TOKEN_URL },
   };
 }

@@ -1,16 +1,19 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { Interval } from '@nestjs/schedule';
 import type { Logger } from 'pino';
 import { isLocalAddress, localDomainsWith } from '../common/local-domains.js';
 import { PgNotifier } from '../database/pg-notifier.js';
 import { Sql } from '../database/sql.js';
-import { EventLogService } from '../events/event-log.service.js';
+import { EventLogService, NewEvent } from '../events/event-log.service.js';
 import { ROOT_LOGGER } from '../logging/logging.module.js';
 import { MailLogService } from '../mail-log/mail-log.service.js';
 import { QueueActionDetails } from '../queue/queue-action-details.js';
 import { fateEntries } from '../queue/received-entry.js';
-import { QueueRepository } from '../queue/queue.repository.js';
+import { MessageFacts, QueueRepository, ReleaseChange } from '../queue/queue.repository.js';
 import { SettingsEntity } from '../settings/settings.entity.js';
 import { SettingsService } from '../settings/settings.service.js';
+import type { StormVerdict } from '../storm/storm-guard.js';
+import { StormService } from '../storm/storm.service.js';
 import { LOCAL_HOLD, LocalMailPolicy, resolveRecipients } from './local-mail.js';
 
 /**
@@ -32,6 +35,7 @@ export class LocalMailService {
     private readonly events: EventLogService,
     private readonly notifier: PgNotifier,
     private readonly mailLog: MailLogService,
+    private readonly storm: StormService,
   ) {
     this.log = root.child({ module: 'local-mail' });
     // After SettingsService's own listener has dropped its cache (registered first: it is injected here).
@@ -63,7 +67,12 @@ export class LocalMailService {
     return { count: held.length, names: [...names].sort() };
   }
 
-  /** Queues the waiting messages whose local names now have an alias or the admin address (one run at a time). */
+  /**
+   * Queues the waiting messages whose local names now have an alias or the admin address (one
+   * run at a time): at start-up, on every settings change, and each minute for a message that
+   * intake stored on hold under the settings of a moment before.
+   */
+  @Interval('local-mail-release', 60_000)
   releaseResolvable(): Promise<void> {
     this.releasing ??= this.release()
       .catch((err: unknown) => this.log.error({ err }, 'could not release the mail waiting for an admin address'))
@@ -71,34 +80,60 @@ export class LocalMailService {
     return this.releasing;
   }
 
+  /**
+   * Releases, in arrival order, each waiting message whose local names now have somewhere to go,
+   * through the alert-storm guard as at intake: a pile of identical cron mails that waited for
+   * an admin address reaches it as the first few and a digest, not as a flood.
+   */
   private async release(): Promise<void> {
     const held = await this.repo.heldFor(LOCAL_HOLD);
     if (held.length === 0) return;
     const settings = await this.settings.get();
     const policy = this.policy(settings, await this.settings.heloName());
-    const changes = held.flatMap((m) => {
+    const checked: { m: { id: string; sender: string; recipients: string[]; subject: string }; verdict: StormVerdict }[] = [];
+    const events: NewEvent[] = [];
+    const changes: ReleaseChange[] = held.flatMap((m) => {
       const r = resolveRecipients(m.recipients, policy);
       if (r.unresolved.length) return [];
       const originals = { ...(m.original_recipients ?? {}), ...(r.originals ?? {}) };
-      return [{ id: m.id, recipients: r.recipients, originals: Object.keys(originals).length ? originals : null }];
+      const message = { id: m.id, sender: m.sender, recipients: r.recipients, subject: m.subject };
+      const stormed = this.storm.holdOnRelease(message, settings);
+      if (stormed) {
+        checked.push({ m: message, verdict: stormed.verdict });
+        if (stormed.event) events.push(stormed.event);
+      }
+      return [{ id: m.id, recipients: r.recipients, originals: Object.keys(originals).length ? originals : null, ...(stormed ? { storm: stormed.storm } : {}) }];
     });
     if (changes.length === 0) return;
-    await this.sql.transaction(async (tx) => {
-      const released = await this.repo.releaseWith(tx, LOCAL_HOLD, changes);
-      if (released.length === 0) return;
-      const ids = released.map((m) => m.id);
-      const where = settings.adminAddress ? `the admin address ${settings.adminAddress}` : 'their aliases';
-      await this.mailLog.appendIn(tx, fateEntries(released, 'released', 'Postroom', `local mail released to ${where}`));
-      await this.events.record(
-        {
-          level: 'info',
-          source: 'queue',
-          message: `${ids.length} message(s) for local names released to ${where}`,
-          details: { action: 'release', count: ids.length, ids, reason: LOCAL_HOLD } satisfies QueueActionDetails,
-        },
-        tx,
-      );
-      await this.notifier.notify('postroom_wakeup', tx, 'release');
-    });
+    let released: MessageFacts[] = [];
+    try {
+      await this.sql.transaction(async (tx) => {
+        released = await this.repo.releaseWith(tx, LOCAL_HOLD, changes);
+        if (released.length === 0) return;
+        const ids = released.map((m) => m.id);
+        const where = settings.adminAddress ? `the admin address ${settings.adminAddress}` : 'their aliases';
+        await this.mailLog.appendIn(tx, fateEntries(released, 'released', 'Postroom', `local mail released to ${where}`));
+        const storms = new Map(changes.flatMap((c) => (c.storm ? [[c.id, c.storm] as const] : [])));
+        for (const m of released.filter((r) => storms.has(r.id))) {
+          const storm = storms.get(m.id)!;
+          await this.mailLog.appendIn(tx, fateEntries([m], 'held', storm.reason === 'duplicate' ? 'storm duplicate' : 'storm rate', storm.lastError));
+        }
+        await this.events.record(
+          {
+            level: 'info',
+            source: 'queue',
+            message: `${ids.length} message(s) for local names released to ${where}${storms.size ? ` (${released.filter((r) => storms.has(r.id)).length} of them held back by alert-storm protection for a digest)` : ''}`,
+            details: { action: 'release', count: ids.length, ids, reason: LOCAL_HOLD } satisfies QueueActionDetails,
+          },
+          tx,
+        );
+        for (const e of events) await this.events.record(e, tx);
+        await this.notifier.notify('postroom_wakeup', tx, 'release');
+      });
+    } finally {
+      // A verdict whose message did not leave its hold after all (an error, or changed meanwhile) is taken back.
+      const left = new Set(released.map((m) => m.id));
+      for (const c of checked) if (!left.has(c.m.id)) this.storm.forget(c.m, settings, c.verdict);
+    }
   }
 }

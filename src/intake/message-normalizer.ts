@@ -46,10 +46,10 @@ export function splitChunks(chunks: Buffer[]): { head: Buffer; body: Buffer[] } 
   let k = 1;
   let prefix = chunks[0] ?? Buffer.alloc(0);
   for (;;) {
-    const { head, body } = splitHeaders(prefix);
-    // Done once the first line is whole and the headers have ended (or there are none).
-    const complete = prefix.includes(0x0a) && head.length < prefix.length;
-    if (complete || k >= chunks.length) return { head, body: [body, ...chunks.slice(k)] };
+    const whole = k >= chunks.length;
+    const { head, body } = splitHeaders(prefix, whole);
+    // Done once the header block has ended (or there is none), or the message has.
+    if (head.length < prefix.length || whole) return { head, body: [body, ...chunks.slice(k)] };
     prefix = Buffer.concat([prefix, chunks[k++]!]);
   }
 }

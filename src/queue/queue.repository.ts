@@ -115,6 +115,14 @@ export interface MessageFacts {
   clientAddress: string | null;
 }
 
+/** A held message's release (LocalMailService): its new recipients, and a storm hold when the alert-storm guard keeps it back. */
+export interface ReleaseChange {
+  id: string;
+  recipients: string[];
+  originals: Record<string, string> | null;
+  storm?: { reason: StormHold['reason']; group: string; dueAt: Date; lastError: string };
+}
+
 /** MessageFacts' columns, for a RETURNING. */
 const FACTS = `id, sender, recipients, message_id AS "messageId", size, subject, client_address AS "clientAddress"`;
 
@@ -440,21 +448,27 @@ export class QueueRepository {
     return this.sql.rows<MessageFacts>(`UPDATE message SET state = 'hold' WHERE state IN ('queued', 'deferred') AND id = ANY($1::text[]) RETURNING ${FACTS}`, [ids], tx);
   }
 
-  /** Held messages with this hold reason (a few, at most: see LocalMailService). */
-  async heldFor(reason: string): Promise<{ id: string; recipients: string[]; original_recipients: Record<string, string> | null }[]> {
-    return this.sql.rows(`SELECT id, recipients, original_recipients FROM message WHERE state = 'hold' AND hold_reason = $1 ORDER BY id`, [reason]);
+  /** Held messages with this hold reason, oldest first (a few, at most: see LocalMailService). */
+  async heldFor(reason: string): Promise<{ id: string; sender: string; subject: string; recipients: string[]; original_recipients: Record<string, string> | null }[]> {
+    return this.sql.rows(`SELECT id, sender, subject, recipients, original_recipients FROM message WHERE state = 'hold' AND hold_reason = $1 ORDER BY created_at, id`, [reason]);
   }
 
   /**
    * Gives held messages new recipients and queues them (due now), each only while it is still
-   * held for `reason`; returns the ids it changed.
+   * held for `reason`; one with `storm` stays held instead, held back by the alert-storm guard
+   * (its storm_hold row, due with its digest). Returns the messages it changed.
    */
-  async releaseWith(tx: Conn, reason: string, changes: { id: string; recipients: string[]; originals: Record<string, string> | null }[]): Promise<MessageFacts[]> {
+  async releaseWith(tx: Conn, reason: string, changes: ReleaseChange[]): Promise<MessageFacts[]> {
+    const rows = changes.map((c) => ({ id: c.id, recipients: c.recipients, originals: c.originals, ...(c.storm ? { storm_reason: c.storm.reason, storm_group: c.storm.group, due_at: c.storm.dueAt, storm_error: c.storm.lastError } : {}) }));
     return this.sql.rows<MessageFacts>(
-      `UPDATE message m SET state = 'queued', recipients = c.recipients, original_recipients = c.originals, hold_reason = NULL, last_error = NULL, next_attempt_at = now()
-         FROM jsonb_to_recordset($1::jsonb) AS c(id text, recipients text[], originals jsonb)
-        WHERE m.id = c.id AND m.state = 'hold' AND m.hold_reason = $2 RETURNING ${FACTS.split(', ').map((c) => `m.${c}`).join(', ')}`,
-      [JSON.stringify(changes), reason],
+      `WITH c AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS c(id text, recipients text[], originals jsonb, storm_reason text, storm_group text, due_at timestamptz, storm_error text)),
+       changed AS (
+         UPDATE message m SET state = CASE WHEN c.storm_group IS NULL THEN 'queued' ELSE 'hold' END, recipients = c.recipients, original_recipients = c.originals,
+                hold_reason = NULL, last_error = c.storm_error, next_attempt_at = coalesce(c.due_at, now())
+           FROM c WHERE m.id = c.id AND m.state = 'hold' AND m.hold_reason = $2 RETURNING ${FACTS.split(', ').map((col) => `m.${col}`).join(', ')}),
+       stormed AS (INSERT INTO storm_hold (id, reason, digest_key, digest_due_at) SELECT c.id, c.storm_reason, c.storm_group, c.due_at FROM c JOIN changed USING (id) WHERE c.storm_group IS NOT NULL)
+       SELECT * FROM changed`,
+      [JSON.stringify(rows), reason],
       tx,
     );
   }

@@ -14,11 +14,11 @@ import { MetricsService } from '../metrics/metrics.service.js';
 import { newQueueId } from '../queue/queue-id.js';
 import { fateEntries } from '../queue/received-entry.js';
 import { QueueWriter } from '../queue/queue-writer.js';
-import { DigestedMessage, NewMessage, QueueRepository } from '../queue/queue.repository.js';
+import { DigestedMessage, NewMessage, QueueRepository, ReleaseChange } from '../queue/queue.repository.js';
 import { SettingsService } from '../settings/settings.service.js';
 import { composeDigest, digestRoom, fixedBytes, planDigests } from './digest-mime.js';
 import { digestPartText, digestText } from './storm-digest.js';
-import { StormGuard, StormVerdict } from './storm-guard.js';
+import { StormGuard, StormSettings, StormVerdict } from './storm-guard.js';
 
 type Held = Extract<StormVerdict, { hold: true }>;
 
@@ -58,13 +58,30 @@ export class StormService {
   }
 
   /** Whether this message goes through or is held (in memory, no I/O). */
-  check(message: { sender: string; recipients: string[]; subject: string }, settings: { stormWindowMinutes: number; stormMaxDuplicates: number; senderRateLimitPerMinute: number }): StormVerdict {
+  check(message: { sender: string; recipients: string[]; subject: string }, settings: StormSettings): StormVerdict {
     return this.guard.check(message, settings);
   }
 
   /** Takes back a check() whose message was not stored after all. */
-  forget(message: { sender: string; recipients: string[]; subject: string }, settings: { stormWindowMinutes: number; stormMaxDuplicates: number; senderRateLimitPerMinute: number }, verdict: StormVerdict): void {
+  forget(message: { sender: string; recipients: string[]; subject: string }, settings: StormSettings, verdict: StormVerdict): void {
     this.guard.forget(message, settings, verdict);
+  }
+
+  /**
+   * The guard for a message leaving another hold (local mail released once an admin address is
+   * set), in arrival order: past the limits it stays held for a digest, as it would have at
+   * intake; `undefined` lets it go. The storm's first event comes with the first one held.
+   */
+  holdOnRelease(m: StartedBy, settings: StormSettings): { verdict: Held; storm: NonNullable<ReleaseChange['storm']>; event?: NewEvent } | undefined {
+    const verdict = this.guard.check(m, settings);
+    if (!verdict.hold) return undefined;
+    const tz = appTimeZone();
+    this.metrics?.heldBackMessage(verdict.reason);
+    return {
+      verdict,
+      storm: { reason: verdict.reason, group: verdict.digestKey, dueAt: verdict.dueAt, lastError: holdReason(verdict, tz) },
+      ...(verdict.first ? { event: stormStarted(m, verdict, tz) } : {}),
+    };
   }
 
   /** Stores a held message (with the storm's first event); resolves with its queue id after COMMIT, like QueueService.enqueue. */
@@ -191,8 +208,11 @@ export class StormService {
   }
 }
 
+/** What a storm's first event names of the message that started it. */
+type StartedBy = Pick<NewMessage, 'id' | 'sender' | 'recipients' | 'subject'>;
+
 /** The event of a storm's first held message: what is held back, why, and when the digest comes. */
-function stormStarted(m: NewMessage, v: Held, tz: string): NewEvent {
+function stormStarted(m: StartedBy, v: Held, tz: string): NewEvent {
   return {
     level: 'warning',
     source: 'listener',

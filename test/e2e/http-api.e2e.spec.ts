@@ -107,7 +107,7 @@ describe('JSON API: authentication, POST /api/v1/messages', () => {
   it('answers 400 with one reason per field for an invalid message, and queues nothing', async () => {
     const before = (await mailLog(postroom, 'event=received')).length;
 
-    const bad = await postroom.api<ErrorBody>('POST', '/api/v1/messages', { from: 'not an address', to: ['ops@example.com', 'nope'], subject: 'two\r\nlines', text: 'x', priority: 'high' });
+    const bad = await postroom.api<ErrorBody>('POST', '/api/v1/messages', { from: 'not an address', to: ['ops@example.com', 'no pe@'], subject: 'two\r\nlines', text: 'x', priority: 'high' });
     expect(bad.status).toBe(400);
     expect(bad.body.fields).toBeDefined();
     expect(Object.keys(bad.body.fields!).sort()).toEqual(['from', 'priority', 'subject', 'to']);

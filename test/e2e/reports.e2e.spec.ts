@@ -1,4 +1,7 @@
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dataSourceOptions } from '../../src/database/data-source.js';
@@ -38,6 +41,7 @@ describe('Reports through the real app [GET /api/v1/reports/:day, /reports/:day,
   let db: Awaited<ReturnType<typeof createTestDatabase>>;
   let postroom: PostroomProcess;
   let web: WebSession;
+  let configDir = '';
 
   const cli = (...args: string[]) => {
     const r = spawnSync(process.execPath, [CLI, ...args], {
@@ -55,7 +59,10 @@ describe('Reports through the real app [GET /api/v1/reports/:day, /reports/:day,
 
   beforeAll(async () => {
     db = await createTestDatabase();
-    postroom = await new PostroomProcess({ databaseUrl: db.url, env: { TZ, ADMIN_PASSWORD: WEB_PASSWORD } }).start();
+    // TZ from the configuration file, as an appliance sets it (the environment has none): every day below is Kolkata's.
+    configDir = mkdtempSync(path.join(os.tmpdir(), 'postroom-reports-'));
+    writeFileSync(path.join(configDir, 'postroom.env'), `# the appliance's zone\nTZ=${TZ}\n`);
+    postroom = await new PostroomProcess({ databaseUrl: db.url, env: { POSTROOM_CONFIG: path.join(configDir, 'postroom.env'), ADMIN_PASSWORD: WEB_PASSWORD } }).start();
     const ds = new DataSource(dataSourceOptions(db.url, 2, ENTITIES));
     await ds.initialize();
     await new MailLogService(sqlOf(ds), new MetricsService(silentLogger)).append(rows());
@@ -65,6 +72,7 @@ describe('Reports through the real app [GET /api/v1/reports/:day, /reports/:day,
 
   afterAll(async () => {
     await postroom?.dispose();
+    if (configDir) rmSync(configDir, { recursive: true, force: true });
     await db?.drop();
   });
 

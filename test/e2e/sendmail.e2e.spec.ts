@@ -1,5 +1,5 @@
-import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { simpleParser } from 'mailparser';
@@ -274,6 +274,30 @@ describe('maildrop while Postroom is stopped, crashes, or finds junk', () => {
       expect(warned[0]!.message).toMatch(/not a regular file, not a message, and cannot be removed \(EISDIR\); it is skipped/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('leaves a file still being written alone however old while its writer runs (a long cron job); moves one aside whose writer is gone', async () => {
+    const dir = path.join(postroom.dataDir, 'maildrop');
+    const writer = spawn('sleep', ['60'], { stdio: 'ignore' });
+    const gone = spawnSync('true').pid;
+    const hoursAgo = new Date(Date.now() - 2 * 3600_000);
+    const live = path.join(dir, `11111111-1111-4111-8111-111111111111.${writer.pid}`);
+    const dead = path.join(dir, `22222222-2222-4222-8222-222222222222.${gone}`);
+    try {
+      for (const f of [live, dead]) {
+        writeFileSync(f, 'POSTROOM-MAILDROP 1\nflags\nrcpt ops@example.com\n\nSubject: half-written\n', { mode: 0o600 });
+        utimesSync(f, hoursAgo, hoursAgo);
+      }
+      expect(sendmail(postroom, ['ops@example.com'], 'Subject: beside half-written files\n\nfine\n').code).toBe(0);
+      await delivered(postroom, sink, 'beside half-written files');
+      const ev = await postroom.until(async () => (await events(postroom, 'source=maildrop&level=warning')).find((e) => e.message.includes(path.basename(dead))), 'the event of the abandoned file');
+      expect(ev.message).toMatch(/was left half-written by a sendmail that did not finish \(never acknowledged\); moved to .*maildrop\.corrupt/);
+      expect(existsSync(live)).toBe(true);
+      expect((await events(postroom, 'source=maildrop')).some((e) => e.message.includes(path.basename(live)))).toBe(false);
+    } finally {
+      writer.kill('SIGKILL');
+      rmSync(live, { force: true });
     }
   });
 

@@ -32,8 +32,8 @@ describe('BounceNotifier: RFC 3464 notices after an attempt (real PostgreSQL)', 
     ({ ds, close } = await openTestDataSource());
     services = queueServices(ds);
     const fakeSettings = { get: async () => settings as SettingsEntity, heloName: async () => 'nas.example.com' } as unknown as SettingsService;
-    const localMail = new LocalMailService(services.sql, silentLogger, fakeSettings, services.repo, services.events, services.notifier, services.mailLog);
     const storm = new StormService(silentLogger, services.sql, services.repo, services.writer, fakeSettings);
+    const localMail = new LocalMailService(services.sql, silentLogger, fakeSettings, services.repo, services.events, services.notifier, services.mailLog, storm);
     const intake = new IntakeService(services.queue, fakeSettings, localMail, storm, services.rules, silentLogger);
     const notifier = new BounceNotifier(services.sql, services.repo, fakeSettings, intake, services.events, silentLogger);
     recorder = new OutcomeRecorder(services.writer, notifier, services.channels);

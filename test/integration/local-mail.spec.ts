@@ -34,8 +34,8 @@ describe('IntakeService and LocalMailService: local names (real PostgreSQL)', ()
     ({ ds, close } = await openTestDataSource());
     services = queueServices(ds);
     const fakeSettings = { get: async () => settings as SettingsEntity, heloName: async () => 'nas.example.com' } as unknown as SettingsService;
-    localMail = new LocalMailService(services.sql, silentLogger, fakeSettings, services.repo, services.events, services.notifier, services.mailLog);
     const storm = new StormService(silentLogger, services.sql, services.repo, services.writer, fakeSettings);
+    localMail = new LocalMailService(services.sql, silentLogger, fakeSettings, services.repo, services.events, services.notifier, services.mailLog, storm);
     intake = new IntakeService(services.queue, fakeSettings, localMail, storm, services.rules, silentLogger);
   });
   afterAll(async () => close?.());
@@ -80,6 +80,28 @@ describe('IntakeService and LocalMailService: local names (real PostgreSQL)', ()
     const events: { message: string }[] = await ds.query(`SELECT message FROM event WHERE source = 'queue'`);
     expect(events.map((e) => e.message)).toEqual(['1 message(s) for local names released to the admin address admin@example.com']);
     expect(await localMail.waiting()).toEqual({ count: 0, names: [] });
+  });
+
+  it('releases through the alert-storm guard: of six identical waiting cron mails the first two go, the other four wait for a digest', async () => {
+    settings = { ...settings, stormMaxDuplicates: 2, stormWindowMinutes: 10, senderRateLimitPerMinute: 0 };
+    const ids: string[] = [];
+    for (let i = 0; i < 6; i++) ids.push(await submit(['root']));
+    settings = { ...settings, adminAddress: 'admin@example.com' };
+    await localMail.releaseResolvable();
+    const rows = await Promise.all(ids.map(row));
+    expect(rows.map((r) => r.state)).toEqual(['queued', 'queued', 'hold', 'hold', 'hold', 'hold']);
+    expect(rows.every((r) => r.recipients.join() === 'admin@example.com' && r.hold_reason === null)).toBe(true);
+    expect(rows[2]!.last_error).toMatch(/^held back by alert-storm protection \(more than 2 identical messages within 10 min\)/);
+    const holds: { id: string; reason: string }[] = await ds.query(`SELECT id, reason FROM storm_hold ORDER BY id`);
+    expect(holds).toEqual(ids.slice(2).map((id) => ({ id, reason: 'duplicate' })));
+    const lines: { queue_id: string; event: string; detail: string }[] = await ds.query(`SELECT queue_id, event, detail FROM mail_log WHERE event IN ('released', 'held') AND detail <> 'local mail waiting for an admin address' ORDER BY id`);
+    expect(lines.filter((l) => l.event === 'released').map((l) => l.queue_id)).toEqual(ids);
+    expect(lines.filter((l) => l.event === 'held')).toEqual(ids.slice(2).map((id) => ({ queue_id: id, event: 'held', detail: 'storm duplicate' })));
+    const events: { level: string; message: string }[] = await ds.query(`SELECT level, message FROM event WHERE source IN ('queue', 'listener') ORDER BY id`);
+    expect(events).toEqual([
+      { level: 'info', message: '6 message(s) for local names released to the admin address admin@example.com (4 of them held back by alert-storm protection for a digest)' },
+      { level: 'warning', message: expect.stringMatching(/^Alert storm: messages from nas@example\.com to admin@example\.com with subject 's' held back/) },
+    ]);
   });
 
   it('keeps the arrival time given (created_at and the received line) and qualifies the local sender with the From address', async () => {

@@ -53,8 +53,8 @@ describe('mail log: holds, releases, deletions, digests, notices, and the report
       senderRateLimitPerMinute: 0,
     };
     const fakeSettings = { get: async () => settings as SettingsEntity, heloName: async () => 'nas.example.com' } as unknown as SettingsService;
-    localMail = new LocalMailService(services.sql, silentLogger, fakeSettings, services.repo, services.events, services.notifier, services.mailLog);
     storm = new StormService(silentLogger, services.sql, services.repo, services.writer, fakeSettings);
+    localMail = new LocalMailService(services.sql, silentLogger, fakeSettings, services.repo, services.events, services.notifier, services.mailLog, storm);
     intake = new IntakeService(services.queue, fakeSettings, localMail, storm, services.rules, silentLogger);
     reports = new ReportsService(new ReportsRepository(services.sql));
   });

@@ -44,7 +44,8 @@ describe('bin/postroom-sendmail', () => {
     const r = run(['-FCron Daemon', '-i', '-B8BITMIME', '-oem', '-odi', '-N', 'never', '-t', '-f', 'root', 'a@x.example,b@x.example', '--', '-odd@x.example'], message);
     expect(r, r.err).toEqual({ code: 0, err: '' });
     const file = only();
-    expect(path.basename(file)).toMatch(/^[0-9a-f-]{36}$/);
+    // A UUID and the writer's pid (the pickup leaves a file alone while its writer runs).
+    expect(path.basename(file)).toMatch(/^[0-9a-f-]{36}\.\d+$/);
     expect(statSync(file).mode & 0o777).toBe(0o640);
     const parsed = parseMaildropFile(readFileSync(file));
     expect(parsed).toMatchObject({ extractRecipients: true, ignoreDots: true, sender: 'root', fullName: 'Cron Daemon', recipients: ['a@x.example,b@x.example', '-odd@x.example'] });
@@ -57,6 +58,37 @@ describe('bin/postroom-sendmail', () => {
     rmSync(only());
     expect(run(['-f', '', 'a@x.example'], 'x').code).toBe(0);
     expect(parseMaildropFile(readFileSync(only())).sender).toBe('');
+  });
+
+  it('reads grouped flags as getopt does (-ti, -tif root, -it, -oit, -A with its value), as PHP and cron scripts pass them', () => {
+    const cases: [string[], object][] = [
+      [['-ti'], { extractRecipients: true, ignoreDots: true, recipients: [] }],
+      [['-tif', 'root'], { extractRecipients: true, ignoreDots: true, sender: 'root' }],
+      [['-it'], { extractRecipients: true, ignoreDots: true }],
+      [['-oit', 'a@x.example'], { extractRecipients: false, ignoreDots: true, recipients: ['a@x.example'] }],
+      [['-A', 'm', '-c', '-x', 'a@x.example'], { extractRecipients: false, ignoreDots: false, recipients: ['a@x.example'] }],
+      [['a@x.example', '-oi'], { ignoreDots: true, recipients: ['a@x.example'] }],
+    ];
+    for (const [args, expected] of cases) {
+      const r = run(args, 'To: a@x.example\nSubject: s\n\nbody\n');
+      expect(r, JSON.stringify(args)).toEqual({ code: 0, err: '' });
+      expect(parseMaildropFile(readFileSync(only())), JSON.stringify(args)).toMatchObject(expected);
+      rmSync(only());
+    }
+    expect(run(['-I'], '').code).toBe(0); // newaliases
+  });
+
+  it('exits 64 with -t when no header names a recipient (To, Cc, Bcc; the header block ends at the first line that is no field), and keeps nothing', () => {
+    for (const message of ['Subject: s\n\nTo: not@a.header\n', 'Subject: s\nTo:   \n\nbody\n', 'Subject: df\nFilesystem Size\nTo: a@x.example\n']) {
+      const r = run(['-t'], message);
+      expect(r.code, message).toBe(64);
+      expect(r.err).toBe("sendmail: no recipient addresses found in the message's To, Cc or Bcc headers (-t)\n");
+    }
+    expect(files()).toEqual([]);
+    for (const message of ['Subject: s\r\nBcc: a@x.example\r\n\r\nb\r\n', 'From root  Thu Dec  4 17:00:00 2026\nCc:\n  a@x.example\n\nb\n']) {
+      expect(run(['-t'], message).code, message).toBe(0);
+      rmSync(only());
+    }
   });
 
   it('exits 64 for bad usage and writes nothing', () => {

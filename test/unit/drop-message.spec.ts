@@ -26,6 +26,18 @@ describe('dropMessage', () => {
     expect(() => dropMessage(drop({ recipients: ['a@x.example'], sender: 'bad sender@@' }, 'x'), 'root')).toThrow(/not a valid sender/);
   });
 
+  it('refuses an argument that names nobody (a display name alone: john smith) with the others, rather than dropping it silently', () => {
+    expect(dropMessage(drop({ recipients: ['good@x.example', 'john smith'] }, 'x'), 'root')).toMatchObject({ to: ['good@x.example'], refused: ['john smith'] });
+    expect(() => dropMessage(drop({ recipients: ['not an address'] }, 'x'), 'root')).toThrow(/no valid recipient \(not an address\)/);
+  });
+
+  it('takes the address of a -f given as a mailbox, and drops a leading mbox From line (so that -t finds the headers)', () => {
+    expect(dropMessage(drop({ recipients: ['a@x.example'], sender: 'Backup Job <backup@x.example>' }, 'x'), 'root').from).toBe('backup@x.example');
+    const m = dropMessage(drop({ extractRecipients: true }, 'From root  Thu Dec  4 17:00:00 2026\nSubject: s\nTo: a@x.example\n\nbody\n'), 'root');
+    expect(m.to).toEqual(['a@x.example']);
+    expect(m.raw.toString()).toBe('Subject: s\nTo: a@x.example\n\nbody\n');
+  });
+
   it('refuses a recipient or a sender that no transport could send (a quoted < or >)', () => {
     expect(dropMessage(drop({ recipients: ['ok@x.example', '"a<b"@x.example'] }, 'x'), 'root')).toMatchObject({ to: ['ok@x.example'], refused: ['"a<b"@x.example'] });
     expect(() => dropMessage(drop({ recipients: ['a@x.example'], sender: '"b>c"@x.example' }, 'x'), 'root')).toThrow(/not a valid sender/);

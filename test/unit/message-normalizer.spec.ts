@@ -179,9 +179,23 @@ describe('normalizeMessage', () => {
     expect(values(headers, 'Message-ID')).toEqual([out.messageId]);
     expect(out.messageId).toMatch(/^<[0-9a-f-]{36}@mail\.example\.com>$/);
     expect(values(headers, 'From')).toEqual(['app@example.org']);
-    // The odd lines stay as they came.
-    expect(headers.map(([k]) => k)).toEqual(expect.arrayContaining(['Date\v', 'Message-ID\v', 'From\v']));
-    expect(body.toString()).toBe('body');
+    // The odd lines stay as they came: no field, so (as Postfix reads it) the body starts at the first of them.
+    expect(headers.map(([k]) => k)).toEqual(['Received', 'Subject', 'Message-ID', 'Date', 'From']);
+    expect(body.toString()).toBe('Date\v: Mon, 2 Mar 2026 08:00:00 -0500\r\nMessage-ID\v: <a@b>\r\nFrom\v: a@b\r\n\r\nbody');
+  });
+
+  it('starts the body at the first line that is no field when no blank line ends the headers, as Postfix does (a blank line is put between)', () => {
+    const out = normalizeMessage(input('Subject: df\nFilesystem Size Used\n/dev/sda1 10G 2G\n'));
+    const { headers, body } = parse(out.data);
+    expect(values(headers, 'Subject')).toEqual(['df']);
+    expect(body.toString()).toBe('Filesystem Size Used\n/dev/sda1 10G 2G\n');
+    // A folded field and a field with a blank before its colon are still headers.
+    const folded = splitHeaders(Buffer.from('Subject: a\r\n long\r\nX-Old : y\r\nline of text\r\n'));
+    expect(folded.head.toString()).toBe('Subject: a\r\n long\r\nX-Old : y\r\n');
+    expect(folded.body.toString()).toBe('line of text\r\n');
+    // Still arriving: a last line not yet ended decides nothing.
+    expect(splitHeaders(Buffer.from('Subject: a\r\nlin'), false).head.toString()).toBe('Subject: a\r\nlin');
+    expect(splitHeaders(Buffer.from('Subj'), false).head.toString()).toBe('Subj');
   });
 
   it('adds the configured From when the message has none', () => {

@@ -28,13 +28,29 @@ export function cutAtDot(input: Buffer, ignoreDots: boolean): Buffer {
   return m ? input.subarray(0, m.index + m[1]!.length) : input;
 }
 
-/** Addresses from header values or arguments ("a@b, Name <c@d>", groups, bare local names), flattened. */
-export function addressesOf(values: string[]): string[] {
+/** Leading mbox "From " lines (`From root  Thu Dec  4 17:00:00 2026`), which Postfix's sendmail drops too. */
+export function withoutFromLines(message: Buffer): Buffer {
+  let pos = 0;
+  while (message.toString('latin1', pos, pos + 5) === 'From ') {
+    const lf = message.indexOf(0x0a, pos);
+    if (lf === -1) return Buffer.alloc(0);
+    pos = lf + 1;
+  }
+  return message.subarray(pos);
+}
+
+/**
+ * Addresses from header values or arguments ("a@b, Name <c@d>", groups, bare local names),
+ * flattened. With `unnamed`, what names no address at all (a display name alone, `john smith`)
+ * is handed to it rather than dropped.
+ */
+export function addressesOf(values: string[], unnamed?: (text: string) => void): string[] {
   const out: string[] = [];
   const walk = (list: ReturnType<typeof addressparser>) => {
     for (const a of list) {
       if ('group' in a && a.group) walk(a.group);
       else if ('address' in a && a.address) out.push(a.address);
+      else if ('name' in a && a.name) unnamed?.(a.name);
     }
   };
   for (const v of values) {
@@ -90,12 +106,13 @@ const unbracket = (address: string): string => address.trim().replace(/^<(.*)>$/
  * usable sender.
  */
 export function dropMessage(file: MaildropFile, owner: string, isLocalDomain?: (domain: string) => boolean): DropMessage {
-  const body = cutAtDot(file.message, file.ignoreDots);
+  const body = withoutFromLines(cutAtDot(file.message, file.ignoreDots));
   const { head, body: rest } = splitHeaders(body);
   const headers = new Headers(head);
   let changed = false;
 
-  const given = addressesOf(file.recipients).map(unbracket);
+  const unnamed: string[] = [];
+  const given = addressesOf(file.recipients, (text) => unnamed.push(text)).map(unbracket);
   if (file.extractRecipients) {
     for (const name of ['to', 'cc', 'bcc']) given.push(...addressesOf(headers.getDecoded(name).map((h) => h.value)).map(unbracket));
     if (headers.hasHeader('bcc')) {
@@ -105,7 +122,7 @@ export function dropMessage(file: MaildropFile, owner: string, isLocalDomain?: (
   }
   const seen = new Set<string>();
   const to: string[] = [];
-  const refused: string[] = [];
+  const refused: string[] = [...unnamed];
   for (const r of given) {
     if (r === '' || seen.has(r.toLowerCase())) continue;
     seen.add(r.toLowerCase());
@@ -121,7 +138,8 @@ export function dropMessage(file: MaildropFile, owner: string, isLocalDomain?: (
     );
   }
 
-  const sender = file.sender === undefined ? owner : unbracket(file.sender);
+  // -f may come as a mailbox (`-f 'Backup Job <backup@example.com>'`): its address, as Postfix takes it.
+  const sender = file.sender === undefined ? owner : unbracket(/<([^<>]*)>\s*$/.exec(file.sender)?.[1] ?? file.sender);
   if (sender !== '' && !isAddressOrLocalName(sender, isLocalDomain)) throw new DropRefused(`not a valid sender address: ${sender}`);
   const raw = changed ? Buffer.concat([headers.build(), rest]) : body;
   return { from: sender, to, refused, fullName: file.fullName?.replace(/[\r\n]/g, ' '), raw };

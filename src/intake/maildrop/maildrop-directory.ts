@@ -4,8 +4,9 @@
  * Permissions, as Postfix's maildrop before postdrop: the directory is writable by every local
  * user (any cron job may send mail) but not listable (mode 3733: setgid, sticky, -wx for others),
  * so a user can neither read nor remove another's files. Files are created 0600 under a random
- * name and turned 0640 once complete; the setgid bit gives them Postroom's group, so Postroom
- * reads them and other users cannot. A file's owner is the user who sent it.
+ * name (a UUID and the writer's pid) and turned 0640 once complete; the setgid bit gives them
+ * Postroom's group, so Postroom reads them and other users cannot. A file's owner is the user
+ * who sent it.
  */
 import { constants } from 'node:fs';
 import { chmod, lstat, mkdir, open, readdir, rename, stat, unlink } from 'node:fs/promises';
@@ -20,6 +21,22 @@ export interface DropEntry {
   mtime: Date;
   /** 0640: written and acknowledged; 0600: being written (or its writer died). */
   complete: boolean;
+}
+
+/**
+ * Whether the drop-in that writes an incomplete file still runs: its pid ends the file's name
+ * (`<uuid>.<pid>`). A live process counts, another user's too (EPERM); a name without a pid
+ * (an older drop-in) counts as gone. A reused pid only makes a dead writer's file wait longer.
+ */
+export function writerAlive(entry: DropEntry): boolean {
+  const pid = Number(/\.(\d{1,10})$/.exec(entry.name)?.[1] ?? 0);
+  if (!(pid > 0)) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 export type DropRead = { data: Buffer } | { problem: 'unreadable' | 'not-a-file' | 'too-big' | 'gone'; detail: string };

@@ -10,13 +10,13 @@ import { IntakeService } from '../intake.service.js';
 import { LocalMailService } from '../local-mail.service.js';
 import { MessageRefused } from '../message-hygiene.js';
 import { DropRefused, dropMessage } from './drop-message.js';
-import { DropEntry, MaildropDirectory } from './maildrop-directory.js';
+import { DropEntry, MaildropDirectory, writerAlive } from './maildrop-directory.js';
 import { MaildropFormatError, parseMaildropFile } from './maildrop-file.js';
 import { userName } from './system-users.js';
 
 /** A scan even without a watch event: a missed event (or a database back from an outage) waits at most this long. */
 const SCAN_MS = 10_000;
-/** A file still 0600 this long after its last write lost its writer: it was never acknowledged. */
+/** A file still 0600 this long after its last write, whose writer is gone, was never acknowledged. */
 const ABANDONED_MS = 60 * 60_000;
 /** Room for the envelope around the largest message the listener would take. */
 const ENVELOPE_BYTES = 256 * 1024;
@@ -120,7 +120,7 @@ export class MaildropPickup implements OnApplicationShutdown {
     for (const entry of [...entries.filter((e) => !failedBefore(e)), ...entries.filter(failedBefore)]) {
       if (this.stopped) return;
       if (!entry.complete) {
-        if (Date.now() - entry.mtime.getTime() > ABANDONED_MS) await this.aside(entry, 'warning', 'was left half-written by a sendmail that did not finish (never acknowledged)');
+        if (Date.now() - entry.mtime.getTime() > ABANDONED_MS && !writerAlive(entry)) await this.aside(entry, 'warning', 'was left half-written by a sendmail that did not finish (never acknowledged)');
         continue;
       }
       // An error of this entry's own (a file system refusal, a bug) is a failure like any other, not the end of the pass.

@@ -14,7 +14,8 @@ import path from 'node:path';
 const root = path.resolve(import.meta.dirname, '..');
 const STAMP = path.join(root, 'dist', '.build-stamp');
 const INPUT_DIRS = ['src', 'migrations'];
-const INPUT_FILES = ['tsconfig.json', 'tsconfig.build.json', 'rolldown.config.mjs'];
+// The lockfile too: the CLI bundle (rolldown) carries its npm modules inside it.
+const INPUT_FILES = ['tsconfig.json', 'tsconfig.build.json', 'rolldown.config.mjs', 'package.json', 'package-lock.json'];
 
 /** The newest modification time among the compiler's inputs (tsconfig.build.json's "include"). */
 function newestInput() {

@@ -1,6 +1,6 @@
 import { spawn, SpawnOptions } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmod, chown, cp, mkdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { chmod, chown, cp, mkdir, readdir, readFile, rename, rm, rmdir, stat, unlink, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import os from 'node:os';
@@ -206,21 +206,50 @@ export class EmbeddedPostgres {
     }
   }
 
+  /**
+   * Makes the cluster in DATA_DIR/pg.init and renames it into place when initdb has finished, so
+   * that a first start killed during initdb (a `docker stop` within its 10 s) leaves no half
+   * cluster: the next start removes pg.init and begins again. A DATA_DIR/pg that holds files but
+   * no cluster (left by an older Postroom's interrupted initdb) is moved aside, not deleted.
+   */
   private async initdb(password: string): Promise<void> {
+    const staging = `${this.pgdata}.init`;
+    await rm(staging, { recursive: true, force: true });
+    if ((await readdir(this.pgdata)).length > 0) {
+      const aside = `${this.pgdata}.incomplete-${Date.now()}`;
+      await rename(this.pgdata, aside);
+      this.options.logger.warn({ dataDir: this.pgdata, movedTo: aside }, 'DATA_DIR/pg held files but no cluster (an interrupted first start): moved aside, making a new cluster');
+      await mkdir(this.pgdata, { mode: 0o700 });
+    }
+    await mkdir(staging, { mode: 0o700 });
+    if (this.runAs.uid !== undefined) await chown(staging, this.runAs.uid, this.runAs.gid ?? 0);
     const pwfile = path.join(os.tmpdir(), `postroom-pwfile-${process.pid}-${randomBytes(4).toString('hex')}`);
     await writeFile(pwfile, password + '\n', { mode: 0o600 });
     if (this.runAs.uid !== undefined) await chown(pwfile, this.runAs.uid, this.runAs.gid ?? 0);
     try {
       const result = await run(
         this.bins!.initdb,
-        ['-D', this.pgdata, '-U', this.user, `--pwfile=${pwfile}`, '--auth=scram-sha-256', '-E', 'UTF8', '--locale=C', '--no-instructions'],
-        this.spawnOptions(),
+        ['-D', staging, '-U', this.user, `--pwfile=${pwfile}`, '--auth=scram-sha-256', '-E', 'UTF8', '--locale=C', '--no-instructions'],
+        { ...this.spawnOptions(), cwd: staging },
       );
       if (result.code !== 0) throw new Error(`initdb failed (exit ${result.code}): ${result.output}`);
-      this.options.logger.info({ dataDir: this.pgdata }, 'embedded PostgreSQL cluster initialised');
     } finally {
-      await import('node:fs/promises').then((fs) => fs.unlink(pwfile)).catch(() => undefined);
+      await unlink(pwfile).catch(() => undefined);
     }
+    // Into place, replacing the empty directory. A mount point cannot be replaced: the cluster's files move into it.
+    try {
+      await rmdir(this.pgdata);
+      await rename(staging, this.pgdata);
+    } catch {
+      await mkdir(this.pgdata, { recursive: true, mode: 0o700 });
+      // PG_VERSION last: until it is there, the next start sees no cluster.
+      const entries = (await readdir(staging)).sort((a, b) => Number(a === 'PG_VERSION') - Number(b === 'PG_VERSION'));
+      for (const entry of entries) await rename(path.join(staging, entry), path.join(this.pgdata, entry));
+      await rm(staging, { recursive: true, force: true });
+    }
+    if (this.runAs.uid !== undefined) await chown(this.pgdata, this.runAs.uid, this.runAs.gid ?? 0);
+    await chmod(this.pgdata, 0o700);
+    this.options.logger.info({ dataDir: this.pgdata }, 'embedded PostgreSQL cluster initialised');
   }
 
   /** A kill -9 of Node leaves the server running with its postmaster.pid: stop it before starting again. */

@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runnableBinaries } from '../../src/database/embedded-postgres.js';
@@ -88,5 +89,30 @@ describe('embedded PostgreSQL (no DATABASE_URL): kill -9 of Node, recovery, clea
     const status = pgCtl(['status', '-D', pgdata]);
     expect(status.code).toBe(3);
     expect(status.out).toMatch(/no server running/);
+  }, 90_000);
+
+  it('makes the first cluster aside and renames it into place: a killed first start leaves pg.init (removed) or a pg without a cluster (moved aside), and the next start works', async () => {
+    const dataDir = mkdtempSync(path.join(os.tmpdir(), 'postroom-initdb-'));
+    const fresh = new PostroomProcess({ dataDir });
+    try {
+      // What a first start killed during initdb leaves: the staging directory, or (an older Postroom) files in pg but no PG_VERSION.
+      mkdirSync(path.join(dataDir, 'pg.init', 'base'), { recursive: true });
+      mkdirSync(path.join(dataDir, 'pg', 'global'), { recursive: true });
+      writeFileSync(path.join(dataDir, 'pg', 'global', 'pg_control'), 'half');
+      await fresh.start();
+      expect(fresh.output).toMatch(/DATA_DIR\/pg held files but no cluster \(an interrupted first start\): moved aside/);
+      expect(existsSync(path.join(dataDir, 'pg', 'PG_VERSION'))).toBe(true);
+      expect(existsSync(path.join(dataDir, 'pg.init'))).toBe(false);
+      const aside = readdirSync(dataDir).filter((n) => n.startsWith('pg.incomplete-'));
+      expect(aside).toHaveLength(1);
+      expect(readFileSync(path.join(dataDir, aside[0]!, 'global', 'pg_control'), 'utf8')).toBe('half');
+      expect((await fresh.api('GET', '/api/v1/settings')).status).toBe(200);
+      await fresh.stop('SIGTERM');
+      expect(fresh.child!.exitCode).toBe(0);
+    } finally {
+      if (existsSync(path.join(dataDir, 'pg', 'postmaster.pid'))) pgCtl(['stop', '-w', '-m', 'immediate', '-D', path.join(dataDir, 'pg')]);
+      await fresh.dispose();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   }, 90_000);
 });

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { randomBytes } from 'node:crypto';
-import { rm, writeFile } from 'node:fs/promises';
+import { rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { DataSource } from 'typeorm';
@@ -11,14 +11,19 @@ import { EventLogService } from '../events/event-log.service.js';
 import { ROOT_LOGGER } from '../logging/logging.module.js';
 import { DashboardSessions } from '../web/dashboard-sessions.js';
 
-/** The password generated at first start, and the file in DATA_DIR that keeps it for the operator. */
+/**
+ * The password generated at first start, and the file in DATA_DIR that keeps it for the
+ * operator; at a later start, only the file, while it is still there (the password unchanged).
+ */
 export interface InitialPassword {
-  password: string;
+  password?: string;
   file: string;
 }
 
 /** The lines main.ts prints last at start-up, after the framework's own log lines. */
 export function initialPasswordNotice({ password, file }: InitialPassword): string {
+  // A later start names only the file: the password stays out of the logs after the first time.
+  if (password === undefined) return `\n  Postroom dashboard: the admin password generated at the first start is in ${file}\n  (until it is changed; set ADMIN_PASSWORD to choose your own)\n\n`;
   return `\n  Postroom dashboard: log in as admin with the password  ${password}\n  (kept in ${file}; set ADMIN_PASSWORD to choose your own)\n\n`;
 }
 
@@ -63,7 +68,9 @@ export class AdminPasswordService {
       if (!stored || !(await (await argon2()).verify(stored, this.config.adminPassword))) await this.change(this.config.adminPassword, 'ADMIN_PASSWORD');
       return undefined;
     }
-    if (stored) return undefined;
+    // Still unchanged since it was generated (a change removes the file): say where it is, in
+    // case the start that generated it never got as far as printing it.
+    if (stored) return (await stat(this.initialPasswordFile).then(() => true, () => false)) ? { file: this.initialPasswordFile } : undefined;
     const password = randomBytes(12).toString('base64url');
     const passwordHash = await (await argon2()).hash(password);
     const file = this.initialPasswordFile;

@@ -209,6 +209,9 @@ describe('start and stop like a service: npm start, signals, the embedded Postgr
     await stopsCleanly(r, () => process.kill(r.nodePid(), 'SIGTERM'));
     expect(r.output).not.toMatch(/log in as admin/);
     expect(existsSync(path.join(dataDir, 'initial-admin-password'))).toBe(true);
+    // Only where it is (had the first start failed before printing it, this is how the operator finds it).
+    expect(r.output).toMatch(/the admin password generated at the first start is in \S+initial-admin-password\n/);
+    expect(r.output).not.toContain(readFileSync(path.join(dataDir, 'initial-admin-password'), 'utf8').trim());
 
     // What an idle restart did without: the password hash was stored already, no message was
     // written or copied in, the API document was not asked for.

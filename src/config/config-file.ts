@@ -35,7 +35,8 @@ export function parseConfigFile(text: string, where: string, known: ReadonlySet<
 }
 
 /**
- * The file's settings under the environment's: `env` wins for every name it sets. The file is
+ * The file's settings under the environment's: `env` wins for every name it sets (to more than
+ * an empty value). The file is
  * POSTROOM_CONFIG, else DEFAULT_CONFIG_FILE; a missing default file is no error, a missing file
  * that POSTROOM_CONFIG names is (a ConfigError, as is a bad line).
  */
@@ -51,7 +52,8 @@ export function withConfigFile(env: NodeJS.ProcessEnv, known: ReadonlySet<string
     throw new ConfigError([`cannot read ${file}: ${code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (err as Error).message}`]);
   }
   const merged: NodeJS.ProcessEnv = { ...parseConfigFile(text, file, known) };
-  for (const [name, value] of Object.entries(env)) if (value !== undefined) merged[name] = value;
+  // An empty variable counts as unset, as in the sendmail drop-in's reader: the file's value stands.
+  for (const [name, value] of Object.entries(env)) if (value !== undefined && (value !== '' || merged[name] === undefined)) merged[name] = value;
   return merged;
 }
 

@@ -236,6 +236,14 @@ describe('loadConfig with a configuration file', () => {
     expect(config.logLevel).toBe('debug');
   });
 
+  it('takes an empty variable in the environment as unset, as the sendmail drop-in does: the file\'s value stands; TZ is read too', () => {
+    const conf = file('tz.env', 'HTTP_PORT=9025\nTZ=Asia/Kolkata\n');
+    const config = loadConfig({ POSTROOM_CONFIG: conf, HTTP_PORT: '', TZ: '' });
+    expect(config.http.port).toBe(9025);
+    expect(config.timeZone).toBe('Asia/Kolkata');
+    expect(loadConfig({ POSTROOM_CONFIG: conf, TZ: 'UTC' }).timeZone).toBe('UTC');
+  });
+
   it('takes a relative DATA_DIR from the installation directory, not the working directory', () => {
     expect(loadConfig({ POSTROOM_CONFIG: file('b.env', 'DATA_DIR=var/spool\n') }).dataDir).toBe(path.join(ROOT, 'var', 'spool'));
   });

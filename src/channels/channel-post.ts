@@ -22,7 +22,7 @@ const EXCERPT_CHARS = 300;
 /**
  * Posts one request and says what came of it, never throwing. Redirects are not followed (a
  * POST redirected is a wrong URL, and a secret URL must not be sent on); the reply never
- * repeats the URL, which may be the secret itself.
+ * repeats the URL, which may be the secret itself, nor any other of the channel's secrets.
  */
 export async function postToChannel(req: ChannelRequest, timeoutMs: number, now: () => number = Date.now): Promise<ChannelReply> {
   const started = now();
@@ -33,7 +33,7 @@ export async function postToChannel(req: ChannelRequest, timeoutMs: number, now:
   } catch (err) {
     return { status: 'deferred', step: 'connect', code: null, reply: networkReason(err, timeoutMs), ms: ms() };
   }
-  const excerpt = await bodyExcerpt(res);
+  const excerpt = await bodyExcerpt(res, req.secrets ?? []);
   const code = res.status;
   const line = `HTTP ${code}${res.statusText ? ` ${res.statusText}` : ''}${excerpt ? `: ${excerpt}` : ''}`;
   if (code >= 200 && code < 300) return { status: 'sent', step: 'response', code, reply: line, ms: ms() };
@@ -41,6 +41,15 @@ export async function postToChannel(req: ChannelRequest, timeoutMs: number, now:
   const temporary = code === 408 || code === 429 || code >= 500;
   const redirected = code >= 300 && code < 400 ? `${line} (redirects are not followed: use the URL it points to)` : line;
   return { status: temporary ? 'deferred' : 'bounced', step: 'response', code, reply: redirected, ms: ms(), ...(temporary && retryAfterMs !== undefined ? { retryAfterMs } : {}) };
+}
+
+/** A reply's excerpt with every secret of the channel (the longest first) put as "…": it goes to the mail log, events and pages. */
+export function withoutSecrets(text: string, secrets: readonly string[]): string {
+  let out = text;
+  for (const secret of [...secrets].sort((a, b) => b.length - a.length)) {
+    for (const form of new Set([secret, JSON.stringify(secret).slice(1, -1), encodeURIComponent(secret)])) out = out.split(form).join('…');
+  }
+  return out;
 }
 
 /** Retry-After as seconds or an HTTP date, in milliseconds from now (RFC 9110 §10.2.3). */
@@ -52,7 +61,8 @@ export function retryAfter(value: string | null, nowMs: number): number | undefi
   return Number.isNaN(at) ? undefined : Math.max(0, at - nowMs);
 }
 
-async function bodyExcerpt(res: Response): Promise<string> {
+/** The start of the body on one line, without the channel's secrets (taken out before it is cut, so none shows in part). */
+async function bodyExcerpt(res: Response, secrets: readonly string[]): Promise<string> {
   if (!res.body) return '';
   const reader = res.body.getReader();
   const chunks: Uint8Array[] = [];
@@ -69,7 +79,7 @@ async function bodyExcerpt(res: Response): Promise<string> {
   } finally {
     void reader.cancel().catch(() => undefined);
   }
-  const text = Buffer.concat(chunks).toString('utf8');
+  const text = withoutSecrets(Buffer.concat(chunks).toString('utf8'), secrets);
   // eslint-disable-next-line no-control-regex
   const flat = text.replace(/[\x00-\x1f\x7f\s]+/g, ' ').trim();
   return flat.length > EXCERPT_CHARS ? `${flat.slice(0, EXCERPT_CHARS)}…` : flat;

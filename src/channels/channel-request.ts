@@ -34,6 +34,8 @@ export interface ChannelRequest {
   method: 'POST';
   headers: Record<string, string>;
   body: string;
+  /** The channel's secrets (URL, token, topic, header values): a reply that repeats one is shown without it. */
+  secrets?: readonly string[];
 }
 
 /** The webhook body when a channel has no template: a JSON object with every Alert field. */
@@ -325,5 +327,17 @@ const BUILDERS: Record<ChannelType, (target: ChannelTarget, alert: Alert) => Cha
  */
 export function channelRequest(target: ChannelTarget, alert: Alert): ChannelRequest {
   if (!Object.hasOwn(BUILDERS, target.type)) throw new Error(`Unknown channel type: ${String(target.type)}`);
-  return BUILDERS[target.type](target, alert);
+  return { ...BUILDERS[target.type](target, alert), secrets: channelSecrets(target) };
+}
+
+/** What a channel keeps secret, as text a service's reply might repeat (ntfy's answer names the topic, an echo service the headers). */
+function channelSecrets(target: ChannelTarget): string[] {
+  let path = '';
+  try {
+    const u = new URL(target.url);
+    path = u.pathname + u.search;
+  } catch {
+    // not a URL: the URL itself is listed all the same
+  }
+  return [target.url, path, target.token, target.topic, ...Object.values(target.headers ?? {})].filter((v): v is string => typeof v === 'string' && v.length >= 4 && v !== '/');
 }

@@ -1,7 +1,7 @@
 export interface ThrottleLimits {
   /** Attempts one address may make in the window while none succeeds. */
   perAddress: { max: number; windowMs: number };
-  /** Attempts all addresses together may make in the window (every local process shares 127.0.0.1; a proxy's clients share its X-Forwarded-For). */
+  /** Attempts all addresses together may make in the window (every local process counts as one loopback address; a proxy's clients share its X-Forwarded-For). */
   global: { max: number; windowMs: number };
 }
 
@@ -10,6 +10,12 @@ export const LOGIN_LIMITS: ThrottleLimits = {
   perAddress: { max: 5, windowMs: 15 * 60_000 },
   global: { max: 10, windowMs: 10_000 },
 };
+
+/**
+ * The address an attempt counts for: every loopback address is one (any local process may bind
+ * 127.0.0.2, 127.0.0.3 …: one per guess would undo the per-address limit).
+ */
+export const throttleKey = (address: string): string => (/^(?:127\.|::ffff:127\.)|^::1$/.test(address) ? 'loopback' : address);
 
 /**
  * Slows password guessing. An attempt is counted when it is admitted, before its password is
@@ -31,17 +37,18 @@ export class LoginThrottle {
   admit(address: string, now = Date.now()): number {
     const { perAddress, global } = this.limits;
     this.forgetBefore(now);
-    const mine = this.attempts.get(address) ?? [];
+    const key = throttleKey(address);
+    const mine = this.attempts.get(key) ?? [];
     if (mine.length >= perAddress.max) return perAddress.windowMs - (now - mine[0]!);
     if (this.recent.length >= global.max) return global.windowMs - (now - this.recent[0]!);
-    this.attempts.set(address, [...mine, now]);
+    this.attempts.set(key, [...mine, now]);
     this.recent.push(now);
     return 0;
   }
 
   /** The password was right: the address's attempts are forgotten (not the global count, which bounds the checks themselves). */
   succeeded(address: string): void {
-    this.attempts.delete(address);
+    this.attempts.delete(throttleKey(address));
   }
 
   /** Drops what left the windows, so that memory stays bounded by the global limit. */

@@ -4,9 +4,11 @@ import type { RelayEntity, Security } from './relay.entity.js';
 
 /**
  * A stored secret goes only where it was saved for: a relay password to the same host,
- * effective port and security mode; OAuth2 secrets to the same token endpoint. Otherwise
+ * effective port and security mode; OAuth2 secrets to the same token endpoint, and the access
+ * token they mint to the same relay (host, port, security) as the password would. Otherwise
  * anyone allowed to change a relay (an API token, a dashboard session) could point it at a
- * listener of their own and read every write-only secret back.
+ * listener of their own and read a write-only secret back, or a bearer token good for the
+ * mailbox itself.
  */
 export type Destination = Pick<RelayEntity, 'host' | 'port' | 'security' | 'authEnabled' | 'authMethod' | 'oauthProvider' | 'oauthTenantId' | 'oauthTokenUrl'>;
 
@@ -29,19 +31,20 @@ function tokenDestination(r: Destination): string {
 }
 
 function destinationOf(field: SecretField, r: Destination): string {
-  return field === 'password' ? relayDestination(r.host, r.port, r.security) : tokenDestination(r);
+  const relay = relayDestination(r.host, r.port, r.security);
+  return field === 'password' ? relay : `${tokenDestination(r)} for ${relay}`;
 }
 
 /** The reason on a secret's field when it has to be typed again. */
 const REENTER: Record<SecretField, string> = {
   password: 'was saved for another host: enter the password again for the new host',
-  oauthClientSecret: `was saved for another token endpoint: enter the ${SECRET_NAMES.oauthClientSecret} again for the new token endpoint`,
-  oauthRefreshToken: `was saved for another token endpoint: enter the ${SECRET_NAMES.oauthRefreshToken} again for the new token endpoint`,
-  oauthServiceAccountKey: `was saved for another token endpoint: enter the ${SECRET_NAMES.oauthServiceAccountKey} again for the new token endpoint`,
+  oauthClientSecret: `was saved for another token endpoint or relay: enter the ${SECRET_NAMES.oauthClientSecret} again for the new one`,
+  oauthRefreshToken: `was saved for another token endpoint or relay: enter the ${SECRET_NAMES.oauthRefreshToken} again for the new one`,
+  oauthServiceAccountKey: `was saved for another token endpoint or relay: enter the ${SECRET_NAMES.oauthServiceAccountKey} again for the new one`,
 };
 
 /** How a dropped secret is shown in the event of the change. */
-export const DROPPED = (field: SecretField): string => `(cleared: saved for another ${field === 'password' ? 'host' : 'token endpoint'})`;
+export const DROPPED = (field: SecretField): string => `(cleared: saved for another ${field === 'password' ? 'host' : 'token endpoint or relay'})`;
 
 export interface Rebinding {
   /** Kept secrets the change would send to another destination: 400, one reason per field. */

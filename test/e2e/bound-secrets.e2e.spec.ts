@@ -176,21 +176,31 @@ describe('stored secrets are bound to the host they were saved for', () => {
     expect(unused.body.passwordSet).toBe(false);
   });
 
-  it('OAuth2 secrets go only to the token endpoint they were saved for', async () => {
+  it('OAuth2 secrets go only to the token endpoint they were saved for, and their access token only to the relay', async () => {
     const saved = await put({ authMethod: 'oauth2', oauthProvider: 'generic', oauthTokenUrl: tokenEndpoint.url, oauthClientId: 'postroom', oauthClientSecret: CLIENT_SECRET, username: 'nas@example.com' });
     expect(saved.status, JSON.stringify(saved.body)).toBe(200);
 
     const tested = await test({ oauthTokenUrl: otherTokenEndpoint.url });
     expect(tested.status).toBe(400);
-    expect(tested.body.fields).toEqual({ 'settings.oauthClientSecret': expect.stringMatching(/enter the client secret again for the new token endpoint/) });
+    expect(tested.body.fields).toEqual({ 'settings.oauthClientSecret': expect.stringMatching(/was saved for another token endpoint or relay: enter the client secret again for the new one/) });
     expect(otherTokenEndpoint.requests).toEqual([]);
 
     for (const change of [{ oauthTokenUrl: otherTokenEndpoint.url }, { oauthProvider: 'microsoft', oauthTenantId: 'contoso.onmicrosoft.com' }]) {
       const r = await put(change);
       expect(r.status, JSON.stringify(change)).toBe(400);
-      expect(r.body.fields).toEqual({ oauthClientSecret: expect.stringMatching(/enter the client secret again for the new token endpoint/) });
+      expect(r.body.fields).toEqual({ oauthClientSecret: expect.stringMatching(/was saved for another token endpoint or relay: enter the client secret again for the new one/) });
     }
     expect((await settings()).oauthTokenUrl).toBe(tokenEndpoint.url);
+
+    // Nor does the access token it mints go to another relay: a bearer credential for the mailbox itself.
+    const minted = tokenEndpoint.requests.length;
+    for (const change of [{ relayPort: listener.port }, { relayHost: 'localhost' }, { security: 'tls' }]) {
+      const t = await test(change);
+      expect(t.status, JSON.stringify(change)).toBe(400);
+      expect(t.body.fields).toEqual({ 'settings.oauthClientSecret': expect.stringMatching(/again for the new one/) });
+      expect((await put(change)).status, JSON.stringify(change)).toBe(400);
+    }
+    expect(tokenEndpoint.requests).toHaveLength(minted);
 
     // The saved endpoint still gets it; the new one once it is typed again.
     await test({});

@@ -92,6 +92,16 @@ describe('notification channels and routing rules', () => {
     http.next({ status: 404, body: 'no such hook' });
     const failed = await api<{ ok: boolean; step: string; code: number; reply: string }>('POST', `/api/v1/channels/${webhook.id}/test`);
     expect(failed.body).toMatchObject({ ok: false, step: 'response', code: 404, reply: expect.stringContaining('no such hook') });
+
+    // A service that repeats a secret (ntfy's answer names the topic, an echo service the headers and path): shown without it.
+    http.next({ status: 200, body: JSON.stringify({ echoed: { 'x-api-key': token, path: `/hooks/${hookKey}` } }) });
+    const echo = await api<{ ok: boolean; reply: string }>('POST', `/api/v1/channels/${webhook.id}/test`);
+    expect(echo.body.ok).toBe(true);
+    expect(echo.body.reply).toMatch(/^HTTP 200 OK: \{"echoed":\{"x-api-key":"…","path":"…"\}\}$/);
+    http.next({ status: 200, body: JSON.stringify({ id: 'abc', event: 'message', topic: 'nas-alerts', message: 'test' }) });
+    const ntfyEcho = await api<{ ok: boolean; reply: string }>('POST', `/api/v1/channels/${ntfy.id}/test`);
+    expect(ntfyEcho.body.reply).toContain('"topic":"…"');
+    expect(ntfyEcho.body.reply).not.toContain('nas-alerts');
   });
 
   it('refuses a bad rule with one reason per field, a catastrophic pattern included', async () => {

@@ -42,4 +42,13 @@ describe('LoginThrottle', () => {
     for (let i = 0; i < 20; i++) expect(throttle.admit('192.0.2.1', 1)).toBeGreaterThan(0);
     for (let i = 0; i < 5; i++) expect(throttle.admit('192.0.2.1', 10_000 + i)).toBe(0);
   });
+
+  it('counts every loopback address as one: a local process cannot take a fresh address for each guess', () => {
+    const throttle = new LoginThrottle();
+    for (let i = 0; i < 5; i++) expect(throttle.admit(`127.0.0.${i + 1}`, 0)).toBe(0);
+    for (const other of ['127.0.0.9', '127.1.2.3', '::1', '::ffff:127.0.0.5']) expect(throttle.admit(other, 1_000), other).toBeGreaterThan(0);
+    expect(throttle.admit('192.0.2.1', 1_000)).toBe(0);
+    throttle.succeeded('127.0.0.7');
+    expect(throttle.admit('127.0.0.1', 2_000)).toBe(0);
+  });
 });

@@ -14,7 +14,7 @@ const relay: Destination = {
 };
 const oauth = (changes: Partial<Destination>): Destination => ({ ...relay, authMethod: 'oauth2', ...changes });
 const AGAIN = 'was saved for another host: enter the password again for the new host';
-const secretAgain = (what: string) => `was saved for another token endpoint: enter the ${what} again for the new token endpoint`;
+const secretAgain = (what: string) => `was saved for another token endpoint or relay: enter the ${what} again for the new one`;
 
 describe('relayDestination: where a relay password goes', () => {
   it('is the host, the effective port and the security mode', () => {
@@ -64,9 +64,13 @@ describe('rebind: which kept secrets may follow a change', () => {
     }
   });
 
-  it('binds OAuth2 secrets to the token endpoint: the tenant for Microsoft, the URL for a generic provider', () => {
+  it('binds OAuth2 secrets to the token endpoint (the tenant for Microsoft, the URL for a generic provider) and to the relay their access token goes to', () => {
     const ms = oauth({ oauthTenantId: 'contoso.onmicrosoft.com' });
-    expect(rebind(ms, { ...ms, host: 'smtp.example.org' }, ['oauthClientSecret'])).toEqual({ reenter: {}, drop: [] });
+    // The access token minted from them is a bearer credential for the mailbox: it goes to the relay it was saved for, or nowhere.
+    for (const moved of [{ host: 'smtp.example.org' }, { port: 2525 }, { security: 'none' as const }]) {
+      expect(rebind(ms, { ...ms, ...moved }, ['oauthClientSecret']), JSON.stringify(moved)).toEqual({ reenter: { oauthClientSecret: secretAgain('client secret') }, drop: [] });
+    }
+    expect(rebind(ms, { ...ms, host: 'SMTP.example.com', port: 587 }, ['oauthClientSecret'])).toEqual({ reenter: {}, drop: [] }); // 587: STARTTLS's default
     expect(rebind(ms, { ...ms, oauthTenantId: 'fabrikam.onmicrosoft.com' }, ['oauthClientSecret'])).toEqual({ reenter: { oauthClientSecret: secretAgain('client secret') }, drop: [] });
 
     const generic = oauth({ oauthProvider: 'generic', oauthTokenUrl: 'https://login.example.com/token' });

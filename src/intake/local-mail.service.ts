@@ -91,48 +91,51 @@ export class LocalMailService {
     const settings = await this.settings.get();
     const policy = this.policy(settings, await this.settings.heloName());
     const checked: { m: { id: string; sender: string; recipients: string[]; subject: string }; verdict: StormVerdict }[] = [];
-    const events: NewEvent[] = [];
+    const stormEvents: NewEvent[] = [];
     const changes: ReleaseChange[] = held.flatMap((m) => {
       const r = resolveRecipients(m.recipients, policy);
       if (r.unresolved.length) return [];
       const originals = { ...(m.original_recipients ?? {}), ...(r.originals ?? {}) };
       const message = { id: m.id, sender: m.sender, recipients: r.recipients, subject: m.subject };
-      const stormed = this.storm.holdOnRelease(message, settings);
-      if (stormed) {
-        checked.push({ m: message, verdict: stormed.verdict });
-        if (stormed.event) events.push(stormed.event);
-      }
-      return [{ id: m.id, recipients: r.recipients, originals: Object.keys(originals).length ? originals : null, ...(stormed ? { storm: stormed.storm } : {}) }];
+      const { verdict, storm, event } = this.storm.holdOnRelease(message, settings);
+      checked.push({ m: message, verdict });
+      if (event) stormEvents.push(event);
+      return [{ id: m.id, recipients: r.recipients, originals: Object.keys(originals).length ? originals : null, ...(storm ? { storm } : {}) }];
     });
     if (changes.length === 0) return;
     let released: MessageFacts[] = [];
+    let committed = false;
     try {
       await this.sql.transaction(async (tx) => {
         released = await this.repo.releaseWith(tx, LOCAL_HOLD, changes);
         if (released.length === 0) return;
         const ids = released.map((m) => m.id);
         const where = settings.adminAddress ? `the admin address ${settings.adminAddress}` : 'their aliases';
-        await this.mailLog.appendIn(tx, fateEntries(released, 'released', 'Postroom', `local mail released to ${where}`));
         const storms = new Map(changes.flatMap((c) => (c.storm ? [[c.id, c.storm] as const] : [])));
-        for (const m of released.filter((r) => storms.has(r.id))) {
-          const storm = storms.get(m.id)!;
-          await this.mailLog.appendIn(tx, fateEntries([m], 'held', storm.reason === 'duplicate' ? 'storm duplicate' : 'storm rate', storm.lastError));
-        }
+        const stormed = released.filter((m) => storms.has(m.id));
+        await this.mailLog.appendIn(tx, [
+          ...fateEntries(released, 'released', 'Postroom', `local mail released to ${where}`),
+          ...stormed.flatMap((m) => {
+            const storm = storms.get(m.id)!;
+            return fateEntries([m], 'held', storm.reason === 'duplicate' ? 'storm duplicate' : 'storm rate', storm.lastError);
+          }),
+        ]);
         await this.events.record(
           {
             level: 'info',
             source: 'queue',
-            message: `${ids.length} message(s) for local names released to ${where}${storms.size ? ` (${released.filter((r) => storms.has(r.id)).length} of them held back by alert-storm protection for a digest)` : ''}`,
+            message: `${ids.length} message(s) for local names released to ${where}${stormed.length ? ` (${stormed.length} of them held back by alert-storm protection for a digest)` : ''}`,
             details: { action: 'release', count: ids.length, ids, reason: LOCAL_HOLD } satisfies QueueActionDetails,
           },
           tx,
         );
-        for (const e of events) await this.events.record(e, tx);
+        for (const e of stormEvents) await this.events.record(e, tx);
         await this.notifier.notify('postroom_wakeup', tx, 'release');
       });
+      committed = true;
     } finally {
-      // A verdict whose message did not leave its hold after all (an error, or changed meanwhile) is taken back.
-      const left = new Set(released.map((m) => m.id));
+      // The guard counted each one: a message that did not leave its hold after all (an error, or changed meanwhile) is taken back.
+      const left = new Set(committed ? released.map((m) => m.id) : []);
       for (const c of checked) if (!left.has(c.m.id)) this.storm.forget(c.m, settings, c.verdict);
     }
   }

@@ -69,12 +69,13 @@ export class StormService {
 
   /**
    * The guard for a message leaving another hold (local mail released once an admin address is
-   * set), in arrival order: past the limits it stays held for a digest, as it would have at
-   * intake; `undefined` lets it go. The storm's first event comes with the first one held.
+   * set), in arrival order: past the limits it stays held for a digest (`storm`), as it would
+   * have at intake. The storm's first event comes with the first one held. The verdict is
+   * counted: forget() takes it back if the message does not leave its hold after all.
    */
-  holdOnRelease(m: StartedBy, settings: StormSettings): { verdict: Held; storm: NonNullable<ReleaseChange['storm']>; event?: NewEvent } | undefined {
+  holdOnRelease(m: StartedBy, settings: StormSettings): { verdict: StormVerdict; storm?: NonNullable<ReleaseChange['storm']>; event?: NewEvent } {
     const verdict = this.guard.check(m, settings);
-    if (!verdict.hold) return undefined;
+    if (!verdict.hold) return { verdict };
     const tz = appTimeZone();
     this.metrics?.heldBackMessage(verdict.reason);
     return {

@@ -120,7 +120,9 @@ export class MaildropPickup implements OnApplicationShutdown {
     for (const entry of [...entries.filter((e) => !failedBefore(e)), ...entries.filter(failedBefore)]) {
       if (this.stopped) return;
       if (!entry.complete) {
-        if (Date.now() - entry.mtime.getTime() > ABANDONED_MS && !writerAlive(entry)) await this.aside(entry, 'warning', 'was left half-written by a sendmail that did not finish (never acknowledged)');
+        if (Date.now() - entry.mtime.getTime() > ABANDONED_MS && !writerAlive(entry)) {
+          await this.aside(entry, 'warning', 'was left half-written by a sendmail that did not finish (never acknowledged)').catch((err: unknown) => this.log.error({ err, file: entry.name }, 'could not move a maildrop file aside'));
+        }
         continue;
       }
       // An error of this entry's own (a file system refusal, a bug) is a failure like any other, not the end of the pass.

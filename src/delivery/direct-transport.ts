@@ -100,7 +100,7 @@ export class DirectTransport implements MailTransport {
   async send(envelope: { from: string; to: string[] }, raw: MessageData): Promise<SendResult> {
     const byDomain = new Map<string, string[]>();
     for (const rcpt of envelope.to) byDomain.set(domainOf(rcpt), [...(byDomain.get(domainOf(rcpt)) ?? []), rcpt]);
-    const result: SendResult = { accepted: [], rejected: [], reply: '', relay: '' };
+    const result: SendResult = { accepted: [], rejected: [], reply: '', relay: '', via: {} };
     const relays: string[] = [];
     await Promise.all(
       [...byDomain].map(async ([domain, rcpts]) => {
@@ -109,6 +109,8 @@ export class DirectTransport implements MailTransport {
         result.rejected.push(...r.rejected);
         if (r.reply) result.reply = r.reply;
         if (r.relay) relays.push(r.relay);
+        // Each domain's server and its reply, for its own recipients' lines (and their bounces' Remote-MTA).
+        for (const recipient of [...r.accepted, ...r.rejected.map((x) => x.recipient)]) result.via![recipient.toLowerCase()] = { relay: r.relay || this.description, reply: r.reply };
       }),
     );
     result.relay = relays.join(', ') || this.description;
@@ -149,8 +151,9 @@ export class DirectTransport implements MailTransport {
             },
           };
         }
-        // A 5xx from a server that answered (to MAIL or DATA) is final for every recipient.
-        if (e.responseCode && e.responseCode >= 500) {
+        // A 5xx to MAIL or DATA is final for every recipient. A 5xx greeting or EHLO is "no
+        // SMTP service here" (RFC 5321 §3.1): the next MX is tried, as Postfix does (smtp_skip_5xx_greeting).
+        if (e.responseCode && e.responseCode >= 500 && (e.command === 'MAIL FROM' || e.command === 'DATA')) {
           return { final: { accepted: [], rejected: envelope.to.map((recipient) => ({ recipient, code: e.responseCode!, reply: oneLine(e.response || e.message) })), reply: '', relay: lastRelay } };
         }
         // A connection failure, a timeout or a 4xx: the next address, then the next MX.

@@ -89,13 +89,18 @@ const permanent = (code: number | null | undefined): boolean => typeof code === 
 
 /** Per-recipient outcomes of a successful send (some recipients may have been refused). */
 export function outcomeOfResult(result: SendResult): AttemptOutcome {
-  const refused = result.rejected.map((r) => ({ recipient: r.recipient, status: statusFor(r.code, r.reply), reply: r.reply, code: r.code }));
-  const policy = refused.length ? policyOf(refused) : undefined;
-  return {
-    relay: result.relay,
-    recipients: [...result.accepted.map((recipient) => ({ recipient, status: 'sent' as const, reply: result.reply, code: replyCode(result.reply) })), ...refused],
-    ...(policy ? { policy } : {}),
+  const via = (recipient: string) => result.via?.[recipient.toLowerCase()];
+  const relayOf = (recipient: string) => {
+    const v = via(recipient);
+    return v && v.relay !== result.relay ? { relay: v.relay } : {};
   };
+  const refused = result.rejected.map((r) => ({ recipient: r.recipient, status: statusFor(r.code, r.reply), reply: r.reply, code: r.code, ...relayOf(r.recipient) }));
+  const policy = refused.length ? policyOf(refused) : undefined;
+  const sent = result.accepted.map((recipient) => {
+    const reply = via(recipient)?.reply ?? result.reply;
+    return { recipient, status: 'sent' as const, reply, code: replyCode(reply), ...relayOf(recipient) };
+  });
+  return { relay: result.relay, recipients: [...sent, ...refused], ...(policy ? { policy } : {}) };
 }
 
 /**

@@ -10,7 +10,7 @@ import { toSevenBit } from './seven-bit.js';
  * the 7-bit downgrade, the refusal of a message bigger than the server's SIZE, and QUIT.
  */
 
-export type SmtpError = Error & { code?: string; responseCode?: number; response?: string; command?: string };
+export type SmtpError = Error & { code?: string; responseCode?: number; response?: string; command?: string; recipient?: string; rejectedErrors?: SmtpError[] };
 
 /** nodemailer keeps what EHLO offered in fields it does not type. */
 type Connection = SMTPConnection & { _supportedExtensions?: string[]; _maxAllowedSize?: number; _closing?: boolean };
@@ -47,7 +47,7 @@ export function forConnection(eightBitMime: boolean, raw: MessageData): MessageD
  * The envelope with SIZE and BODY=8BITMIME, which nodemailer declares only when EHLO offered
  * them. A message past the server's SIZE is refused before MAIL FROM (nodemailer checks it).
  */
-export function envelopeFor(envelope: { from: string; to: string[] }, size: number) {
+export function envelopeFor(envelope: { from: string; to: string[] }, size: number): { from: string; to: string[]; size: number; use8BitMime: boolean; rejectedErrors?: SmtpError[] } {
   return { from: envelope.from, to: [...envelope.to], size, use8BitMime: true };
 }
 
@@ -61,6 +61,17 @@ export function sizeRefusal(err: SmtpError, conn: SMTPConnection, size: number):
   if (err.responseCode || !max || size <= max || !/size larger than allowed/i.test(err.message)) return err;
   const reply = `552 5.3.4 message size ${size} exceeds the relay's fixed limit of ${max} bytes (SIZE)`;
   return Object.assign(err, { code: 'EENVELOPE', responseCode: 552, response: reply, command: 'MAIL FROM', message: `${err.message}: ${reply}` });
+}
+
+/**
+ * The error of a send whose DATA stage failed, with the recipients the server had already
+ * refused at RCPT: nodemailer keeps those on the envelope object only. Each then keeps its own
+ * reply (a 550 at RCPT is not the 451 after DATA), and the DATA reply applies to the accepted
+ * recipients alone (RFC 5321 §3.3).
+ */
+export function withRcptRefusals(err: SmtpError, envelope: { rejectedErrors?: SmtpError[] }): SmtpError {
+  if (err.rejectedErrors?.length || !envelope.rejectedErrors?.length) return err;
+  return Object.assign(err, { rejectedErrors: [...envelope.rejectedErrors] });
 }
 
 /** Whether the conversation can still end politely. */
@@ -167,8 +178,9 @@ export function sendOnce(o: OnceOptions, envelope: { from: string; to: string[] 
         // The stored bytes in slices, never joined: direct delivery sends one message to several servers at once.
         const data = forConnection(offers8BitMime(conn), raw);
         const body = new Body(data, (conn as Connection & { _socket?: Writable })._socket);
-        conn.send(envelopeFor(envelope, data.length), body as unknown as Readable, (sendErr, info) => {
-          finish(sendErr ? sizeRefusal(sendErr as SmtpError, conn, data.length) : null, info);
+        const env = envelopeFor(envelope, data.length);
+        conn.send(env, body as unknown as Readable, (sendErr, info) => {
+          finish(sendErr ? withRcptRefusals(sizeRefusal(sendErr as SmtpError, conn, data.length), env) : null, info);
         });
       });
     });

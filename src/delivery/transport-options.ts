@@ -55,13 +55,15 @@ export function relayOptions(relay: DeliveryRelay, settings: ConnectionSettings,
 /** nodemailer's connection options for a relay (address, TLS mode, EHLO name, timeouts). */
 export function relayConnectionOptions(o: RelayOptions): SMTPConnectionOptions {
   const timeout = o.timeoutSeconds * 1000;
+  const host = o.host.replace(/^\[(.*)\]$/, '$1');
   return {
-    host: o.host.replace(/^\[(.*)\]$/, '$1'),
+    host,
     port: o.port,
     secure: o.security === 'tls',
     requireTLS: o.security === 'starttls',
     ignoreTLS: o.security === 'none',
-    tls: { rejectUnauthorized: o.tlsVerify, servername: o.host },
+    // No SNI for an address (RFC 6066 §3): the certificate is checked against the address itself.
+    tls: { rejectUnauthorized: o.tlsVerify, ...(isIP(host) ? {} : { servername: host }) },
     name: o.heloName,
     connectionTimeout: timeout,
     greetingTimeout: timeout,

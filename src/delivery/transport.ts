@@ -8,6 +8,8 @@ export interface SendResult {
   reply: string;
   /** Where it went, for the mail log ("relay.example.com:587" or "mx.example.org[192.0.2.1]:25"). */
   relay: string;
+  /** Per recipient (lower case), where it went and what that server said, when not `relay` and `reply` (direct delivery to several domains). */
+  via?: Record<string, { relay: string; reply: string }>;
 }
 
 /** One way to hand a message on. The worker does not know which one it holds. */

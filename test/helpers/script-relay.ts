@@ -15,6 +15,8 @@ export interface ScriptOptions {
   mail?: (args: string) => string | undefined;
   /** A reply to RCPT TO (the address), or undefined for 250. */
   rcpt?: (address: string) => string | undefined;
+  /** The reply after the message (once its terminating dot is in), or undefined for 250. */
+  afterData?: () => string | undefined;
 }
 
 /**
@@ -81,7 +83,7 @@ export class ScriptRelay {
           session.data.push(buffer.subarray(0, end + 2));
           buffer = buffer.subarray(end + 5);
           inData = false;
-          reply('250 2.0.0 Ok: queued');
+          reply(this.options.afterData?.() ?? '250 2.0.0 Ok: queued');
           continue;
         }
         const eol = buffer.indexOf('\r\n');

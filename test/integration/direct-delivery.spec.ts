@@ -1,3 +1,4 @@
+import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DirectTransport, MxResolver } from '../../src/delivery/direct-transport.js';
 import { stubResolver } from '../helpers/stub-resolver.js';
@@ -77,6 +78,37 @@ describe('DirectTransport against a stub resolver and loopback MX sinks', () => 
     // On the wire nodemailer lower-cases the domain; the result keeps the queue's spelling (above).
     expect(mine.map((m) => m.to.map((t) => t.toLowerCase()).sort()).sort()).toEqual([['one@a.example', 'two@a.example'], ['x@b.example']]);
     expect(resolver.asked.filter((q) => q.startsWith('MX')).sort()).toEqual(['MX a.example', 'MX b.example']);
+    // Each recipient's line names its own domain's server and that server's reply.
+    const outcome = outcomeOfResult(result);
+    expect(Object.fromEntries(outcome.recipients.map((r) => [r.recipient, r.relay]))).toEqual({
+      'one@a.example': `mx.a.example[127.0.0.1]:${sink.port}`,
+      'two@A.example': `mx.a.example[127.0.0.1]:${sink.port}`,
+      'x@b.example': `mx.b.example[127.0.0.1]:${sink.port}`,
+    });
+    expect(outcome.recipients.every((r) => /^250 /.test(r.reply))).toBe(true);
+  });
+
+  it('takes a 5xx greeting as "no SMTP service here" and tries the next MX, as Postfix does', async () => {
+    // 127.0.0.4 on the transport's port greets with 554 and hangs up.
+    const sockets = new Set<net.Socket>();
+    const banner = net.createServer((socket) => {
+      sockets.add(socket);
+      socket.on('error', () => undefined);
+      socket.end('554 5.3.2 mx1 not accepting mail\r\n');
+    });
+    await new Promise<void>((resolve) => banner.listen(sink.port, '127.0.0.4', () => resolve()));
+    try {
+      const resolver = stubResolver(
+        { 'banner.example': [{ exchange: 'mx1.banner.example', priority: 10 }, { exchange: 'mx2.banner.example', priority: 20 }] },
+        { 'mx1.banner.example': ['127.0.0.4'], 'mx2.banner.example': ['127.0.0.1'] },
+      );
+      const result = await transport(resolver).send({ from: 'nas@appliance.example', to: ['ops@banner.example'] }, raw('banner'));
+      expect(result.accepted).toEqual(['ops@banner.example']);
+      expect(result.relay).toBe(`mx2.banner.example[127.0.0.1]:${sink.port}`);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => banner.close(() => resolve()));
+    }
   });
 
   it('uses STARTTLS when the server offers it (even with a self-signed certificate), and plain SMTP when it does not', async () => {

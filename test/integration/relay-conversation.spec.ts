@@ -55,6 +55,25 @@ describe.each(implementations)('relay conversation: %s', (_name, create) => {
     for (const s of r.sessions) expect(s.commands.at(-1)).toBe('QUIT');
   });
 
+  it('a failure after DATA applies to the accepted recipients only: each refused at RCPT keeps its own reply', async () => {
+    const rcpt = (a: string) => (a.startsWith('c@') ? '550 5.1.1 <c@example.net>: user unknown' : a.startsWith('b@') ? '450 4.2.1 <b@example.net>: try later' : undefined);
+    const to = ['a@example.net', 'b@example.net', 'c@example.net'];
+    for (const [afterData, accepted] of [
+      ['451 4.3.0 try later', 'deferred'],
+      ['554 5.6.0 message refused', 'bounced'],
+    ] as const) {
+      const { pool } = await setup({ rcpt, afterData: () => afterData });
+      const err = (await pool.send({ ...envelope, to }, ascii).catch((e: unknown) => e)) as TransportError;
+      const outcome = outcomeOfError(err, to);
+      expect(outcome.recipients.map((x) => [x.recipient, x.status, x.code]), afterData).toEqual([
+        ['a@example.net', accepted, Number(afterData.slice(0, 3))],
+        ['b@example.net', 'deferred', 450],
+        ['c@example.net', 'bounced', 550],
+      ]);
+      expect(outcome.recipients[2]!.reply).toBe('550 5.1.1 <c@example.net>: user unknown');
+    }
+  });
+
   it('declares SIZE= and BODY=8BITMIME on MAIL FROM when EHLO offers them', async () => {
     const { r, pool } = await setup({ ehlo: ['PIPELINING', 'SIZE 1000000', '8BITMIME'] });
     await pool.send(envelope, eightBit);

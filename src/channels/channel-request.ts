@@ -140,19 +140,37 @@ function oneLineMessage(error: unknown): string {
 
 /** For validation when a channel is saved: undefined when the template compiles and renders (with SAMPLE_ALERT) to valid JSON, else a one-line reason. */
 export function templateProblem(template: string): string | undefined {
-  let rendered: string;
-  try {
-    rendered = renderTemplate(template, SAMPLE_ALERT);
-  } catch (error) {
-    return `is not a valid template: ${oneLineMessage(error)}`;
-  }
-  try {
-    JSON.parse(rendered);
-  } catch (error) {
-    return `must render to JSON: ${oneLineMessage(error)}`;
+  for (const alert of [SAMPLE_ALERT, AWKWARD_ALERT]) {
+    let rendered: string;
+    try {
+      rendered = renderTemplate(template, alert);
+    } catch (error) {
+      return `is not a valid template: ${oneLineMessage(error)}`;
+    }
+    try {
+      JSON.parse(rendered);
+    } catch (error) {
+      return alert === SAMPLE_ALERT
+        ? `must render to JSON: ${oneLineMessage(error)}`
+        : `must render to JSON whatever an alert holds: write each field with the json helper, as {{json subject}} (with a quote in the subject: ${oneLineMessage(error)})`;
+    }
   }
   return undefined;
 }
+
+/**
+ * An alert with a quote, a backslash and a line break in every text field an alert's sender
+ * controls: a template that writes one of them without the json helper breaks on it (and a
+ * subject such as `x","sev":"info` would add a key), so validation renders this one too.
+ */
+const AWKWARD_ALERT: Alert = Object.freeze({
+  ...SAMPLE_ALERT,
+  subject: 'pool "tank" \\ degraded\n"sev":"info',
+  from: '"cron job"@localhost',
+  to: ['"a\\b"@localhost', 'ops@localhost'],
+  text: 'line "one"\nline \\ two',
+  host: 'nas"\\',
+});
 
 const LIMITS = {
   ntfy: { title: 256, messageBytes: 4096 }, // message: the server's default message-size-limit; title: no documented limit

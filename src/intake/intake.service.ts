@@ -69,10 +69,11 @@ export class IntakeService {
     });
     if (Array.isArray(s.raw)) s.raw.length = 0; // a big message is held once, not twice, from here on
     if (normalized.problem) throw new MessageRefused(normalized.problem);
-    // Postroom's own mail (notices, reports) is not an alert: only the rest is routed.
+    // Postroom's own mail (notices, reports) is not an alert: only the rest is routed. Rules and
+    // the storm guard see who sent it, not the From address that rewriteFrom puts in its place.
     const routing = s.notice
       ? undefined
-      : await this.rules.route({ sender: normalized.sender, recipients: resolved.recipients, subject: normalized.subject, severity: normalized.severity, clientAddress: s.client.address });
+      : await this.rules.route({ sender: envelopeFrom, recipients: resolved.recipients, subject: normalized.subject, severity: normalized.severity, clientAddress: s.client.address });
     const message = {
       id: queueId,
       sender: normalized.sender,
@@ -88,13 +89,14 @@ export class IntakeService {
       held: resolved.unresolved.length ? { reason: LOCAL_HOLD, lastError: localHoldText(resolved.unresolved) } : undefined,
     };
     // Alert storms: a message past the limits is still stored (and acknowledged) but held for a digest.
-    const verdict = message.held ? undefined : this.storm.check(message, settings);
+    const seen = { sender: envelopeFrom, recipients: message.recipients, subject: message.subject };
+    const verdict = message.held ? undefined : this.storm.check(seen, settings);
     let id: string;
     try {
       id = verdict?.hold ? await this.storm.hold(message, verdict) : await this.queue.enqueue(message);
     } catch (err) {
       // Not stored: the client retries, and that retry must not count as a repeat.
-      if (verdict) this.storm.forget(message, settings, verdict);
+      if (verdict) this.storm.forget(seen, settings, verdict);
       throw err;
     }
     // The SMTP listener logs its own 'message queued'; other ways in (API, maildrop, notices) are logged here.

@@ -473,9 +473,12 @@ export class QueueRepository {
     );
   }
 
+  /** An operator's release: queued now, and out of any storm's digest for good (its storm_hold row goes), even if held again later. */
   async release(tx: Conn, ids: string[]): Promise<MessageFacts[]> {
     return this.sql.rows<MessageFacts>(
-      `UPDATE message SET state = 'queued', next_attempt_at = now() WHERE state = 'hold' AND hold_reason IS NULL AND id = ANY($1::text[]) RETURNING ${FACTS}`,
+      `WITH released AS (UPDATE message SET state = 'queued', next_attempt_at = now() WHERE state = 'hold' AND hold_reason IS NULL AND id = ANY($1::text[]) RETURNING ${FACTS}),
+       unheld AS (DELETE FROM storm_hold h USING released r WHERE h.id = r.id)
+       SELECT * FROM released`,
       [ids],
       tx,
     );

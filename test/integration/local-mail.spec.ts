@@ -104,6 +104,19 @@ describe('IntakeService and LocalMailService: local names (real PostgreSQL)', ()
     ]);
   });
 
+  it('with rewriteFrom, the storm guard still counts each sender (not the From address that replaces them all)', async () => {
+    settings = { ...settings, adminAddress: 'admin@example.com', rewriteFrom: true, stormMaxDuplicates: 0, stormWindowMinutes: 10, senderRateLimitPerMinute: 2 };
+    const ids: string[] = [];
+    for (const sender of ['zfs@tank.example.org', 'smartd@disks.example.org', 'nut@ups.example.org']) ids.push(await submit(['ops@example.com'], { envelopeFrom: sender }));
+    const rows: { state: string; sender: string }[] = await ds.query(`SELECT state, sender FROM message WHERE id = ANY($1) ORDER BY id`, [ids]);
+    expect(rows.map((r) => r.state)).toEqual(['queued', 'queued', 'queued']);
+    expect(rows.every((r) => r.sender === 'nas@example.com')).toBe(true);
+    // The same sender past its rate is held.
+    for (let i = 0; i < 2; i++) await submit(['ops@example.com'], { envelopeFrom: 'zfs@tank.example.org' });
+    const held: { n: number }[] = await ds.query(`SELECT count(*)::int AS n FROM message WHERE state = 'hold'`);
+    expect(held[0]!.n).toBe(1);
+  });
+
   it('keeps the arrival time given (created_at and the received line) and qualifies the local sender with the From address', async () => {
     const arrived = new Date(Date.now() - 3_600_000);
     settings = { ...settings, adminAddress: 'admin@example.com' };

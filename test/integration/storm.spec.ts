@@ -60,8 +60,9 @@ describe('Alert storms: held messages are stored, then replaced by one digest', 
 
     // Not yet due: nothing happens.
     expect(await storm.sendDueDigests(new Date(t0 + 60_000))).toEqual([]);
-    // The operator releases one held message: it leaves the storm and is delivered on its own.
+    // The operator releases one held message: it leaves the storm for good and is delivered on its own.
     await services.queue.releaseOne(ids[9]!, 'test');
+    expect(await count(ds, 'storm_hold', `id = $1`, [ids[9]])).toBe(0);
 
     const [digestId] = await storm.sendDueDigests(new Date(t0 + 10 * 60_000 + 10));
     expect(digestId).toBeDefined();

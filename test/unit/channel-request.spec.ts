@@ -155,6 +155,13 @@ describe('templateProblem', () => {
     expect(templateProblem('hello {{subject}}')).toMatch(/^must render to JSON: /);
     expect(templateProblem('{"s": "{{text}}"}')).toMatch(/^must render to JSON: /);
   });
+
+  it('reports a field written without the json helper, whichever (a quote in a subject would break the JSON or add a key)', () => {
+    for (const field of ['subject', 'from', 'host', 'to']) {
+      expect(templateProblem(`{"title": "{{${field}}}", "sev": {{json severity}}}`), field).toMatch(/^must render to JSON whatever an alert holds: write each field with the json helper/);
+    }
+    expect(templateProblem('{"title": {{json subject}}, "to": {{json to}}, "host": {{json host}}}')).toBeUndefined();
+  });
 });
 
 describe('ntfy', () => {

@@ -61,6 +61,8 @@ export interface DigestedMessage {
   /** Bytes of its body (message_body), as stored. */
   size: number;
   reason: StormHold['reason'];
+  /** Its routing rules' `undelivered` steps, which the digest that carries it takes over. */
+  escalation: EscalationStep[] | null;
 }
 
 /** Bodies read together at most this many bytes at a time (bytea travels as hex: twice that). */
@@ -509,7 +511,7 @@ export class QueueRepository {
     const [lock] = await this.sql.rows<{ ok: boolean }>(`SELECT pg_try_advisory_xact_lock($1, hashtext($2)) AS ok`, [DIGEST_LOCK, group], tx);
     if (!lock?.ok) return [];
     return this.sql.rows<DigestedMessage>(
-      `SELECT m.id, m.sender, m.recipients, m.subject, m.created_at, m.size, h.reason
+      `SELECT m.id, m.sender, m.recipients, m.subject, m.created_at, m.size, h.reason, m.escalation
          FROM message m JOIN storm_hold h ON h.id = m.id
         WHERE h.digest_key = $1 AND h.digest_due_at <= $2 AND m.state = 'hold'
         ORDER BY m.created_at, m.id

@@ -3,6 +3,8 @@ import { Interval } from '@nestjs/schedule';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { formatMailbox } from '../common/address.js';
+import { isChannelRecipient } from '../common/channel-recipient.js';
+import type { EscalationStep } from '../common/escalation.js';
 import { composeMail } from '../common/compose-mail.js';
 import { appTimeZone } from '../common/timezone.js';
 import { APP_CONFIG } from '../config/config.module.js';
@@ -135,10 +137,12 @@ export class StormService {
     const first = held[0]!;
     const reason = first.reason;
     const recipients = first.recipients;
+    // The digest goes where they went, routing rules' channels included; its header and text name the mail recipients.
+    const mailRecipients = recipients.filter((r) => !isChannelRecipient(r));
     const d = digestText({
       reason,
       sender: first.sender,
-      recipients,
+      recipients: mailRecipients,
       held: held.map((h) => ({ id: h.id, subject: h.subject, createdAt: new Date(h.created_at) })),
       limit: reason === 'duplicate' ? s.stormMaxDuplicates : s.senderRateLimitPerMinute,
       windowMinutes: reason === 'duplicate' ? s.stormWindowMinutes : 1,
@@ -149,7 +153,7 @@ export class StormService {
     const summary = (subject: string, text: string, count: number, messageId = '<digest@localhost>') =>
       composeMail({
         from,
-        to: recipients,
+        to: mailRecipients,
         subject,
         text: text.replace(/\r?\n/g, '\r\n'),
         messageId,
@@ -181,7 +185,8 @@ export class StormService {
           return body;
         }),
       );
-      const digest: NewMessage = { id: newQueueId(), sender: s.fromAddress || first.sender, recipients, subject: part.subject, messageId, clientAddress: null, data, notice: 'digest' };
+      const escalation = escalationOf(run);
+      const digest: NewMessage = { id: newQueueId(), sender: s.fromAddress || first.sender, recipients, subject: part.subject, messageId, clientAddress: null, data, notice: 'digest', ...(escalation ? { escalation } : {}) };
       const ids = run.map((m) => m.id);
       await this.writer.enqueueIn(tx, digest, {
         level: 'info',
@@ -207,6 +212,16 @@ export class StormService {
     }
     return out;
   }
+}
+
+/**
+ * The `undelivered` steps of the messages a digest carries, each once: if mail cannot deliver
+ * the digest, the channels their rules named still hear of them.
+ */
+function escalationOf(run: DigestedMessage[]): EscalationStep[] | undefined {
+  const steps = new Map<string, EscalationStep>();
+  for (const step of run.flatMap((m) => m.escalation ?? [])) steps.set(JSON.stringify([step.rule, step.afterMinutes, [...step.channels].sort()]), step);
+  return steps.size ? [...steps.values()] : undefined;
 }
 
 /** What a storm's first event names of the message that started it. */

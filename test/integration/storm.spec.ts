@@ -215,4 +215,23 @@ describe('Alert storms: held messages are stored, then replaced by one digest', 
       [3, 3, 1, undefined],
     ]);
   });
+
+  it("gives the digest its messages' undelivered steps (each once) and names only the mail recipients in its To header and text", async () => {
+    const t0 = Date.now() + 7_200_000;
+    const ownSettings = { ...settings, stormMaxDuplicates: 1 };
+    const own = stormWith(ownSettings);
+    const escalation = [{ channels: [5], afterMinutes: 0, rule: 'page on failure' }];
+    for (let i = 0; i < 3; i++) {
+      const m = message(300 + i, { sender: 'ups@nas.local', recipients: ['ops@example.com', 'channel:4'], subject: 'On battery', escalation });
+      const v = own.guard.check(m, ownSettings, t0 + i);
+      if (v.hold) await own.hold(m, v);
+      else await services.queue.enqueue(m);
+    }
+    const [digestId] = await own.sendDueDigests(new Date(t0 + 11 * 60_000));
+    const rows: { recipients: string[]; escalation: unknown }[] = await ds.query(`SELECT recipients, escalation FROM message WHERE id = $1`, [digestId]);
+    expect(rows[0]).toEqual({ recipients: ['ops@example.com', 'channel:4'], escalation });
+    const mail = await simpleParser(await bodyOf(ds, digestId!));
+    expect(mail.headers.get('to')).toMatchObject({ text: 'ops@example.com' });
+    expect(mail.text).not.toContain('channel:');
+  });
 });

@@ -11,8 +11,12 @@ const line = (what: string, max: number) =>
     .max(max, `is too long (at most ${max} characters)`)
     .refine((v) => !hasLineBreak(v), 'must not contain line breaks')
     .refine((v) => !hasControlCharacter(v), CONTROL_CHARACTERS_REASON);
+/** An HTTP header carries Latin-1 only (fetch refuses the request otherwise, and every post would fail). */
+const LATIN1 = /^[\u0000-\u00ff]*$/;
+const headerText = (what: string, max: number) => line(what, max).refine((v) => LATIN1.test(v), 'must be Latin-1 text (an HTTP header cannot carry other characters)');
 /** A secret: null clears it; on a change, absent keeps the stored one. */
-const secret = (what: string, max: number) => z.union([line(what, max).refine((v) => v.trim() !== '', `must not be empty (null clears it)`), z.null()], { error: `must be ${what} or null to clear it` });
+const secret = (what: string, max: number, inHeader = false) =>
+  z.union([(inHeader ? headerText(what, max) : line(what, max)).refine((v) => v.trim() !== '', `must not be empty (null clears it)`), z.null()], { error: `must be ${what} or null to clear it` });
 
 /** RFC 9110 token characters of a header name; names the request itself sets are refused. */
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,100}$/;
@@ -37,10 +41,10 @@ const fields = {
   name: line('text', 100).trim().min(1, 'is required: a name to know the channel by'),
   url,
   enabled: bool,
-  token: secret('a token', 1024),
+  token: secret('a token', 1024, true),
   topic: secret('a topic name', 256),
   headers: z
-    .record(z.string(), line('text', 4096), { error: 'must be an object of header names and values' })
+    .record(z.string(), headerText('text', 4096), { error: 'must be an object of header names and values' })
     .refine((h) => Object.keys(h).length <= 20, 'at most 20 headers')
     .superRefine((h, ctx) => {
       for (const name of Object.keys(h)) {

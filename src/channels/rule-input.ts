@@ -23,6 +23,9 @@ const match = z
     for (const [field, message] of Object.entries(matchProblems(m))) ctx.addIssue({ code: 'custom', path: [field], message });
   });
 
+/** The largest id a channel can have (PostgreSQL's integer): a larger one names no channel. */
+const MAX_ID = 2_147_483_647;
+
 const fields = {
   name: z
     .string({ error: 'must be text' })
@@ -34,7 +37,7 @@ const fields = {
   enabled: z.boolean({ error: 'must be true or false' }),
   match,
   channels: z
-    .array(z.union([z.number().int(CHANNEL_ID).positive(CHANNEL_ID), z.string().regex(/^[1-9]\d{0,9}$/, CHANNEL_ID).transform(Number)]), { error: CHANNEL_ID })
+    .array(z.union([z.number().int(CHANNEL_ID).positive(CHANNEL_ID), z.string().regex(/^[1-9]\d{0,9}$/, CHANNEL_ID).transform(Number)]).pipe(z.number().max(MAX_ID, CHANNEL_ID)), { error: CHANNEL_ID })
     .min(1, CHANNEL_ID)
     .max(20, 'at most 20 channels')
     .transform((ids) => [...new Set(ids)]),

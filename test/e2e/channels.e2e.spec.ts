@@ -70,6 +70,11 @@ describe('notification channels and routing rules', () => {
     expect(foreign.body.fields).toEqual({ token: 'is not a field of a slack channel' });
     const twice = await api<Invalid>('POST', '/api/v1/channels', { type: 'slack', name: 'ops WEBHOOK', url: http.url });
     expect(twice.body.fields).toEqual({ name: 'is taken by another channel' });
+    // What an HTTP header cannot carry (every post would fail, as a network failure, for the whole lifetime).
+    const unicode = await api<Invalid>('POST', '/api/v1/channels', { type: 'webhook', name: 'Unicode', url: http.url, headers: { 'X-Note': 'café ✓' } });
+    expect(unicode.body.fields).toEqual({ headers: 'must be Latin-1 text (an HTTP header cannot carry other characters)' });
+    const unicodeToken = await api<Invalid>('POST', '/api/v1/channels', { type: 'gotify', name: 'Gotify', url: http.url, token: 'tök✓' });
+    expect(unicodeToken.body.fields).toEqual({ token: 'must be Latin-1 text (an HTTP header cannot carry other characters)' });
     expect((await api<Page<Channel>>('GET', '/api/v1/channels')).body.items.map((c) => c.name)).toEqual(['Ops webhook', 'Phone']);
   });
 
@@ -110,6 +115,11 @@ describe('notification channels and routing rules', () => {
     expect(Object.keys(bad.body.fields).sort()).toEqual(['match.client', 'match.colour', 'match.sender', 'match.subject']);
     const noChannel = await api<Invalid>('POST', '/api/v1/rules', { name: 'Nowhere', channels: ['999'], when: 'always' });
     expect(noChannel.body.fields).toEqual({ channels: 'no such channel: 999' });
+    for (const channels of [[99999999999], ['9999999999'], [2147483648]]) {
+      const huge = await api<Invalid>('POST', '/api/v1/rules', { name: 'Huge', channels, when: 'always' });
+      expect(huge.status, JSON.stringify(channels)).toBe(400);
+      expect(Object.keys(huge.body.fields)).toEqual(['channels']);
+    }
     const mixed = await api<Invalid>('POST', '/api/v1/rules', { name: 'Mixed', channels: [webhook.id], when: 'always', afterMinutes: 5 });
     expect(mixed.body.fields).toEqual({ afterMinutes: 'is only for when: undelivered' });
     expect((await api<Page<unknown>>('GET', '/api/v1/rules')).body.items).toEqual([]);

@@ -71,7 +71,9 @@ export class RulesService {
       if (r.when === 'always') r.channels.forEach((c) => now.add(c));
       else escalation.push({ channels: r.channels, afterMinutes: r.afterMinutes, rule: r.name });
     }
-    return { recipients: [...now].map(channelRecipient), escalation };
+    // A channel that gets the alert at once gets it once: an `undelivered` step leaves it out (and goes when it names no other).
+    const steps = escalation.map((s) => ({ ...s, channels: s.channels.filter((c) => !now.has(c)) })).filter((s) => s.channels.length > 0);
+    return { recipients: [...now].map(channelRecipient), escalation: steps };
   }
 
   /** The channels of the enabled `undelivered` rules (enabled channels only): where the queue-age alarm goes. */

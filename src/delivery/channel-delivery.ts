@@ -26,7 +26,8 @@ export class ChannelDelivery {
       recipients.map(async (recipient): Promise<RecipientOutcome> => {
         const id = channelIdOf(recipient)!;
         const channel = found.get(id);
-        if (!channel) return { recipient, status: 'bounced', code: null, reply: `channel ${id} no longer exists` };
+        // Its own name as relay, not the mail relay's (the report names a channel after its lines).
+        if (!channel) return { recipient, status: 'bounced', code: null, reply: `channel ${id} no longer exists`, relay: `channel ${id} (deleted)` };
         if (!channel.enabled) return { recipient, status: 'bounced', code: null, reply: `channel ${channel.name} is disabled`, relay: channel.name };
         if (!channel.target) {
           return { recipient, status: 'deferred', code: null, reply: 'the channel’s URL and secrets cannot be decrypted with this SECRET_KEY: enter them again', relay: channel.name };

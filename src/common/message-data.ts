@@ -43,3 +43,25 @@ export function hasEightBit(data: MessageData): boolean {
   // isAscii is native (simdutf): it runs on every send to a relay without 8BITMIME and every storm digest.
   return !(Buffer.isBuffer(data) ? [data] : data.parts).every((part) => isAscii(part));
 }
+
+/** RFC 5321 §4.5.3.1.6: a line is at most 1000 octets with its CRLF. */
+export const MAX_LINE_OCTETS = 998;
+
+/** Whether a line (between line feeds, its CR included) is longer than MAX_LINE_OCTETS; a native search per line. */
+export function hasLongLine(data: MessageData): boolean {
+  let run = 0; // octets since the last line feed, across parts
+  for (const part of Buffer.isBuffer(data) ? [data] : data.parts) {
+    let from = 0;
+    for (;;) {
+      const lf = part.indexOf(0x0a, from);
+      const end = lf === -1 ? part.length : lf;
+      run += end - from;
+      if (run - (lf !== -1 && end > 0 && part[end - 1] === 0x0d ? 1 : 0) > MAX_LINE_OCTETS) return true;
+      if (lf === -1) break;
+      run = 0;
+      from = lf + 1;
+    }
+  }
+  return false;
+}
+

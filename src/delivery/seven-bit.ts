@@ -7,16 +7,23 @@
  * cannot be downgraded without knowing its charset. Pure: bytes in, bytes out.
  */
 
-/** The message with every 8-bit body re-encoded (the same bytes when nothing needed it). */
-export function toSevenBit(raw: Buffer): Buffer {
+/**
+ * The message with every 8-bit body re-encoded, and (with `eightBitOk`, for a relay that offers
+ * 8BITMIME) only the bodies with a line over 998 octets, which no relay may be sent either
+ * (RFC 5321 §4.5.3.1.6; Postfix breaks them, smtp_line_length_limit): quoted-printable keeps
+ * them whole for the reader. The same bytes when nothing needed it.
+ */
+export function toSevenBit(raw: Buffer, eightBitOk = false): Buffer {
   // latin1 maps each byte to one character and back, so the structure can be worked on as text.
   const text = raw.toString('latin1');
   const eol = text.includes('\r\n') ? '\r\n' : '\n';
-  const converted = entity(text, eol, true);
+  const needs = eightBitOk ? (t: string) => LONG_LINE.test(t) : (t: string) => EIGHT_BIT.test(t) || LONG_LINE.test(t);
+  const converted = entity(text, eol, true, needs);
   return converted === text ? raw : Buffer.from(converted, 'latin1');
 }
 
 const EIGHT_BIT = /[\x80-\xff]/;
+const LONG_LINE = /[^\r\n]{999}/;
 
 interface Split {
   headers: string;
@@ -47,10 +54,10 @@ function withFields(headers: string, eol: string, added: string[]): string {
   return base + added.map((f) => f + eol).join('');
 }
 
-function entity(text: string, eol: string, top: boolean): string {
-  if (!EIGHT_BIT.test(text)) return text;
+function entity(text: string, eol: string, top: boolean, needs: (text: string) => boolean): string {
+  if (!needs(text)) return text;
   const { headers, separator, body } = split(text);
-  if (!EIGHT_BIT.test(body)) return text;
+  if (!needs(body)) return text;
   const contentType = field(headers, 'Content-Type');
   const [type = 'text/plain'] = (contentType ?? 'text/plain').toLowerCase().split(/[;\s]/, 1);
   const encoding = (field(headers, 'Content-Transfer-Encoding') ?? '7bit').toLowerCase();
@@ -58,10 +65,10 @@ function entity(text: string, eol: string, top: boolean): string {
   if (type.startsWith('multipart/')) {
     const boundary = /boundary[ \t]*=[ \t]*(?:"([^"]+)"|([^;\s]+))/i.exec(contentType ?? '');
     const name = boundary?.[1] ?? boundary?.[2];
-    if (name) return headers + separator + multipart(body, name, eol);
+    if (name) return headers + separator + multipart(body, name, eol, needs);
   }
   if (type === 'message/rfc822' || type === 'message/global') {
-    const inner = entity(body, eol, false);
+    const inner = entity(body, eol, false, needs);
     return withFields(headers, eol, EIGHT_BIT.test(inner) ? [`Content-Transfer-Encoding: ${encoding}`] : ['Content-Transfer-Encoding: 7bit']) + (separator || eol) + inner;
   }
   // Already in a 7-bit encoding: the 8-bit bytes are not the body's (nothing to do safely).
@@ -78,7 +85,7 @@ function entity(text: string, eol: string, top: boolean): string {
 }
 
 /** Each part between the boundaries downgraded; everything else as it was. */
-function multipart(body: string, boundary: string, eol: string): string {
+function multipart(body: string, boundary: string, eol: string, needs: (text: string) => boolean): string {
   const escaped = boundary.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   const delimiter = new RegExp(`(?:^|\\r?\\n)--${escaped}(--)?[ \\t]*(?=\\r?\\n|$)`, 'g');
   let out = '';
@@ -86,20 +93,20 @@ function multipart(body: string, boundary: string, eol: string): string {
   let inPart = false;
   for (let m = delimiter.exec(body); m; m = delimiter.exec(body)) {
     const segment = body.slice(at, m.index);
-    out += inPart ? part(segment, eol) : segment;
+    out += inPart ? part(segment, eol, needs) : segment;
     out += m[0];
     at = m.index + m[0].length;
     inPart = !m[1];
     if (m[1]) break;
   }
   const rest = body.slice(at);
-  return out + (inPart ? part(rest, eol) : rest);
+  return out + (inPart ? part(rest, eol, needs) : rest);
 }
 
 /** A segment after a boundary line: its line break, then the part. */
-function part(segment: string, eol: string): string {
+function part(segment: string, eol: string, needs: (text: string) => boolean): string {
   const lead = /^\r?\n/.exec(segment)?.[0] ?? '';
-  return lead + entity(segment.slice(lead.length), eol, false);
+  return lead + entity(segment.slice(lead.length), eol, false, needs);
 }
 
 const HEX = '0123456789ABCDEF';

@@ -1,8 +1,7 @@
-import type { Readable } from 'node:stream';
 import SMTPConnection from 'nodemailer/lib/smtp-connection/index.js';
 import type { SMTPConnectionAuth, SMTPConnectionOptions, SMTPConnectionSendInfo } from 'nodemailer/lib/smtp-connection/index.js';
 import { MessageData } from '../common/message-data.js';
-import { Body, withRcptRefusals, SmtpError, quit as endSession, envelopeFor, forConnection, logIn, offers8BitMime, sizeRefusal } from './smtp-session.js';
+import { Body, SmtpError, quit as endSession, forConnection, logIn, offers8BitMime, sendMessage } from './smtp-session.js';
 
 export interface SmtpPoolOptions {
   /** nodemailer's connection options: host, port, TLS mode, EHLO name, timeouts. */
@@ -73,15 +72,12 @@ export class SmtpPool {
     const data = forConnection(p.eightBitMime, raw);
     const body = new Body(data, p.conn._socket || undefined);
     return new Promise((resolve, reject) => {
-      // SMTPConnection keeps the state of the transaction on the envelope object: one per attempt.
-      const env = envelopeFor(envelope, data.length);
-      p.conn.send(env, body as unknown as Readable, (err, info) => {
+      sendMessage(p.conn, envelope, data, body, (e, info) => {
         p.messages++;
-        if (!err) {
+        if (!e) {
           this.release(p);
           return resolve(info!);
         }
-        const e = withRcptRefusals(sizeRefusal(err as SmtpError, p.conn, data.length), env);
         if (reused && !body.sent && transient(e)) {
           this.discard(p, false);
           return reject(new StaleConnection(e));

@@ -1,7 +1,7 @@
 import type { Readable, Writable } from 'node:stream';
 import SMTPConnection from 'nodemailer/lib/smtp-connection/index.js';
 import type { SMTPConnectionAuth, SMTPConnectionOptions, SMTPConnectionSendInfo } from 'nodemailer/lib/smtp-connection/index.js';
-import { MessageData, hasEightBit, slices, wholeMessage } from '../common/message-data.js';
+import { MessageData, hasEightBit, hasLongLine, slices, wholeMessage } from '../common/message-data.js';
 import { toSevenBit } from './seven-bit.js';
 
 /**
@@ -35,12 +35,13 @@ export function offers8BitMime(conn: SMTPConnection): boolean {
 
 /**
  * The message as this connection may take it: as stored when the server offers 8BITMIME or the
- * message is 7-bit (the common case costs one scan only where 8BITMIME is missing), else
- * downgraded to 7 bits.
+ * message is 7-bit, and no line is over 998 octets (the common case: a native scan or two);
+ * else the bodies that need it re-encoded (8-bit ones without 8BITMIME, long lines always).
  */
 export function forConnection(eightBitMime: boolean, raw: MessageData): MessageData {
-  if (eightBitMime || !hasEightBit(raw)) return raw;
-  return toSevenBit(wholeMessage(raw));
+  const eightBit = !eightBitMime && hasEightBit(raw);
+  if (!eightBit && !hasLongLine(raw)) return raw;
+  return toSevenBit(wholeMessage(raw), eightBitMime);
 }
 
 /**
@@ -69,9 +70,39 @@ export function sizeRefusal(err: SmtpError, conn: SMTPConnection, size: number):
  * reply (a 550 at RCPT is not the 451 after DATA), and the DATA reply applies to the accepted
  * recipients alone (RFC 5321 §3.3).
  */
-export function withRcptRefusals(err: SmtpError, envelope: { rejectedErrors?: SmtpError[] }): SmtpError {
-  if (err.rejectedErrors?.length || !envelope.rejectedErrors?.length) return err;
-  return Object.assign(err, { rejectedErrors: [...envelope.rejectedErrors] });
+export function withRcptRefusals(err: SmtpError, envelope: { rejectedErrors?: SmtpError[] }, refusedBefore: SmtpError[] = []): SmtpError {
+  const all = [...(err.rejectedErrors?.length ? err.rejectedErrors : (envelope.rejectedErrors ?? [])), ...refusedBefore];
+  return all.length ? Object.assign(err, { rejectedErrors: all }) : err;
+}
+
+/** RFC 6531 §3.4: a UTF-8 address goes only to a server that offers SMTPUTF8; Postfix's words. */
+export const SMTPUTF8_REQUIRED = '553 5.6.7 SMTPUTF8 is required, but was not offered by the server';
+
+const NON_ASCII = /[^\x00-\x7f]/;
+
+function utf8Refusal(message: string, command: string, recipient?: string): SmtpError {
+  return Object.assign(new Error(message), { code: 'EENVELOPE', responseCode: 553, response: SMTPUTF8_REQUIRED, command, ...(recipient !== undefined ? { recipient } : {}) });
+}
+
+/**
+ * Sends one message on an open, logged-in connection (the pool and sendOnce alike): the
+ * envelope with SIZE and BODY=8BITMIME, minus the UTF-8 addresses a server without SMTPUTF8
+ * cannot take (refused with 5.6.7, the others still sent; a UTF-8 sender refuses the message);
+ * a failure carries every recipient's own refusal (withRcptRefusals, sizeRefusal).
+ */
+export function sendMessage(conn: SMTPConnection, envelope: { from: string; to: string[] }, data: MessageData, body: Body, done: (err: SmtpError | null, info?: SMTPConnectionSendInfo) => void): void {
+  const utf8 = ((conn as Connection)._supportedExtensions ?? []).includes('SMTPUTF8');
+  if (!utf8 && NON_ASCII.test(envelope.from)) return done(utf8Refusal(`sender ${envelope.from}: SMTPUTF8 is required`, 'MAIL FROM'));
+  const refused = utf8 ? [] : envelope.to.filter((r) => NON_ASCII.test(r)).map((r) => utf8Refusal(`recipient ${r}: SMTPUTF8 is required`, 'RCPT TO', r));
+  const to = refused.length ? envelope.to.filter((r) => !NON_ASCII.test(r)) : envelope.to;
+  if (to.length === 0) return done(Object.assign(utf8Refusal('no recipient can go without SMTPUTF8', 'RCPT TO'), { rejectedErrors: refused }));
+  const env = envelopeFor({ from: envelope.from, to }, data.length);
+  conn.send(env, body as unknown as Readable, (err, info) => {
+    if (err) return done(withRcptRefusals(sizeRefusal(err as SmtpError, conn, data.length), env, refused));
+    if (!refused.length) return done(null, info);
+    const withRefused = info as SMTPConnectionSendInfo & { rejectedErrors?: SmtpError[] };
+    done(null, Object.assign(withRefused, { rejected: [...info.rejected, ...refused.map((r) => r.recipient!)], rejectedErrors: [...(withRefused.rejectedErrors ?? []), ...refused] }));
+  });
 }
 
 /** Whether the conversation can still end politely. */
@@ -178,10 +209,7 @@ export function sendOnce(o: OnceOptions, envelope: { from: string; to: string[] 
         // The stored bytes in slices, never joined: direct delivery sends one message to several servers at once.
         const data = forConnection(offers8BitMime(conn), raw);
         const body = new Body(data, (conn as Connection & { _socket?: Writable })._socket);
-        const env = envelopeFor(envelope, data.length);
-        conn.send(env, body as unknown as Readable, (sendErr, info) => {
-          finish(sendErr ? withRcptRefusals(sizeRefusal(sendErr as SmtpError, conn, data.length), env) : null, info);
-        });
+        sendMessage(conn, envelope, data, body, finish);
       });
     });
   });

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { MessageData } from '../../src/common/message-data.js';
-import { outcomeOfError } from '../../src/delivery/outcome.js';
+import { outcomeOfError, outcomeOfResult } from '../../src/delivery/outcome.js';
 import { NO_AUTH_OFFERED, sendOnce } from '../../src/delivery/smtp-session.js';
 import { SmtpPool } from '../../src/delivery/smtp-pool.js';
 import { SmtpThreadHost, ThreadedSmtpPool } from '../../src/delivery/smtp-thread.js';
@@ -72,6 +72,26 @@ describe.each(implementations)('relay conversation: %s', (_name, create) => {
       ]);
       expect(outcome.recipients[2]!.reply).toBe('550 5.1.1 <c@example.net>: user unknown');
     }
+  });
+
+  it('sends no UTF-8 address to a server without SMTPUTF8 (RFC 6531 §3.4): that recipient is refused with 5.6.7, the others go; with SMTPUTF8 all go', async () => {
+    const to = ['a@example.net', 'jörg@example.org'];
+    const { r, pool } = await setup();
+    const info = await pool.send({ ...envelope, to }, ascii);
+    const outcome = outcomeOfResult({ accepted: info.accepted.map(String), rejected: (info.rejectedErrors ?? []).map((e) => ({ recipient: e.recipient ?? '', code: e.responseCode ?? null, reply: e.response ?? e.message })), reply: info.response, relay: 'r' });
+    expect(outcome.recipients.map((x) => [x.recipient, x.status, x.code])).toEqual([
+      ['a@example.net', 'sent', 250],
+      ['jörg@example.org', 'bounced', 553],
+    ]);
+    expect(outcome.recipients[1]!.reply).toBe('553 5.6.7 SMTPUTF8 is required, but was not offered by the server');
+    expect(r.commands.filter((c) => c.startsWith('RCPT'))).toEqual(['RCPT TO:<a@example.net>']);
+    const sender = (await pool.send({ from: 'müller@appliance.example', to: ['a@example.net'] }, ascii).catch((e: unknown) => e)) as TransportError;
+    expect(outcomeOfError(sender, ['a@example.net']).recipients[0]).toMatchObject({ status: 'bounced', code: 553 });
+
+    const utf8 = await setup({ ehlo: ['PIPELINING', '8BITMIME', 'SMTPUTF8'] });
+    const both = await utf8.pool.send({ ...envelope, to }, ascii);
+    expect(both.accepted.map(String).sort()).toEqual(to.sort());
+    expect(mailFrom(utf8.r)[0]).toMatch(/ SMTPUTF8/);
   });
 
   it('declares SIZE= and BODY=8BITMIME on MAIL FROM when EHLO offers them', async () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { MessageParts, hasEightBit } from '../../src/common/message-data.js';
+import { MessageParts, hasEightBit, hasLongLine } from '../../src/common/message-data.js';
+import { forConnection } from '../../src/delivery/smtp-session.js';
 import { quotedPrintable, toSevenBit } from '../../src/delivery/seven-bit.js';
 
 const crlf = (lines: string[]) => Buffer.from(lines.join('\r\n'), 'utf8');
@@ -110,5 +111,33 @@ describe('8-bit to 7-bit downgrade (relay without 8BITMIME)', () => {
     for (const l of qp.split('\r\n')) expect(l.length).toBeLessThanOrEqual(76);
     expect(decodeQp(qp)).toBe(line);
     expect(quotedPrintable('a=b\tc\t')).toBe('a=3Db\tc=09');
+  });
+});
+
+describe('lines over 998 octets (RFC 5321 §4.5.3.1.6), to any relay', () => {
+  const long = 'x'.repeat(2_999);
+  const maxLine = (b: Buffer) => Math.max(...b.toString('latin1').split('\r\n').map((l) => l.length));
+
+  it('finds a line over 998 octets in a buffer and across parts, its CR not counted', () => {
+    expect(hasLongLine(Buffer.from(`a\r\n${'y'.repeat(998)}\r\nb`))).toBe(false);
+    expect(hasLongLine(Buffer.from(`a\r\n${'y'.repeat(999)}\r\nb`))).toBe(true);
+    expect(hasLongLine(new MessageParts([Buffer.from(`a\n${'y'.repeat(600)}`), Buffer.from(`${'y'.repeat(600)}\nb`)]))).toBe(true);
+    expect(hasLongLine(new MessageParts([Buffer.from(`a\n${'y'.repeat(600)}\n`), Buffer.from(`${'y'.repeat(600)}\nb`)]))).toBe(false);
+  });
+
+  it('re-encodes a body with a long line as quoted-printable even for a relay with 8BITMIME, and keeps its text whole', () => {
+    const raw = crlf(['Subject: report', 'Content-Type: text/html; charset=utf-8', '', `<p>${long}</p>`, 'déjà', '']);
+    const out = toSevenBit(raw, true);
+    expect(maxLine(out)).toBeLessThanOrEqual(76);
+    expect(out.toString('latin1')).toContain('Content-Transfer-Encoding: quoted-printable');
+    expect(decodeQp(out.toString('latin1').split('\r\n\r\n')[1]!)).toBe(`<p>${long}</p>\r\ndéjà\r\n`);
+  });
+
+  it('leaves an 8-bit body with short lines alone for a relay with 8BITMIME; forConnection sends a long line to no one', () => {
+    const eight = crlf(['Subject: s', 'Content-Type: text/plain; charset=utf-8', 'Content-Transfer-Encoding: 8bit', '', 'Température: 45 °C', '']);
+    expect(toSevenBit(eight, true)).toBe(eight);
+    expect(forConnection(true, eight)).toBe(eight);
+    const longAscii = crlf(['Subject: s', '', long, '']);
+    for (const eightBitMime of [true, false]) expect(maxLine(forConnection(eightBitMime, longAscii) as Buffer)).toBeLessThanOrEqual(76);
   });
 });

@@ -130,6 +130,12 @@ describe.each(implementations)('%s', (_name, create) => {
   });
 
   it('sends a big message in slices, dot-stuffing lines that start where a slice begins', async () => {
+    /** Exactly n bytes of lines no longer than 80 (a line over 998 octets would be re-encoded), ending in CRLF. */
+    const filler = (n: number): Buffer => {
+      let out = '';
+      while (n - out.length > 82) out += 'x'.repeat(78) + '\r\n';
+      return Buffer.from(out + 'x'.repeat(n - out.length - 2) + '\r\n');
+    };
     const { r, pool } = await setup();
     const SLICE = 64 * 1024;
     const head = Buffer.from('Subject: big\r\n\r\n');
@@ -140,7 +146,7 @@ describe.each(implementations)('%s', (_name, create) => {
       for (const shift of [-2, -1, 0]) {
         const pad = boundary + shift - size;
         if (pad > 2) {
-          parts.push(Buffer.from('x'.repeat(pad - 2) + '\r\n'), Buffer.from('.dot\r\n'));
+          parts.push(filler(pad), Buffer.from('.dot\r\n'));
           size += pad + 6;
         }
       }

@@ -87,15 +87,21 @@ export function attemptRecord(message: ClaimedMessage, owner: string, outcome: A
   };
 }
 
+/** Attempts that a channel's Retry-After may bring forward; later ones wait for the backoff at least. */
+const QUICK_RETRIES = 5;
+
 /**
  * When the waiting recipients are tried again: after the backoff, or — when every one of them
- * is a channel that said Retry-After — then (at least a second on); null past the lifetime.
+ * is a channel that said Retry-After — then (at least a second on; after QUICK_RETRIES
+ * attempts, no sooner than the backoff: a service that keeps saying "0" would otherwise be
+ * posted to every few seconds for the whole lifetime); null past the lifetime.
  */
 function retryAt(waiting: RecipientOutcome[], now: Date, createdAt: Date, attempt: number, lifetimeHours: number): Date | null {
   const next = nextAttemptAt(now, createdAt, attempt, lifetimeHours);
   if (!next || !waiting.every((r) => r.retryAfterMs !== undefined)) return next;
   const wait = Math.max(1000, ...waiting.map((r) => r.retryAfterMs!));
-  return new Date(Math.min(now.getTime() + wait, createdAt.getTime() + lifetimeHours * 3_600_000));
+  const at = attempt < QUICK_RETRIES ? now.getTime() + wait : Math.max(now.getTime() + wait, next.getTime());
+  return new Date(Math.min(at, createdAt.getTime() + lifetimeHours * 3_600_000));
 }
 
 /**

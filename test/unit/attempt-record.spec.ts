@@ -107,5 +107,12 @@ describe(attemptRecord.name, () => {
       expect(r.lines[0]).toMatchObject({ recipient: 'channel:3', relay: 'Phone', event: 'deferred' });
       expect(r.finish.nextAttemptAt).toEqual(new Date(NOW.getTime() + 2_000));
     });
+
+    it('after five quick retries, waits for the backoff at least, however short the Retry-After (a service that keeps saying 0)', () => {
+      const outcome = { relay: null, recipients: [{ recipient: 'channel:3', status: 'deferred' as const, reply: 'HTTP 503', code: 503, relay: 'Phone', retryAfterMs: 0 }] };
+      expect(attemptRecord(claimed({ recipients: ['channel:3'], attempts: 3 }), 'w1', outcome, 120, NOW).finish.nextAttemptAt).toEqual(new Date(NOW.getTime() + 1_000));
+      const later = attemptRecord(claimed({ recipients: ['channel:3'], attempts: 5 }), 'w1', outcome, 120, NOW).finish.nextAttemptAt!;
+      expect(later.getTime() - NOW.getTime()).toBeGreaterThanOrEqual(5 * 60_000);
+    });
   });
 });

@@ -25,7 +25,7 @@ export function isLocalAddress(address: string, localDomains: ReadonlySet<string
 
 let machine: string | undefined;
 /** The machine's own name (os.hostname(), read once). */
-export const machineName = (): string => (machine ??= os.hostname());
+const machineName = (): string => (machine ??= os.hostname());
 
 /** The domains of this machine with `hostname` (the EHLO name) as one of its names. */
 export const localDomainsWith = (hostname: string): Set<string> => localDomainsOf([hostname, machineName()]);

@@ -38,7 +38,7 @@ export interface RecipientResolution {
 }
 
 /** The addresses an alias stands for (its own entries only: a name such as `constructor` is no alias unless set). */
-export function aliasTargets(aliases: LocalMailPolicy['aliases'], name: string): readonly string[] | undefined {
+function aliasTargets(aliases: LocalMailPolicy['aliases'], name: string): readonly string[] | undefined {
   return Object.hasOwn(aliases, name) ? aliases[name] : undefined;
 }
 

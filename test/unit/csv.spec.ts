@@ -9,4 +9,8 @@ describe('csvRecord', () => {
   it('defuses what a spreadsheet would run as a formula', () => {
     expect(csvRecord(['=HYPERLINK("x")', '+1', '-2', '@SUM(A1)', 'ok=1'])).toBe(`"'=HYPERLINK(""x"")",'+1,'-2,'@SUM(A1),ok=1\r\n`);
   });
+
+  it('quotes a field with a semicolon, so that a spreadsheet splitting on semicolons keeps it one cell (no formula after one)', () => {
+    expect(csvRecord(['x;=1+1;@SUM(A1)', 'plain'])).toBe('"x;=1+1;@SUM(A1)",plain\r\n');
+  });
 });

@@ -19,7 +19,9 @@ export function splitHeaders(raw: Buffer, whole = true): { head: Buffer; body: B
     const lf = raw.indexOf(0x0a, pos);
     if (lf === -1 && !whole) break;
     const end = lf === -1 ? raw.length : lf + 1;
-    const line = raw.toString('latin1', pos, lf === -1 ? raw.length : lf).replace(/\r$/, '');
+    // A CR ends a line only before its LF: a last "\r" with no LF after it is no blank line.
+    const text = raw.toString('latin1', pos, lf === -1 ? raw.length : lf);
+    const line = lf === -1 ? text : text.replace(/\r$/, '');
     if (pos === 0 && !FIRST_FIELD_LINE.test(line)) return { head: Buffer.alloc(0), body: raw };
     if (line === '') return { head: raw.subarray(0, pos), body: raw.subarray(end) };
     if (!FIELD_LINE.test(line) && !/^[ \t]/.test(line)) return { head: raw.subarray(0, pos), body: raw.subarray(pos) };

@@ -6,6 +6,7 @@ import { isAddressOrLocalName } from '../common/address.js';
 import { Batcher } from '../common/batcher.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import { AppConfig, allowedNetworkList } from '../config/config.schema.js';
+import { PgNotifier } from '../database/pg-notifier.js';
 import { EventLogService } from '../events/event-log.service.js';
 import { ROOT_LOGGER } from '../logging/logging.module.js';
 import { MailLogService, NewMailLogEntry } from '../mail-log/mail-log.service.js';
@@ -45,8 +46,18 @@ export class SmtpListenerService implements OnApplicationShutdown {
     private readonly events: EventLogService,
     private readonly mailLog: MailLogService,
     private readonly localMail: LocalMailService,
+    notifier: PgNotifier,
   ) {
     this.log = root.child({ module: 'listener' });
+    // The greeting and EHLO name follow the hostname setting (smtp-server reads it per connection).
+    notifier.on('postroom_settings', () => {
+      void this.settings.heloName().then(
+        (name) => {
+          if (this.server) this.server.options.name = name;
+        },
+        () => undefined,
+      );
+    });
     this.allowed = allowedNetworkList(config.smtp.allowedNetworks);
     this.rejections = new Batcher(
       async (lines) => {

@@ -201,6 +201,23 @@ describe('sendmail drop-in → maildrop → Postroom → relay', () => {
     expect((await postroom.api('PUT', '/api/v1/settings', { aliases: { backup: two.backup } })).status).toBe(200);
   });
 
+  it('greets with the hostname setting as soon as it changes (no restart)', async () => {
+    const greeting = async () => {
+      const s = await RawSmtp.connect(postroom.smtpPort);
+      try {
+        return (await s.read()).text;
+      } finally {
+        s.close();
+      }
+    };
+    expect((await postroom.api('PUT', '/api/v1/settings', { hostname: 'mail.nas.example.net' })).status).toBe(200);
+    try {
+      await postroom.until(async () => (await greeting()).startsWith('mail.nas.example.net '), 'the greeting to name the new host name');
+    } finally {
+      expect((await postroom.api('PUT', '/api/v1/settings', { hostname: '' })).status).toBe(200);
+    }
+  });
+
   it('a bounce yields an RFC 3464 notice; for the appliance\'s own sender it goes to the admin address', async () => {
     const r = sendmail(postroom, ['-f', 'root', 'ok@example.com', 'nobody@example.com'], 'Subject: RAID degraded\n\n/dev/md0 lost a disk\n');
     expect(r.code, r.err).toBe(0);

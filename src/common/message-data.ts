@@ -44,7 +44,7 @@ export function hasEightBit(data: MessageData): boolean {
   return !(Buffer.isBuffer(data) ? [data] : data.parts).every((part) => isAscii(part));
 }
 
-/** RFC 5321 §4.5.3.1.6: a line is at most 1000 octets with its CRLF. */
+/** RFC 5321 §4.5.3.1.6 and RFC 5322 §2.1.1: a line is at most 998 octets, its CRLF excluded. */
 export const MAX_LINE_OCTETS = 998;
 
 /** Whether a line (between line feeds, its CR included) is longer than MAX_LINE_OCTETS; a native search per line. */

@@ -15,7 +15,7 @@ export const LOGIN_LIMITS: ThrottleLimits = {
  * The address an attempt counts for: every loopback address is one (any local process may bind
  * 127.0.0.2, 127.0.0.3 …: one per guess would undo the per-address limit).
  */
-export const throttleKey = (address: string): string => (/^(?:127\.|::ffff:127\.)|^::1$/.test(address) ? 'loopback' : address);
+const throttleKey = (address: string): string => (/^(?:127\.|::ffff:127\.)|^::1$/.test(address) ? 'loopback' : address);
 
 /**
  * Slows password guessing. An attempt is counted when it is admitted, before its password is

@@ -3,9 +3,12 @@
  * 8-bit bytes. Text parts whose body holds 8-bit bytes are re-encoded as quoted-printable, other
  * leaf parts as base64; multiparts are walked part by part (preamble, boundaries and epilogue
  * kept byte for byte); an embedded message is downgraded inside and marked 7bit. A message with
- * no MIME header at all is taken as text/plain. Headers are left as they are: 8-bit header text
+ * no MIME header at all is taken as text/plain. The same re-encoding keeps a body line over 998
+ * octets from any relay, 8BITMIME or not. Headers are left as they are: 8-bit header text
  * cannot be downgraded without knowing its charset. Pure: bytes in, bytes out.
  */
+
+import { MAX_LINE_OCTETS } from '../common/message-data.js';
 
 /**
  * The message with every 8-bit body re-encoded, and (with `eightBitOk`, for a relay that offers
@@ -23,7 +26,7 @@ export function toSevenBit(raw: Buffer, eightBitOk = false): Buffer {
 }
 
 const EIGHT_BIT = /[\x80-\xff]/;
-const LONG_LINE = /[^\r\n]{999}/;
+const LONG_LINE = new RegExp(`[^\\r\\n]{${MAX_LINE_OCTETS + 1}}`);
 
 interface Split {
   headers: string;

@@ -1,3 +1,5 @@
+import { MAX_LINE_OCTETS as MAX_LINE } from '../common/message-data.js';
+
 /**
  * What intake refuses in a message itself, whichever way it came (SMTP, API, maildrop): bytes
  * that would be relayed as they are and are not mail, and a message that is going round in
@@ -11,8 +13,6 @@
  * a loop through this Postroom (an alias, an address literal that names this host) adds ours.
  */
 export const MAX_HOPS = 50;
-/** RFC 5322 §2.1.1: at most 998 characters a line, the CRLF excluded. */
-const MAX_LINE = 998;
 const RECEIVED = /^received[ \t]*:/i;
 
 /** A refusal as SMTP words it (554 and an enhanced status code); `text` also goes to the mail log. */
